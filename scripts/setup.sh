@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Installs everything trac-deploy's example and test suite need, idempotently:
+# Debian packages (Apache 2.4, mod_wsgi for Debian's python3, PostgreSQL), the npm packages,
+# and a virtualenv with Trac 1.6 made from /usr/bin/python3 (the interpreter mod_wsgi embeds).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+VENV="${TRAC_DEPLOY_VENV:-$PWD/.venv-trac}"
+TRAC_VERSION="${TRAC_VERSION:-1.6}"
+DEB_PACKAGES=(apache2 apache2-utils libapache2-mod-wsgi-py3 python3 python3-venv postgresql
+  postgresql-client)
+
+log() { printf '[setup] %s\n' "$*"; }
+
+missing=()
+for p in "${DEB_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  if [[ $(id -u) -ne 0 ]]; then
+    echo "setup: Debian packages missing (${missing[*]}); run this script as root or install them." >&2
+    exit 2
+  fi
+  log "installing Debian packages: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # The packages start the system services; the tests run their own throwaway servers.
+  systemctl disable --now apache2 >/dev/null 2>&1 || service apache2 stop >/dev/null 2>&1 || true
+else
+  log "Debian packages present"
+fi
+
+if [[ ! -d node_modules ]] || [[ package-lock.json -nt node_modules/.package-lock.json ]]; then
+  log "installing npm packages"
+  npm ci --no-audit --no-fund --loglevel=error
+else
+  log "npm packages present"
+fi
+
+if [[ ! -x "$VENV/bin/trac-admin" ]] || ! "$VENV/bin/python" -c "import trac, sys; sys.exit(0 if trac.__version__.startswith('$TRAC_VERSION') else 1)" 2>/dev/null; then
+  log "creating Trac $TRAC_VERSION virtualenv at $VENV (from /usr/bin/python3)"
+  /usr/bin/python3 -m venv "$VENV"
+  "$VENV/bin/pip" install -q --disable-pip-version-check "Trac==$TRAC_VERSION.*" "setuptools<82" psycopg2-binary PyMySQL
+else
+  log "Trac virtualenv present at $VENV"
+fi
+
+log "building"
+npm run -s build
+log "done"

@@ -1,0 +1,41 @@
+import type { Argv } from 'yargs';
+import { DEFAULT_GENERATE_OPTIONS, GENERATE_OPTION_SPECS, type GenerateOptions } from '../plan/options.js';
+
+/** The generate flags from the option table, with the output flags every writer has. */
+export function withGenerateFlags<T>(y: Argv<T>): Argv<T> {
+  let out = y;
+  for (const spec of GENERATE_OPTION_SPECS) {
+    const fallback = DEFAULT_GENERATE_OPTIONS[spec.key];
+    out = out.option(spec.flag, {
+      type: spec.type,
+      describe: spec.describe,
+      ...(spec.choices ? { choices: [...spec.choices] } : {}),
+      ...(fallback !== undefined ? { default: fallback } : {}),
+      ...(spec.type === 'array' ? { string: true } : {}),
+      group: 'Deployment:',
+    }) as Argv<T>;
+  }
+  return out;
+}
+
+export function withOutputFlags<T>(y: Argv<T>): Argv<T> {
+  return y
+    .option('force', { type: 'boolean', default: false, describe: 'replace files that exist with other content', group: 'Output:' })
+    .option('dry-run', { type: 'boolean', default: false, describe: 'print what would be written, write nothing', group: 'Output:' })
+    .option('check', { type: 'boolean', default: false, describe: 'write nothing; exit 1 when the files differ from what would be written', group: 'Output:' })
+    .option('json', { type: 'boolean', default: false, describe: 'machine-readable result on stdout', group: 'Output:' })
+    .check((args) => {
+      if (args.check && (args.force || args.dryRun)) throw new Error('--check cannot be combined with --force or --dry-run');
+      return true;
+    }) as Argv<T>;
+}
+
+/** Pick the GenerateOptions out of parsed yargs arguments. */
+export function generateOptionsFrom(args: Record<string, unknown>): GenerateOptions {
+  const options: Record<string, unknown> = { ...DEFAULT_GENERATE_OPTIONS };
+  for (const spec of GENERATE_OPTION_SPECS) {
+    const value = args[spec.key];
+    if (value !== undefined) options[spec.key] = spec.type === 'array' ? (value as unknown[]).map(String) : value;
+  }
+  return options as unknown as GenerateOptions;
+}

@@ -1,0 +1,19 @@
+import pc from 'picocolors';
+
+/** What commands use of the outside world, so tests can swap it. */
+export interface CliContext {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  /** Whether stdin and stdout are terminals (progress displays, prompts). */
+  interactive: boolean;
+  colors: typeof pc;
+}
+
+export function processContext(): CliContext {
+  return {
+    stdout: (text) => process.stdout.write(text.endsWith('\n') ? text : text + '\n'),
+    stderr: (text) => process.stderr.write(text.endsWith('\n') ? text : text + '\n'),
+    interactive: Boolean(process.stdin.isTTY && process.stdout.isTTY),
+    colors: pc,
+  };
+}

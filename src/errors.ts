@@ -1,0 +1,34 @@
+/** Exit codes, the same for every command (see shared/CLI.md). */
+export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
+export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
+
+/**
+ * An error the user can act on: one line of message, optional lines of advice, and the exit
+ * code it maps to. The CLI prints these without a stack trace.
+ */
+export class UserError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: ExitCode = EXIT.usage,
+    readonly advice: readonly string[] = [],
+  ) {
+    super(message);
+    this.name = 'UserError';
+  }
+}
+
+/** Bad usage or bad input: exit 2. */
+export function usageError(message: string, ...advice: string[]): UserError {
+  return new UserError(message, EXIT.usage, advice);
+}
+
+/** The job ran and failed (smoke test failed, drift found): exit 1. */
+export function jobFailed(message: string, ...advice: string[]): UserError {
+  return new UserError(message, EXIT.failed, advice);
+}
+
+/** The message of anything thrown, for the one line the user sees. */
+export function messageOf(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  return String(error);
+}

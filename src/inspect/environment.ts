@@ -1,0 +1,150 @@
+import fs from 'fs-extra';
+import path from 'node:path';
+import { componentRules, enabledConnectors, thirdPartyComponents } from './components.js';
+import { iniBool, iniGet } from './configParser.js';
+import { DatabaseUrlError, parseDatabaseUrl, type DatabaseInfo } from './databaseUrl.js';
+import { listPlugins } from './plugins.js';
+import { iniRepositories, resolveAliasTypes } from './repositories.js';
+import { readSqliteFacts } from './sqliteFacts.js';
+import { readTracIni, reasonOf } from './tracIni.js';
+import type { EnvironmentInfo, Problem } from './types.js';
+
+const VERSION_LINE = /^Trac Environment Version (\d+)$/;
+
+/** Database versions of Trac releases (trac/db_default.py db_version). */
+const RELEASES: ReadonlyArray<[number, string]> = [
+  [45, '1.4 or 1.6'],
+  [41, '1.2'],
+  [29, '1.0'],
+  [26, '0.12'],
+  [21, '0.11'],
+];
+/** What Trac 1.6, the release this tool deploys by default, expects. */
+export const CURRENT_DATABASE_VERSION = 45;
+
+export type EnvironmentCheck =
+  | { isEnvironment: true; formatVersion: number }
+  | { isEnvironment: false; reason: string };
+
+/** Trac's test (trac/env.py): the first line of VERSION, right-stripped, names the format. */
+export async function checkEnvironment(dir: string): Promise<EnvironmentCheck> {
+  const versionFile = path.join(dir, 'VERSION');
+  let text: string;
+  try {
+    text = await fs.readFile(versionFile, 'utf8');
+  } catch (error) {
+    return { isEnvironment: false, reason: `${versionFile}: ${reasonOf(error)}` };
+  }
+  const firstLine = (text.split(/\r\n|\n|\r/)[0] ?? '').replace(/\s+$/, '');
+  const match = VERSION_LINE.exec(firstLine);
+  if (!match) {
+    return { isEnvironment: false, reason: `${versionFile} does not start with "Trac Environment Version 1"` };
+  }
+  return { isEnvironment: true, formatVersion: Number(match[1]) };
+}
+
+export function releaseForDatabaseVersion(version: number | null): string | null {
+  if (version === null) return null;
+  for (const [dbVersion, release] of RELEASES) if (version === dbVersion) return release;
+  if (version > CURRENT_DATABASE_VERSION) return `newer than 1.6 (database version ${version})`;
+  return `between releases (database version ${version})`;
+}
+
+/**
+ * Everything deployment needs to know about one environment. Throws TracIniUnreadable when
+ * conf/trac.ini cannot be read; every other difficulty is recorded as a problem.
+ */
+export async function inspectEnvironment(envPath: string, formatVersion: number): Promise<EnvironmentInfo> {
+  const problems: Problem[] = [];
+  if (formatVersion !== 1) {
+    problems.push({ code: 'unknown-format', severity: 'error', message: `${envPath}: environment format version ${formatVersion} is not supported by Trac (expected 1)`, path: envPath });
+  }
+  const ini = await readTracIni(envPath);
+  problems.push(...ini.problems);
+  const { sections } = ini;
+  const rules = componentRules(sections);
+
+  const database = readDatabase(envPath, iniGet(sections, 'trac', 'database') ?? 'sqlite:db/trac.db', problems);
+  let databaseVersion: number | null = null;
+  let repositories = iniRepositories(sections);
+  if (database?.scheme === 'sqlite' && database.name && database.name !== ':memory:') {
+    const facts = await readSqliteFacts(path.resolve(envPath, database.name));
+    databaseVersion = facts.databaseVersion;
+    repositories = [...repositories, ...facts.repositories];
+    problems.push(...facts.problems);
+    if (facts.domainUsers.length > 0) {
+      problems.push({
+        code: 'domain-users',
+        severity: 'info',
+        message: `permissions are granted to names with a domain or realm (${facts.domainUsers.slice(0, 5).join(', ')}); keep REMOTE_USER in that form or rename them when stripping domains`,
+      });
+    }
+  }
+  if (databaseVersion !== null && databaseVersion < CURRENT_DATABASE_VERSION) {
+    problems.push({
+      code: 'needs-upgrade',
+      severity: 'warning',
+      message: `${envPath}: database version ${databaseVersion} (Trac ${releaseForDatabaseVersion(databaseVersion)}) needs "trac-admin ${envPath} upgrade" before Trac 1.6 will serve it`,
+      path: envPath,
+    });
+  }
+
+  const inheritDir = (key: string) => {
+    const value = iniGet(sections, 'inherit', key);
+    return value ? path.resolve(envPath, 'conf', value) : null;
+  };
+  const pluginsDir = inheritDir('plugins_dir');
+  const plugins = [
+    ...(await listPlugins(path.join(envPath, 'plugins'))),
+    ...(pluginsDir ? await listPlugins(pluginsDir) : []),
+  ];
+
+  const connectors = enabledConnectors(rules);
+  problems.push(...connectorProblems(resolveAliasTypes(repositories), connectors));
+
+  return {
+    name: path.basename(envPath),
+    path: envPath,
+    formatVersion,
+    databaseVersion,
+    tracRelease: releaseForDatabaseVersion(databaseVersion),
+    project: {
+      name: iniGet(sections, 'project', 'name') ?? null,
+      description: iniGet(sections, 'project', 'descr') ?? null,
+    },
+    database,
+    repositories: resolveAliasTypes(repositories),
+    connectors,
+    plugins,
+    enabledComponents: thirdPartyComponents(rules),
+    inherit: {
+      files: ini.inheritedFiles,
+      htdocsDir: inheritDir('htdocs_dir'),
+      templatesDir: inheritDir('templates_dir'),
+      pluginsDir,
+    },
+    ignoreAuthCase: iniBool(iniGet(sections, 'trac', 'ignore_auth_case')) ?? false,
+    problems,
+  };
+}
+
+function readDatabase(envPath: string, dbStr: string, problems: Problem[]): DatabaseInfo | null {
+  try {
+    return parseDatabaseUrl(dbStr);
+  } catch (error) {
+    if (!(error instanceof DatabaseUrlError)) throw error;
+    problems.push({ code: 'database-url-invalid', severity: 'error', message: `${path.join(envPath, 'conf', 'trac.ini')}: ${error.message}`, path: envPath });
+    return null;
+  }
+}
+
+function connectorProblems(repositories: EnvironmentInfo['repositories'], connectors: string[]): Problem[] {
+  const types = new Set(repositories.filter((r) => !r.alias).map((r) => r.type));
+  return [...types]
+    .filter((type) => type in { svn: 1, git: 1 } && !connectors.includes(type))
+    .map((type) => ({
+      code: 'connector-disabled',
+      severity: 'warning' as const,
+      message: `a ${type} repository is configured but tracopt.versioncontrol.${type}.* is not enabled in [components]`,
+    }));
+}

@@ -1,0 +1,112 @@
+import fs from 'fs-extra';
+import path from 'node:path';
+import { usageError } from '../errors.js';
+import { checkEnvironment, inspectEnvironment } from './environment.js';
+import { fnmatch } from './fnmatch.js';
+import { reasonOf, TracIniUnreadable } from './tracIni.js';
+import type { EnvironmentInfo, Inspection, Problem } from './types.js';
+
+/**
+ * PATH is a Trac environment or a directory whose subdirectories are environments, chosen as
+ * Trac's TRAC_ENV_PARENT_DIR does (hidden directories and .tracignore patterns skipped).
+ * Throws UserError (exit 2) for a missing path, a file, an unreadable trac.ini of a single
+ * environment, or a directory with no environment in it.
+ */
+export async function inspectPath(input: string): Promise<Inspection> {
+  const root = path.resolve(input);
+  let stat: fs.Stats;
+  try {
+    stat = await fs.stat(root);
+  } catch (error) {
+    throw usageError(`${root}: ${reasonOf(error)}; give the path of a Trac environment or of a directory of environments`);
+  }
+  if (!stat.isDirectory()) {
+    throw usageError(`${root} is not a directory; give the path of a Trac environment or of a directory of environments`);
+  }
+  const check = await checkEnvironment(root);
+  if (check.isEnvironment) {
+    const env = await inspectSingle(root, check.formatVersion);
+    return { kind: 'environment', path: root, environments: [env], skipped: [], problems: [] };
+  }
+  if (await fs.pathExists(path.join(root, 'VERSION'))) {
+    throw usageError(`${root} is not a Trac environment: ${check.reason}`);
+  }
+  return inspectParent(root);
+}
+
+async function inspectSingle(root: string, formatVersion: number): Promise<EnvironmentInfo> {
+  try {
+    return await inspectEnvironment(root, formatVersion);
+  } catch (error) {
+    if (error instanceof TracIniUnreadable) {
+      throw usageError(`${error.message}; trac-deploy needs to read the environment's configuration`);
+    }
+    throw error;
+  }
+}
+
+/** Trac's .tracignore patterns (trac/web/main.py get_tracignore_patterns). */
+export async function tracignorePatterns(parent: string): Promise<string[]> {
+  try {
+    const text = await fs.readFile(path.join(parent, '.tracignore'), 'utf8');
+    return text
+      .split(/\r\n|\n|\r/)
+      .map((line) => line.trim())
+      .filter((line) => line && !line.startsWith('#'));
+  } catch {
+    return ['.*'];
+  }
+}
+
+async function inspectParent(root: string): Promise<Inspection> {
+  const patterns = await tracignorePatterns(root);
+  let entries: fs.Dirent[];
+  try {
+    entries = await fs.readdir(root, { withFileTypes: true });
+  } catch (error) {
+    throw usageError(`${root}: ${reasonOf(error)}`);
+  }
+  const environments: EnvironmentInfo[] = [];
+  const skipped: Inspection['skipped'] = [];
+  const problems: Problem[] = [];
+  const names = entries.map((e) => e.name).sort();
+  for (const name of names) {
+    const dir = path.join(root, name);
+    const isDir = await fs.stat(dir).then((s) => s.isDirectory(), () => false);
+    if (!isDir) continue;
+    const pattern = patterns.find((p) => fnmatch(name, p));
+    if (pattern !== undefined) {
+      skipped.push({ name, reason: `matches .tracignore pattern "${pattern}"` });
+      continue;
+    }
+    const check = await checkEnvironment(dir);
+    if (!check.isEnvironment) {
+      skipped.push({ name, reason: 'not a Trac environment' });
+      problems.push({
+        code: 'not-an-environment',
+        severity: 'warning',
+        message: `${dir} is not a Trac environment but Trac's project index will try to open it; add "${name}" to ${path.join(root, '.tracignore')}`,
+        path: dir,
+      });
+      continue;
+    }
+    try {
+      environments.push(await inspectEnvironment(dir, check.formatVersion));
+    } catch (error) {
+      if (!(error instanceof TracIniUnreadable)) throw error;
+      problems.push({ code: 'trac-ini-unreadable', severity: 'error', message: error.message, path: error.file });
+    }
+  }
+  if (environments.length === 0) {
+    throw usageError(
+      `${root} is neither a Trac environment nor a directory of environments (no subdirectory has a VERSION file saying "Trac Environment Version 1")`,
+      'Create one with: trac-admin <path> initenv',
+    );
+  }
+  return { kind: 'parent', path: root, environments, skipped, problems };
+}
+
+/** Every problem in an inspection, the environment ones included. */
+export function allProblems(inspection: Inspection): Problem[] {
+  return [...inspection.problems, ...inspection.environments.flatMap((e) => e.problems)];
+}

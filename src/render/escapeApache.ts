@@ -1,0 +1,54 @@
+/**
+ * Arguments for Apache httpd configuration files.
+ *
+ * Apache splits directive lines with ap_getword_conf: inside double quotes a backslash escapes
+ * only a following double quote, and `${NAME}` is replaced by a Define or an environment
+ * variable anywhere on the line, quoted or not. Some values therefore cannot be written at all;
+ * these helpers throw an ApacheValueError naming the reason instead of producing a config that
+ * means something else.
+ */
+export class ApacheValueError extends Error {
+  constructor(
+    readonly value: string,
+    readonly reason: string,
+  ) {
+    super(`${JSON.stringify(value)} cannot be written into an Apache configuration: ${reason}`);
+    this.name = 'ApacheValueError';
+  }
+}
+
+/** Why a value cannot go into an Apache argument, or null when it can. */
+export function apacheProblem(value: string): string | null {
+  if (/[\r\n\0]/.test(value)) return 'it contains a line break or NUL character';
+  if (value.includes('${')) return 'Apache would expand "${" as a variable reference';
+  if (value.endsWith('\\')) return 'it ends with a backslash, which would escape the closing quote';
+  if (value.length === 0) return 'it is empty';
+  return null;
+}
+
+/** A double-quoted Apache argument (a path, a name, an option=value pair). */
+export function apacheArg(value: string): string {
+  const problem = apacheProblem(value);
+  if (problem) throw new ApacheValueError(value, problem);
+  return '"' + value.replace(/"/g, '\\"') + '"';
+}
+
+/**
+ * The path of a <Directory> section. Apache treats a path containing `*` or `?` as a wildcard
+ * pattern; such a directory cannot be named exactly, so it is refused.
+ */
+export function apacheDirectory(path: string): string {
+  if (/[*?]/.test(path)) {
+    throw new ApacheValueError(path, 'Apache reads "*" and "?" in a <Directory> path as wildcards');
+  }
+  return apacheArg(path);
+}
+
+/**
+ * A mod_wsgi `key=value` option. mod_wsgi reads the name up to `=` and the value with
+ * ap_getword_conf, so the value alone is quoted: `python-home="/srv/my venv"`.
+ */
+export function apacheOption(key: string, value: string): string {
+  if (!/^[a-z][a-z0-9-]*$/.test(key)) throw new ApacheValueError(key, 'not a mod_wsgi option name');
+  return `${key}=${apacheArg(value)}`;
+}

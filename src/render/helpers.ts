@@ -1,0 +1,25 @@
+import path from 'node:path';
+import { apacheArg, apacheDirectory, apacheOption } from './escapeApache.js';
+import { pyList, pyStr } from './escapePython.js';
+
+/**
+ * The template helpers: small pure functions, each escaping for one target language on
+ * purpose. Registered once on the private Handlebars instance in engine.ts.
+ */
+export const helpers = {
+  /** A Python text literal. */
+  py: (value: string) => pyStr(String(value)),
+  pyList: (values: string[]) => pyList(values),
+  /** Text for a `#` comment line in Python or Apache: printable, one line. */
+  comment: (value: string) => String(value).replace(/[\x00-\x1f\x7f]/g, '?'),
+  /** A double-quoted Apache argument. */
+  apacheArg: (value: string) => apacheArg(String(value)),
+  /** A <Directory> path. */
+  apacheDir: (value: string) => apacheDirectory(String(value)),
+  /** A mod_wsgi key=value option. */
+  apacheOption: (key: string, value: string | number) => apacheOption(String(key), String(value)),
+  basename: (value: string) => path.basename(String(value)),
+  eq: (a: unknown, b: unknown) => a === b,
+  or: (...args: unknown[]) => args.slice(0, -1).some(Boolean),
+  and: (...args: unknown[]) => args.slice(0, -1).every(Boolean),
+} as const;

@@ -1,0 +1,90 @@
+import { createTwoFilesPatch } from 'diff';
+import fs from 'fs-extra';
+import path from 'node:path';
+import { usageError } from '../errors.js';
+import type { RenderedFile } from '../plan/types.js';
+
+export type FileStatus = 'new' | 'changed' | 'unchanged';
+
+export interface FileOutcome {
+  path: string;
+  kind: RenderedFile['kind'];
+  status: FileStatus;
+  /** True when this run wrote it. */
+  written: boolean;
+}
+
+export interface WriteOptions {
+  force: boolean;
+  dryRun: boolean;
+}
+
+/** What each file would do to the disk, without touching it. Refuses symlinks and non-files. */
+export async function compareFiles(files: RenderedFile[]): Promise<(FileOutcome & { current: string | null })[]> {
+  const outcomes = [];
+  for (const file of files) {
+    const stat = await fs.lstat(file.path).catch(() => null);
+    if (stat?.isSymbolicLink()) {
+      throw usageError(`${file.path} is a symbolic link; trac-deploy never writes through links. Remove it or choose another --out`);
+    }
+    if (stat && !stat.isFile()) throw usageError(`${file.path} exists and is not a regular file; remove it or choose another --out`);
+    const current = stat ? await fs.readFile(file.path, 'utf8') : null;
+    const status: FileStatus = current === null ? 'new' : current === file.content ? 'unchanged' : 'changed';
+    outcomes.push({ path: file.path, kind: file.kind, status, written: false, current });
+  }
+  return outcomes;
+}
+
+/**
+ * The only code that writes deployment files. Existing files that would change are refused
+ * (all named, nothing written) unless `force`; identical files are left alone; each write is
+ * a temp file in the same directory renamed over the target, so a reader never sees half a file.
+ */
+export async function writeFiles(files: RenderedFile[], options: WriteOptions): Promise<FileOutcome[]> {
+  const outcomes = await compareFiles(files);
+  const clobbered = outcomes.filter((o) => o.status === 'changed');
+  if (clobbered.length > 0 && !options.force && !options.dryRun) {
+    throw usageError(
+      `${clobbered.map((o) => o.path).join(', ')} already exist${clobbered.length === 1 ? 's' : ''} with other content; nothing was written. Use --force to replace, or --check to see the difference`,
+    );
+  }
+  const results: FileOutcome[] = [];
+  for (const [index, file] of files.entries()) {
+    const outcome = outcomes[index];
+    if (!outcome) continue;
+    const { current: _current, ...result } = outcome;
+    if (!options.dryRun && outcome.status !== 'unchanged') {
+      await writeAtomic(file.path, file.content, file.mode);
+      result.written = true;
+    }
+    results.push(result);
+  }
+  return results;
+}
+
+export async function writeAtomic(target: string, content: string, mode: number): Promise<void> {
+  const dir = path.dirname(target);
+  await fs.mkdirp(dir);
+  const temp = path.join(dir, `.${path.basename(target)}.${process.pid}.${Date.now()}.tmp`);
+  try {
+    await fs.writeFile(temp, content, { mode, flag: 'wx' });
+    await fs.chmod(temp, mode);
+    await fs.rename(temp, target);
+  } catch (error) {
+    await fs.remove(temp).catch(() => undefined);
+    throw error;
+  }
+}
+
+/** Unified diffs between the disk and what would be written, for --check. Empty when none. */
+export async function driftDiffs(files: RenderedFile[]): Promise<{ path: string; status: FileStatus; diff: string }[]> {
+  const outcomes = await compareFiles(files);
+  return outcomes
+    .map((o, index) => ({ o, file: files[index] }))
+    .filter(({ o }) => o.status !== 'unchanged')
+    .map(({ o, file }) => ({
+      path: o.path,
+      status: o.status,
+      diff: createTwoFilesPatch(o.path, o.path, o.current ?? '', file?.content ?? '', o.current === null ? '(missing)' : 'on disk', 'would be written'),
+    }));
+}
