@@ -1,5 +1,5 @@
 import yargs, { type Argv } from 'yargs';
-import { generateOptionsFrom, withGenerateFlags, withOutputFlags } from './cli/generateFlags.js';
+import { COMMANDS } from './cli/commands.js';
 import { processContext, type CliContext } from './context.js';
 import { EXIT, type ExitCode, messageOf, UserError, usageError } from './errors.js';
 import { VERSION } from './version.js';
@@ -48,7 +48,7 @@ function report(error: unknown, ctx: CliContext): ExitCode {
 }
 
 function buildParser(argv: string[], ctx: CliContext, setCode: (c: ExitCode) => void): Argv {
-  return yargs(argv)
+  const parser: Argv = yargs(argv)
     .scriptName('trac-deploy')
     .usage('$0 <command> [options]\n\nInspect a Trac environment, generate its mod_wsgi and Apache 2.4 configuration, and prove it through a real Apache.')
     .version(VERSION)
@@ -60,34 +60,12 @@ function buildParser(argv: string[], ctx: CliContext, setCode: (c: ExitCode) => 
     .fail((message, error) => {
       throw error ?? usageError(`${message}; see trac-deploy --help`);
     })
-    .demandCommand(1, 'name a command')
-    .command(
-      'inspect <path>',
-      'report what a Trac environment (or a directory of them) needs for deployment',
-      (y) =>
-        y
-          .positional('path', { type: 'string', demandOption: true, describe: 'environment or parent directory' })
-          .option('json', { type: 'boolean', default: false, describe: 'one JSON document on stdout' }),
-      async (args) => {
-        const { runInspect } = await import('./commands/inspect.js');
-        setCode(await runInspect({ path: args.path, json: args.json }, ctx));
-      },
-    )
-    .command(
-      'generate <path>',
-      'write the .wsgi script and the Apache configuration for an environment or parent directory',
-      (y) =>
-        withOutputFlags(
-          withGenerateFlags(
-            y
-              .positional('path', { type: 'string', demandOption: true, describe: 'environment or parent directory' })
-              .option('out', { type: 'string', demandOption: true, describe: 'directory to write into', group: 'Output:' }),
-          ),
-        ),
-      async (args) => {
-        const { runGenerate } = await import('./commands/generate.js');
-        const a = args as unknown as Record<string, unknown> & { path: string; out: string; force: boolean; dryRun: boolean; check: boolean; json: boolean };
-        setCode(await runGenerate({ ...generateOptionsFrom(a), path: a.path, out: a.out, force: a.force, dryRun: a.dryRun, check: a.check, json: a.json }, ctx));
-      },
-    ) as unknown as Argv;
+    .demandCommand(1, 'name a command');
+  let y = parser;
+  for (const spec of COMMANDS) {
+    y = y.command(spec.command, spec.describe, spec.builder, async (args) => {
+      setCode(await spec.run(args as Record<string, unknown>, ctx));
+    });
+  }
+  return y;
 }

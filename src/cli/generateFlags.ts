@@ -39,3 +39,14 @@ export function generateOptionsFrom(args: Record<string, unknown>): GenerateOpti
   }
   return options as unknown as GenerateOptions;
 }
+
+/** Pick the output flags out of parsed yargs arguments. */
+export function outputArgsFrom(args: Record<string, unknown>): { out: string; force: boolean; dryRun: boolean; check: boolean; json: boolean } {
+  return {
+    out: String(args.out),
+    force: Boolean(args.force),
+    dryRun: Boolean(args.dryRun),
+    check: Boolean(args.check),
+    json: Boolean(args.json),
+  };
+}
