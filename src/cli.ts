@@ -76,7 +76,7 @@ function oneLine(message: string, argv: string[]): string {
   if (unknown) {
     const names = (unknown[1] ?? '').split(', ').map((name) => {
       const typed = argv.find((a) => a === `--${name}` || a.startsWith(`--${name}=`) || a === `-${name}`);
-      return typed ? typed.split('=')[0] : name;
+      return typed ? (typed.split('=')[0] ?? typed) : name;
     });
     return `unknown ${names.some((n) => n.startsWith('-')) ? 'flag' : 'argument'}${names.length > 1 ? 's' : ''} ${names.join(', ')}`;
   }
