@@ -21,6 +21,16 @@ export const AUTH_MODULES: Readonly<Record<AuthMethod, readonly string[]>> = {
   sspi: ['authnz_sspi', 'authz_user'],
 };
 
+/** How to get a method's modules loaded, for the note generate prints. */
+export const AUTH_MODULE_HINTS: Readonly<Record<AuthMethod, string>> = {
+  none: '',
+  basic: 'Debian: a2enmod auth_basic authn_file',
+  digest: 'Debian: a2enmod auth_digest',
+  ldap: 'Debian: a2enmod ldap authnz_ldap',
+  kerberos: 'Debian: apt-get install libapache2-mod-auth-gssapi; RHEL: mod_auth_gssapi',
+  sspi: 'Windows: mod_authnz_sspi, LoadModule authnz_sspi_module modules/mod_authnz_sspi.so',
+};
+
 /** Flags that belong to some methods only: using them with another is a mistake worth naming. */
 const METHOD_FLAGS: ReadonlyArray<[keyof GenerateOptions, string, readonly AuthMethod[]]> = [
   ['authUserFile', '--auth-user-file', ['basic', 'digest']],
@@ -73,6 +83,11 @@ export async function decideAuth(inspection: Inspection, options: GenerateOption
       );
     }
     notes.push(`${which}; Apache asks for a password first (${options.authScope === 'site' ? '--auth-scope site' : '--auth-force'}), so users may log in twice`);
+  }
+
+  const caseSensitive = inspection.environments.filter((e) => !e.ignoreAuthCase);
+  if (['ldap', 'kerberos', 'sspi'].includes(method) && caseSensitive.length > 0) {
+    notes.push(`Windows and directory logins ignore case (Alice and alice log in alike) but Trac does not: set [trac] ignore_auth_case = true in ${caseSensitive.map((e) => e.name).join(', ')} so both get the same permissions`);
   }
 
   const location = protectedLocation(inspection.kind, urlPrefix, options.authScope);

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { Inspection } from '../inspect/types.js';
-import { decideAuth } from './authDecision.js';
+import { AUTH_MODULE_HINTS, decideAuth } from './authDecision.js';
 import { decidePool } from './poolDecision.js';
 import type { GenerateOptions } from './options.js';
 import type { DeploymentPlan } from './types.js';
@@ -48,6 +48,9 @@ export async function planDeployment({ inspection, options, outDir, staticDirs =
     ...(staticDirs.length > 0 ? ['alias'] : []),
     ...(options.apacheSyntax === '2.2' ? ['access_compat'] : []),
   ];
+  if (auth.auth.method !== 'none') {
+    notes.push(`the configuration needs these Apache modules: ${[...new Set(apacheModules)].join(', ')} (${AUTH_MODULE_HINTS[auth.auth.method]})`);
+  }
   if (options.mode === 'embedded' && pythonHome) {
     notes.push('embedded mode: the script adds the virtualenv\'s site-packages itself, since python-home= exists only for daemon processes');
   }

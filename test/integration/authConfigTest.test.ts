@@ -20,6 +20,8 @@ let env: string;
 let parent: string;
 let bindSecret: string;
 let keytab: string;
+let digestFile: string;
+let groupFile: string;
 
 beforeAll(async () => {
   root = await fs.mkdtemp(path.join(os.tmpdir(), 'trac-deploy-authconf-'));
@@ -30,6 +32,10 @@ beforeAll(async () => {
   await fs.writeFile(bindSecret, 'not-a-real-password\n', { mode: 0o600 });
   keytab = path.join(root, 'http.keytab');
   await fs.writeFile(keytab, '');
+  digestFile = path.join(root, 'htdigest');
+  await fs.writeFile(digestFile, 'CORP\\alice:Corp Trac:00000000000000000000000000000000\n');
+  groupFile = path.join(root, 'groups');
+  await fs.writeFile(groupFile, 'CORP\\Trac Users: CORP\\alice\n');
 });
 
 afterAll(async () => {
@@ -78,6 +84,15 @@ const CASES: { name: string; source: () => string; args: () => string[]; needs: 
     specific: ['auth_gssapi'],
     invalidWithout: /Invalid command 'GssapiCredStore'/,
     expect: [/<Location "\/trac">/, /AuthType GSSAPI/, /GssapiCredStore "keytab:/],
+  },
+  {
+    name: 'digest with a group file, embedded mode, both access syntaxes',
+    source: () => env,
+    args: () => ['--auth', 'digest', '--auth-user-file', digestFile, '--auth-realm', 'Corp Trac', '--auth-group-file', groupFile, '--auth-require-group', 'CORP\\Trac Users', '--mode', 'embedded', '--apache-syntax', 'both', '--strip-domain'],
+    needs: ['auth_digest', 'authn_file', 'authz_groupfile'],
+    specific: ['auth_digest'],
+    invalidWithout: /Invalid command 'AuthDigestProvider'/,
+    expect: [/AuthType Digest/, /Require group "CORP\\\\Trac Users"/],
   },
   {
     name: 'sspi with a domain group (Windows module, under <IfModule>)',

@@ -42,6 +42,8 @@ beforeAll(async () => {
   // htdigest only reads passwords from a terminal; its line format is user:realm:MD5(user:realm:password).
   const htdigest = path.join(root, 'htdigest');
   await fs.writeFile(htdigest, `${USER}:${REALM}:${createHash('md5').update(`${USER}:${REALM}:${PASSWORD}`).digest('hex')}\n`);
+  const groups = path.join(root, 'groups');
+  await fs.writeFile(groups, `CORP\\Trac Users: ${USER}\nadmins: CORP\\bob\n`);
   const siteDir = path.join(root, 'site-dir');
   await fs.mkdirp(siteDir);
   await chownToApache(root);
@@ -52,6 +54,8 @@ beforeAll(async () => {
     await generate('digest', env, ['--auth', 'digest', '--auth-user-file', htdigest, '--auth-realm', REALM, '--strip-domain']),
     await generate('whole', env, ['--auth', 'basic', '--auth-user-file', htpasswd, '--auth-scope', 'site', '--strip-domain']),
     await generate('multi', parent, ['--auth', 'basic', '--auth-user-file', htpasswd, '--strip-domain', '--pool', 'disable', '--site-dir', siteDir]),
+    await generate('group', env, ['--auth', 'basic', '--auth-user-file', htpasswd, '--auth-group-file', groups, '--auth-require-group', 'CORP\\Trac Users', '--strip-domain']),
+    await generate('nogroup', env, ['--auth', 'basic', '--auth-user-file', htpasswd, '--auth-group-file', groups, '--auth-require-group', 'admins']),
     await generate('sspi', env, ['--auth', 'sspi', '--strip-domain']),
     await generate('sspisite', env, ['--auth', 'sspi', '--auth-scope', 'site', '--strip-domain']),
   ];
@@ -125,6 +129,21 @@ describe('Basic login through Apache, one environment', () => {
     const response = await get('/strip/login');
     await response.arrayBuffer();
     expect(response.status).toBe(401);
+  });
+});
+
+describe('--auth-require-group with a group file', () => {
+  it('a member of "CORP\\Trac Users" logs in (the backslash survives Apache\'s Require parsing)', async () => {
+    const { login, wikiUser } = await loginThenWiki('/group/login', '/group/wiki/WikiStart', basicAuthorization(USER, PASSWORD));
+    expect(login.status, await debugLog()).toBe(302);
+    expect(wikiUser).toBe('alice');
+  });
+
+  it('a user outside the required group gets 401 with the right password', async () => {
+    const response = await get('/nogroup/login', { Authorization: basicAuthorization(USER, PASSWORD) });
+    await response.arrayBuffer();
+    expect(response.status).toBe(401);
+    expect(tracAuthCookie(response)).toBeNull();
   });
 });
 

@@ -161,6 +161,13 @@ describe('decideAuth', () => {
     expect(s.auth.require).toBe('sspi-group "CORP\\Trac Users"');
   });
 
+  it('directory logins ignore case: advise [trac] ignore_auth_case where it is off', async () => {
+    const off = await decideAuth(inspection(), options({ auth: 'sspi' }), '/trac');
+    expect(off.notes.join('\n')).toContain('ignore_auth_case = true in env');
+    const on = await decideAuth(inspection({ ignoreAuthCase: true }), options({ auth: 'sspi' }), '/trac');
+    expect(on.notes.join('\n')).not.toContain('ignore_auth_case');
+  });
+
   it('a login-form plugin: --auth refuses to protect /login unless --auth-force', async () => {
     const withAm = inspection({ loginFormComponents: ['acct_mgr.web_ui.LoginModule'] });
     const message = await usageMessage(decideAuth(withAm, options({ auth: 'sspi' }), '/trac'));
