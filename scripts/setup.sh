@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 VENV="${TRAC_DEPLOY_VENV:-/opt/trac-deploy/venv}"
 TRAC_VERSION="${TRAC_VERSION:-1.6}"
-DEB_PACKAGES=(apache2 apache2-utils libapache2-mod-wsgi-py3 python3 python3-venv postgresql
+DEB_PACKAGES=(apache2 apache2-utils libapache2-mod-wsgi-py3 libapache2-mod-auth-gssapi python3 python3-venv postgresql
   postgresql-client)
 
 log() { printf '[setup] %s\n' "$*"; }

@@ -19,6 +19,9 @@ export const helpers = {
   /** A mod_wsgi key=value option. */
   apacheOption: (key: string, value: string | number) => apacheOption(String(key), String(value)),
   basename: (value: string) => path.basename(String(value)),
+  /** Join strings (the options hash Handlebars passes last is dropped). */
+  concat: (...args: unknown[]) => args.slice(0, -1).map(String).join(''),
+  join: (values: string[], separator: string) => values.map(String).join(String(separator)),
   eq: (a: unknown, b: unknown) => a === b,
   or: (...args: unknown[]) => args.slice(0, -1).some(Boolean),
   and: (...args: unknown[]) => args.slice(0, -1).every(Boolean),

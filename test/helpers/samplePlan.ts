@@ -1,4 +1,4 @@
-import type { DeploymentPlan } from '../../src/plan/types.js';
+import type { AuthPlan, DeploymentPlan } from '../../src/plan/types.js';
 
 /** A plan with fixed paths, for render tests that must not depend on the disk. */
 export function samplePlan(overrides: Partial<DeploymentPlan> = {}): DeploymentPlan {
@@ -10,11 +10,30 @@ export function samplePlan(overrides: Partial<DeploymentPlan> = {}): DeploymentP
     daemon: { processGroup: 'project', processes: 2, threads: 5, pythonHome: '/srv/venv' },
     python: { home: '/srv/venv', siteDirs: [], eggCache: '/srv/trac/project/.egg-cache' },
     pool: { disable: false, backends: [], reason: 'no PostgreSQL or MySQL environment' },
-    auth: { stripDomain: false },
+    auth: sampleAuth(),
+    apacheModules: ['wsgi', 'authz_core'],
     apacheSyntax: '2.4',
     staticAliases: [],
     files: { outDir: '/srv/deploy', wsgi: '/srv/deploy/project.wsgi', apache: '/srv/deploy/project.conf' },
     notes: [],
+    ...overrides,
+  };
+}
+
+/** No login method, no stripping: what generate plans without --auth. */
+export function sampleAuth(overrides: Partial<AuthPlan> = {}): AuthPlan {
+  return {
+    method: 'none',
+    scope: 'login',
+    location: null,
+    realm: 'Trac',
+    userFile: null,
+    groupFile: null,
+    require: 'valid-user',
+    ldap: null,
+    keytab: null,
+    stripDomain: false,
+    stripRealm: false,
     ...overrides,
   };
 }
