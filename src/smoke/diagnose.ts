@@ -68,8 +68,9 @@ export interface Rule {
 
 /** "[Wed ...] [wsgi:error] [pid 1:tid 2] [remote 127.0.0.1:3] text" -> "[wsgi:error] text". */
 export function logMessage(line: string): string {
-  const match = /^\[[^\]]*\]\s*\[([^\]]+)\]\s*(?:\[pid [^\]]*\]\s*)?(?:\[(?:client|remote) [^\]]*\]\s*)?(.*)$/.exec(line);
-  return match ? `[${match[1]}] ${match[2]}` : line;
+  const match = /^\[[^\]]*\] \[([^\]]+)\] (?:\[pid [^\]]*\] )?(?:\[(?:client|remote) [^\]]*\] )?(.*)$/.exec(line);
+  const text = match ? `[${match[1]}] ${match[2]}` : line;
+  return text.replace(/mod_wsgi \(pid=\d+\): /, 'mod_wsgi: ');
 }
 
 /** Error-log lines matching a pattern, shortened and without repeats (mod_wsgi logs twice). */

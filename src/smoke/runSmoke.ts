@@ -180,7 +180,7 @@ function helloLines(body: string): Record<string, string> {
 
 /** pyvenv.cfg and lib/pythonX.Y of every python-home in the plans. */
 export async function pythonHomeFacts(targets: SmokeTarget[]): Promise<PythonHomeFacts[]> {
-  const homes = [...new Set(targets.flatMap((t) => (t.plan?.python.home ? [t.plan.python.home] : [])))];
+  const homes = [...new Set(targets.flatMap((t) => (t.pythonHome ? [t.pythonHome] : [])))];
   const facts: PythonHomeFacts[] = [];
   for (const home of homes) {
     const cfg = await fs.readFile(path.join(home, 'pyvenv.cfg'), 'utf8').catch(() => '');

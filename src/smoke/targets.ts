@@ -15,6 +15,8 @@ export interface SmokeTarget {
   script: string;
   /** The plan from `<name>.plan.json`; null when only the .conf was there. */
   plan: DeploymentPlan | null;
+  /** python-home= of the daemon process (or the plan's virtualenv), for diagnoses. */
+  pythonHome: string | null;
 }
 
 /**
@@ -70,7 +72,7 @@ async function fromManifest(file: string): Promise<SmokeTarget> {
   for (const needed of [plan.files.apache, plan.files.wsgi]) {
     if (!(await fs.pathExists(needed))) throw usageError(`${file} names ${needed}, which does not exist; re-run trac-deploy generate`);
   }
-  return { name: path.basename(plan.files.apache).replace(/\.conf$/, ''), conf: plan.files.apache, urlPrefix: plan.urlPrefix, script: plan.files.wsgi, plan };
+  return { name: path.basename(plan.files.apache).replace(/\.conf$/, ''), conf: plan.files.apache, urlPrefix: plan.urlPrefix, script: plan.files.wsgi, plan, pythonHome: plan.python.home };
 }
 
 /** The first WSGIScriptAlias of a .conf: URL and script, quoted or not. */
@@ -85,9 +87,16 @@ function unquote(value: string): string {
   return value.startsWith('"') ? value.slice(1, -1).replace(/\\"/g, '"') : value;
 }
 
+/** python-home= of a WSGIDaemonProcess line, quoted or not. */
+export function parsePythonHome(text: string): string | null {
+  const match = /^[ \t]*WSGIDaemonProcess[ \t].*?\bpython-home=("(?:[^"\\]|\\.)*"|\S+)/im.exec(text);
+  return match?.[1] ? unquote(match[1]) : null;
+}
+
 async function fromConf(conf: string): Promise<SmokeTarget | null> {
-  const alias = parseScriptAlias(await fs.readFile(conf, 'utf8'));
+  const text = await fs.readFile(conf, 'utf8');
+  const alias = parseScriptAlias(text);
   if (!alias) return null;
   const urlPrefix = alias.urlPrefix.length > 1 ? alias.urlPrefix.replace(/\/+$/, '') : alias.urlPrefix;
-  return { name: path.basename(conf).replace(/\.conf$/, ''), conf, urlPrefix, script: alias.script, plan: null };
+  return { name: path.basename(conf).replace(/\.conf$/, ''), conf, urlPrefix, script: alias.script, plan: null, pythonHome: parsePythonHome(text) };
 }
