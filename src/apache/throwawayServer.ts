@@ -31,6 +31,8 @@ const live = new Set<ThrowawayServer>();
 /** Directories made for a server that has not been started yet (removed on exit too). */
 const pendingRoots = new Set<string>();
 let exitHooked = false;
+/** How long Apache gets to stop on SIGTERM before the group is killed (a hung request would hold it). */
+const STOP_GRACE_MS = 3000;
 
 /**
  * An Apache httpd in its own temp directory, in the foreground as our child (its own process
@@ -141,7 +143,7 @@ export class ThrowawayServer {
     const pid = this.child.pid;
     if (pid !== undefined && this.child.exitCode === null) {
       killGroup(pid, 'SIGTERM');
-      const exited = await Promise.race([this.child.then(() => true), sleep(10000).then(() => false)]);
+      const exited = await Promise.race([this.child.then(() => true), sleep(STOP_GRACE_MS).then(() => false)]);
       if (!exited) killGroup(pid, 'SIGKILL');
       await this.child;
     }
