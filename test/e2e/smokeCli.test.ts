@@ -28,7 +28,7 @@ describe('trac-deploy smoke: bad input', () => {
   it('a bad --timeout is a usage error', async () => {
     const result = await runCli(['smoke', await tempDir(), '--timeout', '0']);
     expect(result.code).toBe(2);
-    expect(result.stderr).toBe('trac-deploy: --timeout 0 must be a positive number of seconds\n');
+    expect(result.stderr).toBe('trac-deploy: --timeout 0 must be a positive number of seconds');
   });
 
   it('is listed in --help', async () => {
