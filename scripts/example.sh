@@ -14,7 +14,9 @@ OUT="$WORK/deploy"
 if [[ ! -f "$ENV_DIR/VERSION" ]]; then
   echo "== trac-admin $ENV_DIR initenv"
   "$VENV/bin/trac-admin" "$ENV_DIR" initenv "Sample Project" sqlite:db/trac.db >/dev/null
-  "$VENV/bin/trac-admin" "$ENV_DIR" wiki import WikiStart <(printf '= Sample Project =\nServed by Apache + mod_wsgi, configured by trac-deploy.\n') >/dev/null
+  # trac-admin wiki import wants a real file (not a pipe).
+  printf '= Sample Project =\nServed by Apache + mod_wsgi, configured by trac-deploy.\n' >"$WORK/WikiStart.txt"
+  "$VENV/bin/trac-admin" "$ENV_DIR" wiki import WikiStart "$WORK/WikiStart.txt" >/dev/null
 fi
 # The Apache user must read the environment and write its database, log and egg cache.
 chown -R www-data:www-data "$ENV_DIR"

@@ -31,7 +31,10 @@ else
   log "Debian packages present"
 fi
 
-if [[ ! -d node_modules ]] || [[ package-lock.json -nt node_modules/.package-lock.json ]]; then
+if [[ -L node_modules ]]; then
+  # A worktree sharing another checkout's node_modules: npm ci would empty the shared copy.
+  log "node_modules is a link to $(readlink node_modules): left alone"
+elif [[ ! -d node_modules ]] || [[ package-lock.json -nt node_modules/.package-lock.json ]]; then
   log "installing npm packages"
   npm ci --no-audit --no-fund --loglevel=error
 else

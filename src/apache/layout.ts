@@ -12,10 +12,12 @@ export interface ApacheLayout {
   user: string;
   group: string;
   mimeTypes: string | null;
+  /** Debian's envvars, sourced before the binary is run (as apache2ctl does). */
+  envvars?: string | null;
 }
 
 const CANDIDATES: ApacheLayout[] = [
-  { family: 'debian', binary: '/usr/sbin/apache2', ctl: '/usr/sbin/apache2ctl', modulesDir: '/usr/lib/apache2/modules', user: 'www-data', group: 'www-data', mimeTypes: '/etc/mime.types' },
+  { family: 'debian', binary: '/usr/sbin/apache2', ctl: '/usr/sbin/apache2ctl', modulesDir: '/usr/lib/apache2/modules', user: 'www-data', group: 'www-data', mimeTypes: '/etc/mime.types', envvars: '/etc/apache2/envvars' },
   { family: 'rhel', binary: '/usr/sbin/httpd', ctl: '/usr/sbin/apachectl', modulesDir: '/usr/lib64/httpd/modules', user: 'apache', group: 'apache', mimeTypes: '/etc/mime.types' },
   { family: 'rhel', binary: '/usr/sbin/httpd', ctl: '/usr/sbin/apachectl', modulesDir: '/usr/lib/httpd/modules', user: 'apache', group: 'apache', mimeTypes: '/etc/mime.types' },
 ];
@@ -23,7 +25,11 @@ const CANDIDATES: ApacheLayout[] = [
 export function findApache(): ApacheLayout {
   for (const layout of CANDIDATES) {
     if (fs.existsSync(layout.binary) && fs.existsSync(layout.modulesDir)) {
-      return { ...layout, mimeTypes: layout.mimeTypes && fs.existsSync(layout.mimeTypes) ? layout.mimeTypes : null };
+      return {
+        ...layout,
+        mimeTypes: layout.mimeTypes && fs.existsSync(layout.mimeTypes) ? layout.mimeTypes : null,
+        envvars: layout.envvars && fs.existsSync(layout.envvars) ? layout.envvars : null,
+      };
     }
   }
   throw usageError(

@@ -79,6 +79,12 @@ export function serverConfig(layout: ApacheLayout, options: ServerConfigOptions)
     '    AllowOverride None',
     '    Require all denied',
     '</Directory>',
+    // Like Debian's /var/www: a granted document root of its own, so the PATH_TRANSLATED
+    // lookups mod_wsgi makes for every request do not log "client denied" for /var/www/html.
+    `DocumentRoot ${apacheArg(`${options.root}/htdocs`)}`,
+    `<Directory ${apacheDirectory(`${options.root}/htdocs`)}>`,
+    '    Require all granted',
+    '</Directory>',
     ...(options.extra ? [options.extra] : []),
     ...options.includes.map((file) => `Include ${apacheArg(file)}`),
     '',

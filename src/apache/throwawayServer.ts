@@ -7,7 +7,11 @@ import { findApache, type ApacheLayout } from './layout.js';
 import { serverConfig, type ServerConfigOptions } from './serverConfig.js';
 
 export interface ThrowawayOptions extends Partial<Pick<ServerConfigOptions, 'modules' | 'logLevel' | 'extra'>> {
-  includes: string[];
+  /**
+   * Configuration files to Include, or a function that writes them into the server's own
+   * directory (removed with it) and returns their paths.
+   */
+  includes: string[] | ((root: string) => Promise<string[]>);
   layout?: ApacheLayout;
   /** How long to wait for the first answer. */
   startTimeoutMs?: number;
@@ -24,7 +28,11 @@ export class ServerStartError extends Error {
 }
 
 const live = new Set<ThrowawayServer>();
+/** Directories made for a server that has not been started yet (removed on exit too). */
+const pendingRoots = new Set<string>();
 let exitHooked = false;
+/** How long Apache gets to stop on SIGTERM before the group is killed (a hung request would hold it). */
+const STOP_GRACE_MS = 3000;
 
 /**
  * An Apache httpd in its own temp directory, in the foreground as our child (its own process
@@ -64,24 +72,10 @@ export class ThrowawayServer {
   static async start(options: ThrowawayOptions): Promise<ThrowawayServer> {
     const layout = options.layout ?? findApache();
     const asRoot = process.getuid?.() === 0;
+    hookExit();
     let lastError: ServerStartError | undefined;
     for (let attempt = 0; attempt < 3; attempt++) {
-      const root = await fs.mkdtemp(path.join(os.tmpdir(), 'trac-deploy-httpd-'));
-      // mkdtemp makes 0700; the Apache user must reach the mod_wsgi sockets in here.
-      await fs.chmod(root, 0o755);
-      const port = await getPort({ host: '127.0.0.1' });
-      const conf = path.join(root, 'httpd.conf');
-      await fs.writeFile(conf, serverConfig(layout, { root, port, asRoot, includes: options.includes, ...pick(options) }));
-      const child = execa(layout.binary, ['-f', conf, '-D', 'FOREGROUND'], {
-        detached: true,
-        reject: false,
-        stdin: 'ignore',
-        all: true,
-        env: { LANG: 'C.UTF-8' },
-      });
-      const server = new ThrowawayServer(root, port, layout, child);
-      live.add(server);
-      hookExit();
+      const server = await ThrowawayServer.launch(layout, asRoot, options);
       try {
         await server.waitUntilAnswering(options.startTimeoutMs ?? 15000);
         return server;
@@ -93,6 +87,29 @@ export class ThrowawayServer {
       }
     }
     throw lastError ?? new ServerStartError('Apache did not start', '');
+  }
+
+  /** Make the directory and config, start the child; the directory is tracked from the first moment. */
+  private static async launch(layout: ApacheLayout, asRoot: boolean, options: ThrowawayOptions): Promise<ThrowawayServer> {
+    const root = await fs.mkdtemp(path.join(os.tmpdir(), 'trac-deploy-httpd-'));
+    pendingRoots.add(root);
+    try {
+      // mkdtemp makes 0700; the Apache user must reach the mod_wsgi sockets in here.
+      await fs.chmod(root, 0o755);
+      await fs.mkdir(path.join(root, 'htdocs'));
+      const includes = typeof options.includes === 'function' ? await options.includes(root) : options.includes;
+      const port = await getPort({ host: '127.0.0.1' });
+      const conf = path.join(root, 'httpd.conf');
+      await fs.writeFile(conf, serverConfig(layout, { root, port, asRoot, includes, ...pick(options) }));
+      const server = new ThrowawayServer(root, port, layout, startChild(layout, conf));
+      live.add(server);
+      return server;
+    } catch (error) {
+      await fs.remove(root);
+      throw error;
+    } finally {
+      pendingRoots.delete(root);
+    }
   }
 
   private async waitUntilAnswering(timeoutMs: number): Promise<void> {
@@ -126,7 +143,7 @@ export class ThrowawayServer {
     const pid = this.child.pid;
     if (pid !== undefined && this.child.exitCode === null) {
       killGroup(pid, 'SIGTERM');
-      const exited = await Promise.race([this.child.then(() => true), sleep(10000).then(() => false)]);
+      const exited = await Promise.race([this.child.then(() => true), sleep(STOP_GRACE_MS).then(() => false)]);
       if (!exited) killGroup(pid, 'SIGKILL');
       await this.child;
     }
@@ -134,6 +151,23 @@ export class ThrowawayServer {
     if (pid !== undefined) killGroup(pid, 'SIGKILL');
     if (!keepRoot) await fs.remove(this.root);
   }
+}
+
+/**
+ * The server in the foreground, in its own process group. On Debian through /etc/apache2/envvars
+ * (as apache2ctl does: LANG=C and the APACHE_* variables a real server has); elsewhere httpd itself.
+ */
+function startChild(layout: ApacheLayout, conf: string): ResultPromise {
+  const args = ['-f', conf, '-D', 'FOREGROUND'];
+  const options = { detached: true, reject: false, stdin: 'ignore', all: true } as const;
+  if (layout.envvars) {
+    return execa('/bin/sh', ['-c', '. "$1" && shift && exec "$@"', 'sh', layout.envvars, layout.binary, ...args], {
+      ...options,
+      env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' },
+      extendEnv: false,
+    });
+  }
+  return execa(layout.binary, args, { ...options, env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C' }, extendEnv: false });
 }
 
 function pick(options: ThrowawayOptions): Partial<ServerConfigOptions> {
@@ -164,6 +198,7 @@ function hookExit(): void {
       if (server.pid !== undefined) killGroup(server.pid, 'SIGKILL');
       fs.removeSync(server.root);
     }
+    for (const root of pendingRoots) fs.removeSync(root);
   };
   process.once('exit', killAll);
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {

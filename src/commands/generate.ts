@@ -4,6 +4,7 @@ import { allProblems, inspectPath } from '../inspect/inspectPath.js';
 import type { GenerateOptions } from '../plan/options.js';
 import { planDeployment } from '../plan/planDeployment.js';
 import type { DeploymentPlan, RenderedFile } from '../plan/types.js';
+import { renderManifest } from '../render/renderManifest.js';
 import { renderPlan } from '../render/renderPlan.js';
 import { printProblems } from '../report/problems.js';
 import { driftDiffs, writeFiles } from '../write/writeFiles.js';
@@ -28,7 +29,8 @@ export async function buildDeployment(path: string, options: GenerateOptions, ou
 }> {
   const inspection = await inspectPath(path);
   const plan = await planDeployment({ inspection, options, outDir: out });
-  return { plan, files: renderPlan(plan), problems: allProblems(inspection) };
+  // The manifest lets `smoke DIR` find the mount point, script and environments.
+  return { plan, files: [...renderPlan(plan), renderManifest(plan)], problems: allProblems(inspection) };
 }
 
 export async function runGenerate(args: GenerateArgs, ctx: CliContext): Promise<ExitCode> {

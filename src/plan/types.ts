@@ -52,7 +52,7 @@ export interface DeploymentPlan {
 
 export interface RenderedFile {
   path: string;
-  kind: 'wsgi' | 'apache' | 'cgi' | 'fcgi' | 'htdocs' | 'ci' | 'hello';
+  kind: 'wsgi' | 'apache' | 'cgi' | 'fcgi' | 'htdocs' | 'ci' | 'hello' | 'manifest';
   content: string;
   /** File mode; scripts are executable like trac-admin's. */
   mode: number;

@@ -1,0 +1,25 @@
+import { usageError } from '../errors.js';
+import type { CommandSpec } from './commandSpec.js';
+
+export const smokeCommand: CommandSpec = {
+  command: 'smoke <dir>',
+  describe: 'serve the configuration in DIR through a throwaway Apache on 127.0.0.1 and check the pages',
+  builder: (y) =>
+    y
+      .positional('dir', { type: 'string', demandOption: true, describe: 'the --out directory of generate' })
+      .option('hello', { type: 'boolean', default: false, describe: 'serve a Hello World application at the same mount point with the same mod_wsgi settings' })
+      .option('name', { type: 'string', describe: 'only <name>.conf (default: every configuration in DIR, served together)' })
+      .option('timeout', { type: 'number', default: 60, describe: 'seconds to wait for Apache and for each page' })
+      .option('json', { type: 'boolean', default: false, describe: 'one JSON document on stdout: requests, timings, findings' })
+      .check((args) => {
+        if (typeof args.timeout !== 'number' || !Number.isFinite(args.timeout) || args.timeout <= 0) throw usageError(`--timeout ${String(args.timeout)} must be a positive number of seconds`);
+        return true;
+      }),
+  run: async (args, ctx) => {
+    const { runSmokeCommand } = await import('../commands/smoke.js');
+    return runSmokeCommand(
+      { dir: String(args.dir), name: args.name === undefined ? undefined : String(args.name), hello: Boolean(args.hello), json: Boolean(args.json), timeout: Number(args.timeout) },
+      ctx,
+    );
+  },
+};

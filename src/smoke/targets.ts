@@ -1,0 +1,102 @@
+import fs from 'fs-extra';
+import path from 'node:path';
+import { usageError } from '../errors.js';
+import type { DeploymentPlan } from '../plan/types.js';
+import { MANIFEST_KIND, MANIFEST_SUFFIX, MANIFEST_VERSION } from '../render/renderManifest.js';
+
+/** One generated configuration in DIR that smoke serves. */
+export interface SmokeTarget {
+  /** Base name: `<name>.conf`. */
+  name: string;
+  /** The Apache configuration that is included as it is on disk. */
+  conf: string;
+  urlPrefix: string;
+  /** The .wsgi script WSGIScriptAlias points at. */
+  script: string;
+  /** The plan from `<name>.plan.json`; null when only the .conf was there. */
+  plan: DeploymentPlan | null;
+  /** python-home= of the daemon process (or the plan's virtualenv), for diagnoses. */
+  pythonHome: string | null;
+}
+
+/**
+ * The configurations in DIR. Each `<name>.plan.json` that generate wrote names its .conf; a
+ * .conf without a manifest is read for its WSGIScriptAlias. All of them are served together,
+ * as one Apache would serve them; `name` picks one.
+ */
+export async function findTargets(dir: string, name?: string): Promise<SmokeTarget[]> {
+  const resolved = path.resolve(dir);
+  const stat = await fs.stat(resolved).catch(() => null);
+  if (!stat) throw usageError(`${resolved}: no such directory; pass the --out directory of trac-deploy generate`);
+  if (!stat.isDirectory()) throw usageError(`${resolved} is not a directory; pass the --out directory of trac-deploy generate`);
+  const entries = (await fs.readdir(resolved)).sort();
+  const targets: SmokeTarget[] = [];
+  const covered = new Set<string>();
+  for (const file of entries.filter((f) => f.endsWith(MANIFEST_SUFFIX))) {
+    const target = await fromManifest(path.join(resolved, file));
+    covered.add(target.conf);
+    targets.push(target);
+  }
+  for (const file of entries.filter((f) => f.endsWith('.conf'))) {
+    const conf = path.join(resolved, file);
+    if (covered.has(conf)) continue;
+    const target = await fromConf(conf);
+    if (target) targets.push(target);
+  }
+  if (targets.length === 0) {
+    throw usageError(
+      `${resolved} holds no configuration from trac-deploy generate (no <name>.plan.json, no .conf with a WSGIScriptAlias)`,
+      `run: trac-deploy generate ENV --out ${resolved}`,
+    );
+  }
+  if (name === undefined) return targets;
+  const chosen = targets.filter((t) => t.name === name);
+  if (chosen.length === 0) {
+    throw usageError(`--name ${JSON.stringify(name)}: ${resolved} holds ${targets.map((t) => t.name).join(', ')}`);
+  }
+  return chosen;
+}
+
+async function fromManifest(file: string): Promise<SmokeTarget> {
+  let data: unknown;
+  try {
+    data = JSON.parse(await fs.readFile(file, 'utf8'));
+  } catch (error) {
+    throw usageError(`${file} is not a readable trac-deploy manifest (${(error as Error).message}); re-run trac-deploy generate`);
+  }
+  const manifest = data as { kind?: unknown; version?: unknown; plan?: DeploymentPlan };
+  if (manifest.kind !== MANIFEST_KIND || manifest.version !== MANIFEST_VERSION || !manifest.plan?.files?.apache) {
+    throw usageError(`${file} is not a trac-deploy manifest of version ${MANIFEST_VERSION}; re-run trac-deploy generate`);
+  }
+  const plan = manifest.plan;
+  for (const needed of [plan.files.apache, plan.files.wsgi]) {
+    if (!(await fs.pathExists(needed))) throw usageError(`${file} names ${needed}, which does not exist; re-run trac-deploy generate`);
+  }
+  return { name: path.basename(plan.files.apache).replace(/\.conf$/, ''), conf: plan.files.apache, urlPrefix: plan.urlPrefix, script: plan.files.wsgi, plan, pythonHome: plan.python.home };
+}
+
+/** The first WSGIScriptAlias of a .conf: URL and script, quoted or not. */
+export function parseScriptAlias(text: string): { urlPrefix: string; script: string } | null {
+  const arg = String.raw`("(?:[^"\\]|\\.)*"|\S+)`;
+  const match = new RegExp(String.raw`^[ \t]*WSGIScriptAlias[ \t]+${arg}[ \t]+${arg}`, 'im').exec(text);
+  if (!match?.[1] || !match[2]) return null;
+  return { urlPrefix: unquote(match[1]), script: unquote(match[2]) };
+}
+
+function unquote(value: string): string {
+  return value.startsWith('"') ? value.slice(1, -1).replace(/\\"/g, '"') : value;
+}
+
+/** python-home= of a WSGIDaemonProcess line, quoted or not. */
+export function parsePythonHome(text: string): string | null {
+  const match = /^[ \t]*WSGIDaemonProcess[ \t].*?\bpython-home=("(?:[^"\\]|\\.)*"|\S+)/im.exec(text);
+  return match?.[1] ? unquote(match[1]) : null;
+}
+
+async function fromConf(conf: string): Promise<SmokeTarget | null> {
+  const text = await fs.readFile(conf, 'utf8');
+  const alias = parseScriptAlias(text);
+  if (!alias) return null;
+  const urlPrefix = alias.urlPrefix.length > 1 ? alias.urlPrefix.replace(/\/+$/, '') : alias.urlPrefix;
+  return { name: path.basename(conf).replace(/\.conf$/, ''), conf, urlPrefix, script: alias.script, plan: null, pythonHome: parsePythonHome(text) };
+}

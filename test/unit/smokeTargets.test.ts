@@ -1,0 +1,93 @@
+import fs from 'fs-extra';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { renderManifest } from '../../src/render/renderManifest.js';
+import { swapScript, writeHelloConfig } from '../../src/smoke/helloConfig.js';
+import { joinUrl, judge, pagesFor, titleOf } from '../../src/smoke/pages.js';
+import { findTargets, parsePythonHome, parseScriptAlias } from '../../src/smoke/targets.js';
+import { samplePlanForSmoke } from '../helpers/smokePlan.js';
+import { tempDir } from '../helpers/tempDir.js';
+
+describe('finding the configurations in DIR', () => {
+  it('reads WSGIScriptAlias and python-home, quoted or not', () => {
+    expect(parseScriptAlias('# x\n  WSGIScriptAlias "/my trac" "/srv/a \\"b\\"/t.wsgi" process-group=x\n')).toEqual({ urlPrefix: '/my trac', script: '/srv/a "b"/t.wsgi' });
+    expect(parseScriptAlias('WSGIScriptAlias / /srv/t.wsgi')).toEqual({ urlPrefix: '/', script: '/srv/t.wsgi' });
+    expect(parseScriptAlias('Alias /x /y')).toBeNull();
+    expect(parsePythonHome('WSGIDaemonProcess p threads=5 python-home="/srv/my venv" lang=C')).toBe('/srv/my venv');
+    expect(parsePythonHome('WSGIDaemonProcess p python-home=/srv/venv')).toBe('/srv/venv');
+  });
+
+  it('takes the manifest first, a bare .conf second, and --name picks one', async () => {
+    const dir = await tempDir();
+    const plan = samplePlanForSmoke({ files: { outDir: dir, wsgi: path.join(dir, 'project.wsgi'), apache: path.join(dir, 'project.conf') } });
+    const manifest = renderManifest(plan);
+    expect(manifest.path).toBe(path.join(dir, 'project.plan.json'));
+    await fs.writeFile(manifest.path, manifest.content);
+    await fs.writeFile(plan.files.apache, 'WSGIScriptAlias "/trac" "/elsewhere.wsgi"\n');
+    await fs.writeFile(plan.files.wsgi, '');
+    await fs.writeFile(path.join(dir, 'hand.conf'), 'WSGIScriptAlias /hand/ /srv/hand.wsgi\n');
+    await fs.writeFile(path.join(dir, 'other.conf'), '# no alias here\n');
+    const targets = await findTargets(dir);
+    expect(targets.map((t) => [t.name, t.urlPrefix, t.script, t.plan !== null])).toEqual([
+      ['project', '/trac', plan.files.wsgi, true],
+      ['hand', '/hand', '/srv/hand.wsgi', false],
+    ]);
+    expect((await findTargets(dir, 'hand')).map((t) => t.name)).toEqual(['hand']);
+    await expect(findTargets(dir, 'nope')).rejects.toThrow('--name "nope": ' + dir + ' holds project, hand');
+  });
+
+  it('says what to do when DIR is missing, empty, or its manifest is broken', async () => {
+    const dir = await tempDir();
+    await expect(findTargets(path.join(dir, 'missing'))).rejects.toMatchObject({ exitCode: 2, message: expect.stringContaining('no such directory') });
+    await expect(findTargets(dir)).rejects.toMatchObject({ exitCode: 2, message: expect.stringContaining('holds no configuration from trac-deploy generate') });
+    await fs.writeFile(path.join(dir, 'x.plan.json'), '{"kind": "something-else"}');
+    await expect(findTargets(dir)).rejects.toMatchObject({ exitCode: 2, message: expect.stringContaining('is not a trac-deploy manifest') });
+  });
+});
+
+describe('Hello World configuration', () => {
+  it('is the same configuration with the script moved', async () => {
+    const dir = await tempDir();
+    const plan = samplePlanForSmoke();
+    const hello = path.join(dir, 'hello');
+    const conf = await writeHelloConfig({ name: 'project', conf: plan.files.apache, urlPrefix: '/trac', script: plan.files.wsgi, plan, pythonHome: '/srv/venv' }, hello);
+    const text = await fs.readFile(conf, 'utf8');
+    expect(text).toContain(`WSGIScriptAlias "/trac" "${hello}/project.wsgi" process-group=project application-group=%{GLOBAL}`);
+    expect(text).toContain('python-home="/srv/venv"');
+    expect(text).toContain(`<Directory "${hello}">`);
+    expect(text).not.toContain('/srv/deploy');
+    const script = await fs.readFile(path.join(hello, 'project.wsgi'), 'utf8');
+    expect(script).toContain("('Content-Length', str(len(body)))");
+    expect(script).toContain(".encode('utf-8')");
+  });
+
+  it('swaps the script in a hand-made configuration, quoted or not', () => {
+    expect(swapScript('WSGIScriptAlias /t /srv/d/t.wsgi\n<Directory /srv/d>\n', '/srv/d/t.wsgi', '/tmp/h/t.wsgi')).toBe('WSGIScriptAlias /t "/tmp/h/t.wsgi"\n<Directory "/tmp/h">\n');
+    expect(() => swapScript('nothing', '/srv/d/t.wsgi', '/tmp/h/t.wsgi')).toThrow('cannot find the script');
+  });
+});
+
+describe('pages', () => {
+  it('joins the mount point', () => {
+    expect(joinUrl('/')).toBe('/');
+    expect(joinUrl('/', 'alpha')).toBe('/alpha');
+    expect(joinUrl('/trac', 'a b')).toBe('/trac/a%20b');
+  });
+  it('asks for the index and each environment of a parent directory', () => {
+    const plan = samplePlanForSmoke({ source: { kind: 'parent', path: '/srv/trac', environments: [{ name: 'a', path: '/srv/trac/a', projectName: 'A' }, { name: 'b', path: '/srv/trac/b', projectName: null }] } });
+    const pages = pagesFor({ name: 'p', conf: '', urlPrefix: '/trac', script: '', plan, pythonHome: null }, false);
+    expect(pages.map((p) => [p.path, p.expect.kind])).toEqual([['/trac', 'index'], ['/trac/a', 'trac'], ['/trac/b', 'trac']]);
+    expect(pagesFor({ name: 'p', conf: '', urlPrefix: '/trac', script: '', plan, pythonHome: null }, true).map((p) => p.path)).toEqual(['/trac']);
+  });
+  it('judges a Trac page by its stylesheet and title', () => {
+    const trac = '<html><head><title>\n  Wiki – A &lt;&amp;&gt;\n</title><link href="/trac/chrome/common/css/trac.css"></head></html>';
+    expect(titleOf(trac)).toBe('Wiki – A <&>');
+    const check = { target: 'p', path: '/trac', expect: { kind: 'trac', project: 'A <&>' } } as const;
+    expect(judge(check, 200, trac, 'text/html;charset=utf-8').ok).toBe(true);
+    expect(judge({ ...check, expect: { kind: 'trac', project: 'B' } }, 200, trac, 'text/html').problem).toContain('not project "B"');
+    expect(judge(check, 200, '<title>It works</title>', 'text/html').problem).toContain('not a Trac page');
+    expect(judge(check, 500, '<title>500 Internal Server Error</title>', 'text/html').problem).toBe('HTTP 500 (500 Internal Server Error)');
+    expect(judge({ target: 'p', path: '/', expect: { kind: 'index', environments: ['a', 'b'] } }, 200, '<a href="/a">', 'text/html').problem).toContain('does not list b');
+    expect(judge({ target: 'p', path: '/trac', expect: { kind: 'hello' } }, 200, 'Hello World\n', 'text/plain').ok).toBe(true);
+  });
+});
