@@ -1,5 +1,6 @@
 import type { Argv } from 'yargs';
 import { DEFAULT_GENERATE_OPTIONS, GENERATE_OPTION_SPECS, type GenerateOptions } from '../plan/options.js';
+import { usageError } from '../errors.js';
 
 /** The generate flags from the option table, with the output flags every writer has. */
 export function withGenerateFlags<T>(y: Argv<T>): Argv<T> {
@@ -25,7 +26,7 @@ export function withOutputFlags<T>(y: Argv<T>): Argv<T> {
     .option('check', { type: 'boolean', default: false, describe: 'write nothing; exit 1 when the files differ from what would be written', group: 'Output:' })
     .option('json', { type: 'boolean', default: false, describe: 'machine-readable result on stdout', group: 'Output:' })
     .check((args) => {
-      if (args.check && (args.force || args.dryRun)) throw new Error('--check cannot be combined with --force or --dry-run');
+      if (args.check && (args.force || args.dryRun)) throw usageError('--check cannot be combined with --force or --dry-run');
       return true;
     }) as Argv<T>;
 }
