@@ -58,7 +58,11 @@ function buildParser(argv: string[], ctx: CliContext, setCode: (c: ExitCode) => 
     .exitProcess(false)
     .wrap(Math.min(100, process.stdout.columns || 100))
     .fail((message, error) => {
-      throw error ?? usageError(`${oneLine(message, argv)}; see trac-deploy --help`);
+      // yargs reports its own parse and check failures with a message; errors thrown by a
+      // command's handler arrive as the error alone and keep their meaning.
+      if (error instanceof UserError) throw error;
+      if (message || error?.message) throw usageError(`${oneLine(message || error?.message || '', argv)}; see trac-deploy --help`);
+      throw error;
     })
     .demandCommand(1, 'name a command');
   let y = parser;

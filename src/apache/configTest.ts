@@ -19,6 +19,7 @@ export async function configTest(includes: string[], options: { modules?: string
   const root = await fs.mkdtemp(path.join(os.tmpdir(), 'trac-deploy-configtest-'));
   try {
     const conf = path.join(root, 'httpd.conf');
+    await fs.mkdirp(path.join(root, 'htdocs'));
     const text = serverConfig(layout, {
       root,
       port: 8,

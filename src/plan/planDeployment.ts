@@ -38,6 +38,16 @@ export async function planDeployment({ inspection, options, outDir, staticDirs =
     if (!Number.isInteger(value) || value < 1 || value > 1000) throw usageError(`${flag} ${value} must be a whole number from 1 to 1000`);
   }
   const eggCache = path.resolve(options.eggCache ?? path.join(inspection.path, '.egg-cache'));
+  if (options.mode === 'embedded') {
+    requireAsciiForEmbedded([
+      ['the environment path', inspection.path],
+      ['--out', out],
+      ['--python-home', pythonHome],
+      ['--egg-cache', eggCache],
+      ...siteDirs.map((d) => ['--site-dir', d] as const),
+      ...inspection.environments.map((e) => ['the environment path', e.path] as const),
+    ]);
+  }
   const notes: string[] = [];
   const pool = decidePool(inspection, options.pool);
   notes.push(pool.reason);
@@ -81,4 +91,20 @@ export async function planDeployment({ inspection, options, outDir, staticDirs =
     files: { outDir: out, wsgi: path.join(out, `${name}.wsgi`), apache: path.join(out, `${name}.conf`) },
     notes,
   };
+}
+
+/**
+ * Embedded mode runs Python with Apache's own locale, LANG=C on Debian (/etc/apache2/envvars),
+ * and mod_wsgi has no per-site locale outside daemon mode: Python then cannot encode a
+ * non-ASCII path (measured: UnicodeEncodeError on the script's own path). Daemon mode sets
+ * lang=C.UTF-8 itself, so it is the way out.
+ */
+function requireAsciiForEmbedded(paths: ReadonlyArray<readonly [string, string | null]>): void {
+  for (const [label, value] of paths) {
+    if (value && /[^\x00-\x7f]/.test(value)) {
+      throw usageError(
+        `${label} ${value} has non-ASCII characters, which embedded mode cannot open under Apache's LANG=C; use --mode daemon (it runs Python with lang=C.UTF-8) or an ASCII path`,
+      );
+    }
+  }
 }

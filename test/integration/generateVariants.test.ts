@@ -18,12 +18,15 @@ let root: string;
 let env: string;
 let parent: string;
 let venvSite: string;
+/** Embedded mode runs under Apache's LANG=C and refuses non-ASCII paths (see planDeployment). */
+let asciiEnv: string;
 
 beforeAll(async () => {
   root = await fs.mkdtemp(path.join(os.tmpdir(), 'trac-deploy-variants-'));
   await fs.chmod(root, 0o755);
   const odd = path.join(root, `it's "ünï" $HOME 100% dir`);
   env = await initEnv(path.join(odd, 'env'), 'Odd Path Project');
+  asciiEnv = await initEnv(path.join(root, `it's "quoted" $HOME 100% dir`, 'env'), 'Odd Path Project');
   parent = path.join(root, 'parent');
   await initEnv(path.join(parent, 'one'), 'Project One');
   await initEnv(path.join(parent, 'two'), 'Project Two');
@@ -38,8 +41,8 @@ afterAll(async () => {
 
 const VARIANTS: Record<string, (out: string) => string[]> = {
   'daemon with --python-home': (out) => ['generate', env, '--out', out, '--python-home', VENV],
-  'embedded with --python-home': (out) => ['generate', env, '--out', out, '--mode', 'embedded', '--python-home', VENV],
-  'embedded with --site-dir': (out) => ['generate', env, '--out', out, '--mode', 'embedded', '--site-dir', venvSite],
+  'embedded with --python-home': (out) => ['generate', asciiEnv, '--out', out.replace(/[^\x00-\x7f]/g, 'u'), '--mode', 'embedded', '--python-home', VENV],
+  'embedded with --site-dir': (out) => ['generate', asciiEnv, '--out', out.replace(/[^\x00-\x7f]/g, 'u'), '--mode', 'embedded', '--site-dir', venvSite],
   'parent dir, pool disabled, strip domain': (out) => ['generate', parent, '--out', out, '--python-home', VENV, '--pool', 'disable', '--strip-domain'],
   'apache 2.2 syntax, root prefix': (out) => ['generate', env, '--out', out, '--python-home', VENV, '--apache-syntax', '2.2', '--url-prefix', '/'],
   'both syntaxes, egg cache with odd name': (out) => ['generate', env, '--out', out, '--python-home', VENV, '--apache-syntax', 'both', '--egg-cache', path.join(root, 'eggs $ % "q"')],
@@ -53,7 +56,7 @@ describe('every generated variant compiles and passes apache2ctl -t', () => {
       expect(result.stderr).toBe('');
       expect(result.code).toBe(0);
       const files = (JSON.parse(result.stdout) as { files: { path: string; kind: string }[] }).files;
-      expect(files.map((f) => f.kind).sort()).toEqual(['apache', 'wsgi']);
+      expect(files.map((f) => f.kind).sort()).toEqual(['apache', 'manifest', 'wsgi']);
       const wsgi = files.find((f) => f.kind === 'wsgi')?.path ?? '';
       const conf = files.find((f) => f.kind === 'apache')?.path ?? '';
       expect(await pythonCompileError(wsgi)).toBe('');
@@ -66,12 +69,13 @@ describe('every generated variant compiles and passes apache2ctl -t', () => {
 
 describe('odd paths really serve Trac', () => {
   it.each([
-    ['daemon mode with python-home', ['--python-home', VENV]],
-    ['embedded mode with --site-dir', ['--mode', 'embedded', '--site-dir', '<site>']],
-  ])('%s', async (_name, extra) => {
-    const out = path.join(root, `served ${_name.replace(/\W+/g, '-')} 'ä' $`);
+    ['daemon mode with python-home, non-ASCII paths', ['--python-home', VENV], "'ä' $"],
+    ['embedded mode with --site-dir, ASCII paths', ['--mode', 'embedded', '--site-dir', '<site>'], "'a' $"],
+  ])('%s', async (_name, extra, suffix) => {
+    const out = path.join(root, `served ${_name.replace(/\W+/g, '-')} ${suffix}`);
     const args = extra.map((a) => (a === '<site>' ? venvSite : a));
-    const result = await runCli(['generate', env, '--out', out, ...args]);
+    const source = suffix.includes('ä') ? env : asciiEnv;
+    const result = await runCli(['generate', source, '--out', out, ...args]);
     expect(result.code).toBe(0);
     const conf = path.join(out, 'env.conf');
     await withThrowawayServer({ includes: [conf] }, async (server) => {
@@ -83,4 +87,12 @@ describe('odd paths really serve Trac', () => {
       expect(body).toContain("Powered by");
     });
   });
+});
+
+it('embedded mode refuses non-ASCII paths with a clear error, writing nothing', async () => {
+  const out = path.join(root, 'embedded-refused');
+  const result = await runCli(['generate', env, '--out', out, '--mode', 'embedded', '--site-dir', venvSite]);
+  expect(result.code).toBe(2);
+  expect(result.stderr).toMatch(/^trac-deploy: the environment path .* non-ASCII .* --mode daemon/);
+  expect(await fs.pathExists(out)).toBe(false);
 });

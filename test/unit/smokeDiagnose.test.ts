@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { diagnose, logLines, logMessage, modWsgiPythonFrom, serverBannerFrom, type Evidence, type RequestEvidence } from '../../src/smoke/diagnose.js';
-import { samplePlanForSmoke } from '../helpers/smokePlan.js';
+import { samplePlan } from '../helpers/samplePlan.js';
 
 // Lines captured from Apache 2.4.71 + mod_wsgi 4.9.4 (Debian 12) during real smoke runs.
 const BANNER = '[Wed Nov 25 12:08:51.230033 2026] [mpm_event:notice] [pid 8587:tid 8587] AH00489: Apache/2.4.71 (Debian) mod_wsgi/4.9.4 Python/3.11 configured -- resuming normal operations';
@@ -38,7 +38,7 @@ function evidence(over: Partial<Evidence> = {}): Evidence {
     errorLog: BANNER,
     configText: 'Require all granted',
     apacheUser: 'www-data',
-    plans: [samplePlanForSmoke()],
+    plans: [samplePlan()],
     pythonHomes: [{ path: '/srv/venv', version: '3.11.2', madeFrom: '/usr/bin', libVersions: ['3.11'], tracIn: ['3.11'] }],
     modWsgiPython: '3.11',
     modWsgiInstalled: true,
@@ -88,7 +88,7 @@ describe('diagnoses', () => {
     expect(f?.advice[1]).toContain('/usr/bin/python3 -m venv /srv/venv');
   });
   it('trac not importable without python-home or site dirs', () => {
-    const plan = samplePlanForSmoke();
+    const plan = samplePlan();
     plan.python = { ...plan.python, home: null, siteDirs: [] };
     const [f] = diagnose(evidence({ errorLog: IMPORT_ERROR, pythonHomes: [], plans: [plan] }));
     expect(f?.advice[0]).toContain('--python-home VENV');

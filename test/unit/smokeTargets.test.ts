@@ -5,7 +5,7 @@ import { renderManifest } from '../../src/render/renderManifest.js';
 import { swapScript, writeHelloConfig } from '../../src/smoke/helloConfig.js';
 import { joinUrl, judge, pagesFor, titleOf } from '../../src/smoke/pages.js';
 import { findTargets, parsePythonHome, parseScriptAlias } from '../../src/smoke/targets.js';
-import { samplePlanForSmoke } from '../helpers/smokePlan.js';
+import { samplePlan } from '../helpers/samplePlan.js';
 import { tempDir } from '../helpers/tempDir.js';
 
 describe('finding the configurations in DIR', () => {
@@ -19,7 +19,7 @@ describe('finding the configurations in DIR', () => {
 
   it('takes the manifest first, a bare .conf second, and --name picks one', async () => {
     const dir = await tempDir();
-    const plan = samplePlanForSmoke({ files: { outDir: dir, wsgi: path.join(dir, 'project.wsgi'), apache: path.join(dir, 'project.conf') } });
+    const plan = samplePlan({ files: { outDir: dir, wsgi: path.join(dir, 'project.wsgi'), apache: path.join(dir, 'project.conf') } });
     const manifest = renderManifest(plan);
     expect(manifest.path).toBe(path.join(dir, 'project.plan.json'));
     await fs.writeFile(manifest.path, manifest.content);
@@ -48,7 +48,7 @@ describe('finding the configurations in DIR', () => {
 describe('Hello World configuration', () => {
   it('is the same configuration with the script moved', async () => {
     const dir = await tempDir();
-    const plan = samplePlanForSmoke();
+    const plan = samplePlan();
     const hello = path.join(dir, 'hello');
     const conf = await writeHelloConfig({ name: 'project', conf: plan.files.apache, urlPrefix: '/trac', script: plan.files.wsgi, plan, pythonHome: '/srv/venv' }, hello);
     const text = await fs.readFile(conf, 'utf8');
@@ -74,7 +74,7 @@ describe('pages', () => {
     expect(joinUrl('/trac', 'a b')).toBe('/trac/a%20b');
   });
   it('asks for the index and each environment of a parent directory', () => {
-    const plan = samplePlanForSmoke({ source: { kind: 'parent', path: '/srv/trac', environments: [{ name: 'a', path: '/srv/trac/a', projectName: 'A' }, { name: 'b', path: '/srv/trac/b', projectName: null }] } });
+    const plan = samplePlan({ source: { kind: 'parent', path: '/srv/trac', environments: [{ name: 'a', path: '/srv/trac/a', projectName: 'A' }, { name: 'b', path: '/srv/trac/b', projectName: null }] } });
     const pages = pagesFor({ name: 'p', conf: '', urlPrefix: '/trac', script: '', plan, pythonHome: null }, false);
     expect(pages.map((p) => [p.path, p.expect.kind])).toEqual([['/trac', 'index'], ['/trac/a', 'trac'], ['/trac/b', 'trac']]);
     expect(pagesFor({ name: 'p', conf: '', urlPrefix: '/trac', script: '', plan, pythonHome: null }, true).map((p) => p.path)).toEqual(['/trac']);
