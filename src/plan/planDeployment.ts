@@ -38,7 +38,7 @@ export async function planDeployment({ inspection, options, outDir, staticDirs =
   }
   const eggCache = path.resolve(options.eggCache ?? path.join(inspection.path, '.egg-cache'));
   const notes: string[] = [];
-  const pool = decidePool(inspection, options.pool);
+  const pool = decidePool(inspection, options.pool, { processes: options.processes, threads: options.threads });
   notes.push(pool.reason);
   if (options.mode === 'embedded' && pythonHome) {
     notes.push('embedded mode: the script adds the virtualenv\'s site-packages itself, since python-home= exists only for daemon processes');
