@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs everything trac-deploy's example and test suite need, idempotently:
-# Debian packages (Apache 2.4, mod_wsgi for Debian's python3, PostgreSQL), the npm packages,
+# Debian packages (Apache 2.4, mod_wsgi for Debian's python3, PostgreSQL, MariaDB), the npm packages,
 # and a virtualenv with Trac 1.6 made from /usr/bin/python3 (the interpreter mod_wsgi embeds).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 VENV="${TRAC_DEPLOY_VENV:-/opt/trac-deploy/venv}"
 TRAC_VERSION="${TRAC_VERSION:-1.6}"
 DEB_PACKAGES=(apache2 apache2-utils libapache2-mod-wsgi-py3 python3 python3-venv postgresql
-  postgresql-client)
+  postgresql-client mariadb-server mariadb-client)
 
 log() { printf '[setup] %s\n' "$*"; }
 
@@ -26,7 +26,9 @@ if ((${#missing[@]})); then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   # The packages start the system services; the tests run their own throwaway servers.
-  systemctl disable --now apache2 >/dev/null 2>&1 || service apache2 stop >/dev/null 2>&1 || true
+  for service in apache2 postgresql mariadb; do
+    systemctl disable --now "$service" >/dev/null 2>&1 || service "$service" stop >/dev/null 2>&1 || true
+  done
 else
   log "Debian packages present"
 fi

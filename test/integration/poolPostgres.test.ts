@@ -3,10 +3,9 @@ import fs from 'fs-extra';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { withThrowawayServer } from '../../src/apache/throwawayServer.js';
 import { runCli } from '../helpers/cli.js';
-import { VENV } from '../helpers/paths.js';
 import { startPostgres, type PostgresServer } from '../helpers/postgres.js';
+import { serveAndCountIdle } from '../helpers/poolScenario.js';
 import { tempDir } from '../helpers/tempDir.js';
 import { chownToApache, initEnv } from '../helpers/tracEnv.js';
 
@@ -43,45 +42,14 @@ afterAll(async () => {
   if (parent) await fs.remove(parent);
 });
 
-/** Connections of the role after the requests, once the ones being closed are gone. */
-async function settledIdle(): Promise<number> {
-  let last = await pg.idleConnections(ROLE);
-  for (let i = 0; i < 20; i++) {
-    await new Promise((r) => setTimeout(r, 250));
-    const now = await pg.idleConnections(ROLE);
-    if (now === last) return now;
-    last = now;
-  }
-  return last;
-}
-
-async function serveAndCount(pool: 'auto' | 'keep' | 'disable'): Promise<{ idle: number; wsgi: string; stdout: string; stderr: string }> {
-  const out = await tempDir();
-  const result = await runCli(['generate', parent, '--out', out, '--python-home', VENV, '--name', `pool-${pool}`, '--pool', pool]);
-  expect(result.code, result.stderr).toBe(0);
-  const wsgi = await fs.readFile(path.join(out, `pool-${pool}.wsgi`), 'utf8');
-  const idle = await withThrowawayServer({ includes: [path.join(out, `pool-${pool}.conf`)] }, async (server) => {
-    for (let round = 0; round < REQUESTS_PER_ENV / 2; round++) {
-      // Two requests per environment at once, so that more than one thread is busy.
-      const responses = await Promise.all(
-        ENVS.flatMap((name) => [0, 1].map(() => fetch(server.url(`/trac/${name}/wiki/WikiStart`)))),
-      );
-      for (const response of responses) {
-        const body = await response.text();
-        expect(response.status, `${response.url}\n${body.slice(0, 500)}\n${await server.errorLog()}`).toBe(200);
-        expect(body).toMatch(/Project (alpha|beta|gamma)/);
-      }
-    }
-    // Read while Apache still runs: stopping it would close every connection.
-    return settledIdle();
-  });
-  expect(await pg.idleConnections(ROLE)).toBe(0);
-  return { idle, wsgi, stdout: result.stdout, stderr: result.stderr };
-}
+const run = (pool: 'auto' | 'keep' | 'disable') =>
+  serveAndCountIdle({ parent, environments: ENVS, pool, perEnv: REQUESTS_PER_ENV, countIdle: () => pg.idleConnections(ROLE) });
 
 describe('connection pooling through Apache on a real PostgreSQL', () => {
   test('generate --pool auto disables pooling for a parent dir: 0 idle connections after the requests', async () => {
-    const { idle, wsgi, stderr } = await serveAndCount('auto');
+    const { idle, wsgi, stderr } = await run('auto');
+    // Apache is gone: so are its connections.
+    expect(await pg.idleConnections(ROLE)).toBe(0);
     expect(wsgi).toContain('trac.db.postgres_backend.PostgreSQLConnection.poolable = False');
     expect(wsgi).not.toContain('MySQLConnection');
     expect(stderr).toMatch(/3 environments share postgres:\/\/127\.0\.0\.1:\d+/);
@@ -89,13 +57,13 @@ describe('connection pooling through Apache on a real PostgreSQL', () => {
   });
 
   test('generate --pool disable: 0 idle connections', async () => {
-    const { idle, wsgi } = await serveAndCount('disable');
+    const { idle, wsgi } = await run('disable');
     expect(wsgi).toContain('PostgreSQLConnection.poolable = False');
     expect(idle).toBe(0);
   });
 
   test('generate --pool keep leaves Trac pooling: idle connections stay open', async () => {
-    const { idle, wsgi } = await serveAndCount('keep');
+    const { idle, wsgi } = await run('keep');
     expect(wsgi).not.toContain('poolable');
     console.log(`--pool keep: ${idle} idle connections after ${REQUESTS_PER_ENV * ENVS.length} requests`);
     expect(idle).toBeGreaterThan(0);
