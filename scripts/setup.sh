@@ -26,9 +26,7 @@ if ((${#missing[@]})); then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   # The packages start the system services; the tests run their own throwaway servers.
-  for service in apache2 postgresql mariadb; do
-    systemctl disable --now "$service" >/dev/null 2>&1 || service "$service" stop >/dev/null 2>&1 || true
-  done
+  systemctl disable --now apache2 >/dev/null 2>&1 || service apache2 stop >/dev/null 2>&1 || true
 else
   log "Debian packages present"
 fi
