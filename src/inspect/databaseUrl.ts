@@ -86,10 +86,10 @@ export function parseConnectionUri(dbStr: string): { info: DatabaseInfo; passwor
     const hostColon = host.indexOf(':');
     const portText = host.slice(hostColon + 1);
     host = host.slice(0, hostColon);
-    if (host.startsWith('[')) {
-      throw new DatabaseUrlError('Trac cannot parse a bracketed IPv6 address; use a host name or an IPv4 address');
-    }
     port = pyInt(portText);
+    if (port === null && host.startsWith('[')) {
+      throw new DatabaseUrlError('Trac cannot parse an IPv6 address in brackets; use a host name or an IPv4 address');
+    }
     if (port === null) throw new DatabaseUrlError(`port "${portText}" is not a number`);
     if (port < 0 || port > 65535) throw new DatabaseUrlError(`port ${port} is out of range (1-65535)`);
     // Trac keeps only truthy values: port 0 means the default port.
