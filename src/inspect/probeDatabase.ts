@@ -84,7 +84,7 @@ async function probeAs(env: EnvironmentInfo, run: ClientRunner): Promise<Answer>
   if (result.notFound) return { ok: false, reason: `${call.file} is not installed (${call.hint})` };
   if (result.exitCode !== 0) {
     const said = scrub(result.stderr.trim().split('\n').filter(Boolean).slice(-1)[0] ?? `exit code ${result.exitCode}`, password);
-    return { ok: false, reason: `${call.file}: ${said}` };
+    return { ok: false, reason: said.startsWith(`${call.file}:`) ? said : `${call.file}: ${said}` };
   }
   const [max, inUse] = result.stdout.trim().split(/[|\t]/).map((v) => Number.parseInt(v.trim(), 10));
   if (max === undefined || !Number.isInteger(max)) return { ok: false, reason: `${call.file} answered "${scrub(result.stdout.trim(), password)}"` };
