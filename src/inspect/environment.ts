@@ -2,7 +2,7 @@ import fs from 'fs-extra';
 import path from 'node:path';
 import { componentRules, enabledConnectors, enabledLoginForms, isComponentEnabled, thirdPartyComponents } from './components.js';
 import { iniBool, iniGet } from './configParser.js';
-import { DatabaseUrlError, parseDatabaseUrl, type DatabaseInfo } from './databaseUrl.js';
+import { DatabaseUrlError, parseDatabaseUrl, SUPPORTED_SCHEMES, type DatabaseInfo } from './databaseUrl.js';
 import { listPlugins } from './plugins.js';
 import { iniRepositories, resolveAliasTypes } from './repositories.js';
 import { readSqliteFacts } from './sqliteFacts.js';
@@ -136,12 +136,27 @@ export async function inspectEnvironment(envPath: string, formatVersion: number)
 
 function readDatabase(envPath: string, dbStr: string, problems: Problem[]): DatabaseInfo | null {
   try {
-    return parseDatabaseUrl(dbStr);
+    const database = parseDatabaseUrl(dbStr);
+    const problem = schemeProblem(envPath, database.scheme);
+    if (problem) problems.push(problem);
+    return database;
   } catch (error) {
     if (!(error instanceof DatabaseUrlError)) throw error;
     problems.push({ code: 'database-url-invalid', severity: 'error', message: `${path.join(envPath, 'conf', 'trac.ini')}: ${error.message}`, path: envPath });
     return null;
   }
+}
+
+/** Trac refuses a scheme no installed backend supports ("Unsupported database type"). */
+function schemeProblem(envPath: string, scheme: string): Problem | null {
+  if ((SUPPORTED_SCHEMES as readonly string[]).includes(scheme)) return null;
+  const hint = /^postgresql$|^pgsql$|^psql$/i.test(scheme) ? ' (Trac spells it "postgres://")' : /^mariadb$/i.test(scheme) ? ' (Trac spells it "mysql://")' : /^sqlite3$/i.test(scheme) ? ' (Trac spells it "sqlite:")' : '';
+  return {
+    code: 'database-scheme-unsupported',
+    severity: 'warning',
+    message: `${path.join(envPath, 'conf', 'trac.ini')}: database type "${scheme}" is not one Trac 1.6 supports (sqlite, postgres, mysql)${hint}; Trac will refuse it unless a plugin provides it`,
+    path: envPath,
+  };
 }
 
 function connectorProblems(repositories: EnvironmentInfo['repositories'], connectors: string[]): Problem[] {

@@ -1,6 +1,8 @@
 import fs from 'fs-extra';
 import path from 'node:path';
 import { usageError } from '../errors.js';
+import { DEFAULT_GENERATE_OPTIONS } from '../plan/options.js';
+import { groupDatabaseServers, type Sizing } from './databaseServers.js';
 import { checkEnvironment, inspectEnvironment } from './environment.js';
 import { fnmatch } from './fnmatch.js';
 import { reasonOf, TracIniUnreadable } from './tracIni.js';
@@ -12,7 +14,14 @@ import type { EnvironmentInfo, Inspection, Problem } from './types.js';
  * Throws UserError (exit 2) for a missing path, a file, an unreadable trac.ini of a single
  * environment, or a directory with no environment in it.
  */
-export async function inspectPath(input: string): Promise<Inspection> {
+export async function inspectPath(input: string, sizing: Sizing = DEFAULT_SIZING): Promise<Inspection> {
+  const inspection = await inspectTree(input);
+  return { ...inspection, databaseServers: groupDatabaseServers(inspection.environments, sizing) };
+}
+
+const DEFAULT_SIZING: Sizing = { processes: DEFAULT_GENERATE_OPTIONS.processes, threads: DEFAULT_GENERATE_OPTIONS.threads };
+
+async function inspectTree(input: string): Promise<Omit<Inspection, 'databaseServers'>> {
   const root = path.resolve(input);
   let stat: fs.Stats;
   try {
@@ -58,7 +67,7 @@ export async function tracignorePatterns(parent: string): Promise<string[]> {
   }
 }
 
-async function inspectParent(root: string): Promise<Inspection> {
+async function inspectParent(root: string): Promise<Omit<Inspection, 'databaseServers'>> {
   const patterns = await tracignorePatterns(root);
   let entries: fs.Dirent[];
   try {

@@ -1,4 +1,4 @@
-import type { DatabaseInfo } from './databaseUrl.js';
+import type { DatabaseInfo, DatabaseServerAddress } from './databaseUrl.js';
 
 /** Pure, JSON-serialisable facts about what is on disk. Knows nothing about Apache. */
 
@@ -65,5 +65,25 @@ export interface Inspection {
   environments: EnvironmentInfo[];
   /** Subdirectories of a parent dir that were left out, and why. */
   skipped: { name: string; reason: string }[];
+  /** PostgreSQL/MySQL servers the environments connect to, and which environments share each. */
+  databaseServers: DatabaseServer[];
   problems: Problem[];
+}
+
+export interface DatabaseServer extends DatabaseServerAddress {
+  /** Names of the environments whose database lives on this server. */
+  environments: string[];
+  /** Connections the deployment could hold open on this server (see databaseServers.ts). */
+  estimatedConnections: {
+    processes: number;
+    threads: number;
+    /** TRAC_DB_POOL_SIZE: connections per process, in use and idle together. */
+    poolSize: number;
+    /** Trac's default: idle connections stay open. */
+    pooled: number;
+    /** With `poolable = False`: only connections of requests in flight. */
+    unpooled: number;
+  };
+  /** What the server said when asked (inspect --probe-db); null when not asked or it failed. */
+  probe: { maxConnections: number; connectionsInUse: number | null; asEnvironment: string } | null;
 }

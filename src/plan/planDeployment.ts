@@ -49,7 +49,7 @@ export async function planDeployment({ inspection, options, outDir, staticDirs =
     ]);
   }
   const notes: string[] = [];
-  const pool = decidePool(inspection, options.pool);
+  const pool = decidePool(inspection, options.pool, { processes: options.processes, threads: options.threads });
   notes.push(pool.reason);
   const auth = await decideAuth(inspection, options, urlPrefix);
   notes.push(...auth.notes);

@@ -1,43 +1,54 @@
-import { databaseServerKey } from '../inspect/databaseUrl.js';
-import type { Inspection } from '../inspect/types.js';
-import type { PoolChoice } from './options.js';
+import { groupDatabaseServers, type Sizing } from '../inspect/databaseServers.js';
+import type { DatabaseServer, Inspection } from '../inspect/types.js';
+import { DEFAULT_GENERATE_OPTIONS, type PoolChoice } from './options.js';
 import type { DeploymentPlan } from './types.js';
 
 const POOLED_BACKENDS = ['postgres', 'mysql'] as const;
+const BACKEND_NAMES = { postgres: 'PostgreSQL', mysql: 'MySQL' } as const;
 
 /**
  * Trac keeps idle PostgreSQL/MySQL connections per environment and process. When several
  * environments may share a server that adds up past the server's limit, so `auto` switches
- * pooling off for a parent directory or for several environments on one server. SQLite's
- * pooling is never touched.
+ * pooling off for a parent directory (environments can be added at any time) or for several
+ * environments on one server. `keep` and `disable` override; SQLite is never touched.
  */
-export function decidePool(inspection: Inspection, choice: PoolChoice): DeploymentPlan['pool'] {
-  const inUse = POOLED_BACKENDS.filter((b) => inspection.environments.some((e) => e.database?.scheme === b));
+export function decidePool(
+  inspection: Pick<Inspection, 'kind' | 'path' | 'environments'>,
+  choice: PoolChoice,
+  sizing: Sizing = { processes: DEFAULT_GENERATE_OPTIONS.processes, threads: DEFAULT_GENERATE_OPTIONS.threads },
+): DeploymentPlan['pool'] {
+  const servers = groupDatabaseServers(inspection.environments, sizing);
+  const inUse = POOLED_BACKENDS.filter((b) => servers.some((s) => s.scheme === b));
+  const names = (backends: readonly (keyof typeof BACKEND_NAMES)[]) => backends.map((b) => BACKEND_NAMES[b]).join(' and ');
   if (choice === 'keep') {
-    return { disable: false, backends: [], reason: 'pooling kept (--pool keep)' };
+    return { disable: false, backends: [], reason: 'connection pooling kept as Trac has it (--pool keep)' };
   }
   if (choice === 'disable') {
     const backends = inUse.length > 0 ? inUse : [...POOLED_BACKENDS];
-    return { disable: true, backends, reason: `pooling disabled for ${backends.join(' and ')} (--pool disable)` };
+    return { disable: true, backends, reason: `connection pooling disabled for ${names(backends)} (--pool disable)` };
   }
   if (inUse.length === 0) {
-    return { disable: false, backends: [], reason: 'no PostgreSQL or MySQL environment: nothing to change (SQLite pooling is left alone)' };
+    return { disable: false, backends: [], reason: 'no PostgreSQL or MySQL environment: connection pooling left alone (SQLite is never touched)' };
   }
+  const shared = servers.filter((s) => s.environments.length > 1);
   if (inspection.kind === 'parent') {
+    const why = shared.length > 0 ? shared.map(describeShared).join('; ') : `environments added under ${inspection.path} later will share its servers`;
     return {
       disable: true,
       backends: inUse,
-      reason: `pooling disabled for ${inUse.join(' and ')}: every environment under ${inspection.path} keeps its own pool in every process, and together they can exhaust the server's connections`,
+      reason: `connection pooling disabled for ${names(inUse)} (--pool auto, parent directory): ${why}`,
     };
   }
-  const servers = new Map<string, number>();
-  for (const env of inspection.environments) {
-    const key = env.database ? databaseServerKey(env.database) : null;
-    if (key) servers.set(key, (servers.get(key) ?? 0) + 1);
-  }
-  const shared = [...servers].filter(([, count]) => count > 1);
   if (shared.length > 0) {
-    return { disable: true, backends: inUse, reason: `pooling disabled: ${shared.map(([k, n]) => `${n} environments share ${k}`).join('; ')}` };
+    return { disable: true, backends: inUse, reason: `connection pooling disabled for ${names(inUse)} (--pool auto): ${shared.map(describeShared).join('; ')}` };
   }
-  return { disable: false, backends: [], reason: 'one environment on its database server: pooling kept' };
+  return { disable: false, backends: [], reason: 'connection pooling kept (--pool auto): one environment on its database server' };
+}
+
+function describeShared(server: DatabaseServer): string {
+  const { pooled, unpooled, processes, threads } = server.estimatedConnections;
+  return (
+    `${server.environments.length} environments share ${server.key}; with pooling ${processes} processes x ${threads} threads ` +
+    `could keep ${pooled} connections open there, without it at most ${unpooled} while requests run`
+  );
 }

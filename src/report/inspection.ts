@@ -1,5 +1,6 @@
+import { ESTIMATE_FORMULA } from '../inspect/databaseServers.js';
 import { describeDatabase } from '../inspect/databaseUrl.js';
-import type { EnvironmentInfo, Inspection } from '../inspect/types.js';
+import type { DatabaseServer, EnvironmentInfo, Inspection } from '../inspect/types.js';
 
 /** The human-readable inspect report (stdout). */
 export function formatInspection(inspection: Inspection): string {
@@ -12,7 +13,26 @@ export function formatInspection(inspection: Inspection): string {
   );
   for (const skip of inspection.skipped) lines.push(`  skipped ${skip.name}: ${skip.reason}`);
   for (const env of inspection.environments) lines.push('', ...formatEnvironment(env));
+  if (inspection.databaseServers.length > 0) lines.push('', ...formatServers(inspection.databaseServers));
   return lines.join('\n');
+}
+
+/** Which environments share a database server, and what a deployment could hold open there. */
+function formatServers(servers: DatabaseServer[]): string[] {
+  const first = servers[0]?.estimatedConnections;
+  const lines = [`Database servers (connections for ${first?.processes} processes x ${first?.threads} threads, one process group)`];
+  for (const server of servers) {
+    const { pooled, unpooled } = server.estimatedConnections;
+    const count = server.environments.length;
+    lines.push(`  ${server.key}  ${count} environment${count === 1 ? '' : 's'}: ${server.environments.join(', ')}`);
+    lines.push(`    connections    up to ${pooled} with pooling, up to ${unpooled} without`);
+    if (server.probe) {
+      const inUse = server.probe.connectionsInUse === null ? '' : `, ${server.probe.connectionsInUse} in use`;
+      lines.push(`    server         max_connections ${server.probe.maxConnections}${inUse} (asked as ${server.probe.asEnvironment})`);
+    }
+  }
+  lines.push(`  (${ESTIMATE_FORMULA}; pool size = TRAC_DB_POOL_SIZE)`);
+  return lines;
 }
 
 function formatEnvironment(env: EnvironmentInfo): string[] {

@@ -1,0 +1,133 @@
+import { execa } from 'execa';
+import { iniGet } from './configParser.js';
+import { DatabaseUrlError, parseConnectionUri, type DatabaseInfo } from './databaseUrl.js';
+import { readTracIni, reasonOf } from './tracIni.js';
+import type { DatabaseServer, EnvironmentInfo, Inspection, Problem } from './types.js';
+
+/** How the probe runs a client program; unit tests pass a fake. */
+export type ClientRunner = (
+  file: string,
+  args: string[],
+  env: Record<string, string>,
+) => Promise<{ exitCode: number | null; stdout: string; stderr: string; notFound: boolean }>;
+
+export const execaRunner: ClientRunner = async (file, args, env) => {
+  // Only what the environment says: no PG*/MYSQL_* settings of the caller's shell.
+  const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(PG|MYSQL_)/.test(k)));
+  const result = await execa(file, args, { env: { ...base, ...env }, extendEnv: false, reject: false, stdin: 'ignore', timeout: 20_000 });
+  const notFound = (result as { code?: string }).code === 'ENOENT';
+  return { exitCode: result.exitCode ?? null, stdout: String(result.stdout ?? ''), stderr: String(result.stderr ?? result.message ?? ''), notFound };
+};
+
+type Answer = { ok: true; maxConnections: number; connectionsInUse: number | null } | { ok: false; reason: string };
+
+/**
+ * --probe-db: ask every PostgreSQL/MySQL server for max_connections, connecting as its first
+ * environment whose credentials work (psql / mysql client, the password only in the child's
+ * environment). Failures become problems; nothing here throws for a server that says no.
+ */
+export async function probeDatabaseServers(
+  inspection: Pick<Inspection, 'environments' | 'databaseServers'>,
+  run: ClientRunner = execaRunner,
+): Promise<{ servers: DatabaseServer[]; problems: Problem[] }> {
+  const problems: Problem[] = [];
+  const servers: DatabaseServer[] = [];
+  for (const server of inspection.databaseServers) {
+    const failures: string[] = [];
+    let probed: DatabaseServer['probe'] = null;
+    for (const name of server.environments) {
+      const env = inspection.environments.find((e) => e.name === name);
+      if (!env) continue;
+      const answer = await probeAs(env, run);
+      if (answer.ok) {
+        probed = { maxConnections: answer.maxConnections, connectionsInUse: answer.connectionsInUse, asEnvironment: env.name };
+        break;
+      }
+      failures.push(`as ${env.name}: ${answer.reason}`);
+    }
+    if (!probed) {
+      problems.push({
+        code: 'database-probe-failed',
+        severity: 'warning',
+        message: `could not read max_connections from ${server.key} (${failures.join('; ') || 'no environment to connect as'})`,
+      });
+    } else if (server.estimatedConnections.pooled > probed.maxConnections) {
+      const { pooled, processes, threads } = server.estimatedConnections;
+      problems.push({
+        code: 'database-connections-exceeded',
+        severity: 'warning',
+        message: `${server.key}: with pooling ${processes} processes x ${threads} threads could keep ${pooled} connections open, but max_connections is ${probed.maxConnections}; generate with --pool auto or --pool disable`,
+      });
+    }
+    servers.push({ ...server, probe: probed });
+  }
+  return { servers, problems };
+}
+
+async function probeAs(env: EnvironmentInfo, run: ClientRunner): Promise<Answer> {
+  let db: DatabaseInfo;
+  let password: string | null;
+  try {
+    const ini = await readTracIni(env.path);
+    ({ info: db, password } = parseConnectionUri(iniGet(ini.sections, 'trac', 'database') ?? ''));
+  } catch (error) {
+    return { ok: false, reason: error instanceof DatabaseUrlError ? error.message : reasonOf(error) };
+  }
+  const call = db.scheme === 'postgres' ? postgresCall(db, password) : db.scheme === 'mysql' ? mysqlCall(db, password) : null;
+  if (!call) return { ok: false, reason: `${db.scheme} is not probed` };
+  let result: Awaited<ReturnType<ClientRunner>>;
+  try {
+    result = await run(call.file, call.args, call.env);
+  } catch (error) {
+    return { ok: false, reason: scrub(reasonOf(error), password) };
+  }
+  if (result.notFound) return { ok: false, reason: `${call.file} is not installed (${call.hint})` };
+  if (result.exitCode !== 0) {
+    const said = scrub(result.stderr.trim().split('\n').filter(Boolean).slice(-1)[0] ?? `exit code ${result.exitCode}`, password);
+    return { ok: false, reason: said.startsWith(`${call.file}:`) ? said : `${call.file}: ${said}` };
+  }
+  const [max, inUse] = result.stdout.trim().split(/[|\t]/).map((v) => Number.parseInt(v.trim(), 10));
+  if (max === undefined || !Number.isInteger(max)) return { ok: false, reason: `${call.file} answered "${scrub(result.stdout.trim(), password)}"` };
+  return { ok: true, maxConnections: max, connectionsInUse: inUse !== undefined && Number.isInteger(inUse) ? inUse : null };
+}
+
+/** Never let the password out, even if a client echoes it. */
+function scrub(text: string, password: string | null): string {
+  return password ? text.split(password).join('***') : text;
+}
+
+interface ClientCall {
+  file: string;
+  args: string[];
+  env: Record<string, string>;
+  hint: string;
+}
+
+/** psql as Trac's backend connects: `?host=` wins, libpq's defaults otherwise; PG* variables carry it all. */
+export function postgresCall(db: DatabaseInfo, password: string | null): ClientCall {
+  const env: Record<string, string> = { PGCONNECT_TIMEOUT: '5', PGAPPNAME: 'trac-deploy inspect --probe-db' };
+  const host = db.params.host || db.host;
+  if (host) env.PGHOST = host;
+  if (db.port !== null) env.PGPORT = String(db.port);
+  if (db.user) env.PGUSER = db.user;
+  if (db.name) env.PGDATABASE = db.name;
+  if (password) env.PGPASSWORD = password;
+  const sql = "SELECT current_setting('max_connections'), (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend')";
+  return { file: 'psql', args: ['-X', '-w', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-c', sql], env, hint: 'apt-get install postgresql-client' };
+}
+
+/** The mysql client as PyMySQL connects: TCP to host:port (localhost:3306) unless ?unix_socket=; MYSQL_PWD carries the password. */
+export function mysqlCall(db: DatabaseInfo, password: string | null): ClientCall {
+  const args: string[] = [];
+  const defaultsFile = db.params.read_default_file;
+  args.push(defaultsFile ? `--defaults-file=${defaultsFile}` : '--no-defaults');
+  if (db.params.unix_socket) args.push('--protocol=SOCKET', `--socket=${db.params.unix_socket}`);
+  else args.push('--protocol=TCP', `--host=${db.host ?? 'localhost'}`, `--port=${db.port ?? 3306}`);
+  if (db.user) args.push(`--user=${db.user}`);
+  if (db.name) args.push(`--database=${db.name}`);
+  args.push('--connect-timeout=5', '--batch', '--skip-column-names', '--execute',
+    "SELECT @@max_connections, (SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = 'THREADS_CONNECTED')");
+  const env: Record<string, string> = {};
+  if (password) env.MYSQL_PWD = password;
+  return { file: 'mysql', args, env, hint: 'apt-get install mariadb-client' };
+}
