@@ -10,10 +10,12 @@ import type { GenerateOptions } from '../plan/options.js';
 import { planDeployment } from '../plan/planDeployment.js';
 import type { DeploymentPlan, RenderedFile } from '../plan/types.js';
 import { isWithin } from '../plan/validate.js';
+import { fingerprint, inputsOf, reusableAnswer, type CachedAnswer } from '../python/answerCache.js';
+import { pythonFor } from '../python/askPython.js';
 import { htdocsDirs, type HtdocsAnswer } from '../python/htdocsDirs.js';
 import { renderDeploy } from '../render/renderDeploy.js';
 import { printProblems } from '../report/problems.js';
-import { applySync, planSync, readManifest, writeManifest, type HtdocsSource, type SyncPlan } from '../write/syncHtdocs.js';
+import { applySync, planSync, readManifest, sha1, writeManifest, type HtdocsSource, type SyncPlan } from '../write/syncHtdocs.js';
 import { compareFiles, driftDiffs, writeFiles, type FileOutcome } from '../write/writeFiles.js';
 
 export interface DeployArgs extends GenerateOptions {
@@ -39,18 +41,28 @@ interface ProviderReport {
  * without --force.
  */
 export async function runDeploy(args: DeployArgs, ctx: CliContext): Promise<ExitCode> {
-  const inspection = await inspectPath(args.env);
-  if (inspection.kind !== 'environment') {
-    throw usageError(
-      `${inspection.path} is a directory of environments; deploy takes one environment, as trac-admin does`,
-      `for all of them, deploy one (their Trac and plugins' files are shared) and pass its htdocs to: trac-deploy generate ${inspection.path} --htdocs TARGET/htdocs`,
-    );
-  }
+  const envPath = path.resolve(args.env);
   const target = path.resolve(args.target);
   const htdocs = path.join(target, 'htdocs');
+  const manifest = await readManifest(target);
   const eggCache = await fs.mkdtemp(path.join(os.tmpdir(), 'trac-deploy-eggs-'));
+  const question = { python: pythonFor(args.pythonHome).command, envPath, pathEnv: process.env.PATH ?? '' };
+  // The Python question is the slow part: it runs while the environment is inspected.
+  const asking = (async () => {
+    const cached = await reusableAnswer(manifest.query as CachedAnswer | undefined, question);
+    return cached
+      ? { answer: cached, fresh: false }
+      : { answer: await htdocsDirs(envPath, { pythonHome: args.pythonHome ?? null, eggCache }), fresh: true };
+  })();
   try {
-    const answer = await htdocsDirs(inspection.path, { pythonHome: args.pythonHome ?? null, eggCache });
+    const inspection = await inspectPath(args.env);
+    if (inspection.kind !== 'environment') {
+      throw usageError(
+        `${inspection.path} is a directory of environments; deploy takes one environment, as trac-admin does`,
+        `for all of them, deploy one (their Trac and plugins' files are shared) and pass its htdocs to: trac-deploy generate ${inspection.path} --htdocs TARGET/htdocs`,
+      );
+    }
+    const { answer, fresh } = await asking;
     const { sources, providers } = staticSources(answer, htdocs);
     const options = pythonOptions(args, answer);
     const plan = await planDeployment({
@@ -62,22 +74,42 @@ export async function runDeploy(args: DeployArgs, ctx: CliContext): Promise<Exit
     });
     plan.notes.push(...options.notes);
     const files = renderDeploy(plan, answer.python.executable);
-    const sync = await planSync(htdocs, sources, await readManifest(target));
+    const sync = await planSync(htdocs, sources, manifest.htdocs);
     const problems = allProblems(inspection);
     if (!args.json) printProblems(ctx, problems);
 
     if (args.check) return await check(args, ctx, plan, files, sync);
-    await refuseClobbering(args, files, sync);
-    const outcomes = await writeFiles(files, { force: args.force, dryRun: args.dryRun });
+    await refuseClobbering(args, target, files, sync, manifest.files ?? {});
+    // Past the check above, a changed file is either ours from an earlier run or --force was given.
+    const outcomes = await writeFiles(files, { force: true, dryRun: args.dryRun });
     if (!args.dryRun) {
       await applySync(sync);
-      await writeManifest(target, sync.manifest);
+      const env = inspection.environments[0];
+      const query = fresh ? await cacheable(question, answer, eggCache, env) : manifest.query;
+      const written = Object.fromEntries(files.map((f) => [path.relative(target, f.path), sha1(f.content)]));
+      await writeManifest(target, { htdocs: sync.manifest, files: written, query });
     }
     report(args, ctx, { plan, providers, sync, outcomes, answer, problems });
     return EXIT.ok;
   } finally {
+    await asking.catch(() => undefined);
     await fs.rm(eggCache, { recursive: true, force: true });
   }
+}
+
+/** The answer with its fingerprint, unless it points into this run's temporary egg cache. */
+async function cacheable(
+  question: CachedAnswer['question'],
+  answer: HtdocsAnswer,
+  eggCache: string,
+  env: { inherit: { files: string[]; pluginsDir: string | null } } | undefined,
+): Promise<CachedAnswer | null> {
+  if (answer.providers.some((p) => p.dirs.some(([, dir]) => dir && isWithin(dir, eggCache)))) return null;
+  const inputs = inputsOf(question.envPath, answer, {
+    inheritFiles: env?.inherit.files ?? [],
+    pluginsDirs: env?.inherit.pluginsDir ? [env.inherit.pluginsDir] : [],
+  });
+  return { question, ...inputs, fingerprint: await fingerprint(inputs.paths, inputs.dirsWithEntries), answer };
 }
 
 /**
@@ -141,9 +173,11 @@ function pythonOptions(args: DeployArgs, answer: HtdocsAnswer): { options: Gener
 }
 
 /** Nothing is written unless everything may be: scripts and htdocs are checked together. */
-async function refuseClobbering(args: DeployArgs, files: RenderedFile[], sync: SyncPlan): Promise<void> {
+async function refuseClobbering(args: DeployArgs, target: string, files: RenderedFile[], sync: SyncPlan, ours: Record<string, string>): Promise<void> {
   if (args.force || args.dryRun) return;
-  const changed = (await compareFiles(files)).filter((o) => o.status === 'changed').map((o) => o.path);
+  const changed = (await compareFiles(files))
+    .filter((o) => o.status === 'changed' && ours[path.relative(target, o.path)] !== sha1(o.current ?? ''))
+    .map((o) => o.path);
   const clobbered = [...changed, ...sync.foreign];
   if (clobbered.length > 0) {
     const shown = clobbered.slice(0, 5).join(', ') + (clobbered.length > 5 ? ` and ${clobbered.length - 5} more` : '');

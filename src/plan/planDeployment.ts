@@ -1,6 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { apacheRegexLiteral } from '../render/escapeApacheRegex.js';
+import { apacheRegexLiteral, substitutionProblem } from '../render/escapeApacheRegex.js';
 import { validKey } from './chromeKey.js';
 import type { Inspection } from '../inspect/types.js';
 import { decidePool } from './poolDecision.js';
@@ -94,6 +94,8 @@ export async function planDeployment({ inspection, options, outDir, staticDirs, 
 export function staticAlias(urlPrefix: string, kind: 'environment' | 'parent', key: string, dir: string): DeploymentPlan['staticAliases'][number] {
   const base = urlPrefix === '/' ? '' : urlPrefix;
   if (kind === 'environment') return { key, url: `${base}/chrome/${key}`, dir, urlRegex: null };
+  const problem = substitutionProblem(dir);
+  if (problem) throw usageError(`--htdocs ${JSON.stringify(dir)} cannot be used for a directory of environments: ${problem}; choose another path`);
   return {
     key,
     url: `${base}/<env>/chrome/${key}`,

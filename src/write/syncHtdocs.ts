@@ -33,20 +33,30 @@ export interface SyncPlan {
 /** The record of what trac-deploy wrote into a deployment directory. */
 export const MANIFEST_NAME = '.trac-deploy-manifest.json';
 
-export async function readManifest(target: string): Promise<Record<string, string>> {
+export interface Manifest {
+  /** htdocs-relative path -> sha1 of the content trac-deploy wrote there. */
+  htdocs: Record<string, string>;
+  /** Scripts and configuration trac-deploy wrote: path relative to the target -> sha1. */
+  files?: Record<string, string>;
+  /** Whatever else the writer keeps with it (deploy: the cached Python answer). */
+  query?: unknown;
+}
+
+export async function readManifest(target: string): Promise<Manifest> {
   try {
-    const data = JSON.parse(await fs.readFile(path.join(target, MANIFEST_NAME), 'utf8')) as { htdocs?: Record<string, string> };
-    return data.htdocs ?? {};
+    const data = JSON.parse(await fs.readFile(path.join(target, MANIFEST_NAME), 'utf8')) as Partial<Manifest>;
+    return { htdocs: data.htdocs ?? {}, files: data.files ?? {}, query: data.query };
   } catch {
-    return {};
+    return { htdocs: {} };
   }
 }
 
-export async function writeManifest(target: string, htdocs: Record<string, string>): Promise<void> {
-  const sorted = Object.fromEntries(Object.entries(htdocs).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+export async function writeManifest(target: string, manifest: Manifest): Promise<void> {
+  const htdocs = Object.fromEntries(Object.entries(manifest.htdocs).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
   const file = path.join(target, MANIFEST_NAME);
   const temp = `${file}.${process.pid}.tmp`;
-  await fs.writeFile(temp, JSON.stringify({ generator: 'trac-deploy', htdocs: sorted }, null, 1) + '\n');
+  await fs.mkdir(target, { recursive: true });
+  await fs.writeFile(temp, JSON.stringify({ generator: 'trac-deploy', files: manifest.files ?? {}, htdocs, query: manifest.query ?? null }, null, 1) + '\n');
   await fs.rename(temp, file);
 }
 
@@ -146,7 +156,7 @@ async function listFiles(dir: string, prefix = ''): Promise<string[]> {
   return out;
 }
 
-function sha1(data: Buffer): string {
+export function sha1(data: Buffer | string): string {
   return createHash('sha1').update(data).digest('hex');
 }
 
