@@ -6,7 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-export const VENV = process.env.TRAC_DEPLOY_VENV ?? path.join(ROOT, '.venv-trac');
+export const VENV = process.env.TRAC_DEPLOY_VENV ?? '/opt/trac-deploy/venv';
 export const TRAC_ADMIN = path.join(VENV, 'bin', 'trac-admin');
 export const CLI = path.join(ROOT, 'bin', 'trac-deploy.js');
 

@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-VENV="${TRAC_DEPLOY_VENV:-$PWD/.venv-trac}"
+VENV="${TRAC_DEPLOY_VENV:-/opt/trac-deploy/venv}"
 WORK="${1:-$(mktemp -d /tmp/trac-deploy-example-XXXXXX)}"
 chmod 755 "$WORK"
 ENV_DIR="$WORK/sample-env"

@@ -5,9 +5,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-VENV="${TRAC_DEPLOY_VENV:-$PWD/.venv-trac}"
+VENV="${TRAC_DEPLOY_VENV:-/opt/trac-deploy/venv}"
 TRAC_VERSION="${TRAC_VERSION:-1.6}"
-DEB_PACKAGES=(apache2 apache2-utils libapache2-mod-wsgi-py3 python3 python3-venv postgresql wrk
+DEB_PACKAGES=(apache2 apache2-utils libapache2-mod-wsgi-py3 libapache2-mod-auth-gssapi python3 python3-venv postgresql wrk
   postgresql-client)
 
 log() { printf '[setup] %s\n' "$*"; }
@@ -40,6 +40,8 @@ fi
 
 if [[ ! -x "$VENV/bin/trac-admin" ]] || ! "$VENV/bin/python" -c "import trac, sys; sys.exit(0 if trac.__version__.startswith('$TRAC_VERSION') else 1)" 2>/dev/null; then
   log "creating Trac $TRAC_VERSION virtualenv at $VENV (from /usr/bin/python3)"
+  mkdir -p "$(dirname "$VENV")"
+  chmod 755 "$(dirname "$VENV")"
   /usr/bin/python3 -m venv "$VENV"
   "$VENV/bin/pip" install -q --disable-pip-version-check "Trac==$TRAC_VERSION.*" "setuptools<82" psycopg2-binary PyMySQL
 else

@@ -58,7 +58,7 @@ function buildParser(argv: string[], ctx: CliContext, setCode: (c: ExitCode) => 
     .exitProcess(false)
     .wrap(Math.min(100, process.stdout.columns || 100))
     .fail((message, error) => {
-      throw error ?? usageError(`${message}; see trac-deploy --help`);
+      throw error ?? usageError(`${oneLine(message, argv)}; see trac-deploy --help`);
     })
     .demandCommand(1, 'name a command');
   let y = parser;
@@ -68,4 +68,17 @@ function buildParser(argv: string[], ctx: CliContext, setCode: (c: ExitCode) => 
     });
   }
   return y;
+}
+
+/** yargs' messages as one line, naming unknown flags as the user typed them. */
+function oneLine(message: string, argv: string[]): string {
+  const unknown = /^Unknown arguments?: (.+)$/.exec(message);
+  if (unknown) {
+    const names = (unknown[1] ?? '').split(', ').map((name) => {
+      const typed = argv.find((a) => a === `--${name}` || a.startsWith(`--${name}=`) || a === `-${name}`);
+      return typed ? (typed.split('=')[0] ?? typed) : name;
+    });
+    return `unknown ${names.some((n) => n.startsWith('-')) ? 'flag' : 'argument'}${names.length > 1 ? 's' : ''} ${names.join(', ')}`;
+  }
+  return message.replace(/\s*\n\s*/g, ' ').trim();
 }

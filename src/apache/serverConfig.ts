@@ -12,6 +12,10 @@ export const DEFAULT_MODULES = [
   'authn_file',
   'auth_basic',
   'auth_digest',
+  // generate --auth ldap / kerberos (loaded only where installed).
+  'ldap',
+  'authnz_ldap',
+  'auth_gssapi',
   'access_compat',
   'alias',
   'mime',

@@ -44,7 +44,6 @@ export async function emitFiles(
   files: RenderedFile[],
   problems: ReturnType<typeof allProblems>,
 ): Promise<ExitCode> {
-  if (!args.json) printProblems(ctx, problems);
   const summary = {
     environments: plan.source.environments,
     plan,
@@ -60,6 +59,7 @@ export async function emitFiles(
       for (const d of drift) ctx.stdout(d.diff);
       ctx.stderr(`drift: ${drift.length} file${drift.length === 1 ? '' : 's'} in ${plan.files.outDir} differ from what trac-deploy would write; re-run without --check to update`);
     }
+    if (!args.json) printProblems(ctx, problems);
     return drift.length === 0 ? EXIT.ok : EXIT.failed;
   }
   const outcomes = await writeFiles(files, { force: args.force, dryRun: args.dryRun });
@@ -72,6 +72,7 @@ export async function emitFiles(
     ctx.stdout(`${verb}: ${outcome.path}`);
     if (args.dryRun && outcome.status !== 'unchanged') ctx.stdout(indent(files[index]?.content ?? ''));
   }
+  printProblems(ctx, problems);
   for (const note of plan.notes) ctx.stderr(`${ctx.colors.cyan('note')}: ${note}`);
   return EXIT.ok;
 }

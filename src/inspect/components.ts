@@ -46,3 +46,10 @@ export function thirdPartyComponents(rules: Map<string, boolean>): string[] {
     .map(([name]) => name)
     .sort();
 }
+
+/** Components known to replace Trac's REMOTE_USER login with a form of their own. */
+export const LOGIN_FORM_COMPONENTS = ['acct_mgr.web_ui.LoginModule'] as const;
+
+export function enabledLoginForms(rules: Map<string, boolean>): string[] {
+  return LOGIN_FORM_COMPONENTS.filter((component) => isComponentEnabled(rules, component));
+}

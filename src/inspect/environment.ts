@@ -1,6 +1,6 @@
 import fs from 'fs-extra';
 import path from 'node:path';
-import { componentRules, enabledConnectors, thirdPartyComponents } from './components.js';
+import { componentRules, enabledConnectors, enabledLoginForms, isComponentEnabled, thirdPartyComponents } from './components.js';
 import { iniBool, iniGet } from './configParser.js';
 import { DatabaseUrlError, parseDatabaseUrl, type DatabaseInfo } from './databaseUrl.js';
 import { listPlugins } from './plugins.js';
@@ -67,11 +67,13 @@ export async function inspectEnvironment(envPath: string, formatVersion: number)
   const database = readDatabase(envPath, iniGet(sections, 'trac', 'database') ?? 'sqlite:db/trac.db', problems);
   let databaseVersion: number | null = null;
   let repositories = iniRepositories(sections);
+  let domainUsers: string[] = [];
   if (database?.scheme === 'sqlite' && database.name && database.name !== ':memory:') {
     const facts = await readSqliteFacts(path.resolve(envPath, database.name));
     databaseVersion = facts.databaseVersion;
     repositories = [...repositories, ...facts.repositories];
     problems.push(...facts.problems);
+    domainUsers = facts.domainUsers;
     if (facts.domainUsers.length > 0) {
       problems.push({
         code: 'domain-users',
@@ -100,6 +102,8 @@ export async function inspectEnvironment(envPath: string, formatVersion: number)
   ];
 
   const connectors = enabledConnectors(rules);
+  const loginFormComponents = enabledLoginForms(rules);
+  problems.push(...loginProblems(loginFormComponents, isComponentEnabled(rules, 'trac.web.auth.LoginModule')));
   problems.push(...connectorProblems(resolveAliasTypes(repositories), connectors));
 
   return {
@@ -124,6 +128,8 @@ export async function inspectEnvironment(envPath: string, formatVersion: number)
       pluginsDir,
     },
     ignoreAuthCase: iniBool(iniGet(sections, 'trac', 'ignore_auth_case')) ?? false,
+    domainUsers,
+    loginFormComponents,
     problems,
   };
 }
@@ -147,4 +153,22 @@ function connectorProblems(repositories: EnvironmentInfo['repositories'], connec
       severity: 'warning' as const,
       message: `a ${type} repository is configured but tracopt.versioncontrol.${type}.* is not enabled in [components]`,
     }));
+}
+
+function loginProblems(loginForms: string[], tracLogin: boolean): Problem[] {
+  const problems: Problem[] = [];
+  if (loginForms.length > 0) {
+    problems.push({
+      code: 'login-form-plugin',
+      severity: 'info',
+      message: `${loginForms.join(', ')} is enabled: it shows its own login form at /login, so Apache must not protect /login (generate --auth refuses unless --auth-force)`,
+    });
+  } else if (!tracLogin) {
+    problems.push({
+      code: 'login-disabled',
+      severity: 'warning',
+      message: 'trac.web.auth.LoginModule is disabled in [components] and no known login plugin is enabled: Trac will not take REMOTE_USER at /login',
+    });
+  }
+  return problems;
 }

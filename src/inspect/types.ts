@@ -49,6 +49,13 @@ export interface EnvironmentInfo {
   inherit: { files: string[]; htdocsDir: string | null; templatesDir: string | null; pluginsDir: string | null };
   /** [trac] ignore_auth_case. */
   ignoreAuthCase: boolean;
+  /** Users and groups in the permission table with a DOMAIN\\ prefix or an @REALM (SQLite only). */
+  domainUsers: string[];
+  /**
+   * Enabled components that show their own login form at /login (TracAccountManager's
+   * acct_mgr.web_ui.LoginModule): then Apache must not protect /login.
+   */
+  loginFormComponents: string[];
   problems: Problem[];
 }
 

@@ -11,6 +11,12 @@ export type PoolChoice = (typeof POOL_CHOICES)[number];
 export const APACHE_SYNTAXES = ['2.4', '2.2', 'both'] as const;
 export type ApacheSyntax = (typeof APACHE_SYNTAXES)[number];
 
+export const AUTH_METHODS = ['none', 'basic', 'digest', 'ldap', 'kerberos', 'sspi'] as const;
+export type AuthMethod = (typeof AUTH_METHODS)[number];
+
+export const AUTH_SCOPES = ['login', 'site'] as const;
+export type AuthScope = (typeof AUTH_SCOPES)[number];
+
 export interface GenerateOptions {
   urlPrefix: string;
   name?: string | undefined;
@@ -20,6 +26,18 @@ export interface GenerateOptions {
   eggCache?: string | undefined;
   pool: PoolChoice;
   stripDomain: boolean;
+  stripRealm: boolean;
+  auth: AuthMethod;
+  authScope: AuthScope;
+  authRealm: string;
+  authUserFile?: string | undefined;
+  authGroupFile?: string | undefined;
+  authRequireGroup?: string | undefined;
+  authLdapUrl?: string | undefined;
+  authLdapBindDn?: string | undefined;
+  authLdapBindPasswordFile?: string | undefined;
+  authKeytab?: string | undefined;
+  authForce: boolean;
   processes: number;
   threads: number;
   apacheSyntax: ApacheSyntax;
@@ -33,6 +51,11 @@ export const DEFAULT_GENERATE_OPTIONS: GenerateOptions = {
   siteDir: [],
   pool: 'auto',
   stripDomain: false,
+  stripRealm: false,
+  auth: 'none',
+  authScope: 'login',
+  authRealm: 'Trac',
+  authForce: false,
   processes: 2,
   threads: 5,
   apacheSyntax: '2.4',
@@ -59,6 +82,18 @@ export const GENERATE_OPTION_SPECS: readonly OptionSpec[] = [
   { key: 'eggCache', flag: 'egg-cache', type: 'string', describe: 'PYTHON_EGG_CACHE directory, writable by the Apache user (default: <env>/.egg-cache)' },
   { key: 'pool', flag: 'pool', type: 'string', choices: POOL_CHOICES, describe: 'PostgreSQL/MySQL connection pooling; auto disables it when several environments may share a database server', question: 'Database connection pooling' },
   { key: 'stripDomain', flag: 'strip-domain', type: 'boolean', describe: 'turn DOMAIN\\user in REMOTE_USER into user (SSPI)', question: 'Strip DOMAIN\\ from user names' },
+  { key: 'stripRealm', flag: 'strip-realm', type: 'boolean', describe: 'turn user@REALM in REMOTE_USER into user (Kerberos)', question: 'Strip @REALM from user names' },
+  { key: 'auth', flag: 'auth', type: 'string', choices: AUTH_METHODS, describe: 'how Apache logs users in (Trac takes the name from REMOTE_USER)', question: 'Login method' },
+  { key: 'authScope', flag: 'auth-scope', type: 'string', choices: AUTH_SCOPES, describe: 'protect only <prefix>/login (anonymous browsing stays) or the whole site' },
+  { key: 'authRealm', flag: 'auth-realm', type: 'string', describe: 'AuthName: the realm the browser shows; for digest it must match the htdigest file' },
+  { key: 'authUserFile', flag: 'auth-user-file', type: 'string', describe: 'htpasswd file (--auth basic) or htdigest file (--auth digest)' },
+  { key: 'authGroupFile', flag: 'auth-group-file', type: 'string', describe: 'group file for --auth-require-group with basic or digest' },
+  { key: 'authRequireGroup', flag: 'auth-require-group', type: 'string', describe: 'only members may log in: a group name (basic/digest with --auth-group-file), a group DN (ldap) or DOMAIN\\group (sspi)' },
+  { key: 'authLdapUrl', flag: 'auth-ldap-url', type: 'string', describe: 'AuthLDAPURL for --auth ldap, e.g. ldap://dc.example.com/dc=example,dc=com?sAMAccountName?sub' },
+  { key: 'authLdapBindDn', flag: 'auth-ldap-bind-dn', type: 'string', describe: 'DN to search the directory as (default: anonymous search)' },
+  { key: 'authLdapBindPasswordFile', flag: 'auth-ldap-bind-password-file', type: 'string', describe: 'file holding the bind password; Apache reads it at start (the password never enters the config)' },
+  { key: 'authKeytab', flag: 'auth-keytab', type: 'string', describe: 'Kerberos keytab with the HTTP/ service key (--auth kerberos; default: the system keytab)' },
+  { key: 'authForce', flag: 'auth-force', type: 'boolean', describe: 'protect /login even though a plugin with its own login form (TracAccountManager) is enabled' },
   { key: 'processes', flag: 'processes', type: 'number', describe: 'daemon processes (Trac is CPU-bound: about one per core)' },
   { key: 'threads', flag: 'threads', type: 'number', describe: 'threads per daemon process' },
   { key: 'htdocs', flag: 'htdocs', type: 'string', describe: 'directory of static files, one subdirectory per chrome key (as trac-deploy deploy writes TARGET/htdocs): Apache serves <url-prefix>/chrome/<key> from it' },

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { apacheRegexLiteral, substitutionProblem } from '../render/escapeApacheRegex.js';
 import { validKey } from './chromeKey.js';
 import type { Inspection } from '../inspect/types.js';
+import { AUTH_MODULE_HINTS, decideAuth } from './authDecision.js';
 import { decidePool } from './poolDecision.js';
 import type { GenerateOptions } from './options.js';
 import type { DeploymentPlan } from './types.js';
@@ -51,6 +52,16 @@ export async function planDeployment({ inspection, options, outDir, staticDirs, 
   const notes: string[] = [];
   const pool = decidePool(inspection, options.pool);
   notes.push(pool.reason);
+  const auth = await decideAuth(inspection, options, urlPrefix);
+  notes.push(...auth.notes);
+  const apacheModules = [
+    ...auth.modules,
+    ...(staticDirs.length > 0 ? ['alias'] : []),
+    ...(options.apacheSyntax === '2.2' ? ['access_compat'] : []),
+  ];
+  if (auth.auth.method !== 'none') {
+    notes.push(`the configuration needs these Apache modules: ${[...new Set(apacheModules)].join(', ')} (${AUTH_MODULE_HINTS[auth.auth.method]})`);
+  }
   if (options.mode === 'embedded' && pythonHome) {
     notes.push('embedded mode: the script adds the virtualenv\'s site-packages itself, since python-home= exists only for daemon processes');
   }
@@ -70,7 +81,8 @@ export async function planDeployment({ inspection, options, outDir, staticDirs, 
         : null,
     python: { home: pythonHome, siteDirs, eggCache },
     pool,
-    auth: { stripDomain: options.stripDomain },
+    auth: auth.auth,
+    apacheModules: [...new Set(apacheModules)],
     apacheSyntax: options.apacheSyntax,
     staticAliases: statics.map(({ key, dir }) => staticAlias(urlPrefix, inspection.kind, key, apacheSafePath('--htdocs', dir))),
     staticMaxAge: STATIC_MAX_AGE,

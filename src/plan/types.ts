@@ -1,4 +1,4 @@
-import type { ApacheSyntax, Mode } from './options.js';
+import type { ApacheSyntax, AuthMethod, AuthScope, Mode } from './options.js';
 
 /** Every decision of a deployment in one pure, JSON-serialisable object. */
 export interface DeploymentPlan {
@@ -31,7 +31,12 @@ export interface DeploymentPlan {
     backends: ('postgres' | 'mysql')[];
     reason: string;
   };
-  auth: { stripDomain: boolean };
+  auth: AuthPlan;
+  /**
+   * Apache modules the generated configuration needs (names as in mod_<name>.so), for the
+   * header comment, `a2enmod` and smoke's module check. `wsgi` is always among them.
+   */
+  apacheModules: string[];
   apacheSyntax: ApacheSyntax;
   /**
    * URL path -> directory, served by Apache before the WSGI alias. For a parent directory the
@@ -60,4 +65,24 @@ export interface RenderedFile {
   content: string;
   /** File mode; scripts are executable like trac-admin's. */
   mode: number;
+}
+
+/** How Apache logs users in; Trac takes the name from REMOTE_USER. */
+export interface AuthPlan {
+  method: AuthMethod;
+  scope: AuthScope;
+  /** The protected URL space: <Location> for a path, <LocationMatch> for a regex. */
+  location: { match: boolean; path: string } | null;
+  /** AuthName. */
+  realm: string;
+  /** htpasswd (basic) or htdigest (digest) file. */
+  userFile: string | null;
+  groupFile: string | null;
+  /** The Require line after `Require `, its arguments already escaped for the provider. */
+  require: string;
+  ldap: { url: string; bindDn: string | null; bindPasswordFile: string | null } | null;
+  keytab: string | null;
+  /** The .wsgi wrapper: DOMAIN\user -> user, and with stripRealm user@REALM -> user. */
+  stripDomain: boolean;
+  stripRealm: boolean;
 }

@@ -52,3 +52,31 @@ export function apacheOption(key: string, value: string): string {
   if (!/^[a-z][a-z0-9-]*$/.test(key)) throw new ApacheValueError(key, 'not a mod_wsgi option name');
   return `${key}=${apacheArg(value)}`;
 }
+
+/**
+ * Literal text inside a regular expression of <LocationMatch>/<DirectoryMatch> (PCRE): every
+ * regex metacharacter is backslash-escaped. The result still goes through apacheArg, in whose
+ * double quotes a backslash before anything but a quote stays as it is.
+ */
+export function apacheRegexLiteral(text: string): string {
+  return text.replace(/[.^$*+?()[\]{}|\\]/g, (ch) => '\\' + ch);
+}
+
+/**
+ * An argument of `Require <provider> ...` for providers that evaluate it as an ap_expr string
+ * (authz_groupfile's `group`, authnz_ldap's `ldap-group`): there a backslash escapes the next
+ * character and `%{...}` and `$N` are expanded. Measured here: `Require group "CORP\devs"` never
+ * matches the group CORP\devs, `Require group "CORP\\devs"` does. With `quote` the value is also
+ * double-quoted for providers that then split words (group); ldap-group takes the whole rest
+ * of the line as one DN and must not be quoted.
+ */
+export function apacheRequireExpr(value: string, { quote }: { quote: boolean }): string {
+  const problem =
+    apacheProblem(value) ??
+    (value.includes('"') ? 'it contains a double quote' : null) ??
+    (/%\{|\$\d/.test(value) ? 'Apache would expand "%{" or "$N" in a Require argument' : null) ??
+    (value !== value.trim() ? 'it starts or ends with white space' : null);
+  if (problem) throw new ApacheValueError(value, problem);
+  const escaped = value.replace(/\\/g, '\\\\');
+  return quote ? `"${escaped}"` : escaped;
+}

@@ -22,6 +22,9 @@ export const helpers = {
   /** An AliasMatch target: the directory taken literally, then the first back-reference. */
   apacheMatchTarget: (dir: string) => apacheArg(`${apacheSubstitution(String(dir))}$1`),
   basename: (value: string) => path.basename(String(value)),
+  /** Join strings (the options hash Handlebars passes last is dropped). */
+  concat: (...args: unknown[]) => args.slice(0, -1).map(String).join(''),
+  join: (values: string[], separator: string) => values.map(String).join(String(separator)),
   eq: (a: unknown, b: unknown) => a === b,
   or: (...args: unknown[]) => args.slice(0, -1).some(Boolean),
   and: (...args: unknown[]) => args.slice(0, -1).every(Boolean),

@@ -31,7 +31,16 @@ function formatEnvironment(env: EnvironmentInfo): string[] {
   row('connectors', env.connectors.join(', ') || 'none');
   row('plugins', env.plugins.map((p) => `${p.name} (${p.kind})`).join(', ') || 'none');
   if (env.enabledComponents.length) row('components', env.enabledComponents.join(', '));
+  row('login', loginSummary(env));
   if (env.inherit.files.length) row('inherits', env.inherit.files.join(', '));
   if (env.problems.length) row('problems', String(env.problems.length));
   return lines;
+}
+
+/** What the environment expects of the login: case, domain-prefixed users, a login form. */
+function loginSummary(env: EnvironmentInfo): string {
+  const parts = [env.loginFormComponents.length ? `own login form (${env.loginFormComponents.join(', ')})` : 'REMOTE_USER from Apache'];
+  parts.push(`ignore_auth_case ${env.ignoreAuthCase ? 'on' : 'off'}`);
+  if (env.domainUsers.length) parts.push(`domain users: ${env.domainUsers.slice(0, 5).join(', ')}${env.domainUsers.length > 5 ? ', ...' : ''}`);
+  return parts.join('; ');
 }

@@ -6,6 +6,7 @@ import { FIXTURES, TRAC_ADMIN } from './paths.js';
 
 /** A real environment made by Trac 1.6's own `trac-admin ENV initenv`. */
 export async function initEnv(dir: string, projectName = 'Test Project', database = 'sqlite:db/trac.db'): Promise<string> {
+  await fs.mkdirp(path.dirname(dir));
   await execa(TRAC_ADMIN, [dir, 'initenv', projectName, database], { stdin: 'ignore' });
   return dir;
 }

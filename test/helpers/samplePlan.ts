@@ -1,0 +1,39 @@
+import type { AuthPlan, DeploymentPlan } from '../../src/plan/types.js';
+
+/** A plan with fixed paths, for render tests that must not depend on the disk. */
+export function samplePlan(overrides: Partial<DeploymentPlan> = {}): DeploymentPlan {
+  return {
+    source: { kind: 'environment', path: '/srv/trac/project', environments: [{ name: 'project', path: '/srv/trac/project', projectName: 'Project' }] },
+    urlPrefix: '/trac',
+    name: 'project',
+    mode: 'daemon',
+    daemon: { processGroup: 'project', processes: 2, threads: 5, pythonHome: '/srv/venv' },
+    python: { home: '/srv/venv', siteDirs: [], eggCache: '/srv/trac/project/.egg-cache' },
+    pool: { disable: false, backends: [], reason: 'no PostgreSQL or MySQL environment' },
+    auth: sampleAuth(),
+    apacheModules: ['wsgi', 'authz_core'],
+    apacheSyntax: '2.4',
+    staticAliases: [],
+    files: { outDir: '/srv/deploy', wsgi: '/srv/deploy/project.wsgi', apache: '/srv/deploy/project.conf' },
+    notes: [],
+    ...overrides,
+  };
+}
+
+/** No login method, no stripping: what generate plans without --auth. */
+export function sampleAuth(overrides: Partial<AuthPlan> = {}): AuthPlan {
+  return {
+    method: 'none',
+    scope: 'login',
+    location: null,
+    realm: 'Trac',
+    userFile: null,
+    groupFile: null,
+    require: 'valid-user',
+    ldap: null,
+    keytab: null,
+    stripDomain: false,
+    stripRealm: false,
+    ...overrides,
+  };
+}
