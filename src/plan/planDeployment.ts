@@ -56,7 +56,7 @@ export async function planDeployment({ inspection, options, outDir, staticDirs, 
   notes.push(...auth.notes);
   const apacheModules = [
     ...auth.modules,
-    ...(staticDirs.length > 0 ? ['alias'] : []),
+    ...(statics.length > 0 ? ['alias'] : []),
     ...(options.apacheSyntax === '2.2' ? ['access_compat'] : []),
   ];
   if (auth.auth.method !== 'none') {
