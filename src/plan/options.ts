@@ -41,6 +41,8 @@ export interface GenerateOptions {
   processes: number;
   threads: number;
   apacheSyntax: ApacheSyntax;
+  /** A deployed htdocs directory (one subdirectory per chrome key) that Apache serves itself. */
+  htdocs?: string | undefined;
 }
 
 export const DEFAULT_GENERATE_OPTIONS: GenerateOptions = {
@@ -94,5 +96,6 @@ export const GENERATE_OPTION_SPECS: readonly OptionSpec[] = [
   { key: 'authForce', flag: 'auth-force', type: 'boolean', describe: 'protect /login even though a plugin with its own login form (TracAccountManager) is enabled' },
   { key: 'processes', flag: 'processes', type: 'number', describe: 'daemon processes (Trac is CPU-bound: about one per core)' },
   { key: 'threads', flag: 'threads', type: 'number', describe: 'threads per daemon process' },
+  { key: 'htdocs', flag: 'htdocs', type: 'string', describe: 'directory of static files, one subdirectory per chrome key (as trac-deploy deploy writes TARGET/htdocs): Apache serves <url-prefix>/chrome/<key> from it' },
   { key: 'apacheSyntax', flag: 'apache-syntax', type: 'string', choices: APACHE_SYNTAXES, describe: 'access-control syntax: Apache 2.4, 2.2, or both under <IfModule>' },
 ];

@@ -1,4 +1,7 @@
+import fs from 'node:fs/promises';
 import path from 'node:path';
+import { apacheRegexLiteral, substitutionProblem } from '../render/escapeApacheRegex.js';
+import { validKey } from './chromeKey.js';
 import type { Inspection } from '../inspect/types.js';
 import { AUTH_MODULE_HINTS, decideAuth } from './authDecision.js';
 import { decidePool } from './poolDecision.js';
@@ -18,19 +21,27 @@ export interface PlanInput {
   inspection: Inspection;
   options: GenerateOptions;
   outDir: string;
-  /** Static directories by chrome key, served by Apache (from deploy or --htdocs). */
+  /** Static directories by chrome key, served by Apache (from deploy); else from --htdocs. */
   staticDirs?: { key: string; dir: string }[];
+  /** deploy: TARGET, laid out as trac-admin deploy does (cgi-bin/trac.*, htdocs/, the .conf at the top). */
+  deployTarget?: string;
 }
+
+/** How long browsers may keep Trac's static files: a day, since Trac's chrome URLs carry no version. */
+export const STATIC_MAX_AGE = 86400;
 
 /**
  * The one function that turns what is on disk and what the user asked for into every
  * decision of the deployment. generate, deploy, init and ci all call it.
  */
-export async function planDeployment({ inspection, options, outDir, staticDirs = [] }: PlanInput): Promise<DeploymentPlan> {
+export async function planDeployment({ inspection, options, outDir, staticDirs, deployTarget }: PlanInput): Promise<DeploymentPlan> {
   const urlPrefix = validateUrlPrefix(options.urlPrefix);
   const name = validateName(options.name ?? nameFromPath(inspection.path));
   const envPaths = inspection.environments.map((e) => e.path);
-  const out = apacheSafePath('--out', validateOutDir(outDir, envPaths, inspection.kind === 'parent' ? inspection.path : null));
+  const parentDir = inspection.kind === 'parent' ? inspection.path : null;
+  const target = deployTarget ? apacheSafePath('TARGET', validateOutDir(deployTarget, envPaths, parentDir)) : null;
+  const out = target ? path.join(target, 'cgi-bin') : apacheSafePath('--out', validateOutDir(outDir, envPaths, parentDir));
+  const statics = staticDirs ?? (options.htdocs ? await htdocsKeys(await existingDirectory('--htdocs', options.htdocs)) : []);
   const pythonHome = options.pythonHome ? apacheSafePath('--python-home', await existingDirectory('--python-home', options.pythonHome)) : null;
   const siteDirs: string[] = [];
   for (const dir of options.siteDir) siteDirs.push(await existingDirectory('--site-dir', dir));
@@ -55,7 +66,7 @@ export async function planDeployment({ inspection, options, outDir, staticDirs =
   notes.push(...auth.notes);
   const apacheModules = [
     ...auth.modules,
-    ...(staticDirs.length > 0 ? ['alias'] : []),
+    ...(statics.length > 0 ? ['alias'] : []),
     ...(options.apacheSyntax === '2.2' ? ['access_compat'] : []),
   ];
   if (auth.auth.method !== 'none') {
@@ -83,12 +94,17 @@ export async function planDeployment({ inspection, options, outDir, staticDirs =
     auth: auth.auth,
     apacheModules: [...new Set(apacheModules)],
     apacheSyntax: options.apacheSyntax,
-    staticAliases: staticDirs.map(({ key, dir }) => ({
-      key,
-      url: `${urlPrefix === '/' ? '' : urlPrefix}/chrome/${key}`,
-      dir: apacheSafePath('--htdocs', dir),
-    })),
-    files: { outDir: out, wsgi: path.join(out, `${name}.wsgi`), apache: path.join(out, `${name}.conf`) },
+    staticAliases: statics.map(({ key, dir }) => staticAlias(urlPrefix, inspection.kind, key, apacheSafePath('--htdocs', dir))),
+    staticMaxAge: STATIC_MAX_AGE,
+    files: target
+      ? {
+          outDir: out,
+          wsgi: path.join(out, 'trac.wsgi'),
+          apache: path.join(target, `${name}.conf`),
+          cgi: path.join(out, 'trac.cgi'),
+          fcgi: path.join(out, 'trac.fcgi'),
+        }
+      : { outDir: out, wsgi: path.join(out, `${name}.wsgi`), apache: path.join(out, `${name}.conf`) },
     notes,
   };
 }
@@ -107,4 +123,31 @@ function requireAsciiForEmbedded(paths: ReadonlyArray<readonly [string, string |
       );
     }
   }
+}
+
+/**
+ * One environment: Alias <prefix>/chrome/<key>. A parent directory: the environment's name sits
+ * between prefix and /chrome, so AliasMatch with the prefix and key taken literally.
+ */
+export function staticAlias(urlPrefix: string, kind: 'environment' | 'parent', key: string, dir: string): DeploymentPlan['staticAliases'][number] {
+  const base = urlPrefix === '/' ? '' : urlPrefix;
+  if (kind === 'environment') return { key, url: `${base}/chrome/${key}`, dir, urlRegex: null };
+  const problem = substitutionProblem(dir);
+  if (problem) throw usageError(`--htdocs ${JSON.stringify(dir)} cannot be used for a directory of environments: ${problem}; choose another path`);
+  return {
+    key,
+    url: `${base}/<env>/chrome/${key}`,
+    dir,
+    urlRegex: `^${apacheRegexLiteral(base)}/[^/]+/chrome/${apacheRegexLiteral(key)}(/.*)?$`,
+  };
+}
+
+/** --htdocs DIR: each subdirectory is a chrome key (hidden ones and invalid keys skipped). */
+async function htdocsKeys(dir: string): Promise<{ key: string; dir: string }[]> {
+  const entries = await fs.readdir(dir, { withFileTypes: true });
+  return entries
+    .filter((e) => e.isDirectory() && !e.name.startsWith('.') && validKey(e.name))
+    .map((e) => e.name)
+    .sort()
+    .map((key) => ({ key, dir: path.join(dir, key) }));
 }

@@ -38,13 +38,22 @@ export interface DeploymentPlan {
    */
   apacheModules: string[];
   apacheSyntax: ApacheSyntax;
-  /** URL path -> directory, served by Apache before the WSGI alias. */
-  staticAliases: { url: string; dir: string; key: string }[];
+  /**
+   * URL path -> directory, served by Apache before the WSGI alias. For a parent directory the
+   * URL holds the environment's name, so `urlRegex` (an AliasMatch pattern whose group 1 is the
+   * rest of the path) is set and `url` only describes it.
+   */
+  staticAliases: { url: string; dir: string; key: string; urlRegex: string | null }[];
+  /** Cache lifetime Apache announces for static files (mod_expires, else mod_headers). */
+  staticMaxAge: number;
   files: {
     outDir: string;
     /** Absolute path of the .wsgi script; its directory is the only one the config opens. */
     wsgi: string;
     apache: string;
+    /** deploy only: the CGI and FastCGI scripts beside the .wsgi, as trac-admin deploy writes them. */
+    cgi?: string;
+    fcgi?: string;
   };
   /** Things the user should know about the decisions, for people (not errors). */
   notes: string[];

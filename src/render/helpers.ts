@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { apacheArg, apacheDirectory, apacheOption } from './escapeApache.js';
+import { apacheSubstitution } from './escapeApacheRegex.js';
 import { pyList, pyStr } from './escapePython.js';
 
 /**
@@ -18,6 +19,8 @@ export const helpers = {
   apacheDir: (value: string) => apacheDirectory(String(value)),
   /** A mod_wsgi key=value option. */
   apacheOption: (key: string, value: string | number) => apacheOption(String(key), String(value)),
+  /** An AliasMatch target: the directory taken literally, then the first back-reference. */
+  apacheMatchTarget: (dir: string) => apacheArg(`${apacheSubstitution(String(dir))}$1`),
   basename: (value: string) => path.basename(String(value)),
   /** Join strings (the options hash Handlebars passes last is dropped). */
   concat: (...args: unknown[]) => args.slice(0, -1).map(String).join(''),

@@ -1,0 +1,44 @@
+import { usageError } from '../errors.js';
+import { askPython, pythonFor, type PythonRunner } from './askPython.js';
+
+export interface PythonFacts {
+  executable: string;
+  version: string;
+  prefix: string;
+  basePrefix: string;
+  sitePackages: string[];
+}
+
+export interface HtdocsAnswer {
+  python: PythonFacts;
+  trac: { version: string; package: string };
+  /** Enabled ITemplateProviders in Trac's order, with their (key, dir) pairs as Trac gives them. */
+  providers: { name: string; dirs: [string, string][] }[];
+}
+
+type Raw = HtdocsAnswer | { error: string; message: string };
+
+/**
+ * Ask the environment's own Python which static directories Trac and its enabled plugins serve
+ * (what `trac-admin ENV deploy` copies). Zipped egg plugins unpack their files into eggCache.
+ */
+export async function htdocsDirs(
+  envPath: string,
+  options: { pythonHome?: string | null; eggCache: string; run?: PythonRunner },
+): Promise<HtdocsAnswer> {
+  const python = pythonFor(options.pythonHome);
+  const { answer } = await askPython<Raw>(python, 'htdocs_dirs.py', [envPath], {
+    env: { PYTHON_EGG_CACHE: options.eggCache },
+    ...(options.run ? { run: options.run } : {}),
+  });
+  if ('error' in answer) {
+    if (answer.error === 'import-trac') {
+      throw usageError(
+        `${python.command} (from ${python.from}) cannot import Trac: ${answer.message}`,
+        'pass --python-home DIR, the virtualenv Trac is installed in, so trac-deploy asks the Python that runs the environment',
+      );
+    }
+    throw usageError(`${envPath}: Trac could not load the environment: ${answer.message}`);
+  }
+  return answer;
+}
