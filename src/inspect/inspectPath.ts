@@ -4,7 +4,8 @@ import { usageError } from '../errors.js';
 import { DEFAULT_GENERATE_OPTIONS } from '../plan/options.js';
 import { groupDatabaseServers, type Sizing } from './databaseServers.js';
 import { checkEnvironment, inspectEnvironment } from './environment.js';
-import { fnmatch } from './fnmatch.js';
+import pMap from 'p-map';
+import { fnmatchToRegExp } from './fnmatch.js';
 import { reasonOf, TracIniUnreadable } from './tracIni.js';
 import type { EnvironmentInfo, Inspection, Problem } from './types.js';
 
@@ -79,32 +80,13 @@ async function inspectParent(root: string): Promise<Omit<Inspection, 'databaseSe
   const skipped: Inspection['skipped'] = [];
   const problems: Problem[] = [];
   const names = entries.map((e) => e.name).sort();
-  for (const name of names) {
-    const dir = path.join(root, name);
-    const isDir = await fs.stat(dir).then((s) => s.isDirectory(), () => false);
-    if (!isDir) continue;
-    const pattern = patterns.find((p) => fnmatch(name, p));
-    if (pattern !== undefined) {
-      skipped.push({ name, reason: `matches .tracignore pattern "${pattern}"` });
-      continue;
-    }
-    const check = await checkEnvironment(dir);
-    if (!check.isEnvironment) {
-      skipped.push({ name, reason: 'not a Trac environment' });
-      problems.push({
-        code: 'not-an-environment',
-        severity: 'warning',
-        message: `${dir} is not a Trac environment but Trac's project index will try to open it; add "${name}" to ${path.join(root, '.tracignore')}`,
-        path: dir,
-      });
-      continue;
-    }
-    try {
-      environments.push(await inspectEnvironment(dir, check.formatVersion));
-    } catch (error) {
-      if (!(error instanceof TracIniUnreadable)) throw error;
-      problems.push({ code: 'trac-ini-unreadable', severity: 'error', message: error.message, path: error.file });
-    }
+  const matchers = patterns.map((pattern) => ({ pattern, regexp: fnmatchToRegExp(pattern) }));
+  // Each candidate is a few small reads; done 32 at a time they overlap instead of queueing.
+  const outcomes = await pMap(names, (name) => inspectCandidate(root, name, matchers), { concurrency: 32 });
+  for (const outcome of outcomes) {
+    if (outcome.environment) environments.push(outcome.environment);
+    if (outcome.skipped) skipped.push(outcome.skipped);
+    if (outcome.problem) problems.push(outcome.problem);
   }
   if (environments.length === 0) {
     throw usageError(
@@ -113,6 +95,39 @@ async function inspectParent(root: string): Promise<Omit<Inspection, 'databaseSe
     );
   }
   return { kind: 'parent', path: root, environments, skipped, problems };
+}
+
+interface CandidateOutcome {
+  environment?: EnvironmentInfo;
+  skipped?: Inspection['skipped'][number];
+  problem?: Problem;
+}
+
+/** One entry of a parent directory, judged as Trac's project index would. */
+async function inspectCandidate(root: string, name: string, matchers: { pattern: string; regexp: RegExp }[]): Promise<CandidateOutcome> {
+  const dir = path.join(root, name);
+  const isDir = await fs.stat(dir).then((s) => s.isDirectory(), () => false);
+  if (!isDir) return {};
+  const ignored = matchers.find((m) => m.regexp.test(name));
+  if (ignored) return { skipped: { name, reason: `matches .tracignore pattern "${ignored.pattern}"` } };
+  const check = await checkEnvironment(dir);
+  if (!check.isEnvironment) {
+    return {
+      skipped: { name, reason: 'not a Trac environment' },
+      problem: {
+        code: 'not-an-environment',
+        severity: 'warning',
+        message: `${dir} is not a Trac environment but Trac's project index will try to open it; add "${name}" to ${path.join(root, '.tracignore')}`,
+        path: dir,
+      },
+    };
+  }
+  try {
+    return { environment: await inspectEnvironment(dir, check.formatVersion) };
+  } catch (error) {
+    if (!(error instanceof TracIniUnreadable)) throw error;
+    return { problem: { code: 'trac-ini-unreadable', severity: 'error', message: error.message, path: error.file } };
+  }
 }
 
 /** Every problem in an inspection, the environment ones included. */

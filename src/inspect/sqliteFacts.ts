@@ -1,3 +1,4 @@
+import fs from 'node:fs/promises';
 import type { Problem, Repository } from './types.js';
 
 export interface SqliteFacts {
@@ -15,6 +16,11 @@ export interface SqliteFacts {
  */
 export async function readSqliteFacts(dbPath: string): Promise<SqliteFacts> {
   const facts: SqliteFacts = { databaseVersion: null, repositories: [], domainUsers: [], problems: [] };
+  // A missing file is common (synthetic or half-made environments): no need to load SQLite.
+  if (!(await fs.stat(dbPath).then((s) => s.isFile(), () => false))) {
+    facts.problems.push({ code: 'database-missing', severity: 'error', message: `SQLite database ${dbPath} does not exist or cannot be opened`, path: dbPath });
+    return facts;
+  }
   const { default: Database } = await import('better-sqlite3');
   let db: import('better-sqlite3').Database | undefined;
   try {
