@@ -1,6 +1,7 @@
 import type { CommandSpec } from './commandSpec.js';
 import { generateCommand } from './generateCommand.js';
+import { initCommand } from './initCommand.js';
 import { inspectCommand } from './inspectCommand.js';
 
 /** Every command, in the order --help lists them. Add a command: one file, one line here. */
-export const COMMANDS: readonly CommandSpec[] = [inspectCommand, generateCommand];
+export const COMMANDS: readonly CommandSpec[] = [inspectCommand, generateCommand, initCommand];
