@@ -73,19 +73,22 @@ async function wizard(args: InitArgs, ctx: CliContext, deps: InitDeps, prompter:
     ctx.stdout(`up to date: ${files.map((f) => f.path).join(', ')}`);
   } else {
     const replace = changes.changed > 0;
-    const ok = await prompter.confirm({
-      message: replace
-        ? `Replace ${changes.changed} existing file${changes.changed === 1 ? '' : 's'} shown above${changes.created ? ` and write ${changes.created} new` : ''}?`
-        : `Write ${changes.created} file${changes.created === 1 ? '' : 's'} to ${plan.files.outDir}?`,
-      flag: '--yes',
-      // Replacing what the user has is never a default; a new file is.
-      default: !replace,
-    });
+    // --yes asks nothing: the writer then refuses changed files without --force, as generate does.
+    const ok =
+      args.yes ||
+      (await prompter.confirm({
+        message: replace
+          ? `Replace ${changes.changed} existing file${changes.changed === 1 ? '' : 's'} shown above${changes.created ? ` and write ${changes.created} new` : ''}?`
+          : `Write ${changes.created} file${changes.created === 1 ? '' : 's'} to ${plan.files.outDir}?`,
+        flag: '--yes',
+        // Replacing what the user has is never the default; writing new files is.
+        default: !replace || args.force,
+      }));
     if (!ok) {
       ctx.stderr('trac-deploy: nothing written');
       return EXIT.ok;
     }
-    // The user saw the diff and said yes: that is --force. --yes alone never replaces a file.
+    // The user saw the diff and said yes to replacing: that is --force. --yes alone never is.
     const force = args.force || (replace && !args.yes);
     const code = await emitFiles({ out, force, dryRun: false, check: false, json: false }, ctx, plan, files, problems);
     if (code !== EXIT.ok) return code;
