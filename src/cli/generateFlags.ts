@@ -1,4 +1,5 @@
 import type { Argv } from 'yargs';
+import { usageError } from '../errors.js';
 import { DEFAULT_GENERATE_OPTIONS, GENERATE_OPTION_SPECS, type GenerateOptions } from '../plan/options.js';
 
 /**
@@ -28,7 +29,7 @@ export function withOutputFlags<T>(y: Argv<T>): Argv<T> {
     .option('check', { type: 'boolean', default: false, describe: 'write nothing; exit 1 when the files differ from what would be written', group: 'Output:' })
     .option('json', { type: 'boolean', default: false, describe: 'machine-readable result on stdout', group: 'Output:' })
     .check((args) => {
-      if (args.check && (args.force || args.dryRun)) throw new Error('--check cannot be combined with --force or --dry-run');
+      if (args.check && (args.force || args.dryRun)) throw usageError('--check cannot be combined with --force or --dry-run');
       return true;
     }) as Argv<T>;
 }
