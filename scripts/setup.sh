@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 VENV="${TRAC_DEPLOY_VENV:-$PWD/.venv-trac}"
 TRAC_VERSION="${TRAC_VERSION:-1.6}"
 DEB_PACKAGES=(apache2 apache2-utils libapache2-mod-wsgi-py3 python3 python3-venv postgresql
-  postgresql-client)
+  postgresql-client tmux)
 
 log() { printf '[setup] %s\n' "$*"; }
 
