@@ -1,7 +1,8 @@
+import { ciCommand } from './ciCommand.js';
 import type { CommandSpec } from './commandSpec.js';
 import { generateCommand } from './generateCommand.js';
 import { initCommand } from './initCommand.js';
 import { inspectCommand } from './inspectCommand.js';
 
 /** Every command, in the order --help lists them. Add a command: one file, one line here. */
-export const COMMANDS: readonly CommandSpec[] = [inspectCommand, generateCommand, initCommand];
+export const COMMANDS: readonly CommandSpec[] = [inspectCommand, generateCommand, initCommand, ciCommand];

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { apacheArg, apacheDirectory, apacheOption } from './escapeApache.js';
 import { pyList, pyStr } from './escapePython.js';
+import { shWord, shWords } from './escapeShell.js';
 
 /**
  * The template helpers: small pure functions, each escaping for one target language on
@@ -18,6 +19,9 @@ export const helpers = {
   apacheDir: (value: string) => apacheDirectory(String(value)),
   /** A mod_wsgi key=value option. */
   apacheOption: (key: string, value: string | number) => apacheOption(String(key), String(value)),
+  /** A POSIX shell word, and a list of them joined by spaces (CI workflows). */
+  sh: (value: string) => shWord(String(value)),
+  shArgs: (values: string[]) => shWords(values.map(String)),
   basename: (value: string) => path.basename(String(value)),
   eq: (a: unknown, b: unknown) => a === b,
   or: (...args: unknown[]) => args.slice(0, -1).some(Boolean),
