@@ -110,10 +110,6 @@ describe('trac-deploy ci', () => {
     });
   }
 
-  it.skipIf(!hasSmoke)('the smoke command the workflow names is registered', () => {
-    expect(hasSmoke).toBe(true);
-  });
-
   it('refuses values generate would refuse, and a --config-dir outside the repository', async () => {
     const dir = await tempDir();
     const env = await copyFixture('trac16-sqlite', dir);
