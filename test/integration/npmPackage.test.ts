@@ -31,14 +31,17 @@ describe('the npm package', () => {
     packed = info.files.map((f) => f.path);
     const prefix = path.join(work, 'prefix');
     const npm = ['--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error'];
+    // Only the package registries are reachable: compile better-sqlite3 rather than wait for
+    // prebuild-install's download of a prebuilt binary to fail.
+    const buildEnv = { npm_config_build_from_source: 'true' };
     const [, npx] = await Promise.all([
-      execa('npm', ['install', '-g', tarball, '--prefix', prefix, ...npm], { cwd: work, stdin: 'ignore' }),
+      execa('npm', ['install', '-g', tarball, '--prefix', prefix, ...npm], { cwd: work, stdin: 'ignore', env: buildEnv }),
       // npx gets a cache of its own, so no installed copy is left in the user's ~/.npm/_npx.
       execa('npx', ['--yes', ...npm, `./${info.filename}`, '--help'], {
         cwd: work,
         stdin: 'ignore',
         reject: false,
-        env: { npm_config_cache: path.join(work, 'npx-cache') },
+        env: { ...buildEnv, npm_config_cache: path.join(work, 'npx-cache') },
       }),
     ]);
     npxHelp = { code: npx.exitCode ?? -1, stdout: String(npx.stdout), stderr: String(npx.stderr) };
