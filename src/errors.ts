@@ -1,5 +1,8 @@
-/** Exit codes, the same for every command (see shared/CLI.md). */
-export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
+/**
+ * Exit codes, the same for every command (see shared/CLI.md). 130 (128 + SIGINT, as shells
+ * report Ctrl-C): the user cancelled the init wizard at a prompt; nothing was written.
+ */
+export const EXIT = { ok: 0, failed: 1, usage: 2, cancelled: 130 } as const;
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 
 /**

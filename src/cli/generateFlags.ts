@@ -1,12 +1,16 @@
 import type { Argv } from 'yargs';
+import { usageError } from '../errors.js';
 import { DEFAULT_GENERATE_OPTIONS, GENERATE_OPTION_SPECS, type GenerateOptions } from '../plan/options.js';
 import { usageError } from '../errors.js';
 
-/** The generate flags from the option table, with the output flags every writer has. */
-export function withGenerateFlags<T>(y: Argv<T>): Argv<T> {
+/**
+ * The generate flags from the option table. `defaults: false` leaves flags that were not given
+ * undefined, so the wizard can tell what it still has to ask.
+ */
+export function withGenerateFlags<T>(y: Argv<T>, { defaults = true }: { defaults?: boolean } = {}): Argv<T> {
   let out = y;
   for (const spec of GENERATE_OPTION_SPECS) {
-    const fallback = DEFAULT_GENERATE_OPTIONS[spec.key];
+    const fallback = defaults ? DEFAULT_GENERATE_OPTIONS[spec.key] : undefined;
     out = out.option(spec.flag, {
       type: spec.type,
       describe: spec.describe,
@@ -50,4 +54,14 @@ export function outputArgsFrom(args: Record<string, unknown>): { out: string; fo
     check: Boolean(args.check),
     json: Boolean(args.json),
   };
+}
+
+/** Only the generate options the user gave as flags (parsed without defaults). */
+export function givenOptionsFrom(args: Record<string, unknown>): Partial<GenerateOptions> {
+  const given: Record<string, unknown> = {};
+  for (const spec of GENERATE_OPTION_SPECS) {
+    const value = args[spec.key];
+    if (value !== undefined) given[spec.key] = spec.type === 'array' ? (value as unknown[]).map(String) : value;
+  }
+  return given as Partial<GenerateOptions>;
 }

@@ -2,6 +2,7 @@ import path from 'node:path';
 import { apacheArg, apacheDirectory, apacheOption } from './escapeApache.js';
 import { apacheSubstitution } from './escapeApacheRegex.js';
 import { pyList, pyStr } from './escapePython.js';
+import { shWord, shWords } from './escapeShell.js';
 
 /**
  * The template helpers: small pure functions, each escaping for one target language on
@@ -21,6 +22,9 @@ export const helpers = {
   apacheOption: (key: string, value: string | number) => apacheOption(String(key), String(value)),
   /** An AliasMatch target: the directory taken literally, then the first back-reference. */
   apacheMatchTarget: (dir: string) => apacheArg(`${apacheSubstitution(String(dir))}$1`),
+  /** A POSIX shell word, and a list of them joined by spaces (CI workflows). */
+  sh: (value: string) => shWord(String(value)),
+  shArgs: (values: string[]) => shWords(values.map(String)),
   basename: (value: string) => path.basename(String(value)),
   /** Join strings (the options hash Handlebars passes last is dropped). */
   concat: (...args: unknown[]) => args.slice(0, -1).map(String).join(''),

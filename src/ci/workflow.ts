@@ -1,0 +1,96 @@
+import path from 'node:path';
+import { usageError } from '../errors.js';
+import type { Inspection } from '../inspect/types.js';
+import { GENERATE_OPTION_SPECS } from '../plan/options.js';
+import type { GivenOptions } from '../wizard/questions.js';
+import { renderTemplate } from '../render/engine.js';
+import { VERSION } from '../version.js';
+
+export const CI_PROVIDERS = ['github', 'gitlab'] as const;
+export type CiProvider = (typeof CI_PROVIDERS)[number];
+
+/** Where each provider looks for its pipeline, relative to the repository. */
+export const CI_DEFAULT_FILES: Record<CiProvider, string> = {
+  github: '.github/workflows/trac-deploy.yml',
+  gitlab: '.gitlab-ci.yml',
+};
+
+export interface WorkflowInput {
+  provider: CiProvider;
+  inspection: Inspection;
+  /** The generate flags the configuration was made with (only those given). */
+  given: GivenOptions;
+  /** The directory in the repository that holds the committed configuration. */
+  configDir: string;
+  /** The directory on the server the configuration was generated for (generate --out). */
+  deployDir: string;
+  tracVersion: string;
+  /** What `npm install -g` installs: trac-deploy@<version>, a tarball, a git URL. */
+  packageSpec: string;
+}
+
+/** A step: a name and its command lines, each an argv the template shell-quotes. */
+export interface WorkflowStep {
+  name: string;
+  lines: string[][];
+}
+
+/** The generate flags as they were given, in the option table's order. */
+export function generateFlagArgs(given: GivenOptions): string[] {
+  const args: string[] = [];
+  for (const spec of GENERATE_OPTION_SPECS) {
+    const value = given[spec.key];
+    if (value === undefined) continue;
+    if (spec.type === 'boolean') args.push(value ? `--${spec.flag}` : `--no-${spec.flag}`);
+    else if (Array.isArray(value)) for (const v of value) args.push(`--${spec.flag}`, String(v));
+    else args.push(`--${spec.flag}`, String(value));
+  }
+  return args;
+}
+
+/** The trac-deploy command lines the workflow runs; the tests run exactly these. */
+export function workflowCommands(input: Pick<WorkflowInput, 'inspection' | 'given' | 'deployDir'>): { check: string[]; smoke: string[] } {
+  return {
+    check: ['trac-deploy', 'generate', input.inspection.path, '--out', input.deployDir, ...generateFlagArgs(input.given), '--check'],
+    smoke: ['trac-deploy', 'smoke', input.deployDir],
+  };
+}
+
+export function workflowSteps(input: WorkflowInput): WorkflowStep[] {
+  if (!/^\d+(\.\d+)*$/.test(input.tracVersion)) throw usageError(`--trac-version ${JSON.stringify(input.tracVersion)} is not a version like 1.6`);
+  const home = input.given.pythonHome ? path.resolve(input.given.pythonHome) : null;
+  const tracSpec = `Trac==${input.tracVersion}.*`;
+  const install: string[][] = [
+    ['apt-get', 'update', '-qq'],
+    ['apt-get', 'install', '-y', '-qq', '--no-install-recommends', 'apache2', 'libapache2-mod-wsgi-py3', 'python3-venv', 'python3-pip'],
+  ];
+  // The virtualenv at the deployed python-home, made from the Python mod_wsgi embeds; without
+  // one, Trac goes into that Python itself.
+  if (home) {
+    install.push(['/usr/bin/python3', '-m', 'venv', home]);
+    install.push([path.join(home, 'bin', 'pip'), 'install', '-q', tracSpec, 'setuptools<82']);
+  } else {
+    install.push(['/usr/bin/python3', '-m', 'pip', 'install', '-q', '--break-system-packages', tracSpec, 'setuptools<82']);
+  }
+  const tracAdmin = home ? path.join(home, 'bin', 'trac-admin') : 'trac-admin';
+  const standIns: string[][] = input.inspection.environments.map((e) => [tracAdmin, e.path, 'initenv', e.name, 'sqlite:db/trac.db']);
+  standIns.push(['chown', '-R', 'www-data:www-data', input.inspection.path]);
+  const commands = workflowCommands(input);
+  return [
+    { name: `Install Apache, mod_wsgi and Trac ${input.tracVersion}`, lines: install },
+    { name: 'Install trac-deploy', lines: [['npm', 'install', '-g', '--no-audit', '--no-fund', input.packageSpec]] },
+    { name: 'Stand-in Trac environments at the deployed paths', lines: [['mkdir', '-p', path.dirname(input.inspection.path)], ...standIns] },
+    { name: 'Put the committed configuration where it is deployed', lines: [['mkdir', '-p', input.deployDir], ['cp', '-R', `${input.configDir.replace(/\/+$/, '')}/.`, `${input.deployDir}/`]] },
+    { name: 'No drift between the committed configuration and trac-deploy generate', lines: [commands.check] },
+    { name: 'Smoke test through a real Apache', lines: [commands.smoke] },
+  ];
+}
+
+export function renderWorkflow(input: WorkflowInput): string {
+  return renderTemplate(`ci/${input.provider}.yml.hbs`, {
+    version: VERSION,
+    tracVersion: input.tracVersion,
+    configDir: input.configDir,
+    steps: workflowSteps(input),
+  });
+}

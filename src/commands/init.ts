@@ -1,0 +1,187 @@
+import { createTwoFilesPatch } from 'diff';
+import type { CliContext } from '../context.js';
+import { EXIT, type ExitCode, usageError } from '../errors.js';
+import { inspectPath } from '../inspect/inspectPath.js';
+import type { Inspection } from '../inspect/types.js';
+import { validateOutDir } from '../plan/validate.js';
+import type { RenderedFile } from '../plan/types.js';
+import { execaPythonRunner, findPythons, type PythonFound, type PythonRunner } from '../python/findPythons.js';
+import { findEnvironments, USUAL_TRAC_ROOTS } from '../wizard/findEnvironments.js';
+import { defaultsPrompter, inquirerPrompter, type Prompter, recordingPrompter, WizardCancelled } from '../wizard/prompter.js';
+import { askOptions, asValidator, type GivenOptions } from '../wizard/questions.js';
+import { compareFiles } from '../write/writeFiles.js';
+import { buildDeployment, emitFiles } from './generate.js';
+
+export interface InitArgs {
+  path?: string | undefined;
+  out?: string | undefined;
+  /** Only the generate flags the user gave; the rest are questions. */
+  given: GivenOptions;
+  yes: boolean;
+  interactive: boolean;
+  force: boolean;
+  /** Run the smoke test after writing; undefined: ask. */
+  smoke?: boolean | undefined;
+}
+
+export interface InitDeps {
+  /** The prompter for interactive runs; default @inquirer/prompts. */
+  prompter?: Prompter;
+  runPython?: PythonRunner;
+  /** Where to look for environments when PATH is not given; default cwd and the usual places. */
+  searchRoots?: string[];
+  runSmoke?: (dir: string, ctx: CliContext) => Promise<ExitCode>;
+}
+
+/**
+ * The wizard: asks what it cannot detect (or takes flags / defaults), then goes through the
+ * same inspect -> plan -> render path as generate, shows the files (a diff when they exist),
+ * writes them with the same writer on confirmation, and offers the smoke test.
+ */
+export async function runInit(args: InitArgs, ctx: CliContext, deps: InitDeps = {}): Promise<ExitCode> {
+  const recorder = !args.yes && !args.interactive ? recordingPrompter() : null;
+  const prompter = args.yes ? defaultsPrompter() : (recorder ?? deps.prompter ?? (await inquirerPrompter()));
+  try {
+    return await wizard(args, ctx, deps, prompter, recorder?.needed ?? null);
+  } catch (error) {
+    if (error instanceof WizardCancelled) {
+      ctx.stderr('trac-deploy: init cancelled, nothing written');
+      return EXIT.cancelled;
+    }
+    throw error;
+  }
+}
+
+async function wizard(args: InitArgs, ctx: CliContext, deps: InitDeps, prompter: Prompter, needed: string[] | null): Promise<ExitCode> {
+  const target = args.path ?? (await askPath(prompter, deps.searchRoots ?? [process.cwd(), ...USUAL_TRAC_ROOTS]));
+  if (!target) {
+    if (needed) throw needFlags(needed);
+    throw usageError('no Trac environment found here or in the usual places; give its path: trac-deploy init PATH');
+  }
+  const inspection = await inspectPath(target);
+  let found: PythonFound[] | null = null;
+  const pythons = async () =>
+    (found ??= await findPythons({ near: inspection.path, pythonHome: args.given.pythonHome, run: deps.runPython ?? execaPythonRunner }));
+  const options = await askOptions({ prompter, inspection, given: args.given, pythons });
+  const out = args.out ?? (await askOut(prompter, inspection));
+
+  if (needed) throw needFlags(needed);
+
+  const { plan, files, problems } = await buildDeployment(inspection.path, options, out);
+  const changes = await preview(files, ctx);
+  if (changes.total === 0) {
+    ctx.stdout(`up to date: ${files.map((f) => f.path).join(', ')}`);
+  } else {
+    const replace = changes.changed > 0;
+    // --yes asks nothing: the writer then refuses changed files without --force, as generate does.
+    const ok =
+      args.yes ||
+      (await prompter.confirm({
+        message: replace
+          ? `Replace ${changes.changed} existing file${changes.changed === 1 ? '' : 's'} shown above${changes.created ? ` and write ${changes.created} new` : ''}?`
+          : `Write ${changes.created} file${changes.created === 1 ? '' : 's'} to ${plan.files.outDir}?`,
+        flag: '--yes',
+        // Replacing what the user has is never the default; writing new files is.
+        default: !replace || args.force,
+      }));
+    if (!ok) {
+      ctx.stderr('trac-deploy: nothing written');
+      return EXIT.ok;
+    }
+    // The user saw the diff and said yes to replacing: that is --force. --yes alone never is.
+    const force = args.force || (replace && !args.yes);
+    const code = await emitFiles({ out, force, dryRun: false, check: false, json: false }, ctx, plan, files, problems);
+    if (code !== EXIT.ok) return code;
+  }
+
+  const smoke =
+    args.smoke ??
+    (await prompter.confirm({ message: `Run the smoke test now (a throwaway Apache on 127.0.0.1 serving ${plan.files.outDir})?`, flag: '--smoke', default: false }));
+  if (!smoke) {
+    ctx.stdout(`next: trac-deploy smoke ${shellWord(plan.files.outDir)}`);
+    return EXIT.ok;
+  }
+  return (deps.runSmoke ?? smokeThroughCli)(plan.files.outDir, ctx);
+}
+
+async function askPath(prompter: Prompter, roots: string[]): Promise<string> {
+  const candidates = await findEnvironments(roots);
+  const OTHER = '\0other';
+  let picked = OTHER;
+  if (candidates.length > 0) {
+    picked = await prompter.select({
+      message: 'Trac environment or directory of environments to deploy',
+      flag: 'PATH',
+      choices: [
+        ...candidates.map((c) => ({
+          value: c.path,
+          name: c.kind === 'parent' ? `${c.path} (directory of ${c.count} environments)` : `${c.path} (environment)`,
+        })),
+        { value: OTHER, name: 'another path...' },
+      ],
+      default: candidates[0]?.path ?? OTHER,
+    });
+  }
+  if (picked !== OTHER) return picked;
+  const typed = await prompter.input({
+    message: 'Path of the Trac environment or directory of environments',
+    flag: 'PATH',
+    validate: (v) => (v.trim() ? true : 'give a path'),
+  });
+  return typed.trim();
+}
+
+/** Without a terminal and without --yes: every question it would have asked, by its flag. */
+function needFlags(needed: string[]) {
+  return usageError(
+    `init has no terminal to ask on; answer its questions with flags, or pass --yes to take the defaults: ${[...needed, '--yes'].join(' ')}`,
+    'Use --interactive to ask anyway when the terminal is not detected as one.',
+  );
+}
+
+async function askOut(prompter: Prompter, inspection: Inspection): Promise<string> {
+  const envPaths = inspection.environments.map((e) => e.path);
+  const parent = inspection.kind === 'parent' ? inspection.path : null;
+  return prompter.input({
+    message: 'Directory to write the .wsgi script and Apache configuration into',
+    flag: '--out',
+    default: `${inspection.path}-deploy`,
+    validate: asValidator((v) => validateOutDir(v, envPaths, parent)),
+  });
+}
+
+/** Show each file: new ones in full, changed ones as a unified diff. */
+async function preview(files: RenderedFile[], ctx: CliContext): Promise<{ total: number; created: number; changed: number }> {
+  const outcomes = await compareFiles(files);
+  let created = 0;
+  let changed = 0;
+  for (const [index, o] of outcomes.entries()) {
+    const file = files[index];
+    if (!file) continue;
+    if (o.status === 'unchanged') {
+      ctx.stdout(`unchanged: ${o.path}`);
+    } else if (o.status === 'new') {
+      created++;
+      ctx.stdout(`${ctx.colors.green('new file')}: ${o.path}\n${file.content.replace(/^/gm, '    ').trimEnd()}\n`);
+    } else {
+      changed++;
+      ctx.stdout(`${ctx.colors.yellow('changed')}: ${o.path}\n${createTwoFilesPatch(o.path, o.path, o.current ?? '', file.content, 'on disk', 'would be written')}`);
+    }
+  }
+  return { total: created + changed, created, changed };
+}
+
+/** The smoke command, through the CLI entry, so it runs exactly as `trac-deploy smoke DIR`. */
+async function smokeThroughCli(dir: string, ctx: CliContext): Promise<ExitCode> {
+  const { COMMANDS } = await import('../cli/commands.js');
+  if (!COMMANDS.some((c) => c.command.split(' ')[0] === 'smoke')) {
+    ctx.stderr('trac-deploy: this build has no smoke command; the files are written');
+    return EXIT.failed;
+  }
+  const { run } = await import('../cli.js');
+  return run(['smoke', dir], ctx);
+}
+
+function shellWord(value: string): string {
+  return /^[A-Za-z0-9_./@%+=:,-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`;
+}

@@ -1,0 +1,141 @@
+import { execa } from 'execa';
+import fs from 'fs-extra';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { COMMANDS } from '../../src/cli/commands.js';
+import { expectCleanError, runCli } from '../helpers/cli.js';
+import { CLI, VENV } from '../helpers/paths.js';
+import { tempDir } from '../helpers/tempDir.js';
+import { copyFixture } from '../helpers/tracEnv.js';
+
+const hasSmoke = COMMANDS.some((c) => c.command.split(' ')[0] === 'smoke');
+
+interface GithubWorkflow {
+  on: Record<string, unknown>;
+  jobs: Record<string, { 'runs-on': string; container: string; steps: { name?: string; uses?: string; run?: string }[] }>;
+}
+interface GitlabPipeline {
+  [job: string]: { image: string; script: string[] };
+}
+
+/** Every shell line of a parsed workflow, in order. */
+function runLines(provider: 'github' | 'gitlab', doc: unknown): string[] {
+  const blocks =
+    provider === 'github'
+      ? Object.values((doc as GithubWorkflow).jobs).flatMap((job) => job.steps.map((s) => s.run ?? ''))
+      : Object.values(doc as GitlabPipeline).flatMap((job) => job.script);
+  return blocks.flatMap((b) => b.split('\n')).filter((l) => l.trim() !== '');
+}
+
+/** A directory with a `trac-deploy` on it that runs the built CLI, as `npm install -g` would. */
+async function shimBin(dir: string): Promise<string> {
+  const bin = path.join(dir, 'bin');
+  await fs.mkdirp(bin);
+  await fs.writeFile(path.join(bin, 'trac-deploy'), `#!/bin/sh\nexec node '${CLI}' "$@"\n`, { mode: 0o755 });
+  return bin;
+}
+
+async function sh(line: string, bin: string, cwd: string) {
+  const result = await execa('sh', ['-c', line], { reject: false, cwd, stdin: 'ignore', env: { PATH: `${bin}:${process.env.PATH}`, NO_COLOR: '1' } });
+  return { code: result.exitCode ?? -1, stdout: String(result.stdout), stderr: String(result.stderr) };
+}
+
+describe('trac-deploy ci', () => {
+  for (const provider of ['github', 'gitlab'] as const) {
+    it(`${provider}: valid YAML with the expected job and steps, and trac-deploy lines that run`, async () => {
+      const dir = await tempDir();
+      const env = await copyFixture('trac16-sqlite', dir);
+      const deployDir = path.join(dir, 'srv deploy');
+      const repo = path.join(dir, 'repo');
+      const flags = ['--url-prefix', '/proj', '--python-home', VENV, '--strip-domain', '--site-dir', dir];
+      const file = path.join(repo, provider === 'github' ? '.github/workflows/trac-deploy.yml' : '.gitlab-ci.yml');
+      const ci = await runCli(['ci', env, '--provider', provider, '--out', file, '--deploy-dir', deployDir, ...flags]);
+      expect(ci.code, ci.stderr).toBe(0);
+      const doc = parse(await fs.readFile(file, 'utf8')) as unknown;
+
+      if (provider === 'github') {
+        const wf = doc as GithubWorkflow;
+        expect(Object.keys(wf.on)).toEqual(['push', 'pull_request']);
+        const job = wf.jobs['trac-deploy'];
+        expect(job?.container).toMatch(/bookworm/);
+        expect(job?.steps[0]?.uses).toMatch(/^actions\/checkout@/);
+        expect(job?.steps.map((s) => s.name).filter(Boolean)).toEqual([
+          'Install Apache, mod_wsgi and Trac 1.6',
+          'Install trac-deploy',
+          'Stand-in Trac environments at the deployed paths',
+          'Put the committed configuration where it is deployed',
+          'No drift between the committed configuration and trac-deploy generate',
+          'Smoke test through a real Apache',
+        ]);
+      } else {
+        const job = (doc as GitlabPipeline)['trac-deploy'];
+        expect(job?.image).toMatch(/bookworm/);
+        expect(job?.script).toHaveLength(6);
+      }
+      const lines = runLines(provider, doc);
+      expect(lines.some((l) => /apt-get install .*apache2 libapache2-mod-wsgi-py3/.test(l))).toBe(true);
+      expect(lines).toContain(`${VENV}/bin/pip install -q 'Trac==1.6.*' 'setuptools<82'`);
+
+      // The trac-deploy lines, run as the workflow would run them.
+      const tdLines = lines.filter((l) => l.startsWith('trac-deploy '));
+      expect(tdLines.map((l) => l.split(' ')[1])).toEqual(['generate', 'smoke']);
+      const [checkLine, smokeLine] = tdLines as [string, string];
+      expect(checkLine).toContain("--url-prefix /proj");
+      expect(checkLine).toContain(`'${deployDir}'`);
+      const bin = await shimBin(dir);
+
+      // The generate line with --dry-run instead of --check: every flag exists and is accepted.
+      const dry = await sh(checkLine.replace(/ --check$/, ' --dry-run'), bin, repo);
+      expect(dry.code, dry.stderr).toBe(0);
+      expect(dry.stdout).toContain(`would write (new): ${path.join(deployDir, 'trac16-sqlite.conf')}`);
+      // Before the configuration is there: drift, exit 1.
+      expect((await sh(checkLine, bin, repo)).code).toBe(1);
+      // Commit a configuration made with the same flags, copy it as the workflow does: no drift.
+      expect((await runCli(['generate', env, '--out', deployDir, ...flags])).code).toBe(0);
+      const check = await sh(checkLine, bin, repo);
+      expect(check.code, check.stdout + check.stderr).toBe(0);
+      // A hand edit in the deployed copy is drift: exit 1 with a diff.
+      await fs.appendFile(path.join(deployDir, 'trac16-sqlite.conf'), '# edited\n');
+      const drift = await sh(checkLine, bin, repo);
+      expect(drift.code).toBe(1);
+      expect(drift.stdout).toMatch(/^-# edited$/m);
+
+      // The smoke line names only what the smoke command accepts (checked by parsing its help).
+      expect(smokeLine).toBe(`trac-deploy smoke '${deployDir}'`);
+      if (hasSmoke) {
+        const help = await sh(`${smokeLine} --help`, bin, repo);
+        expect(help.code, help.stderr).toBe(0);
+      }
+    });
+  }
+
+  it('refuses values generate would refuse, and a --config-dir outside the repository', async () => {
+    const dir = await tempDir();
+    const env = await copyFixture('trac16-sqlite', dir);
+    const bad = await runCli(['ci', env, '--provider', 'github', '--url-prefix', 'no slash']);
+    expect(bad.code).toBe(2);
+    expectCleanError(bad);
+    const outside = await runCli(['ci', env, '--provider', 'gitlab', '--config-dir', '../x']);
+    expect(outside.code).toBe(2);
+    expect(outside.stderr).toContain('--config-dir');
+    const provider = await runCli(['ci', env, '--provider', 'jenkins']);
+    expect(provider.code).toBe(2);
+    expectCleanError(provider);
+  });
+
+  it('prints to stdout without --out, and refuses to replace a changed file without --force', async () => {
+    const dir = await tempDir();
+    const env = await copyFixture('trac16-sqlite', dir);
+    const printed = await runCli(['ci', env, '--provider', 'gitlab']);
+    expect(printed.code).toBe(0);
+    expect(parse(printed.stdout)).toHaveProperty('trac-deploy.script');
+    const file = path.join(dir, '.gitlab-ci.yml');
+    await fs.writeFile(file, 'stages: [mine]\n');
+    const refused = await runCli(['ci', env, '--provider', 'gitlab', '--out', file]);
+    expect(refused.code).toBe(2);
+    expect(await fs.readFile(file, 'utf8')).toBe('stages: [mine]\n');
+    expect((await runCli(['ci', env, '--provider', 'gitlab', '--out', file, '--force'])).code).toBe(0);
+    expect((await fs.readFile(file, 'utf8')).trimEnd()).toBe(printed.stdout.trimEnd());
+  });
+});
