@@ -1,7 +1,6 @@
 import type { Argv } from 'yargs';
 import { usageError } from '../errors.js';
 import { DEFAULT_GENERATE_OPTIONS, GENERATE_OPTION_SPECS, type GenerateOptions } from '../plan/options.js';
-import { usageError } from '../errors.js';
 
 /**
  * The generate flags from the option table. `defaults: false` leaves flags that were not given
