@@ -25,7 +25,7 @@ export interface TransactionOptions {
   kind: Journal['kind'];
   source: string;
   /** Computed once the lock is held, so it sees the configuration after any recovery. */
-  changes: () => Promise<Change[]>;
+  changes: (recovered: string[]) => Promise<Change[]>;
   log: (line: string) => void;
   reload: boolean;
   /** Called after a successful commit (rollback marks the apply it undid). */
@@ -62,7 +62,7 @@ export async function runTransaction(options: TransactionOptions): Promise<Trans
     guard.check();
     await pause('pretest');
 
-    const changes = await options.changes();
+    const changes = await options.changes(recovered);
     const journal: Journal = {
       id: newId(),
       kind: options.kind,

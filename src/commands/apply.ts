@@ -1,6 +1,6 @@
 import path from 'node:path';
-import { checksAsProblems } from '../apply/checkReport.js';
-import { machineChecks } from '../apply/checks.js';
+import { printFindings } from '../apply/checkReport.js';
+import { machineChecks, type Finding } from '../apply/checks.js';
 import { readDeployedSite } from '../apply/deployedSite.js';
 import { holdsAfter, listJournals, loadState, saveJournal } from '../apply/journal.js';
 import { readState, type PathState } from '../apply/pathState.js';
@@ -34,9 +34,10 @@ export async function runApply(args: ApplyArgs, ctx: CliContext): Promise<ExitCo
   const site = await readDeployedSite(args.dir);
   const target = await resolveTarget(args);
 
+  let findings: Finding[] = [];
   if (!args.skipChecks) {
-    const findings = await machineChecks(target, site);
-    const errors = checksAsProblems(findings, ctx, args.json);
+    findings = await machineChecks(target, site);
+    const errors = printFindings(findings, ctx);
     if (errors > 0) {
       throw jobFailed(`${errors} machine check${errors === 1 ? '' : 's'} failed; nothing was changed. Fix ${errors === 1 ? 'it' : 'them'}, or pass --skip-checks`);
     }
@@ -65,7 +66,7 @@ export async function runApply(args: ApplyArgs, ctx: CliContext): Promise<ExitCo
       return changes;
     },
   });
-  report(ctx, args.json, 'apply', target, result);
+  report(ctx, args.json, 'apply', target, result, findings);
   return EXIT.ok;
 }
 
@@ -78,8 +79,10 @@ async function runRollback(args: ApplyArgs, ctx: CliContext): Promise<ExitCode> 
     source: '',
     reload: args.reload,
     log: ctx.stderr,
-    changes: async () => {
+    changes: async (recovered) => {
       undone = (await listJournals(target.stateDir)).filter((j) => j.kind === 'apply' && j.status === 'applied').pop();
+      // Undoing an apply that was killed midway is all a rollback has to do then.
+      if (!undone && recovered.length > 0) return [];
       if (!undone) throw usageError(`nothing to roll back: no completed apply is recorded in ${target.stateDir}`);
       const changes: Change[] = [];
       for (const entry of [...undone.entries].reverse()) {
@@ -98,7 +101,7 @@ async function runRollback(args: ApplyArgs, ctx: CliContext): Promise<ExitCode> 
       await saveJournal(target.stateDir, undone);
     },
   });
-  report(ctx, args.json, 'rollback', target, result);
+  report(ctx, args.json, 'rollback', target, result, []);
   return EXIT.ok;
 }
 
@@ -112,7 +115,7 @@ async function refuseForeign(file: string, wanted: PathState, force: boolean): P
   throw usageError(`${file} exists and was not written by trac-deploy; nothing was changed. Remove it, choose another --name, or use --force (it is backed up and --rollback restores it)`);
 }
 
-function report(ctx: CliContext, json: boolean, kind: string, target: ApacheTarget, result: Awaited<ReturnType<typeof runTransaction>>): void {
+function report(ctx: CliContext, json: boolean, kind: string, target: ApacheTarget, result: Awaited<ReturnType<typeof runTransaction>>, findings: Finding[]): void {
   const entries = result.journal?.entries ?? [];
   if (json) {
     ctx.stdout(
@@ -125,6 +128,7 @@ function report(ctx: CliContext, json: boolean, kind: string, target: ApacheTarg
           journal: result.journal ? path.join(target.stateDir, 'transactions', result.journal.id, 'journal.json') : null,
           recovered: result.recovered,
           reloadedPid: result.reloadedPid,
+          checks: findings,
         },
         null,
         2,
@@ -132,8 +136,9 @@ function report(ctx: CliContext, json: boolean, kind: string, target: ApacheTarg
     );
     return;
   }
+  for (const f of findings.filter((x) => x.severity === 'info')) ctx.stdout(`checked: ${f.message}`);
   if (entries.length === 0) {
-    ctx.stdout(`${kind}: nothing to change in ${target.root}`);
+    ctx.stdout(result.recovered.length > 0 ? `${kind}: undid the interrupted run ${result.recovered.join(', ')}` : `${kind}: nothing to change in ${target.root}`);
     return;
   }
   for (const e of entries) ctx.stdout(`${e.after.type === 'absent' ? 'removed' : e.before.type === 'absent' ? 'created' : 'replaced'}: ${e.path}`);

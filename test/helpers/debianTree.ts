@@ -75,6 +75,7 @@ export async function makeDebianTree(parent: string): Promise<DebianTree> {
     path.join(root, 'mods-enabled', 'mpm_event.conf'),
     '<IfModule mpm_event_module>\n    StartServers 1\n    ServerLimit 2\n    ThreadsPerChild 10\n    MaxRequestWorkers 20\n</IfModule>\n',
   );
+  await fs.writeFile(path.join(root, 'mods-enabled', 'mime.conf'), 'TypesConfig /etc/mime.types\n');
   await fs.writeFile(path.join(root, 'mods-enabled', 'wsgi.conf'), `WSGISocketPrefix ${root}/run/wsgi\n`);
   await fs.writeFile(path.join(root, 'www', 'index.html'), `${HELLO_TEXT}\n`);
   await fs.writeFile(
