@@ -21,6 +21,7 @@ export interface WriteOptions {
 
 /** What each file would do to the disk, without touching it. Refuses symlinks and non-files. */
 export async function compareFiles(files: RenderedFile[]): Promise<(FileOutcome & { current: string | null })[]> {
+  for (const dir of new Set(files.map((f) => path.dirname(f.path)))) await refuseLinkedDir(dir);
   const outcomes = [];
   for (const file of files) {
     const stat = await fs.lstat(file.path).catch(() => null);
@@ -62,13 +63,37 @@ export async function writeFiles(files: RenderedFile[], options: WriteOptions): 
   return results;
 }
 
+/**
+ * An output directory that is itself a symbolic link (or whose path ends in one) is refused:
+ * whoever can replace the link decides where the files land. Name the real directory instead.
+ */
+async function refuseLinkedDir(dir: string): Promise<void> {
+  const stat = await fs.lstat(dir).catch(() => null);
+  if (stat?.isSymbolicLink()) {
+    const real = await fs.realpath(dir).catch(() => null);
+    throw usageError(`${dir} is a symbolic link${real ? ` to ${real}` : ''}; trac-deploy never writes through links. Give the real directory${real ? ` (${real})` : ''} instead`);
+  }
+  if (stat && !stat.isDirectory()) throw usageError(`${dir} exists and is not a directory; choose another --out`);
+}
+
+/**
+ * Write through a temp file in the same directory, created with O_EXCL (so a link planted
+ * under the temp name is never followed), flushed to disk, then renamed over the target
+ * (which replaces a link itself rather than writing through it).
+ */
 export async function writeAtomic(target: string, content: string, mode: number): Promise<void> {
   const dir = path.dirname(target);
   await fs.mkdirp(dir);
-  const temp = path.join(dir, `.${path.basename(target)}.${process.pid}.${Date.now()}.tmp`);
+  const temp = path.join(dir, `.${path.basename(target)}.${process.pid}.${Date.now()}.${Math.random().toString(36).slice(2, 8)}.tmp`);
   try {
-    await fs.writeFile(temp, content, { mode, flag: 'wx' });
-    await fs.chmod(temp, mode);
+    const handle = await fs.promises.open(temp, 'wx', mode);
+    try {
+      await handle.writeFile(content);
+      await handle.chmod(mode);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
     await fs.rename(temp, target);
   } catch (error) {
     await fs.remove(temp).catch(() => undefined);
