@@ -2,6 +2,7 @@ import { createTwoFilesPatch } from 'diff';
 import fs from 'fs-extra';
 import path from 'node:path';
 import { usageError } from '../errors.js';
+import { reasonOf } from '../inspect/tracIni.js';
 import type { RenderedFile } from '../plan/types.js';
 
 export type FileStatus = 'new' | 'changed' | 'unchanged';
@@ -50,17 +51,43 @@ export async function writeFiles(files: RenderedFile[], options: WriteOptions): 
     );
   }
   const results: FileOutcome[] = [];
+  const created = options.dryRun ? [] : await missingDirs(files);
+  const done: { path: string; previous: string | null; mode: number }[] = [];
   for (const [index, file] of files.entries()) {
     const outcome = outcomes[index];
     if (!outcome) continue;
-    const { current: _current, ...result } = outcome;
+    const { current, ...result } = outcome;
     if (!options.dryRun && outcome.status !== 'unchanged') {
-      await writeAtomic(file.path, file.content, file.mode);
+      try {
+        await writeAtomic(file.path, file.content, file.mode);
+      } catch (error) {
+        // No partial output: put back what this run changed, remove the directories it made.
+        for (const d of done.reverse()) {
+          if (d.previous === null) await fs.rm(d.path, { force: true }).catch(() => undefined);
+          else await writeAtomic(d.path, d.previous, d.mode).catch(() => undefined);
+        }
+        for (const dir of created) await fs.rmdir(dir).catch(() => undefined);
+        throw usageError(`cannot write ${file.path}: ${reasonOf(error)}; nothing was written. Choose another --out, or fix its permissions`);
+      }
+      done.push({ path: file.path, previous: current, mode: file.mode });
       result.written = true;
     }
     results.push(result);
   }
   return results;
+}
+
+/** Directories the write would create, deepest first. */
+async function missingDirs(files: RenderedFile[]): Promise<string[]> {
+  const missing = new Set<string>();
+  for (const file of files) {
+    let dir = path.dirname(file.path);
+    while (path.dirname(dir) !== dir && !(await fs.lstat(dir).then(() => true, () => false))) {
+      missing.add(dir);
+      dir = path.dirname(dir);
+    }
+  }
+  return [...missing].sort((a, b) => b.length - a.length);
 }
 
 /**
