@@ -129,6 +129,9 @@ export async function makeDebianTree(parent: string): Promise<DebianTree> {
       } catch {
         // stopped
       }
+      // mod_wsgi daemons that outlive their parent (a graceful restart in flight) go too: only
+      // processes whose command line names this tree.
+      await killTreeProcesses(root);
     },
   };
   return tree;
@@ -146,4 +149,24 @@ export async function snapshotConfig(root: string): Promise<Record<string, strin
   }
   for (const name of ['apache2.conf', 'ports.conf', 'envvars']) out[name] = await fs.readFile(path.join(root, name), 'utf8');
   return out;
+}
+
+async function killTreeProcesses(root: string): Promise<void> {
+  for (let round = 0; round < 20; round++) {
+    const pids: number[] = [];
+    for (const entry of await fs.readdir('/proc')) {
+      if (!/^\d+$/.test(entry)) continue;
+      const cmdline = await fs.readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '');
+      if (cmdline.includes(root) && Number(entry) !== process.pid) pids.push(Number(entry));
+    }
+    if (pids.length === 0) return;
+    for (const pid of pids) {
+      try {
+        process.kill(pid, round < 10 ? 'SIGTERM' : 'SIGKILL');
+      } catch {
+        // gone
+      }
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
