@@ -24,7 +24,8 @@ async function fakeEnv(dir: string, ini: string | Buffer = '[trac]\ndatabase = s
 async function expectCleanOutcome(r: CliResult, out: string, allowed: number[]): Promise<void> {
   expect(allowed, `exit ${r.code}: ${r.stderr}`).toContain(r.code);
   if (r.code === 0) {
-    expect((await fs.readdir(out)).sort()).toHaveLength(2);
+    const written = await fs.readdir(out);
+    expect(written.some((f) => f.endsWith('.conf')) && written.some((f) => f.endsWith('.wsgi')), written.join(', ')).toBe(true);
     return;
   }
   expectCleanError(r);
@@ -143,7 +144,7 @@ describe('broken environments and paths', () => {
     const r = await runCli(['generate', parent, '--out', out, '--json']);
     expect(r.code, r.stderr.slice(0, 500)).toBe(0);
     expect((JSON.parse(r.stdout) as { environments: unknown[] }).environments).toHaveLength(10000);
-    expect((await fs.readdir(out)).sort()).toEqual(['parent.conf', 'parent.wsgi']);
+    expect(await fs.readdir(out)).toEqual(expect.arrayContaining(['parent.conf', 'parent.wsgi']));
   });
 });
 

@@ -12,7 +12,7 @@ import { apacheSafePath } from '../../src/plan/validate.js';
 import { renderPlan } from '../../src/render/renderPlan.js';
 import { expectCleanError, runCli } from '../helpers/cli.js';
 import { SYSTEM_PYTHON } from '../helpers/paths.js';
-import { samplePlan } from '../helpers/samplePlan.js';
+import { sampleAuth, samplePlan } from '../helpers/samplePlan.js';
 import { tempDir } from '../helpers/tempDir.js';
 import { copyFixture } from '../helpers/tracEnv.js';
 
@@ -62,7 +62,7 @@ describe('Python escaping, run by the real python3', () => {
         python: { home: null, siteDirs: [], eggCache: c.egg },
         daemon: null,
         mode: 'embedded',
-        auth: { stripDomain: i % 3 === 0 },
+        auth: sampleAuth({ stripDomain: i % 3 === 0 }),
       });
       const wsgi = renderPlan(plan).find((f) => f.kind === 'wsgi');
       const file = path.join(dir, `case${i}.wsgi`);
@@ -86,6 +86,7 @@ describe('Apache escaping, checked by apache2ctl -t', () => {
     await fs.writeFile(conf, values.map((v, i) => `Define V${i} ${apacheArg(v)}`).join('\n') + '\n');
     const layout = findApache();
     const main = path.join(dir, 'httpd.conf');
+    await fs.mkdirp(path.join(dir, 'htdocs'));
     await fs.writeFile(main, serverConfig(layout, { root: dir, port: 9, asRoot: false, includes: [conf], modules: ['mpm_event', 'authz_core'] }));
     const run = await execa(layout.binary, ['-f', main, '-t', '-D', 'DUMP_RUN_CFG'], { reject: false, stdin: 'ignore', all: true });
     expect(String(run.all)).toContain('Define: DUMP_RUN_CFG');
