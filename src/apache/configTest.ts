@@ -27,6 +27,8 @@ export async function configTest(includes: string[], options: { modules?: string
       includes,
       ...(options.modules ? { modules: options.modules } : {}),
     });
+    // serverConfig names <root>/htdocs as DocumentRoot, which -t wants to exist.
+    await fs.mkdirp(path.join(root, 'htdocs'));
     await fs.writeFile(conf, text);
     const command = layout.family === 'debian' ? layout.ctl : layout.binary;
     const result = await execa(command, ['-t', '-f', conf], { reject: false, all: true, stdin: 'ignore' });

@@ -1,3 +1,4 @@
+import { applyCommand } from './applyCommand.js';
 import { ciCommand } from './ciCommand.js';
 import type { CommandSpec } from './commandSpec.js';
 import { deployCommand } from './deployCommand.js';
@@ -12,6 +13,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   generateCommand,
   deployCommand,
   smokeCommand,
+  applyCommand,
   initCommand,
   ciCommand,
 ];

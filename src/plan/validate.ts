@@ -45,7 +45,7 @@ export async function existingDirectory(flag: string, dir: string): Promise<stri
 
 /** Paths that end up in Apache's configuration must be expressible there. */
 export function apacheSafePath(flag: string, value: string): string {
-  const problem = apacheProblem(value) ?? (/[*?]/.test(value) ? 'Apache reads "*" and "?" in a <Directory> path as wildcards' : null);
+  const problem = apacheProblem(value) ?? (/[*?[]/.test(value) ? 'Apache reads "*", "?" and "[...]" in a <Directory> or Include path as wildcards' : null);
   if (problem) throw usageError(`${flag} ${JSON.stringify(value)} cannot be used in an Apache configuration: ${problem}; choose another path`);
   return value;
 }

@@ -1,9 +1,9 @@
 /**
  * Arguments for Apache httpd configuration files.
  *
- * Apache splits directive lines with ap_getword_conf: inside double quotes a backslash escapes
- * only a following double quote, and `${NAME}` is replaced by a Define or an environment
- * variable anywhere on the line, quoted or not. Some values therefore cannot be written at all;
+ * Apache splits directive lines with ap_getword_conf: inside double quotes a backslash escapes a
+ * following double quote (and, in the 2.4.71 measured here, a following backslash too), and
+ * `${NAME}` is replaced by a Define or an environment variable anywhere on the line, quoted or not. Some values therefore cannot be written at all;
  * these helpers throw an ApacheValueError naming the reason instead of producing a config that
  * means something else.
  */
@@ -22,6 +22,9 @@ export function apacheProblem(value: string): string | null {
   if (/[\r\n\0]/.test(value)) return 'it contains a line break or NUL character';
   if (value.includes('${')) return 'Apache would expand "${" as a variable reference';
   if (value.endsWith('\\')) return 'it ends with a backslash, which would escape the closing quote';
+  // Apache 2.4.71 reads \\ inside quotes as one backslash, older parsers as two: a backslash
+  // before a quote or another backslash has no meaning every Apache agrees on.
+  if (/\\["\\]/.test(value)) return 'it has a backslash before a quote or another backslash, which Apache releases read differently';
   if (value.length === 0) return 'it is empty';
   return null;
 }
@@ -34,12 +37,13 @@ export function apacheArg(value: string): string {
 }
 
 /**
- * The path of a <Directory> section. Apache treats a path containing `*` or `?` as a wildcard
+ * The path of a <Directory> section. Apache treats a path containing `*`, `?` or a `[...]`
+ * class (apr_fnmatch_test) as a wildcard
  * pattern; such a directory cannot be named exactly, so it is refused.
  */
 export function apacheDirectory(path: string): string {
-  if (/[*?]/.test(path)) {
-    throw new ApacheValueError(path, 'Apache reads "*" and "?" in a <Directory> path as wildcards');
+  if (/[*?[]/.test(path)) {
+    throw new ApacheValueError(path, 'Apache reads "*", "?" and "[...]" in a <Directory> path as wildcards');
   }
   return apacheArg(path);
 }

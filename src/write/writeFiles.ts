@@ -2,6 +2,7 @@ import { createTwoFilesPatch } from 'diff';
 import fs from 'fs-extra';
 import path from 'node:path';
 import { usageError } from '../errors.js';
+import { reasonOf } from '../inspect/tracIni.js';
 import type { RenderedFile } from '../plan/types.js';
 
 export type FileStatus = 'new' | 'changed' | 'unchanged';
@@ -21,6 +22,7 @@ export interface WriteOptions {
 
 /** What each file would do to the disk, without touching it. Refuses symlinks and non-files. */
 export async function compareFiles(files: RenderedFile[]): Promise<(FileOutcome & { current: string | null })[]> {
+  for (const dir of new Set(files.map((f) => path.dirname(f.path)))) await refuseLinkedDir(dir);
   const outcomes = [];
   for (const file of files) {
     const stat = await fs.lstat(file.path).catch(() => null);
@@ -49,12 +51,25 @@ export async function writeFiles(files: RenderedFile[], options: WriteOptions): 
     );
   }
   const results: FileOutcome[] = [];
+  const created = options.dryRun ? [] : await missingDirs(files);
+  const done: { path: string; previous: string | null; mode: number }[] = [];
   for (const [index, file] of files.entries()) {
     const outcome = outcomes[index];
     if (!outcome) continue;
-    const { current: _current, ...result } = outcome;
+    const { current, ...result } = outcome;
     if (!options.dryRun && outcome.status !== 'unchanged') {
-      await writeAtomic(file.path, file.content, file.mode);
+      try {
+        await writeAtomic(file.path, file.content, file.mode);
+      } catch (error) {
+        // No partial output: put back what this run changed, remove the directories it made.
+        for (const d of done.reverse()) {
+          if (d.previous === null) await fs.rm(d.path, { force: true }).catch(() => undefined);
+          else await writeAtomic(d.path, d.previous, d.mode).catch(() => undefined);
+        }
+        for (const dir of created) await fs.rmdir(dir).catch(() => undefined);
+        throw usageError(`cannot write ${file.path}: ${reasonOf(error)}; nothing was written. Choose another --out, or fix its permissions`);
+      }
+      done.push({ path: file.path, previous: current, mode: file.mode });
       result.written = true;
     }
     results.push(result);
@@ -62,13 +77,50 @@ export async function writeFiles(files: RenderedFile[], options: WriteOptions): 
   return results;
 }
 
+/** Directories the write would create, deepest first. */
+async function missingDirs(files: RenderedFile[]): Promise<string[]> {
+  const missing = new Set<string>();
+  for (const file of files) {
+    let dir = path.dirname(file.path);
+    while (path.dirname(dir) !== dir && !(await fs.lstat(dir).then(() => true, () => false))) {
+      missing.add(dir);
+      dir = path.dirname(dir);
+    }
+  }
+  return [...missing].sort((a, b) => b.length - a.length);
+}
+
+/**
+ * An output directory that is itself a symbolic link (or whose path ends in one) is refused:
+ * whoever can replace the link decides where the files land. Name the real directory instead.
+ */
+async function refuseLinkedDir(dir: string): Promise<void> {
+  const stat = await fs.lstat(dir).catch(() => null);
+  if (stat?.isSymbolicLink()) {
+    const real = await fs.realpath(dir).catch(() => null);
+    throw usageError(`${dir} is a symbolic link${real ? ` to ${real}` : ''}; trac-deploy never writes through links. Give the real directory${real ? ` (${real})` : ''} instead`);
+  }
+  if (stat && !stat.isDirectory()) throw usageError(`${dir} exists and is not a directory; choose another --out`);
+}
+
+/**
+ * Write through a temp file in the same directory, created with O_EXCL (so a link planted
+ * under the temp name is never followed), flushed to disk, then renamed over the target
+ * (which replaces a link itself rather than writing through it).
+ */
 export async function writeAtomic(target: string, content: string, mode: number): Promise<void> {
   const dir = path.dirname(target);
   await fs.mkdirp(dir);
-  const temp = path.join(dir, `.${path.basename(target)}.${process.pid}.${Date.now()}.tmp`);
+  const temp = path.join(dir, `.${path.basename(target)}.${process.pid}.${Date.now()}.${Math.random().toString(36).slice(2, 8)}.tmp`);
   try {
-    await fs.writeFile(temp, content, { mode, flag: 'wx' });
-    await fs.chmod(temp, mode);
+    const handle = await fs.promises.open(temp, 'wx', mode);
+    try {
+      await handle.writeFile(content);
+      await handle.chmod(mode);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
     await fs.rename(temp, target);
   } catch (error) {
     await fs.remove(temp).catch(() => undefined);

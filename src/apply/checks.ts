@@ -1,0 +1,186 @@
+import { execa } from 'execa';
+import fs from 'fs-extra';
+import path from 'node:path';
+import { inspectPath } from '../inspect/inspectPath.js';
+import type { DeployedSite } from './deployedSite.js';
+import { ctl, runConfig, type ApacheTarget } from './target.js';
+
+export interface Finding {
+  severity: 'error' | 'warning' | 'info';
+  code: string;
+  message: string;
+}
+
+/** mod_wsgi keeps its version string just before "mod_wsgi/%s" (its banner format). */
+export function wsgiVersionFromBinary(binary: Buffer): string | null {
+  const literal = /mod_wsgi\/(\d+\.\d+(?:\.\d+)?)/.exec(binary.toString('latin1'));
+  if (literal?.[1]) return literal[1];
+  const marker = binary.indexOf('\0mod_wsgi/%s\0');
+  if (marker < 0) return null;
+  const start = binary.lastIndexOf(0, marker - 1);
+  const candidate = binary.subarray(start + 1, marker).toString('latin1');
+  return /^\d+\.\d+(\.\d+)?$/.test(candidate) ? candidate : null;
+}
+
+/** "3.11" from the libpython the module links against. */
+export function pythonFromBinary(binary: Buffer): string | null {
+  return /libpython(\d+\.\d+)/.exec(binary.toString('latin1'))?.[1] ?? null;
+}
+
+/** "3.11" from a virtualenv's pyvenv.cfg (`version = 3.11.2` or `version_info = 3.11.2.final.0`). */
+export function venvPythonVersion(pyvenvCfg: string): string | null {
+  return /^\s*version(?:_info)?\s*=\s*(\d+\.\d+)/m.exec(pyvenvCfg)?.[1] ?? null;
+}
+
+/** "Server MPM:     event" from `-V`. */
+export function parseMpm(output: string): string | null {
+  return /^Server MPM:\s+(\S+)/m.exec(output)?.[1]?.toLowerCase() ?? null;
+}
+
+/** The files `-t -D DUMP_INCLUDES` lists, e.g. "  (*) /etc/apache2/apache2.conf". */
+export function parseIncludes(output: string): string[] {
+  return [...output.matchAll(/^\s*\([^)]*\)\s+(\/.*)$/gm)].map((m) => (m[1] ?? '').trim());
+}
+
+export function compareVersions(a: string, b: string): number {
+  const pa = a.split('.').map(Number);
+  const pb = b.split('.').map(Number);
+  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
+    const d = (pa[i] ?? 0) - (pb[i] ?? 0);
+    if (d !== 0) return d;
+  }
+  return 0;
+}
+
+/** The version rules from Trac's TracModWSGI page. */
+export function versionFindings(input: { wsgiVersion: string | null; mpm: string | null; mode: 'daemon' | 'embedded' }): Finding[] {
+  const findings: Finding[] = [];
+  const v = input.wsgiVersion;
+  if (!v) {
+    findings.push({ severity: 'info', code: 'wsgi-version-unknown', message: 'the mod_wsgi version could not be read from its module file' });
+    return findings;
+  }
+  if (compareVersions(v, '2.0') >= 0 && compareVersions(v, '2.4') < 0) {
+    findings.push({ severity: 'warning', code: 'wsgi-file-wrapper', message: `mod_wsgi ${v}: versions 2.0 to 2.3 have a broken file_wrapper (empty or truncated attachments); upgrade mod_wsgi` });
+  }
+  if (input.mpm === 'worker' && input.mode === 'embedded' && compareVersions(v, '3.4') < 0) {
+    findings.push({ severity: 'warning', code: 'wsgi-worker-embedded', message: `mod_wsgi ${v} in embedded mode under the worker MPM needs 3.4 or newer; upgrade mod_wsgi or use --mode daemon` });
+  }
+  return findings;
+}
+
+export function pythonFindings(embedded: string | null, venv: string | null, pythonHome: string | null): Finding[] {
+  if (!pythonHome) return [];
+  if (venv === null) return [{ severity: 'warning', code: 'venv-not-found', message: `${pythonHome} has no pyvenv.cfg saying which Python made it; mod_wsgi can use it only if it was made from the Python mod_wsgi embeds${embedded ? ` (${embedded})` : ''}` }];
+  if (embedded && embedded !== venv) {
+    return [{ severity: 'error', code: 'python-mismatch', message: `mod_wsgi embeds Python ${embedded} but the virtualenv ${pythonHome} was made with Python ${venv}; Apache cannot import Trac from it. Recreate it with python${embedded} -m venv` }];
+  }
+  return [];
+}
+
+export interface AccessNeed {
+  path: string;
+  test: '-r' | '-w' | '-x';
+  why: string;
+}
+
+/** What the Apache user must be able to do, for the deployed environments. */
+export function accessNeeds(site: Pick<DeployedSite, 'scripts' | 'pythonHome' | 'eggCache' | 'parentDir'>, envs: { path: string; sqlite: string | null; hasLog: boolean }[], eggCacheExisting: string | null): AccessNeed[] {
+  const needs: AccessNeed[] = [];
+  for (const script of site.scripts) needs.push({ path: script, test: '-r', why: 'the WSGI script' });
+  if (site.pythonHome) needs.push({ path: path.join(site.pythonHome, 'pyvenv.cfg'), test: '-r', why: 'the virtualenv (python-home)' });
+  if (site.parentDir) {
+    needs.push({ path: site.parentDir, test: '-r', why: 'the environments directory (project index)' });
+    needs.push({ path: site.parentDir, test: '-x', why: 'the environments directory' });
+  }
+  for (const env of envs) {
+    needs.push({ path: path.join(env.path, 'conf', 'trac.ini'), test: '-r', why: 'the environment configuration' });
+    if (env.hasLog) needs.push({ path: path.join(env.path, 'log'), test: '-w', why: 'the environment log directory' });
+    if (env.sqlite) {
+      needs.push({ path: env.sqlite, test: '-w', why: 'the SQLite database' });
+      needs.push({ path: path.dirname(env.sqlite), test: '-w', why: 'the SQLite database directory (journal files)' });
+    }
+  }
+  if (site.eggCache && eggCacheExisting) {
+    needs.push({ path: eggCacheExisting, test: '-w', why: eggCacheExisting === site.eggCache ? 'the egg cache' : `the directory the egg cache ${site.eggCache} is created in` });
+  }
+  return needs;
+}
+
+const ACCESS_SCRIPT = 'while [ $# -gt 1 ]; do test "$1" "$2" || printf "%s\\0" "$2"; shift 2; done';
+
+/** Test access for real, as the Apache user (root only: setpriv switches to it). */
+export async function failedAccess(user: string, group: string, needs: AccessNeed[]): Promise<AccessNeed[]> {
+  if (needs.length === 0) return [];
+  const args = needs.flatMap((n) => [n.test, n.path]);
+  const result = await execa('setpriv', [`--reuid=${user}`, `--regid=${group}`, '--init-groups', '--', 'sh', '-c', ACCESS_SCRIPT, 'sh', ...args], { reject: false, stdin: 'ignore' });
+  const failedPaths = String(result.stdout).split('\0').filter(Boolean);
+  const failed: AccessNeed[] = [];
+  for (const need of needs) {
+    const index = failedPaths.indexOf(need.path);
+    if (index >= 0 && !failed.some((f) => f.path === need.path && f.test === need.test)) {
+      failed.push(need);
+      failedPaths.splice(index, 1);
+    }
+  }
+  return failed;
+}
+
+async function nearestExisting(dir: string): Promise<string> {
+  let current = dir;
+  while (!(await fs.pathExists(current)) && path.dirname(current) !== current) current = path.dirname(current);
+  return current;
+}
+
+/** Everything checked before apply: mod_wsgi, its version and Python, the MPM, file access. */
+export async function machineChecks(target: ApacheTarget, site: DeployedSite): Promise<Finding[]> {
+  const findings: Finding[] = [];
+  const modules = await ctl(target, ['-M']);
+  if (!/\bwsgi_module\b/.test(modules.output)) {
+    findings.push({ severity: 'error', code: 'wsgi-missing', message: `mod_wsgi is not loaded by the Apache in ${target.root}; ${target.family === 'debian' ? 'apt-get install libapache2-mod-wsgi-py3 && a2enmod wsgi' : 'dnf install python3-mod_wsgi'}` });
+    return findings;
+  }
+  const mpm = parseMpm((await ctl(target, ['-V'])).output);
+  const run = await runConfig(target);
+  const modulePath = await wsgiModuleFile(target, run.serverRoot ?? target.root);
+  const binary = modulePath ? await fs.readFile(modulePath).catch(() => null) : null;
+  const wsgiVersion = binary ? wsgiVersionFromBinary(binary) : null;
+  findings.push({ severity: 'info', code: 'wsgi-version', message: `mod_wsgi ${wsgiVersion ?? '(version unknown)'}${modulePath ? ` (${modulePath})` : ''}, MPM ${mpm ?? 'unknown'}` });
+  findings.push(...versionFindings({ wsgiVersion, mpm, mode: site.mode }));
+  const embedded = binary ? pythonFromBinary(binary) : null;
+  const venvCfg = site.pythonHome ? await fs.readFile(path.join(site.pythonHome, 'pyvenv.cfg'), 'utf8').catch(() => null) : null;
+  findings.push(...pythonFindings(embedded, venvCfg === null ? null : venvPythonVersion(venvCfg), site.pythonHome));
+
+  const user = run.user;
+  const group = run.group ?? user;
+  if (!user || !group) return findings;
+  if (process.getuid?.() !== 0) {
+    findings.push({ severity: 'info', code: 'access-not-checked', message: `file access of the Apache user ${user} was not checked (needs root)` });
+    return findings;
+  }
+  const source = site.envPath ?? site.parentDir;
+  const envs = [];
+  if (source) {
+    const inspection = await inspectPath(source).catch(() => null);
+    for (const env of inspection?.environments.slice(0, 200) ?? []) {
+      const sqlite = env.database?.scheme === 'sqlite' && env.database.name && env.database.name !== ':memory:' ? path.resolve(env.path, env.database.name) : null;
+      envs.push({ path: env.path, sqlite: sqlite && (await fs.pathExists(sqlite)) ? sqlite : null, hasLog: await fs.pathExists(path.join(env.path, 'log')) });
+    }
+  }
+  const eggExisting = site.eggCache ? await nearestExisting(site.eggCache) : null;
+  for (const need of await failedAccess(user, group, accessNeeds(site, envs, eggExisting))) {
+    const verb = need.test === '-w' ? 'write' : need.test === '-x' ? 'enter' : 'read';
+    findings.push({ severity: 'error', code: 'apache-user-access', message: `the Apache user ${user} cannot ${verb} ${need.path} (${need.why}); e.g. chown -R ${user}:${group} the environment, or chmod` });
+  }
+  return findings;
+}
+
+async function wsgiModuleFile(target: ApacheTarget, serverRoot: string): Promise<string | null> {
+  const files = parseIncludes((await ctl(target, ['-t', '-D', 'DUMP_INCLUDES'])).output);
+  for (const file of files) {
+    const text = await fs.readFile(file, 'utf8').catch(() => '');
+    const match = /^\s*LoadModule\s+wsgi_module\s+"?([^"\s]+)"?/m.exec(text);
+    if (match?.[1]) return path.resolve(serverRoot, match[1]);
+  }
+  return null;
+}
