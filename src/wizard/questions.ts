@@ -12,9 +12,15 @@ import type { Choice, Prompter } from './prompter.js';
  */
 export type GivenOptions = Partial<GenerateOptions>;
 
-/** Questions that make no sense for some inspections. */
-const RELEVANT: Partial<Record<keyof GenerateOptions, (inspection: Inspection) => boolean>> = {
+/**
+ * Questions that make sense only for some inspections or earlier answers (the table orders
+ * the login method before the questions that depend on it).
+ */
+const RELEVANT: Partial<Record<keyof GenerateOptions, (inspection: Inspection, soFar: Partial<GenerateOptions>) => boolean>> = {
   pool: (inspection) => inspection.environments.some((e) => e.database?.scheme === 'postgres' || e.database?.scheme === 'mysql'),
+  authUserFile: (_inspection, soFar) => soFar.auth === 'basic' || soFar.auth === 'digest',
+  authLdapUrl: (_inspection, soFar) => soFar.auth === 'ldap',
+  stripRealm: (_inspection, soFar) => soFar.auth === 'kerberos' || soFar.auth === 'ldap',
 };
 
 /** Synchronous checks for typed answers: the planner's own validators, their message shown. */
@@ -48,7 +54,8 @@ export async function askOptions({ prompter, inspection, given, pythons }: AskCo
   const answers: Record<string, unknown> = {};
   for (const spec of GENERATE_OPTION_SPECS) {
     if (!spec.question || given[spec.key] !== undefined) continue;
-    if (RELEVANT[spec.key] && !RELEVANT[spec.key]?.(inspection)) continue;
+    const relevant = RELEVANT[spec.key];
+    if (relevant && !relevant(inspection, { ...given, ...answers })) continue;
     const value = spec.key === 'pythonHome' ? await askPythonHome(prompter, spec, await pythons()) : await askOne(prompter, spec, inspection);
     if (value !== undefined) answers[spec.key] = value;
   }

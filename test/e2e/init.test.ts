@@ -48,7 +48,7 @@ describe('trac-deploy init (no terminal)', () => {
     const result = await runCli(['init', env, '--mode', 'daemon']);
     expect(result.code).toBe(2);
     expectCleanError(result);
-    expect(result.stderr).toContain('--url-prefix --name --python-home --strip-domain --out --yes');
+    expect(result.stderr).toContain('--url-prefix --name --python-home --auth --strip-domain --out --yes');
     expect(await fs.pathExists(`${env}-deploy`)).toBe(false);
   });
 

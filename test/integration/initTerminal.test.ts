@@ -43,13 +43,15 @@ describe('trac-deploy init in a terminal', () => {
     const venvQuestion = await tmux.waitFor('Virtualenv Trac is installed in');
     expect(venvQuestion).toContain(`${path.join(dir, 'venv')} (Python 3.`);
     await tmux.keys(['Enter']);
+    await tmux.waitFor('Login method');
+    await tmux.keys(['Enter']);
     await tmux.waitFor('Strip DOMAIN');
     await tmux.type('y');
     await tmux.keys(['Enter']);
     await tmux.waitFor('Directory to write');
     await tmux.type(out);
     await tmux.keys(['Enter']);
-    const preview = await tmux.waitFor('Write 2 files to');
+    const preview = await tmux.waitFor('Write 3 files to');
     expect(preview).toContain(`new file: ${path.join(out, 'proj.conf')}`);
     // Nothing is written before the answer.
     expect(await fs.pathExists(out)).toBe(false);
@@ -87,8 +89,8 @@ describe('trac-deploy init in a terminal', () => {
     const out = path.join(dir, 'deploy');
     await fs.mkdirp(out);
     await fs.writeFile(path.join(out, 'proj.conf'), '# kept by hand\n');
-    const { tmux, rcFile } = await start(dir, ['init', env, '--out', out, '--url-prefix', '/t', '--name', 'proj', '--mode', 'daemon', '--python-home', VENV, '--no-strip-domain']);
-    const screen = await tmux.waitFor('Replace 1 existing file shown above and write 1 new?');
+    const { tmux, rcFile } = await start(dir, ['init', env, '--out', out, '--url-prefix', '/t', '--name', 'proj', '--mode', 'daemon', '--python-home', VENV, '--no-strip-domain', '--auth', 'none']);
+    const screen = await tmux.waitFor('Replace 1 existing file shown above and write 2 new?');
     expect(screen).toContain('-# kept by hand');
     await tmux.keys(['Enter']);
     expect(await exitCode(rcFile)).toBe(0);

@@ -58,7 +58,7 @@ describe('init wizard (scripted prompter)', () => {
     const ctx = capture();
     const code = await runInit(args({ path: env }), ctx, { prompter, runPython: noPython, searchRoots: [] });
     expect(code).toBe(EXIT.ok);
-    expect(asked.map((q) => q.flag)).toEqual(['--url-prefix', '--name', '--mode', '--python-home', '--strip-domain', '--out', '--yes', '--smoke']);
+    expect(asked.map((q) => q.flag)).toEqual(['--url-prefix', '--name', '--mode', '--python-home', '--auth', '--strip-domain', '--out', '--yes', '--smoke']);
     expect(asked.find((q) => q.flag === '--name')?.default).toBe('trac16-sqlite');
     expect(asked.find((q) => q.flag === '--out')?.default).toBe(`${env}-deploy`);
     // SQLite only: the pooling question is not asked.
@@ -78,11 +78,28 @@ describe('init wizard (scripted prompter)', () => {
       runPython: noPython,
     });
     expect(code).toBe(EXIT.ok);
-    expect(asked.map((q) => q.flag)).toEqual(['--python-home', '--pool', '--yes', '--smoke']);
+    expect(asked.map((q) => q.flag)).toEqual(['--python-home', '--pool', '--auth', '--yes', '--smoke']);
     expect(asked.find((q) => q.flag === '--pool')?.choices).toEqual(['auto', 'keep', 'disable']);
     const wsgi = await fs.readFile(path.join(out, 'pg.wsgi'), 'utf8');
     expect(wsgi).toContain('PostgreSQLConnection.poolable = False');
     expect(wsgi).toContain('_strip_domain(environ)');
+  });
+
+  it('asks for the password file only after a login method that needs one', async () => {
+    const dir = await tempDir();
+    const env = await copyFixture('trac16-sqlite', dir);
+    const users = path.join(dir, 'users.htpasswd');
+    await fs.writeFile(users, 'alice:$apr1$abc$xyz\n');
+    const { prompter, asked } = scripted({ '--auth': 'basic', '--auth-user-file': users, '--yes': true, '--smoke': false });
+    const out = path.join(dir, 'out');
+    const code = await runInit(args({ path: env, out, given: { urlPrefix: '/t', mode: 'daemon', stripDomain: false, name: 'a' } }), capture(), {
+      prompter,
+      runPython: noPython,
+    });
+    expect(code).toBe(EXIT.ok);
+    expect(asked.map((q) => q.flag)).toEqual(['--python-home', '--auth', '--auth-user-file', '--yes', '--smoke']);
+    const conf = await fs.readFile(path.join(out, 'a.conf'), 'utf8');
+    expect(conf).toContain(`AuthUserFile ${JSON.stringify(users)}`);
   });
 
   it('offers the virtualenvs that import trac, the first as default', async () => {
@@ -165,7 +182,7 @@ describe('init wizard (scripted prompter)', () => {
     const out = path.join(dir, 'out');
     const err = await runInit(args({ path: env, out, interactive: false, given: { mode: 'daemon' } }), capture(), { runPython: noPython }).catch((e: Error) => e);
     expect(err).toBeInstanceOf(Error);
-    expect((err as Error).message).toContain('--url-prefix --name --python-home --strip-domain --yes');
+    expect((err as Error).message).toContain('--url-prefix --name --python-home --auth --strip-domain --yes');
     expect((err as Error).message).not.toContain('--mode');
     expect(await fs.pathExists(out)).toBe(false);
   });
