@@ -8,6 +8,7 @@ import { decideAuth, protectedLocation } from '../../src/plan/authDecision.js';
 import { DEFAULT_GENERATE_OPTIONS, type GenerateOptions } from '../../src/plan/options.js';
 import { apacheRegexLiteral, apacheRequireExpr, ApacheValueError } from '../../src/render/escapeApache.js';
 import { tempDir } from '../helpers/tempDir.js';
+import { environmentInfo } from '../helpers/environmentInfo.js';
 
 describe('apacheRegexLiteral', () => {
   it('a regex made from the escaped text matches exactly that text', () => {
@@ -57,30 +58,8 @@ describe('protectedLocation', () => {
   });
 });
 
-function environment(overrides: Partial<EnvironmentInfo> = {}): EnvironmentInfo {
-  return {
-    name: 'env',
-    path: '/srv/trac/env',
-    formatVersion: 1,
-    databaseVersion: 45,
-    tracRelease: '1.4 or 1.6',
-    project: { name: 'P', description: null },
-    database: null,
-    repositories: [],
-    connectors: [],
-    plugins: [],
-    enabledComponents: [],
-    inherit: { files: [], htdocsDir: null, templatesDir: null, pluginsDir: null },
-    ignoreAuthCase: false,
-    domainUsers: [],
-    loginFormComponents: [],
-    problems: [],
-    ...overrides,
-  };
-}
-
 function inspection(env: Partial<EnvironmentInfo> = {}): Inspection {
-  return { kind: 'environment', path: '/srv/trac/env', environments: [environment(env)], skipped: [], problems: [] };
+  return { kind: 'environment', path: '/srv/trac/env', environments: [environmentInfo(env)], skipped: [], problems: [] };
 }
 
 function options(overrides: Partial<GenerateOptions>): GenerateOptions {

@@ -1,61 +1,14 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { UserError } from '../../src/errors.js';
-import type { EnvironmentInfo, Inspection } from '../../src/inspect/types.js';
 import { DEFAULT_GENERATE_OPTIONS } from '../../src/plan/options.js';
 import { planDeployment } from '../../src/plan/planDeployment.js';
-import { decidePool } from '../../src/plan/poolDecision.js';
 import { nameFromPath, validateUrlPrefix } from '../../src/plan/validate.js';
-import { parseDatabaseUrl } from '../../src/inspect/databaseUrl.js';
+import { environmentOn, inspectionOf } from '../helpers/environmentInfo.js';
 
-function environment(name: string, database: string): EnvironmentInfo {
-  return {
-    name,
-    path: `/srv/trac/${name}`,
-    formatVersion: 1,
-    databaseVersion: 45,
-    tracRelease: '1.4 or 1.6',
-    project: { name, description: null },
-    database: parseDatabaseUrl(database),
-    repositories: [],
-    connectors: [],
-    plugins: [],
-    enabledComponents: [],
-    inherit: { files: [], htdocsDir: null, templatesDir: null, pluginsDir: null },
-    ignoreAuthCase: false,
-    problems: [],
-  };
-}
-
-function inspection(kind: Inspection['kind'], ...envs: EnvironmentInfo[]): Inspection {
-  return { kind, path: kind === 'parent' ? '/srv/trac' : (envs[0]?.path ?? '/srv/trac/x'), environments: envs, skipped: [], problems: [] };
-}
-
-describe('decidePool', () => {
-  it('leaves SQLite alone, whatever the layout', () => {
-    expect(decidePool(inspection('parent', environment('a', 'sqlite:db/trac.db')), 'auto').disable).toBe(false);
-  });
-
-  it('disables pooling for the backends in use under a parent dir', () => {
-    const pool = decidePool(inspection('parent', environment('a', 'postgres://u@db/a'), environment('b', 'sqlite:db/trac.db')), 'auto');
-    expect(pool).toMatchObject({ disable: true, backends: ['postgres'] });
-    expect(pool.reason).toContain('/srv/trac');
-  });
-
-  it('keeps pooling for one environment on its own server', () => {
-    expect(decidePool(inspection('environment', environment('a', 'mysql://u@db/a')), 'auto').disable).toBe(false);
-  });
-
-  it('obeys keep and disable', () => {
-    const parent = inspection('parent', environment('a', 'postgres://u@db/a'));
-    expect(decidePool(parent, 'keep').disable).toBe(false);
-    expect(decidePool(inspection('environment', environment('a', 'sqlite:x')), 'disable')).toMatchObject({ disable: true, backends: ['postgres', 'mysql'] });
-  });
-});
+const single = inspectionOf('environment', environmentOn('project', 'sqlite:db/trac.db'));
 
 describe('planDeployment', () => {
-  const single = inspection('environment', environment('project', 'sqlite:db/trac.db'));
-
   it('derives names and paths, daemon by default', async () => {
     const plan = await planDeployment({ inspection: single, options: DEFAULT_GENERATE_OPTIONS, outDir: '/srv/deploy' });
     expect(plan).toMatchObject({

@@ -1,31 +1,10 @@
 import { describe, expect, test } from 'vitest';
 import { estimateConnections, groupDatabaseServers } from '../../src/inspect/databaseServers.js';
-import { parseDatabaseUrl } from '../../src/inspect/databaseUrl.js';
-import type { EnvironmentInfo, Inspection } from '../../src/inspect/types.js';
 import { decidePool } from '../../src/plan/poolDecision.js';
+import { environmentOn, inspectionOf } from '../helpers/environmentInfo.js';
 
-function env(name: string, database: string | null): EnvironmentInfo {
-  return {
-    name,
-    path: `/srv/trac/${name}`,
-    formatVersion: 1,
-    databaseVersion: 45,
-    tracRelease: '1.4 or 1.6',
-    project: { name, description: null },
-    database: database === null ? null : parseDatabaseUrl(database),
-    repositories: [],
-    connectors: [],
-    plugins: [],
-    enabledComponents: [],
-    inherit: { files: [], htdocsDir: null, templatesDir: null, pluginsDir: null },
-    ignoreAuthCase: false,
-    problems: [],
-  };
-}
-
-function inspection(kind: 'environment' | 'parent', ...environments: EnvironmentInfo[]): Pick<Inspection, 'kind' | 'path' | 'environments'> {
-  return { kind, path: kind === 'parent' ? '/srv/trac' : environments[0]!.path, environments };
-}
+const env = environmentOn;
+const inspection = inspectionOf;
 
 const PG = (db: string, host = 'db.example.com') => `postgres://trac:secret@${host}/${db}`;
 const MY = (db: string) => `mysql://trac:secret@db.example.com/${db}`;
