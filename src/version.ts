@@ -1,5 +1,6 @@
-import { createRequire } from 'node:module';
+import fs from 'node:fs';
 
-const require = createRequire(import.meta.url);
-/** package.json's version, read from beside src/ or dist/. */
-export const VERSION: string = (require('../package.json') as { version: string }).version;
+/** package.json's version, read from beside src/ or dist/ (a plain read: no CommonJS loader at start-up). */
+export const VERSION: string = (
+  JSON.parse(fs.readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;

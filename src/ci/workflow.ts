@@ -5,15 +5,9 @@ import { GENERATE_OPTION_SPECS } from '../plan/options.js';
 import type { GivenOptions } from '../wizard/questions.js';
 import { renderTemplate } from '../render/engine.js';
 import { VERSION } from '../version.js';
+import type { CiProvider } from './providers.js';
 
-export const CI_PROVIDERS = ['github', 'gitlab'] as const;
-export type CiProvider = (typeof CI_PROVIDERS)[number];
-
-/** Where each provider looks for its pipeline, relative to the repository. */
-export const CI_DEFAULT_FILES: Record<CiProvider, string> = {
-  github: '.github/workflows/trac-deploy.yml',
-  gitlab: '.gitlab-ci.yml',
-};
+export { CI_DEFAULT_FILES, CI_PROVIDERS, type CiProvider } from './providers.js';
 
 export interface WorkflowInput {
   provider: CiProvider;

@@ -1,4 +1,4 @@
-import { CI_DEFAULT_FILES, CI_PROVIDERS, type CiProvider } from '../ci/workflow.js';
+import { CI_DEFAULT_FILES, CI_PROVIDERS, type CiProvider } from '../ci/providers.js';
 import { VERSION } from '../version.js';
 import type { CommandSpec } from './commandSpec.js';
 import { givenOptionsFrom, withGenerateFlags } from './generateFlags.js';

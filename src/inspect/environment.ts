@@ -1,4 +1,4 @@
-import fs from 'fs-extra';
+import fs from 'node:fs/promises';
 import path from 'node:path';
 import { componentRules, enabledConnectors, enabledLoginForms, isComponentEnabled, thirdPartyComponents } from './components.js';
 import { iniBool, iniGet } from './configParser.js';

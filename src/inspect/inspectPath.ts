@@ -1,4 +1,5 @@
-import fs from 'fs-extra';
+import fs from 'node:fs/promises';
+import type { Dirent, Stats } from 'node:fs';
 import path from 'node:path';
 import { usageError } from '../errors.js';
 import { DEFAULT_GENERATE_OPTIONS } from '../plan/options.js';
@@ -24,7 +25,7 @@ const DEFAULT_SIZING: Sizing = { processes: DEFAULT_GENERATE_OPTIONS.processes, 
 
 async function inspectTree(input: string): Promise<Omit<Inspection, 'databaseServers'>> {
   const root = path.resolve(input);
-  let stat: fs.Stats;
+  let stat: Stats;
   try {
     stat = await fs.stat(root);
   } catch (error) {
@@ -38,7 +39,7 @@ async function inspectTree(input: string): Promise<Omit<Inspection, 'databaseSer
     const env = await inspectSingle(root, check.formatVersion);
     return { kind: 'environment', path: root, environments: [env], skipped: [], problems: [] };
   }
-  if (await fs.pathExists(path.join(root, 'VERSION'))) {
+  if (await fs.access(path.join(root, 'VERSION')).then(() => true, () => false)) {
     throw usageError(`${root} is not a Trac environment: ${check.reason}`);
   }
   return inspectParent(root);
@@ -70,7 +71,7 @@ export async function tracignorePatterns(parent: string): Promise<string[]> {
 
 async function inspectParent(root: string): Promise<Omit<Inspection, 'databaseServers'>> {
   const patterns = await tracignorePatterns(root);
-  let entries: fs.Dirent[];
+  let entries: Dirent[];
   try {
     entries = await fs.readdir(root, { withFileTypes: true });
   } catch (error) {

@@ -1,4 +1,5 @@
-import fs from 'fs-extra';
+import fs from 'node:fs/promises';
+import type { Dirent } from 'node:fs';
 import path from 'node:path';
 import type { Plugin } from './types.js';
 
@@ -7,7 +8,7 @@ import type { Plugin } from './types.js';
  * (zipped or unpacked), wheels as some installers leave them, and single-file .py plugins.
  */
 export async function listPlugins(dir: string): Promise<Plugin[]> {
-  let entries: fs.Dirent[];
+  let entries: Dirent[];
   try {
     entries = await fs.readdir(dir, { withFileTypes: true });
   } catch {

@@ -1,4 +1,4 @@
-import fs from 'fs-extra';
+import fs from 'node:fs/promises';
 import path from 'node:path';
 import { iniList, mergeIni, parseIni, type IniSections } from './configParser.js';
 import type { Problem } from './types.js';

@@ -1,5 +1,4 @@
-import { createTwoFilesPatch } from 'diff';
-import fs from 'fs-extra';
+import fs from 'node:fs/promises';
 import path from 'node:path';
 import { usageError } from '../errors.js';
 import { reasonOf } from '../inspect/tracIni.js';
@@ -110,10 +109,10 @@ async function refuseLinkedDir(dir: string): Promise<void> {
  */
 export async function writeAtomic(target: string, content: string, mode: number): Promise<void> {
   const dir = path.dirname(target);
-  await fs.mkdirp(dir);
+  await fs.mkdir(dir, { recursive: true });
   const temp = path.join(dir, `.${path.basename(target)}.${process.pid}.${Date.now()}.${Math.random().toString(36).slice(2, 8)}.tmp`);
   try {
-    const handle = await fs.promises.open(temp, 'wx', mode);
+    const handle = await fs.open(temp, 'wx', mode);
     try {
       await handle.writeFile(content);
       await handle.chmod(mode);
@@ -123,7 +122,7 @@ export async function writeAtomic(target: string, content: string, mode: number)
     }
     await fs.rename(temp, target);
   } catch (error) {
-    await fs.remove(temp).catch(() => undefined);
+    await fs.rm(temp, { force: true }).catch(() => undefined);
     throw error;
   }
 }
@@ -131,6 +130,8 @@ export async function writeAtomic(target: string, content: string, mode: number)
 /** Unified diffs between the disk and what would be written, for --check. Empty when none. */
 export async function driftDiffs(files: RenderedFile[]): Promise<{ path: string; status: FileStatus; diff: string }[]> {
   const outcomes = await compareFiles(files);
+  // Loaded only here: --check is the one path that needs a diff.
+  const { createTwoFilesPatch } = await import('diff');
   return outcomes
     .map((o, index) => ({ o, file: files[index] }))
     .filter(({ o }) => o.status !== 'unchanged')
