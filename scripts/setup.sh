@@ -36,7 +36,9 @@ if [[ -L node_modules ]]; then
   log "node_modules is a link to $(readlink node_modules): left alone"
 elif [[ ! -d node_modules ]] || [[ package-lock.json -nt node_modules/.package-lock.json ]]; then
   log "installing npm packages"
-  npm ci --no-audit --no-fund --loglevel=error
+  # better-sqlite3 would first try to download a prebuilt binary, which only the npm registry
+  # can serve here: build it from source at once (gcc, make, python3 and Node's headers).
+  npm_config_build_from_source=true npm ci --no-audit --no-fund --loglevel=error
 else
   log "npm packages present"
 fi
