@@ -4,12 +4,12 @@ import type { CommandSpec } from './commandSpec.js';
 import { givenOptionsFrom, withGenerateFlags } from './generateFlags.js';
 
 export const ciCommand: CommandSpec = {
-  command: 'ci <path>',
+  command: 'ci [path]',
   describe: `write a CI pipeline (GitHub Actions or GitLab CI) that fails on drift in the committed configuration and smoke-tests it (${Object.values(CI_DEFAULT_FILES).join(', ')})`,
   builder: (y) =>
     withGenerateFlags(
       y
-        .positional('path', { type: 'string', demandOption: true, describe: 'the environment or parent directory, as deployed on the server' })
+        .positional('path', { type: 'string', describe: 'the environment or parent directory, as deployed on the server (default: the one the configuration in --config-dir was generated for)' })
         .option('provider', { type: 'string', choices: [...CI_PROVIDERS], demandOption: true, describe: 'CI service', group: 'CI:' })
         .option('out', { type: 'string', describe: 'workflow file to write (default: print it)', group: 'CI:' })
         .option('config-dir', { type: 'string', default: 'deploy', describe: 'directory in the repository holding the committed configuration', group: 'CI:' })
@@ -25,7 +25,7 @@ export const ciCommand: CommandSpec = {
     return runCi(
       {
         provider: args.provider as CiProvider,
-        path: String(args.path),
+        path: typeof args.path === 'string' ? args.path : null,
         given: givenOptionsFrom(args),
         configDir: String(args.configDir),
         deployDir: String(args.deployDir),

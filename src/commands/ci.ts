@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { sourceFromConfigDir } from '../ci/sourceFromConfig.js';
 import { renderWorkflow, type CiProvider } from '../ci/workflow.js';
 import type { CliContext } from '../context.js';
 import { EXIT, type ExitCode, usageError } from '../errors.js';
@@ -11,8 +12,8 @@ import { writeFiles } from '../write/writeFiles.js';
 
 export interface CiArgs {
   provider: CiProvider;
-  /** The environment (or parent directory) the committed configuration is for. */
-  path: string;
+  /** The environment (or parent directory) the committed configuration is for; null: ask the config dir. */
+  path: string | null;
   given: GivenOptions;
   configDir: string;
   deployDir: string;
@@ -26,7 +27,7 @@ export interface CiArgs {
 
 /** Writes a CI pipeline that installs Apache, mod_wsgi and Trac, checks for drift and smoke-tests. */
 export async function runCi(args: CiArgs, ctx: CliContext): Promise<ExitCode> {
-  const inspection = await inspectPath(args.path);
+  const inspection = await inspectPath(args.path ?? (await sourceFromConfigDir(args.configDir)));
   const deployDir = validateOutDir(args.deployDir, inspection.environments.map((e) => e.path), inspection.kind === 'parent' ? inspection.path : null);
   if (path.isAbsolute(args.configDir) || args.configDir.split(/[\\/]/).includes('..')) {
     throw usageError(`--config-dir ${args.configDir} must be a path inside the repository, relative to its root (e.g. deploy)`);

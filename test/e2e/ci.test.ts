@@ -139,3 +139,33 @@ describe('trac-deploy ci', () => {
     expect((await fs.readFile(file, 'utf8')).trimEnd()).toBe(printed.stdout.trimEnd());
   });
 });
+
+describe('ci without a PATH, as shared/CLI.md writes it', () => {
+  it('takes the environment from the configuration committed in --config-dir', async () => {
+    const repo = await tempDir();
+    const env = await copyFixture('trac16-sqlite', await tempDir());
+    expect((await runCli(['generate', env, '--out', path.join(repo, 'deploy')])).code).toBe(0);
+    const r = await runCli(['ci', '--provider', 'github'], { cwd: repo });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const lines = runLines('github', parse(r.stdout));
+    expect(lines.some((l) => l.includes('trac-deploy generate') && l.includes(env) && l.endsWith('--check'))).toBe(true);
+  });
+
+  it('exits 2 asking for the PATH when the configuration does not tell', async () => {
+    const repo = await tempDir();
+    const missing = await runCli(['ci', '--provider', 'gitlab'], { cwd: repo });
+    expect(missing.code).toBe(2);
+    expectCleanError(missing);
+    expect(missing.stderr).toContain('trac-deploy ci PATH --provider');
+
+    const a = await copyFixture('trac16-sqlite', await tempDir());
+    const b = await copyFixture('trac10-svn', await tempDir());
+    expect((await runCli(['generate', a, '--out', path.join(repo, 'deploy')])).code).toBe(0);
+    expect((await runCli(['generate', b, '--out', path.join(repo, 'deploy')])).code).toBe(0);
+    const two = await runCli(['ci', '--provider', 'gitlab'], { cwd: repo });
+    expect(two.code).toBe(2);
+    expect(two.stderr).toContain(a);
+    expect(two.stderr).toContain(b);
+  });
+});
