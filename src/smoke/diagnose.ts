@@ -47,6 +47,8 @@ export interface Evidence {
   modWsgiPython: string | null;
   /** Whether mod_wsgi.so is in the modules directory. */
   modWsgiInstalled: boolean;
+  /** Modules the plans name (plan.apacheModules) that this Apache does not have or load. */
+  missingModules: string[];
   /** Seconds a request may take. */
   timeoutSeconds: number;
 }
@@ -111,6 +113,28 @@ const modWsgiMissing: Rule = {
         ? ['mod_wsgi is installed but not enabled: a2enmod wsgi (Debian), or LoadModule wsgi_module in conf.modules.d (RHEL)']
         : ['install it for the Python that runs Trac: apt-get install libapache2-mod-wsgi-py3 && a2enmod wsgi (Debian), dnf install python3-mod_wsgi (RHEL)'],
       logLines(text, /Invalid command|Syntax error/),
+    );
+  },
+};
+
+/** Debian packages of the modules that do not come with apache2 itself. */
+const MODULE_PACKAGES: Readonly<Record<string, string>> = {
+  wsgi: 'libapache2-mod-wsgi-py3',
+  auth_gssapi: 'libapache2-mod-auth-gssapi',
+  authnz_sspi: 'none on Linux: mod_authnz_sspi is a Windows module',
+};
+
+const moduleMissing: Rule = {
+  code: 'module-missing',
+  diagnose: (e) => {
+    if (e.missingModules.length === 0) return null;
+    const names = e.missingModules.map((m) => `mod_${m}`).join(', ');
+    const text = `${e.startError ?? ''}\n${e.errorLog}`;
+    return finding(
+      'module-missing',
+      `the configuration needs ${names}, which this Apache does not have`,
+      e.missingModules.map((m) => `mod_${m}: ${MODULE_PACKAGES[m] ? `apt-get install ${MODULE_PACKAGES[m]}` : 'part of apache2'}, then a2enmod ${m} (RHEL: the httpd package or its mod_* subpackage)`),
+      logLines(text, /Invalid command|Syntax error|Cannot load|Unknown Auth[nz] provider/),
     );
   },
 };
@@ -296,7 +320,7 @@ const httpError: Rule = {
 };
 
 /** Specific rules first; the general ones speak only when no specific rule did. */
-export const SPECIFIC_RULES: readonly Rule[] = [modWsgiMissing, accessRules22, tracNotImportable, permissionDenied, strBody];
+export const SPECIFIC_RULES: readonly Rule[] = [modWsgiMissing, moduleMissing, accessRules22, tracNotImportable, permissionDenied, strBody];
 export const GENERAL_RULES: readonly Rule[] = [startFailed, noAnswer, pythonError, tracError, wrongPage, httpError];
 
 export function diagnose(e: Evidence): Finding[] {

@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { findApache, moduleAvailable, type ApacheLayout } from '../apache/layout.js';
+import { DEFAULT_MODULES } from '../apache/serverConfig.js';
 import { ServerStartError, ThrowawayServer } from '../apache/throwawayServer.js';
 import { messageOf } from '../errors.js';
 import { diagnose, modWsgiPythonFrom, serverBannerFrom, type Finding, type PythonHomeFacts, type RequestEvidence } from './diagnose.js';
@@ -119,6 +120,7 @@ export async function runSmoke(options: SmokeOptions): Promise<SmokeReport> {
         pythonHomes: await pythonHomeFacts(targets),
         modWsgiPython: modWsgiPythonFrom(errorLog),
         modWsgiInstalled: moduleAvailable(layout, 'wsgi'),
+        missingModules: missingModules(targets, layout, options.modules),
         timeoutSeconds: options.timeoutSeconds,
       });
   return {
@@ -193,6 +195,16 @@ export async function pythonHomeFacts(targets: SmokeTarget[]): Promise<PythonHom
     facts.push({ path: home, version: value('version') ?? value('version_info'), madeFrom: value('home'), libVersions: libs, tracIn });
   }
   return facts;
+}
+
+/**
+ * The modules the plans say they need (plan.apacheModules) that the throwaway server cannot
+ * load: not installed here, or left out of its module list. mod_wsgi has its own rule.
+ */
+export function missingModules(targets: SmokeTarget[], layout: ApacheLayout, loaded: string[] = DEFAULT_MODULES): string[] {
+  const needed = new Set(targets.flatMap((t) => t.plan?.apacheModules ?? []));
+  needed.delete('wsgi');
+  return [...needed].filter((m) => !moduleAvailable(layout, m) || !loaded.includes(m)).sort();
 }
 
 function round(ms: number | null): number | null {

@@ -129,6 +129,17 @@ describe('smoke says why', () => {
     expect(report.findings[0]?.log.join('\n')).toContain("Invalid command 'WSGIRestrictEmbedded'");
   });
 
+  it('a login module the configuration needs is not loaded', async () => {
+    const out = path.join(root, 'out-no-ldap');
+    await generate(env, out, '--python-home', VENV, '--auth', 'ldap', '--auth-ldap-url', 'ldap://127.0.0.1/dc=example,dc=com?uid');
+    const without = DEFAULT_MODULES.filter((m) => m !== 'authnz_ldap' && m !== 'ldap');
+    const report = await runSmoke({ dir: out, hello: false, timeoutSeconds: 30, modules: without });
+    expect(report.ok).toBe(false);
+    expect(report.findings.map((f) => f.code)).toEqual(['module-missing']);
+    expect(report.findings[0]?.message).toContain('mod_authnz_ldap');
+    expect(report.findings[0]?.log.join('\n')).toMatch(/Invalid command|Unknown Authn provider: ldap/);
+  });
+
   it('an application that does not answer: timeout, and the server is still stopped', async () => {
     const out = path.join(root, 'out-hang');
     await fs.mkdirp(out);

@@ -42,6 +42,7 @@ function evidence(over: Partial<Evidence> = {}): Evidence {
     pythonHomes: [{ path: '/srv/venv', version: '3.11.2', madeFrom: '/usr/bin', libVersions: ['3.11'], tracIn: ['3.11'] }],
     modWsgiPython: '3.11',
     modWsgiInstalled: true,
+    missingModules: [],
     timeoutSeconds: 60,
     ...over,
   };
@@ -123,3 +124,25 @@ describe('diagnoses', () => {
     expect(diagnose(evidence({ requests: [request({ status: 200, problem: null })] }))).toEqual([]);
   });
 });
+
+describe('modules the plan names', () => {
+  it('a module the configuration needs but Apache lacks is named with its package', () => {
+    const found = diagnose(
+      evidence({
+        startError: "Apache exited at start (code 1)\nAH00526: Syntax error on line 40 of /x/site.conf:\nInvalid command 'AuthLDAPURL', perhaps misspelled or defined by a module not included in the server configuration",
+        requests: [],
+        errorLog: '',
+        missingModules: ['authnz_ldap', 'ldap'],
+      }),
+    );
+    expect(found.map((f) => f.code)).toEqual(['module-missing']);
+    expect(found[0]?.message).toBe('the configuration needs mod_authnz_ldap, mod_ldap, which this Apache does not have');
+    expect(found[0]?.advice.join('\n')).toContain('a2enmod authnz_ldap');
+    expect(found[0]?.log.join('\n')).toContain("Invalid command 'AuthLDAPURL'");
+  });
+
+  it('says nothing when every module is there', () => {
+    expect(codes(evidence({ missingModules: [] }))).not.toContain('module-missing');
+  });
+});
+
