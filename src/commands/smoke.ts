@@ -11,7 +11,8 @@ export interface SmokeArgs {
   timeout: number;
 }
 
-export async function runSmokeCommand(args: SmokeArgs, ctx: CliContext, progress: Progress = defaultProgress(args)): Promise<ExitCode> {
+export async function runSmokeCommand(args: SmokeArgs, ctx: CliContext, given?: Progress): Promise<ExitCode> {
+  const progress = given ?? (await defaultProgress(args));
   let report: SmokeReport;
   try {
     report = await runSmoke({ dir: args.dir, name: args.name, hello: args.hello, timeoutSeconds: args.timeout, onStep: progress.step });
@@ -26,7 +27,7 @@ export async function runSmokeCommand(args: SmokeArgs, ctx: CliContext, progress
   return report.ok ? EXIT.ok : EXIT.failed;
 }
 
-function defaultProgress(args: SmokeArgs): Progress {
+async function defaultProgress(args: SmokeArgs): Promise<Progress> {
   return !args.json && process.stderr.isTTY ? spinner(process.stderr) : silentProgress;
 }
 
