@@ -12,7 +12,7 @@ export const smokeCommand: CommandSpec = {
       .option('timeout', { type: 'number', default: 60, describe: 'seconds to wait for Apache and for each page' })
       .option('json', { type: 'boolean', default: false, describe: 'one JSON document on stdout: requests, timings, findings' })
       .check((args) => {
-        if (typeof args.timeout !== 'number' || !Number.isFinite(args.timeout) || args.timeout <= 0) throw usageError(`--timeout ${String(args.timeout)} must be a positive number of seconds`);
+        if (typeof args.timeout !== 'number' || !Number.isFinite(args.timeout) || args.timeout <= 0) throw usageError(`--timeout${Number.isNaN(args.timeout) ? "" : ` ${String(args.timeout)}`} must be a positive number of seconds`);
         return true;
       }),
   run: async (args, ctx) => {

@@ -2,7 +2,8 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { usageError } from '../errors.js';
 import type { Inspection } from '../inspect/types.js';
-import { apacheArg, apacheProblem, apacheRegexLiteral, apacheRequireExpr, ApacheValueError } from '../render/escapeApache.js';
+import { apacheArg, apacheProblem, apacheRequireExpr, ApacheValueError } from '../render/escapeApache.js';
+import { apacheRegexLiteral } from '../render/escapeApacheRegex.js';
 import type { AuthMethod, GenerateOptions } from './options.js';
 import type { AuthPlan } from './types.js';
 import { apacheSafePath } from './validate.js';
@@ -21,15 +22,16 @@ export const AUTH_MODULES: Readonly<Record<AuthMethod, readonly string[]>> = {
   sspi: ['authnz_sspi', 'authz_user'],
 };
 
-/** How to get a method's modules loaded, for the note generate prints. */
-export const AUTH_MODULE_HINTS: Readonly<Record<AuthMethod, string>> = {
-  none: '',
-  basic: 'Debian: a2enmod auth_basic authn_file',
-  digest: 'Debian: a2enmod auth_digest',
-  ldap: 'Debian: a2enmod ldap authnz_ldap',
-  kerberos: 'Debian: apt-get install libapache2-mod-auth-gssapi; RHEL: mod_auth_gssapi',
-  sspi: 'Windows: mod_authnz_sspi, LoadModule authnz_sspi_module modules/mod_authnz_sspi.so',
-};
+/** Modules Debian's apache2 package enables by itself (and mod_wsgi's package enables wsgi). */
+const DEBIAN_ENABLED = new Set(['access_compat', 'alias', 'auth_basic', 'authn_core', 'authn_file', 'authz_core', 'authz_host', 'authz_user', 'env', 'mime', 'setenvif', 'wsgi']);
+
+/** How to get the modules a configuration needs loaded, for the note generate prints. */
+export function moduleHint(method: AuthMethod, modules: readonly string[]): string {
+  if (method === 'sspi') return 'Windows: mod_authnz_sspi, LoadModule authnz_sspi_module modules/mod_authnz_sspi.so';
+  const install = method === 'kerberos' ? 'Debian: apt-get install libapache2-mod-auth-gssapi; RHEL: mod_auth_gssapi; ' : '';
+  const enable = [...new Set(modules)].filter((m) => !DEBIAN_ENABLED.has(m));
+  return `${install}${enable.length > 0 ? `Debian: a2enmod ${enable.join(' ')}` : 'Debian enables them by default'}`;
+}
 
 /** Flags that belong to some methods only: using them with another is a mistake worth naming. */
 const METHOD_FLAGS: ReadonlyArray<[keyof GenerateOptions, string, readonly AuthMethod[]]> = [

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { apacheRegexLiteral, substitutionProblem } from '../render/escapeApacheRegex.js';
 import { validKey } from './chromeKey.js';
 import type { Inspection } from '../inspect/types.js';
-import { AUTH_MODULE_HINTS, decideAuth } from './authDecision.js';
+import { decideAuth, moduleHint } from './authDecision.js';
 import { decidePool } from './poolDecision.js';
 import type { GenerateOptions } from './options.js';
 import type { DeploymentPlan } from './types.js';
@@ -12,6 +12,7 @@ import {
   existingDirectory,
   nameFromPath,
   validateName,
+  validateHtdocsDir,
   validateOutDir,
   validateUrlPrefix,
 } from './validate.js';
@@ -39,14 +40,19 @@ export async function planDeployment({ inspection, options, outDir, staticDirs, 
   const name = validateName(options.name ?? nameFromPath(inspection.path));
   const envPaths = inspection.environments.map((e) => e.path);
   const parentDir = inspection.kind === 'parent' ? inspection.path : null;
-  const target = deployTarget ? apacheSafePath('TARGET', validateOutDir(deployTarget, envPaths, parentDir)) : null;
+  const target = deployTarget ? apacheSafePath('TARGET', validateOutDir(deployTarget, envPaths, parentDir, 'TARGET')) : null;
   const out = target ? path.join(target, 'cgi-bin') : apacheSafePath('--out', validateOutDir(outDir, envPaths, parentDir));
-  const statics = staticDirs ?? (options.htdocs ? await htdocsKeys(await existingDirectory('--htdocs', options.htdocs)) : []);
+  const allStatics =
+    staticDirs ??
+    (options.htdocs ? await htdocsKeys(validateHtdocsDir(await existingDirectory('--htdocs', options.htdocs), envPaths, parentDir)) : []);
+  // "site" is each environment's own htdocs/: one deployed copy would serve one project's logo
+  // and CSS to all of them, so under a parent directory Trac keeps serving it per project.
+  const statics = parentDir ? allStatics.filter((s) => s.key !== 'site') : allStatics;
   const pythonHome = options.pythonHome ? apacheSafePath('--python-home', await existingDirectory('--python-home', options.pythonHome)) : null;
   const siteDirs: string[] = [];
   for (const dir of options.siteDir) siteDirs.push(await existingDirectory('--site-dir', dir));
   for (const [flag, value] of [['--processes', options.processes], ['--threads', options.threads]] as const) {
-    if (!Number.isInteger(value) || value < 1 || value > 1000) throw usageError(`${flag} ${value} must be a whole number from 1 to 1000`);
+    if (!Number.isInteger(value) || value < 1 || value > 1000) throw usageError(`${flag}${Number.isNaN(value) ? '' : ` ${value}`} must be a whole number from 1 to 1000`);
   }
   const eggCache = path.resolve(options.eggCache ?? path.join(inspection.path, '.egg-cache'));
   if (options.mode === 'embedded') {
@@ -60,6 +66,9 @@ export async function planDeployment({ inspection, options, outDir, staticDirs, 
     ]);
   }
   const notes: string[] = [];
+  if (statics.length < allStatics.length) {
+    notes.push('chrome/site is left to Trac: under a directory of environments each project has its own site files');
+  }
   const pool = decidePool(inspection, options.pool, { processes: options.processes, threads: options.threads });
   notes.push(pool.reason);
   const auth = await decideAuth(inspection, options, urlPrefix);
@@ -70,7 +79,7 @@ export async function planDeployment({ inspection, options, outDir, staticDirs, 
     ...(options.apacheSyntax === '2.2' ? ['access_compat'] : []),
   ];
   if (auth.auth.method !== 'none') {
-    notes.push(`the configuration needs these Apache modules: ${[...new Set(apacheModules)].join(', ')} (${AUTH_MODULE_HINTS[auth.auth.method]})`);
+    notes.push(`the configuration needs these Apache modules: ${[...new Set(apacheModules)].join(', ')} (${moduleHint(auth.auth.method, apacheModules)})`);
   }
   if (options.mode === 'embedded' && pythonHome) {
     notes.push('embedded mode: the script adds the virtualenv\'s site-packages itself, since python-home= exists only for daemon processes');

@@ -59,23 +59,42 @@ export function isWithin(child: string, parent: string): boolean {
 const PRIVATE_DIRS = ['conf', 'db', 'log', 'files', 'attachments', 'plugins', 'templates'];
 
 /**
- * The output directory is the directory Apache opens for the script. It must not be an
- * environment (or contain one), nor lie in an environment's private directories.
+ * A directory Apache will serve must not be an environment (or contain one, or the directory of
+ * environments), nor lie in an environment's private directories (conf, db, log, ...).
  */
-export function validateOutDir(outDir: string, envPaths: string[], parentDir: string | null): string {
-  const out = path.resolve(outDir);
+function validateServedDir(flag: string, dir: string, envPaths: string[], parentDir: string | null, alsoPrivate: string[]): string {
+  const served = path.resolve(dir);
   for (const env of envPaths) {
-    if (isWithin(env, out)) {
-      throw usageError(`--out ${out} contains the Trac environment ${env}; Apache would open the environment's files. Choose a directory outside it, e.g. ${path.join(path.dirname(env), 'deploy')}`);
+    if (isWithin(env, served)) {
+      throw usageError(`${flag} ${served} contains the Trac environment ${env}; Apache would open the environment's files. Choose a directory outside it, e.g. ${path.join(path.dirname(env), 'deploy')}`);
     }
-    for (const dir of PRIVATE_DIRS) {
-      if (isWithin(out, path.join(env, dir))) {
-        throw usageError(`--out ${out} is inside ${path.join(env, dir)}, which must never be served; choose a directory outside the environment`);
+    for (const sub of [...PRIVATE_DIRS, ...alsoPrivate]) {
+      if (isWithin(served, path.join(env, sub))) {
+        throw usageError(`${flag} ${served} is inside ${path.join(env, sub)}, which must never be served this way; choose a directory outside the environment`);
       }
     }
   }
-  if (parentDir && isWithin(parentDir, out)) {
-    throw usageError(`--out ${out} contains the environments directory ${parentDir}; choose a directory outside it`);
+  if (parentDir && isWithin(parentDir, served)) {
+    throw usageError(`${flag} ${served} contains the environments directory ${parentDir}; choose a directory outside it`);
+  }
+  return served;
+}
+
+/**
+ * The output directory is the directory Apache opens for the script. Besides the rules of any
+ * served directory, it must not lie in the directory of environments (Trac's project index would
+ * list it and fail on it) nor in an environment's htdocs/ (Trac would serve the files written
+ * there as chrome/site).
+ */
+export function validateOutDir(outDir: string, envPaths: string[], parentDir: string | null, flag = '--out'): string {
+  const out = validateServedDir(flag, outDir, envPaths, parentDir, ['htdocs']);
+  if (parentDir && isWithin(out, parentDir)) {
+    throw usageError(`${flag} ${out} is inside the environments directory ${parentDir}, where Trac's project index would try to open it as a project; choose a directory outside it`);
   }
   return out;
+}
+
+/** `--htdocs DIR`: every subdirectory is served as a chrome key, so DIR must hold nothing private. */
+export function validateHtdocsDir(dir: string, envPaths: string[], parentDir: string | null): string {
+  return validateServedDir('--htdocs', dir, envPaths, parentDir, []);
 }

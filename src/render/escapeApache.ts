@@ -58,15 +58,6 @@ export function apacheOption(key: string, value: string): string {
 }
 
 /**
- * Literal text inside a regular expression of <LocationMatch>/<DirectoryMatch> (PCRE): every
- * regex metacharacter is backslash-escaped. The result still goes through apacheArg, in whose
- * double quotes a backslash before anything but a quote stays as it is.
- */
-export function apacheRegexLiteral(text: string): string {
-  return text.replace(/[.^$*+?()[\]{}|\\]/g, (ch) => '\\' + ch);
-}
-
-/**
  * An argument of `Require <provider> ...` for providers that evaluate it as an ap_expr string
  * (authz_groupfile's `group`, authnz_ldap's `ldap-group`): there a backslash escapes the next
  * character and `%{...}` and `$N` are expanded. Measured here: `Require group "CORP\devs"` never

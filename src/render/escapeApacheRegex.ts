@@ -18,7 +18,8 @@ export function apacheRegexLiteral(text: string): string {
 }
 
 export function apacheSubstitution(text: string): string {
-  if (text.includes('\\')) throw new ApacheValueError(text, 'a backslash in an AliasMatch target cannot be written the same way for every Apache 2.4 release');
+  const problem = substitutionProblem(text);
+  if (problem) throw new ApacheValueError(text, problem);
   return text.replace(/[$&]/g, '\\$&');
 }
 

@@ -159,6 +159,9 @@ describe('generate', () => {
     ['a missing --site-dir', (e: string) => ['--out', `${e}-out`, '--site-dir', '/nonexistent/site'], '--site-dir /nonexistent/site'],
     ['a zero --processes', (e: string) => ['--out', `${e}-out`, '--processes', '0'], '--processes'],
     ['an --out with a wildcard', (e: string) => ['--out', `${e}-out*`], 'wildcard'],
+    ["an --out inside the environment's htdocs/ (Trac serves it as chrome/site)", (e: string) => ['--out', path.join(e, 'htdocs', 'deploy')], 'htdocs'],
+    ['an --htdocs that is the environment itself', (e: string) => ['--out', `${e}-out`, '--htdocs', e], '--htdocs'],
+    ["an --htdocs inside the environment's conf/", (e: string) => ['--out', `${e}-out`, '--htdocs', path.join(e, 'conf')], '--htdocs'],
   ])('%s exits 2 naming the flag, writing nothing', async (_name, args, fragment) => {
     const e = await env();
     const r = await runCli(['generate', e, ...args(e)]);
@@ -166,6 +169,15 @@ describe('generate', () => {
     expectCleanError(r);
     expect(r.stderr).toContain(fragment);
     expect(await fs.pathExists(`${e}-out`)).toBe(false);
+  });
+
+  it('refuses an --out inside a directory of environments, where Trac\'s index would list it', async () => {
+    const parent = await env('parent');
+    const r = await runCli(['generate', parent, '--out', path.join(parent, 'deploy')]);
+    expect(r.code).toBe(2);
+    expectCleanError(r);
+    expect(r.stderr).toContain('project index');
+    expect(await fs.pathExists(path.join(parent, 'deploy'))).toBe(false);
   });
 
   it('refuses to write through a symlink planted in the output directory', async () => {

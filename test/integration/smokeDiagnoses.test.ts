@@ -125,8 +125,8 @@ describe('smoke says why', () => {
     expect(report.ok).toBe(false);
     expect(report.requests).toEqual([]);
     expect(report.findings.map((f) => f.code)).toEqual(['mod-wsgi-missing']);
-    expect(report.findings[0]?.message).toBe('mod_wsgi is not loaded: Apache does not know WSGIRestrictEmbedded');
-    expect(report.findings[0]?.log.join('\n')).toContain("Invalid command 'WSGIRestrictEmbedded'");
+    expect(report.findings[0]?.message).toBe('mod_wsgi is not loaded: Apache does not know WSGIDaemonProcess');
+    expect(report.findings[0]?.log.join('\n')).toContain("Invalid command 'WSGIDaemonProcess'");
   });
 
   it('a login module the configuration needs is not loaded', async () => {

@@ -1,4 +1,3 @@
-import fc from 'fast-check';
 import fs from 'fs-extra';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -6,25 +5,9 @@ import { UserError } from '../../src/errors.js';
 import type { EnvironmentInfo, Inspection } from '../../src/inspect/types.js';
 import { decideAuth, protectedLocation } from '../../src/plan/authDecision.js';
 import { DEFAULT_GENERATE_OPTIONS, type GenerateOptions } from '../../src/plan/options.js';
-import { apacheRegexLiteral, apacheRequireExpr, ApacheValueError } from '../../src/render/escapeApache.js';
+import { apacheRequireExpr, ApacheValueError } from '../../src/render/escapeApache.js';
 import { tempDir } from '../helpers/tempDir.js';
 import { environmentInfo } from '../helpers/environmentInfo.js';
-
-describe('apacheRegexLiteral', () => {
-  it('a regex made from the escaped text matches exactly that text', () => {
-    fc.assert(
-      fc.property(fc.string({ unit: 'grapheme-ascii' }), fc.string({ unit: 'grapheme-ascii' }), (text, other) => {
-        const re = new RegExp(`^${apacheRegexLiteral(text)}$`);
-        expect(re.test(text)).toBe(true);
-        if (other !== text) expect(re.test(other)).toBe(false);
-      }),
-    );
-  });
-
-  it('escapes the URL-prefix characters that mean something in PCRE', () => {
-    expect(apacheRegexLiteral('/pro.jects/a+b(c)')).toBe('/pro\\.jects/a\\+b\\(c\\)');
-  });
-});
 
 describe('apacheRequireExpr', () => {
   it('doubles backslashes (ap_expr eats one) and quotes when asked', () => {

@@ -35,6 +35,33 @@ describe('planDeployment', () => {
   });
 });
 
+describe('static files of a directory of environments', () => {
+  it('leaves chrome/site to Trac, since each project has its own site files', async () => {
+    const parent = inspectionOf('parent', environmentOn('a', 'sqlite:db/trac.db'), environmentOn('b', 'sqlite:db/trac.db'));
+    const plan = await planDeployment({
+      inspection: parent,
+      options: DEFAULT_GENERATE_OPTIONS,
+      outDir: '/srv/deploy',
+      staticDirs: [
+        { key: 'common', dir: '/srv/deploy/htdocs/common' },
+        { key: 'site', dir: '/srv/deploy/htdocs/site' },
+      ],
+    });
+    expect(plan.staticAliases.map((a) => a.key)).toEqual(['common']);
+    expect(plan.notes.join('\n')).toContain('chrome/site is left to Trac');
+  });
+
+  it('keeps chrome/site for a single environment', async () => {
+    const plan = await planDeployment({
+      inspection: single,
+      options: DEFAULT_GENERATE_OPTIONS,
+      outDir: '/srv/deploy',
+      staticDirs: [{ key: 'site', dir: '/srv/deploy/htdocs/site' }],
+    });
+    expect(plan.staticAliases.map((a) => a.key)).toEqual(['site']);
+  });
+});
+
 describe('validation helpers', () => {
   it.each(['/', '/trac', '/a/b-c.d_e~'])('accepts the URL prefix %s', (p) => {
     expect(validateUrlPrefix(p)).toBe(p);
