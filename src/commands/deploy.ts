@@ -54,6 +54,9 @@ export async function runDeploy(args: DeployArgs, ctx: CliContext): Promise<Exit
       ? { answer: cached, fresh: false }
       : { answer: await htdocsDirs(envPath, { pythonHome: args.pythonHome ?? null, eggCache }), fresh: true };
   })();
+  // Awaited below; marked handled now, so a failure that comes before the inspection ends is not
+  // an unhandled rejection (which would end the process with a stack trace).
+  asking.catch(() => undefined);
   try {
     const inspection = await inspectPath(args.env);
     if (inspection.kind !== 'environment') {
