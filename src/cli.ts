@@ -32,7 +32,12 @@ export async function run(argv: string[], ctx: CliContext): Promise<ExitCode> {
 }
 
 export async function main(argv: string[]): Promise<ExitCode> {
-  return run(argv, processContext());
+  const ctx = processContext();
+  // A promise nobody awaited failed: still one line and a documented exit code, no stack trace.
+  process.once('unhandledRejection', (reason) => {
+    process.exit(report(reason, ctx));
+  });
+  return run(argv, ctx);
 }
 
 function report(error: unknown, ctx: CliContext): ExitCode {
