@@ -250,6 +250,19 @@ const strBody: Rule = {
   },
 };
 
+const embeddedDisabled: Rule = {
+  code: 'embedded-disabled',
+  diagnose: (e) => {
+    if (!/Embedded mode of mod_wsgi disabled by runtime configuration/.test(e.errorLog)) return null;
+    return finding(
+      'embedded-disabled',
+      'an embedded-mode application was refused: "WSGIRestrictEmbedded On" is set for the whole server',
+      ['regenerate with --mode daemon (recommended), or remove WSGIRestrictEmbedded On if this server must run embedded-mode applications'],
+      logLines(e.errorLog, /Embedded mode of mod_wsgi disabled/),
+    );
+  },
+};
+
 const startFailed: Rule = {
   code: 'apache-start-failed',
   diagnose: (e) =>
@@ -320,7 +333,7 @@ const httpError: Rule = {
 };
 
 /** Specific rules first; the general ones speak only when no specific rule did. */
-export const SPECIFIC_RULES: readonly Rule[] = [modWsgiMissing, moduleMissing, accessRules22, tracNotImportable, permissionDenied, strBody];
+export const SPECIFIC_RULES: readonly Rule[] = [modWsgiMissing, moduleMissing, accessRules22, tracNotImportable, permissionDenied, strBody, embeddedDisabled];
 export const GENERAL_RULES: readonly Rule[] = [startFailed, noAnswer, pythonError, tracError, wrongPage, httpError];
 
 export function diagnose(e: Evidence): Finding[] {

@@ -140,6 +140,30 @@ describe('smoke says why', () => {
     expect(report.findings[0]?.log.join('\n')).toMatch(/Invalid command|Unknown Authn provider: ldap/);
   });
 
+  it('an embedded-mode site on a server where another site restricts embedded mode', async () => {
+    const out = path.join(root, 'out-restricted');
+    await generate(env, out, '--mode', 'embedded', '--python-home', VENV);
+    // Another site's configuration in the same server, setting the server-wide switch.
+    const other = path.join(root, 'other-site');
+    await fs.mkdirp(other);
+    await fs.writeFile(path.join(other, 'other.wsgi'), "def application(environ, start_response):\n    start_response('200 OK', [('Content-Length', '2')])\n    return [b'ok']\n");
+    await fs.writeFile(
+      path.join(out, 'other.conf'),
+      [
+        'WSGIRestrictEmbedded On',
+        'WSGIDaemonProcess other processes=1 threads=1',
+        `WSGIScriptAlias /other "${path.join(other, 'other.wsgi')}" process-group=other application-group=%{GLOBAL}`,
+        `<Directory "${other}">`,
+        '    Require all granted',
+        '</Directory>',
+        '',
+      ].join('\n'),
+    );
+    const report = await runSmoke({ dir: out, hello: false, timeoutSeconds: 30 });
+    expect(report.ok).toBe(false);
+    expect(report.findings.map((f) => f.code)).toEqual(['embedded-disabled']);
+  });
+
   it('an application that does not answer: timeout, and the server is still stopped', async () => {
     const out = path.join(root, 'out-hang');
     await fs.mkdirp(out);

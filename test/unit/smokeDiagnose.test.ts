@@ -146,3 +146,13 @@ describe('modules the plan names', () => {
   });
 });
 
+describe('embedded mode switched off server-wide', () => {
+  it('names WSGIRestrictEmbedded and the way out', () => {
+    const log = `${BANNER}\n[Wed Nov 25 13:00:00.000000 2026] [wsgi:error] [pid 10:tid 11] [client 127.0.0.1:5000] Embedded mode of mod_wsgi disabled by runtime configuration: /srv/deploy/a.wsgi`;
+    const found = diagnose(evidence({ errorLog: log, requests: [request({ status: 500 })] }));
+    expect(found.map((f) => f.code)).toEqual(['embedded-disabled']);
+    expect(found[0]?.advice.join(' ')).toContain('--mode daemon');
+    expect(found[0]?.log).toEqual(['[wsgi:error] Embedded mode of mod_wsgi disabled by runtime configuration: /srv/deploy/a.wsgi']);
+  });
+});
+
