@@ -118,6 +118,25 @@ describe('apply to a Debian-like Apache tree', () => {
     expect(nothing.stderr).toMatch(/^trac-deploy: nothing to roll back/);
   });
 
+  it('generate --apply writes, installs and serves in one step, with one JSON document', async () => {
+    const t = await startTree();
+    const env = await initEnv(path.join(root, 'env-one-step'), 'One Step Project');
+    await chownToApache(env);
+    const out = path.join(root, 'out-one-step');
+    const result = await runCli(['generate', env, '--out', out, '--python-home', VENV, '--name', 'onestep', '--url-prefix', '/onestep', '--apply', '--apache-root', t.root, '--json']);
+    expect(result.code, result.stderr).toBe(0);
+    const doc = JSON.parse(result.stdout) as { files: { kind: string }[]; apply: { changed: { path: string }[] } };
+    expect(doc.files.map((f) => f.kind).sort()).toEqual(['apache', 'manifest', 'wsgi']);
+    expect(doc.apply.changed.map((c) => c.path)).toContain(path.join(t.root, 'conf-enabled', 'onestep.conf'));
+    const trac = await body(t.url('/onestep/wiki/WikiStart'));
+    expect(trac.status, await t.errorLog()).toBe(200);
+    expect(trac.text).toContain('One Step Project');
+    await expectOldSite(t);
+    const refused = await runCli(['generate', env, '--out', out, '--apply', '--check', '--apache-root', t.root]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/^trac-deploy: --apply cannot be combined with --check/);
+  });
+
   it('a configuration Apache rejects is rolled back and the previous site still answers', async () => {
     const t = await startTree();
     const before = await snapshotConfig(t.root);
