@@ -38,7 +38,7 @@ export async function runGenerate(args: GenerateArgs, ctx: CliContext): Promise<
   return emitFiles(args, ctx, plan, files, problems);
 }
 
-/** --check, --dry-run or a write, and the report of it; shared by generate and deploy. */
+/** --check, --dry-run or a write, and the report of it; shared by generate and init (deploy has its own, which also covers htdocs). */
 export async function emitFiles(
   args: OutputArgs,
   ctx: CliContext,
