@@ -2,6 +2,7 @@ import { execa } from 'execa';
 import fs from 'fs-extra';
 import path from 'node:path';
 import { inspectPath } from '../inspect/inspectPath.js';
+import { accessVerb, failedAccess, nearestExisting, type AccessNeed } from '../apache/userAccess.js';
 import type { DeployedSite } from './deployedSite.js';
 import { ctl, runConfig, type ApacheTarget } from './target.js';
 
@@ -78,12 +79,6 @@ export function pythonFindings(embedded: string | null, venv: string | null, pyt
   return [];
 }
 
-export interface AccessNeed {
-  path: string;
-  test: '-r' | '-w' | '-x';
-  why: string;
-}
-
 /** What the Apache user must be able to do, for the deployed environments. */
 export function accessNeeds(site: Pick<DeployedSite, 'scripts' | 'pythonHome' | 'eggCache' | 'parentDir'>, envs: { path: string; sqlite: string | null; hasLog: boolean }[], eggCacheExisting: string | null): AccessNeed[] {
   const needs: AccessNeed[] = [];
@@ -107,32 +102,6 @@ export function accessNeeds(site: Pick<DeployedSite, 'scripts' | 'pythonHome' | 
   return needs;
 }
 
-const ACCESS_SCRIPT = 'while [ $# -gt 1 ]; do test "$1" "$2" || printf "%s\\0" "$2"; shift 2; done';
-
-/** Test access for real, as the Apache user (root only: setpriv switches to it). */
-export async function failedAccess(user: string, group: string, needs: AccessNeed[]): Promise<AccessNeed[]> {
-  if (needs.length === 0) return [];
-  const args = needs.flatMap((n) => [n.test, n.path]);
-  const result = await execa('setpriv', [`--reuid=${user}`, `--regid=${group}`, '--init-groups', '--', 'sh', '-c', ACCESS_SCRIPT, 'sh', ...args], { reject: false, stdin: 'ignore' });
-  const failedPaths = String(result.stdout).split('\0').filter(Boolean);
-  const failed: AccessNeed[] = [];
-  for (const need of needs) {
-    const index = failedPaths.indexOf(need.path);
-    if (index >= 0 && !failed.some((f) => f.path === need.path && f.test === need.test)) {
-      failed.push(need);
-      failedPaths.splice(index, 1);
-    }
-  }
-  return failed;
-}
-
-async function nearestExisting(dir: string): Promise<string> {
-  let current = dir;
-  while (!(await fs.pathExists(current)) && path.dirname(current) !== current) current = path.dirname(current);
-  return current;
-}
-
-/** Everything checked before apply: mod_wsgi, its version and Python, the MPM, file access. */
 export async function machineChecks(target: ApacheTarget, site: DeployedSite): Promise<Finding[]> {
   const findings: Finding[] = [];
   const modules = await ctl(target, ['-M']);
@@ -169,8 +138,7 @@ export async function machineChecks(target: ApacheTarget, site: DeployedSite): P
   }
   const eggExisting = site.eggCache ? await nearestExisting(site.eggCache) : null;
   for (const need of await failedAccess(user, group, accessNeeds(site, envs, eggExisting))) {
-    const verb = need.test === '-w' ? 'write' : need.test === '-x' ? 'enter' : 'read';
-    findings.push({ severity: 'error', code: 'apache-user-access', message: `the Apache user ${user} cannot ${verb} ${need.path} (${need.why}); e.g. chown -R ${user}:${group} the environment, or chmod` });
+    findings.push({ severity: 'error', code: 'apache-user-access', message: `the Apache user ${user} cannot ${accessVerb(need.test)} ${need.path} (${need.why}); e.g. chown -R ${user}:${group} the environment, or chmod` });
   }
   return findings;
 }

@@ -6,6 +6,7 @@ import { DEFAULT_GENERATE_OPTIONS } from '../plan/options.js';
 import { groupDatabaseServers, type Sizing } from './databaseServers.js';
 import { checkEnvironment, inspectEnvironment } from './environment.js';
 import pMap from 'p-map';
+import { apacheUserProblems } from './apacheUserAccess.js';
 import { fnmatchToRegExp } from './fnmatch.js';
 import { reasonOf, TracIniUnreadable } from './tracIni.js';
 import type { EnvironmentInfo, Inspection, Problem } from './types.js';
@@ -17,8 +18,10 @@ import type { EnvironmentInfo, Inspection, Problem } from './types.js';
  * environment, or a directory with no environment in it.
  */
 export async function inspectPath(input: string, sizing: Sizing = DEFAULT_SIZING): Promise<Inspection> {
-  const inspection = await inspectTree(input);
-  return { ...inspection, databaseServers: groupDatabaseServers(inspection.environments, sizing) };
+  const tree = await inspectTree(input);
+  const inspection: Inspection = { ...tree, databaseServers: groupDatabaseServers(tree.environments, sizing) };
+  inspection.problems.push(...(await apacheUserProblems(inspection)));
+  return inspection;
 }
 
 const DEFAULT_SIZING: Sizing = { processes: DEFAULT_GENERATE_OPTIONS.processes, threads: DEFAULT_GENERATE_OPTIONS.threads };

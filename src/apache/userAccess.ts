@@ -1,0 +1,44 @@
+import { execa } from 'execa';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+
+/** Something the Apache user must be able to do to a path: `test -r/-w/-x PATH`. */
+export interface AccessNeed {
+  path: string;
+  test: '-r' | '-w' | '-x';
+  why: string;
+}
+
+const ACCESS_SCRIPT = 'while [ $# -gt 1 ]; do test "$1" "$2" || printf "%s\\0" "$2"; shift 2; done';
+
+/**
+ * Test access for real, as the Apache user, in one `setpriv` call (root only: setpriv switches
+ * to that user and its groups). Returns the needs that failed.
+ */
+export async function failedAccess(user: string, group: string, needs: AccessNeed[]): Promise<AccessNeed[]> {
+  if (needs.length === 0) return [];
+  const args = needs.flatMap((n) => [n.test, n.path]);
+  const result = await execa('setpriv', [`--reuid=${user}`, `--regid=${group}`, '--init-groups', '--', 'sh', '-c', ACCESS_SCRIPT, 'sh', ...args], { reject: false, stdin: 'ignore' });
+  // The script prints the path of every failing test, in the order of the needs.
+  const failedPaths = String(result.stdout).split('\0').filter(Boolean);
+  const failed: AccessNeed[] = [];
+  let next = 0;
+  for (const need of needs) {
+    if (failedPaths[next] === need.path) {
+      failed.push(need);
+      next++;
+    }
+  }
+  return failed;
+}
+
+export function accessVerb(test: AccessNeed['test']): string {
+  return test === '-r' ? 'read' : test === '-w' ? 'write' : 'enter';
+}
+
+/** The path itself, or its nearest ancestor that exists (where it would be created). */
+export async function nearestExisting(dir: string): Promise<string> {
+  let current = dir;
+  while (!(await fs.access(current).then(() => true, () => false)) && path.dirname(current) !== current) current = path.dirname(current);
+  return current;
+}

@@ -1,0 +1,51 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { findApache } from '../apache/layout.js';
+import { accessVerb, failedAccess, nearestExisting, type AccessNeed } from '../apache/userAccess.js';
+import type { Inspection, Problem } from './types.js';
+
+/**
+ * What Trac, running as the Apache user, will not be able to do: read trac.ini, write the log
+ * directory, the SQLite database and its directory, and the default egg cache (or the directory
+ * it would be made in). Tested for real as that user with setpriv, which needs root; otherwise
+ * (or without Apache installed) nothing is reported.
+ */
+export async function apacheUserProblems(inspection: Inspection): Promise<Problem[]> {
+  if (process.getuid?.() !== 0) return [];
+  let user: string;
+  let group: string;
+  try {
+    ({ user, group } = findApache());
+  } catch {
+    return [];
+  }
+  const needs: AccessNeed[] = [];
+  if (inspection.kind === 'parent') {
+    needs.push({ path: inspection.path, test: '-r', why: "the environments directory, for Trac's project index" });
+  }
+  const logDirs = await Promise.all(inspection.environments.map((env) => isDirectory(path.join(env.path, 'log'))));
+  for (const [index, env] of inspection.environments.entries()) {
+    needs.push({ path: path.join(env.path, 'conf', 'trac.ini'), test: '-r', why: 'the environment configuration' });
+    const log = path.join(env.path, 'log');
+    if (logDirs[index]) needs.push({ path: log, test: '-w', why: 'the environment log directory' });
+    if (env.database?.scheme === 'sqlite' && env.database.name && env.databaseVersion !== null) {
+      const db = path.resolve(env.path, env.database.name);
+      needs.push({ path: db, test: '-w', why: 'the SQLite database' });
+      needs.push({ path: path.dirname(db), test: '-w', why: 'the SQLite database directory (journal files)' });
+    }
+  }
+  const eggCache = path.join(inspection.path, '.egg-cache');
+  const eggExisting = await nearestExisting(eggCache);
+  needs.push({ path: eggExisting, test: '-w', why: eggExisting === eggCache ? 'the default egg cache' : `the directory the default egg cache ${eggCache} is created in` });
+  const failed = await failedAccess(user, group, needs);
+  return failed.map((need) => ({
+    code: 'apache-user-access',
+    severity: 'warning',
+    message: `the Apache user ${user} cannot ${accessVerb(need.test)} ${need.path} (${need.why}); e.g. chown -R ${user}:${group} ${inspection.path}`,
+    path: need.path,
+  }));
+}
+
+async function isDirectory(dir: string): Promise<boolean> {
+  return fs.stat(dir).then((s) => s.isDirectory(), () => false);
+}

@@ -1,0 +1,43 @@
+import fs from 'fs-extra';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runCli } from '../helpers/cli.js';
+import { tempDir } from '../helpers/tempDir.js';
+import { chownToApache, initEnv } from '../helpers/tracEnv.js';
+
+/**
+ * inspect tells, before any restart, what Trac running as the Apache user (www-data) will fail
+ * to do: tested for real as that user (setpriv), on environments made by trac-admin initenv.
+ */
+describe('inspect checks the Apache user can use the environment', () => {
+  it('names trac.ini, the log dir, the database and the egg cache of a root-owned environment', async () => {
+    const env = await initEnv(path.join(await tempDir(), 'env'), 'Root Owned');
+    const r = await runCli(['inspect', env, '--json']);
+    expect(r.code).toBe(0);
+    const problems = (JSON.parse(r.stdout) as { problems: { code: string; path: string }[] }).problems.filter((p) => p.code === 'apache-user-access');
+    expect(problems.map((p) => p.path)).toEqual(
+      expect.arrayContaining([path.join(env, 'log'), path.join(env, 'db', 'trac.db'), path.join(env, 'db'), env]),
+    );
+    const text = await runCli(['inspect', env]);
+    expect(text.stderr).toContain(`warning: the Apache user www-data cannot write ${path.join(env, 'db', 'trac.db')} (the SQLite database); e.g. chown -R www-data:www-data ${env}`);
+  });
+
+  it('reports nothing once the environment belongs to the Apache user', async () => {
+    const env = await initEnv(path.join(await tempDir(), 'env'), 'Apache Owned');
+    await chownToApache(env);
+    const r = await runCli(['inspect', env, '--json']);
+    const codes = (JSON.parse(r.stdout) as { problems: { code: string }[] }).problems.map((p) => p.code);
+    expect(codes).not.toContain('apache-user-access');
+  });
+
+  it('an unreadable trac.ini is named even when the rest is fine', async () => {
+    const env = await initEnv(path.join(await tempDir(), 'env'), 'Private Ini');
+    await chownToApache(env);
+    const ini = path.join(env, 'conf', 'trac.ini');
+    await fs.chown(ini, 0, 0);
+    await fs.chmod(ini, 0o600);
+    const r = await runCli(['inspect', env, '--json']);
+    const problems = (JSON.parse(r.stdout) as { problems: { code: string; path: string }[] }).problems.filter((p) => p.code === 'apache-user-access');
+    expect(problems.map((p) => p.path)).toEqual([ini]);
+  });
+});
