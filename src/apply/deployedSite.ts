@@ -1,5 +1,6 @@
 import fs from 'fs-extra';
 import path from 'node:path';
+import { parsePythonHome, parseScriptAlias } from '../apache/readConf.js';
 import { usageError } from '../errors.js';
 import { reasonOf } from '../inspect/tracIni.js';
 
@@ -43,8 +44,7 @@ export async function readDeployedSite(input: string): Promise<DeployedSite> {
   }
   if (confFiles.length === 0) throw usageError(`${dir} holds no .conf file; run trac-deploy generate --out ${dir} first`);
   const allConf = confFiles.map((c) => c.content).join('\n');
-  const scripts = [...allConf.matchAll(/^\s*WSGIScriptAlias\s+"(?:[^"\\]|\\.)*"\s+"((?:[^"\\]|\\.)*)"/gm)].map((m) => unquoteApache(m[1] ?? ''));
-  const home = /python-home="((?:[^"\\]|\\.)*)"/.exec(allConf);
+  const scripts = confFiles.flatMap((c) => parseScriptAlias(c.content)?.script ?? []);
   let envPath: string | null = null;
   let parentDir: string | null = null;
   let eggCache: string | null = null;
@@ -59,17 +59,12 @@ export async function readDeployedSite(input: string): Promise<DeployedSite> {
     dir,
     confFiles,
     mode: /^\s*WSGIDaemonProcess\s/m.test(allConf) ? 'daemon' : 'embedded',
-    pythonHome: home?.[1] !== undefined ? unquoteApache(home[1]) : null,
+    pythonHome: confFiles.map((c) => parsePythonHome(c.content)).find((h) => h !== null) ?? null,
     scripts,
     envPath,
     parentDir,
     eggCache,
   };
-}
-
-/** The inverse of apacheArg's quoting inside the quotes: \" is ". */
-export function unquoteApache(inner: string): string {
-  return inner.replace(/\\"/g, '"');
 }
 
 function pyAssignment(text: string, name: string): string | null {

@@ -1,5 +1,6 @@
 import fs from 'fs-extra';
 import path from 'node:path';
+import { parsePythonHome, parseScriptAlias } from '../apache/readConf.js';
 import { usageError } from '../errors.js';
 import type { DeploymentPlan } from '../plan/types.js';
 import { MANIFEST_KIND, MANIFEST_SUFFIX, MANIFEST_VERSION } from '../render/renderManifest.js';
@@ -73,24 +74,6 @@ async function fromManifest(file: string): Promise<SmokeTarget> {
     if (!(await fs.pathExists(needed))) throw usageError(`${file} names ${needed}, which does not exist; re-run trac-deploy generate`);
   }
   return { name: path.basename(plan.files.apache).replace(/\.conf$/, ''), conf: plan.files.apache, urlPrefix: plan.urlPrefix, script: plan.files.wsgi, plan, pythonHome: plan.python.home };
-}
-
-/** The first WSGIScriptAlias of a .conf: URL and script, quoted or not. */
-export function parseScriptAlias(text: string): { urlPrefix: string; script: string } | null {
-  const arg = String.raw`("(?:[^"\\]|\\.)*"|\S+)`;
-  const match = new RegExp(String.raw`^[ \t]*WSGIScriptAlias[ \t]+${arg}[ \t]+${arg}`, 'im').exec(text);
-  if (!match?.[1] || !match[2]) return null;
-  return { urlPrefix: unquote(match[1]), script: unquote(match[2]) };
-}
-
-function unquote(value: string): string {
-  return value.startsWith('"') ? value.slice(1, -1).replace(/\\"/g, '"') : value;
-}
-
-/** python-home= of a WSGIDaemonProcess line, quoted or not. */
-export function parsePythonHome(text: string): string | null {
-  const match = /^[ \t]*WSGIDaemonProcess[ \t].*?\bpython-home=("(?:[^"\\]|\\.)*"|\S+)/im.exec(text);
-  return match?.[1] ? unquote(match[1]) : null;
 }
 
 async function fromConf(conf: string): Promise<SmokeTarget | null> {

@@ -13,7 +13,8 @@ import {
   versionFindings,
   wsgiVersionFromBinary,
 } from '../../src/apply/checks.js';
-import { parsePyStr, unquoteApache } from '../../src/apply/deployedSite.js';
+import { unquoteApache } from '../../src/apache/readConf.js';
+import { parsePyStr } from '../../src/apply/deployedSite.js';
 import { takeLock } from '../../src/apply/lock.js';
 import { putState, readState } from '../../src/apply/pathState.js';
 import { parseRunConfig } from '../../src/apply/target.js';

@@ -4,7 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { renderManifest } from '../../src/render/renderManifest.js';
 import { swapScript, writeHelloConfig } from '../../src/smoke/helloConfig.js';
 import { joinUrl, judge, pagesFor, titleOf } from '../../src/smoke/pages.js';
-import { findTargets, parsePythonHome, parseScriptAlias } from '../../src/smoke/targets.js';
+import { parsePythonHome, parseScriptAlias } from '../../src/apache/readConf.js';
+import { findTargets } from '../../src/smoke/targets.js';
 import { samplePlan } from '../helpers/samplePlan.js';
 import { tempDir } from '../helpers/tempDir.js';
 
