@@ -73,7 +73,11 @@ function buildParser(argv: string[], ctx: CliContext, setCode: (c: ExitCode) => 
   let y = parser;
   for (const spec of COMMANDS) {
     y = y.command(spec.command, spec.describe, spec.builder, async (args) => {
-      setCode(await spec.run(args as Record<string, unknown>, ctx));
+      const outcome = await spec.run(args as Record<string, unknown>, ctx);
+      // The one place a result becomes output and an exit code.
+      const { present } = await import('./report/present.js');
+      present(outcome, ctx, args.json === true);
+      setCode(outcome.exitCode);
     });
   }
   return y;

@@ -1,3 +1,4 @@
+import type { Finding } from '../findings.js';
 import { execa } from 'execa';
 import fs from 'fs-extra';
 import path from 'node:path';
@@ -6,11 +7,7 @@ import { accessVerb, failedAccess, nearestExisting, type AccessNeed } from '../a
 import type { DeployedSite } from './deployedSite.js';
 import { ctl, runConfig, type ApacheTarget } from './target.js';
 
-export interface Finding {
-  severity: 'error' | 'warning' | 'info';
-  code: string;
-  message: string;
-}
+export type { Finding };
 
 /** mod_wsgi keeps its version string just before "mod_wsgi/%s" (its banner format). */
 export function wsgiVersionFromBinary(binary: Buffer): string | null {

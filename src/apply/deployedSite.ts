@@ -1,20 +1,22 @@
-import fs from 'fs-extra';
+import fs from 'node:fs/promises';
 import path from 'node:path';
-import { parsePythonHome, parseScriptAlias } from '../apache/readConf.js';
-import { usageError } from '../errors.js';
 import { reasonOf } from '../inspect/tracIni.js';
+import { usageError } from '../errors.js';
+import type { DeploymentPlan } from '../plan/types.js';
+import { PLAN_FILE_SUFFIX, readPlanFiles } from '../write/planFile.js';
 
 /**
- * What `generate` wrote into a directory, read back for `apply`: the Apache snippets to
- * install and, from the snippet and the script, the paths the Apache user must reach.
+ * What `generate` (or `deploy`) wrote into a directory, as `apply` needs it: the Apache
+ * snippets to install, and from their plan files the paths the Apache user must reach.
  */
 export interface DeployedSite {
   dir: string;
   /** Apache snippets (<name>.conf), by base name. */
   confFiles: { name: string; path: string; content: string }[];
+  plans: DeploymentPlan[];
   mode: 'daemon' | 'embedded';
   pythonHome: string | null;
-  /** Scripts named by WSGIScriptAlias. */
+  /** The WSGI scripts the snippets mount. */
   scripts: string[];
   envPath: string | null;
   parentDir: string | null;
@@ -32,67 +34,34 @@ export async function readDeployedSite(input: string): Promise<DeployedSite> {
     if (error instanceof Error && error.name === 'UserError') throw error;
     throw usageError(`${dir}: ${reasonOf(error)}; give the --out directory of trac-deploy generate`);
   }
+  const plans = (await readPlanFiles(dir)).map((p) => p.plan);
+  // `<name>.plan.json` describes `<name>.conf` beside it (also in a copy of the directory).
+  const planned = new Map(plans.map((plan) => [path.basename(plan.files.apache), plan]));
   const confFiles = [];
   for (const entry of entries.filter((e) => e.endsWith('.conf'))) {
     const file = path.join(dir, entry);
+    if (!planned.has(entry)) {
+      throw usageError(`${file} has no ${entry.replace(/\.conf$/, PLAN_FILE_SUFFIX)} beside it: it was not written by trac-deploy generate, and apply installs only what it knows. Re-run trac-deploy generate --out ${dir}, or move the file away`);
+    }
     const stat = await fs.lstat(file);
     if (!stat.isFile()) throw usageError(`${file} is not a regular file; trac-deploy installs only files it wrote`);
-    const content = await fs.readFile(file, 'utf8').catch((error) => {
+    const content = await fs.readFile(file, 'utf8').catch((error: unknown) => {
       throw usageError(`${file}: ${reasonOf(error)}`);
     });
     confFiles.push({ name: entry, path: file, content });
   }
   if (confFiles.length === 0) throw usageError(`${dir} holds no .conf file; run trac-deploy generate --out ${dir} first`);
-  const allConf = confFiles.map((c) => c.content).join('\n');
-  const scripts = confFiles.flatMap((c) => parseScriptAlias(c.content)?.script ?? []);
-  let envPath: string | null = null;
-  let parentDir: string | null = null;
-  let eggCache: string | null = null;
-  for (const script of scripts) {
-    const text = await fs.readFile(script, 'utf8').catch(() => '');
-    envPath ??= pyAssignment(text, 'TRAC_ENV');
-    parentDir ??= pyAssignment(text, 'TRAC_ENV_PARENT_DIR');
-    const egg = /os\.environ\.setdefault\('PYTHON_EGG_CACHE', (u'(?:[^'\\]|\\.)*')\)/.exec(text);
-    if (egg?.[1]) eggCache ??= parsePyStr(egg[1]);
-  }
+  const first = plans[0];
+  const source = (kind: 'environment' | 'parent') => plans.find((p) => p.source.kind === kind)?.source.path ?? null;
   return {
     dir,
     confFiles,
-    mode: /^\s*WSGIDaemonProcess\s/m.test(allConf) ? 'daemon' : 'embedded',
-    pythonHome: confFiles.map((c) => parsePythonHome(c.content)).find((h) => h !== null) ?? null,
-    scripts,
-    envPath,
-    parentDir,
-    eggCache,
+    plans,
+    mode: plans.some((p) => p.mode === 'daemon') ? 'daemon' : 'embedded',
+    pythonHome: plans.map((p) => p.daemon?.pythonHome ?? null).find((h) => h !== null) ?? null,
+    scripts: plans.map((p) => p.files.wsgi),
+    envPath: source('environment'),
+    parentDir: source('parent'),
+    eggCache: first?.python.eggCache ?? null,
   };
-}
-
-function pyAssignment(text: string, name: string): string | null {
-  const match = new RegExp(`^${name} = (u'(?:[^'\\\\]|\\\\.)*')$`, 'm').exec(text);
-  return match?.[1] ? parsePyStr(match[1]) : null;
-}
-
-/** The inverse of pyStr: a u'...' literal with \\ \' \n \r \t \xHH \uHHHH \UHHHHHHHH escapes. */
-export function parsePyStr(literal: string): string {
-  if (!literal.startsWith("u'") || !literal.endsWith("'") || literal.length < 3) throw new Error(`not a u'' literal: ${literal}`);
-  const body = literal.slice(2, -1);
-  let out = '';
-  for (let i = 0; i < body.length; i++) {
-    const ch = body[i];
-    if (ch !== '\\') {
-      out += ch;
-      continue;
-    }
-    const next = body[++i];
-    const simple: Record<string, string> = { '\\': '\\', "'": "'", n: '\n', r: '\r', t: '\t' };
-    if (next !== undefined && next in simple) {
-      out += simple[next];
-      continue;
-    }
-    const width = next === 'x' ? 2 : next === 'u' ? 4 : next === 'U' ? 8 : 0;
-    if (width === 0) throw new Error(`unknown escape \\${next ?? ''}`);
-    out += String.fromCodePoint(Number.parseInt(body.slice(i + 1, i + 1 + width), 16));
-    i += width;
-  }
-  return out;
 }

@@ -35,9 +35,12 @@ export const applyCommand: CommandSpec = {
     ),
   run: async (args, ctx) => {
     const { runApply } = await import('../commands/apply.js');
-    return runApply(
-      { ...targetArgsFrom(args), dir: typeof args.dir === 'string' ? args.dir : undefined, rollback: Boolean(args.rollback), force: Boolean(args.force), json: Boolean(args.json) },
-      ctx,
-    );
+    return runApply({
+      ...targetArgsFrom(args),
+      dir: typeof args.dir === 'string' ? args.dir : undefined,
+      rollback: Boolean(args.rollback),
+      force: Boolean(args.force),
+      log: (line) => ctx.stderr(line),
+    });
   },
 };

@@ -22,8 +22,7 @@ export const ciCommand: CommandSpec = {
     ),
   run: async (args, ctx) => {
     const { runCi } = await import('../commands/ci.js');
-    return runCi(
-      {
+    return runCi({
         provider: args.provider as CiProvider,
         path: typeof args.path === 'string' ? args.path : null,
         given: givenOptionsFrom(args),
@@ -34,8 +33,6 @@ export const ciCommand: CommandSpec = {
         out: typeof args.out === 'string' ? args.out : null,
         force: Boolean(args.force),
         dryRun: Boolean(args.dryRun),
-      },
-      ctx,
-    );
+      });
   },
 };

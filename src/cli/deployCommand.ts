@@ -14,17 +14,13 @@ export const deployCommand: CommandSpec = {
     ),
   run: async (args, ctx) => {
     const { runDeploy } = await import('../commands/deploy.js');
-    return runDeploy(
-      {
+    return runDeploy({
         ...generateOptionsFrom(args),
         env: String(args.env),
         target: String(args.target),
         force: Boolean(args.force),
         dryRun: Boolean(args.dryRun),
         check: Boolean(args.check),
-        json: Boolean(args.json),
-      },
-      ctx,
-    );
+      });
   },
 };

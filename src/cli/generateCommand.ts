@@ -17,12 +17,14 @@ export const generateCommand: CommandSpec = {
       ),
     ),
   run: async (args, ctx) => {
-    const generate = { ...generateOptionsFrom(args), ...outputArgsFrom(args), path: String(args.path) };
+    const generate = { ...generateOptionsFrom(args), ...outputArgsFrom(args), path: String(args.path), json: Boolean(args.json) };
     if (args.apply) {
       const { runGenerateAndApply } = await import('../commands/generateAndApply.js');
-      return runGenerateAndApply(generate, targetArgsFrom(args), ctx);
+      const { present } = await import('../report/present.js');
+      const log = (line: string) => ctx.stderr(line);
+      return runGenerateAndApply(generate, { ...targetArgsFrom(args), log }, (generated) => present(generated, ctx, generate.json));
     }
     const { runGenerate } = await import('../commands/generate.js');
-    return runGenerate(generate, ctx);
+    return runGenerate(generate);
   },
 };

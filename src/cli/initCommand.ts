@@ -17,6 +17,7 @@ export const initCommand: CommandSpec = {
     ),
   run: async (args, ctx) => {
     const { runInit } = await import('../commands/init.js');
+    const { present } = await import('../report/present.js');
     return runInit(
       {
         path: typeof args.path === 'string' ? args.path : undefined,
@@ -28,6 +29,7 @@ export const initCommand: CommandSpec = {
         smoke: typeof args.smoke === 'boolean' ? args.smoke : undefined,
       },
       ctx,
+      { show: (outcome) => present(outcome, ctx, false) },
     );
   },
 };

@@ -19,9 +19,6 @@ export const inspectCommand: CommandSpec = {
       }),
   run: async (args, ctx) => {
     const { runInspect } = await import('../commands/inspect.js');
-    return runInspect(
-      { path: String(args.path), json: Boolean(args.json), processes: Number(args.processes), threads: Number(args.threads), probeDb: Boolean(args.probeDb) },
-      ctx,
-    );
+    return runInspect({ path: String(args.path), processes: Number(args.processes), threads: Number(args.threads), probeDb: Boolean(args.probeDb) });
   },
 };

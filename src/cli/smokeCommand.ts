@@ -17,9 +17,9 @@ export const smokeCommand: CommandSpec = {
       }),
   run: async (args, ctx) => {
     const { runSmokeCommand } = await import('../commands/smoke.js');
-    return runSmokeCommand(
-      { dir: String(args.dir), name: args.name === undefined ? undefined : String(args.name), hello: Boolean(args.hello), json: Boolean(args.json), timeout: Number(args.timeout) },
-      ctx,
-    );
+    const { silentProgress, spinner } = await import('../smoke/progress.js');
+    // Progress is for a person at a terminal; --json and pipes stay clean.
+    const progress = !args.json && process.stderr.isTTY ? await spinner(process.stderr) : silentProgress;
+    return runSmokeCommand({ dir: String(args.dir), name: args.name === undefined ? undefined : String(args.name), hello: Boolean(args.hello), timeout: Number(args.timeout) }, progress);
   },
 };

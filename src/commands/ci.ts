@@ -1,14 +1,14 @@
 import path from 'node:path';
 import { sourceFromConfigDir } from '../ci/sourceFromConfig.js';
 import { renderWorkflow, type CiProvider } from '../ci/workflow.js';
-import type { CliContext } from '../context.js';
-import { EXIT, type ExitCode, usageError } from '../errors.js';
+import { EXIT, usageError } from '../errors.js';
 import { inspectPath } from '../inspect/inspectPath.js';
 import { DEFAULT_GENERATE_OPTIONS } from '../plan/options.js';
 import { planDeployment } from '../plan/planDeployment.js';
 import { validateOutDir } from '../plan/validate.js';
 import type { GivenOptions } from '../wizard/questions.js';
-import { writeFiles } from '../write/writeFiles.js';
+import { emitFiles } from '../write/emitFiles.js';
+import type { CiOutcome } from './outcome.js';
 
 export interface CiArgs {
   provider: CiProvider;
@@ -26,7 +26,7 @@ export interface CiArgs {
 }
 
 /** Writes a CI pipeline that installs Apache, mod_wsgi and Trac, checks for drift and smoke-tests. */
-export async function runCi(args: CiArgs, ctx: CliContext): Promise<ExitCode> {
+export async function runCi(args: CiArgs): Promise<CiOutcome> {
   const inspection = await inspectPath(args.path ?? (await sourceFromConfigDir(args.configDir)));
   const deployDir = validateOutDir(args.deployDir, inspection.environments.map((e) => e.path), inspection.kind === 'parent' ? inspection.path : null);
   if (path.isAbsolute(args.configDir) || args.configDir.split(/[\\/]/).includes('..')) {
@@ -35,18 +35,13 @@ export async function runCi(args: CiArgs, ctx: CliContext): Promise<ExitCode> {
   // The flags must make a plan here, so the workflow never names a value generate refuses.
   await planDeployment({ inspection, options: { ...DEFAULT_GENERATE_OPTIONS, ...args.given }, outDir: deployDir });
   const content = renderWorkflow({ ...args, inspection, deployDir });
-  for (const env of inspection.environments) {
+  const notes = inspection.environments.flatMap((env) => {
     const scheme = env.database?.scheme;
-    if (scheme && scheme !== 'sqlite') {
-      ctx.stderr(`${ctx.colors.cyan('note')}: ${env.path} uses ${scheme}; the workflow's stand-in environments use SQLite, so give --pool explicitly and expect the smoke test to show the stand-in`);
-    }
-  }
-  if (!args.out) {
-    ctx.stdout(content);
-    return EXIT.ok;
-  }
-  const [outcome] = await writeFiles([{ path: path.resolve(args.out), kind: 'ci', content, mode: 0o644 }], { force: args.force, dryRun: args.dryRun });
-  if (outcome) ctx.stdout(`${args.dryRun ? `would write (${outcome.status})` : outcome.written ? `wrote (${outcome.status})` : 'unchanged'}: ${outcome.path}`);
-  if (args.dryRun) ctx.stdout(content);
-  return EXIT.ok;
+    return scheme && scheme !== 'sqlite'
+      ? [`${env.path} uses ${scheme}; the workflow's stand-in environments use SQLite, so give --pool explicitly and expect the smoke test to show the stand-in`]
+      : [];
+  });
+  if (!args.out) return { kind: 'ci', exitCode: EXIT.ok, content, result: null, notes };
+  const result = await emitFiles([{ path: path.resolve(args.out), kind: 'ci', content, mode: 0o644 }], { force: args.force, dryRun: args.dryRun, check: false }, path.dirname(path.resolve(args.out)));
+  return { kind: 'ci', exitCode: EXIT.ok, content, result, notes };
 }

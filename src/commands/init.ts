@@ -1,7 +1,7 @@
 import { createTwoFilesPatch } from 'diff';
 import { shWord } from '../render/escapeShell.js';
 import type { CliContext } from '../context.js';
-import { EXIT, type ExitCode, usageError } from '../errors.js';
+import { EXIT, usageError } from '../errors.js';
 import { inspectPath } from '../inspect/inspectPath.js';
 import type { Inspection } from '../inspect/types.js';
 import { validateOutDir } from '../plan/validate.js';
@@ -11,7 +11,9 @@ import { findEnvironments, USUAL_TRAC_ROOTS } from '../wizard/findEnvironments.j
 import { defaultsPrompter, inquirerPrompter, type Prompter, recordingPrompter, WizardCancelled } from '../wizard/prompter.js';
 import { askOptions, asValidator, type GivenOptions } from '../wizard/questions.js';
 import { compareFiles } from '../write/writeFiles.js';
-import { buildDeployment, emitFiles } from './generate.js';
+import { buildDeployment, emitDeployment } from './generate.js';
+import type { InitOutcome, Outcome } from './outcome.js';
+import { runSmokeCommand } from './smoke.js';
 
 export interface InitArgs {
   path?: string | undefined;
@@ -31,7 +33,9 @@ export interface InitDeps {
   runPython?: PythonRunner;
   /** Where to look for environments when PATH is not given; default cwd and the usual places. */
   searchRoots?: string[];
-  runSmoke?: (dir: string, ctx: CliContext) => Promise<ExitCode>;
+  runSmoke?: (dir: string) => Promise<Outcome>;
+  /** Shows a step's outcome as the wizard goes (the CLI's presenter); default: nothing. */
+  show?: (outcome: Outcome) => void;
 }
 
 /**
@@ -39,21 +43,18 @@ export interface InitDeps {
  * same inspect -> plan -> render path as generate, shows the files (a diff when they exist),
  * writes them with the same writer on confirmation, and offers the smoke test.
  */
-export async function runInit(args: InitArgs, ctx: CliContext, deps: InitDeps = {}): Promise<ExitCode> {
+export async function runInit(args: InitArgs, ctx: CliContext, deps: InitDeps = {}): Promise<InitOutcome> {
   const recorder = !args.yes && !args.interactive ? recordingPrompter() : null;
   const prompter = args.yes ? defaultsPrompter() : (recorder ?? deps.prompter ?? (await inquirerPrompter()));
   try {
     return await wizard(args, ctx, deps, prompter, recorder?.needed ?? null);
   } catch (error) {
-    if (error instanceof WizardCancelled) {
-      ctx.stderr('trac-deploy: init cancelled, nothing written');
-      return EXIT.cancelled;
-    }
+    if (error instanceof WizardCancelled) return done(EXIT.cancelled, null, 'init cancelled, nothing written');
     throw error;
   }
 }
 
-async function wizard(args: InitArgs, ctx: CliContext, deps: InitDeps, prompter: Prompter, needed: string[] | null): Promise<ExitCode> {
+async function wizard(args: InitArgs, ctx: CliContext, deps: InitDeps, prompter: Prompter, needed: string[] | null): Promise<InitOutcome> {
   const target = args.path ?? (await askPath(prompter, deps.searchRoots ?? [process.cwd(), ...USUAL_TRAC_ROOTS]));
   if (!target) {
     if (needed) throw needFlags(needed);
@@ -68,10 +69,12 @@ async function wizard(args: InitArgs, ctx: CliContext, deps: InitDeps, prompter:
 
   if (needed) throw needFlags(needed);
 
-  const { plan, files, problems } = await buildDeployment(inspection.path, options, out);
+  const deployment = await buildDeployment(inspection.path, options, out);
+  const { plan, files } = deployment;
+  const show = deps.show ?? (() => {});
   const changes = await preview(files, ctx);
   if (changes.total === 0) {
-    ctx.stdout(`up to date: ${files.map((f) => f.path).join(', ')}`);
+    show(await emitDeployment(deployment, { force: false, dryRun: false, check: true }));
   } else {
     const replace = changes.changed > 0;
     // --yes asks nothing: the writer then refuses changed files without --force, as generate does.
@@ -85,24 +88,25 @@ async function wizard(args: InitArgs, ctx: CliContext, deps: InitDeps, prompter:
         // Replacing what the user has is never the default; writing new files is.
         default: !replace || args.force,
       }));
-    if (!ok) {
-      ctx.stderr('trac-deploy: nothing written');
-      return EXIT.ok;
-    }
+    if (!ok) return done(EXIT.ok, null, 'nothing written');
     // The user saw the diff and said yes to replacing: that is --force. --yes alone never is.
     const force = args.force || (replace && !args.yes);
-    const code = await emitFiles({ out, force, dryRun: false, check: false, json: false }, ctx, plan, files, problems);
-    if (code !== EXIT.ok) return code;
+    const written = await emitDeployment(deployment, { force, dryRun: false, check: false });
+    show(written);
+    if (written.exitCode !== EXIT.ok) return done(written.exitCode, null, null);
   }
 
   const smoke =
     args.smoke ??
     (await prompter.confirm({ message: `Run the smoke test now (a throwaway Apache on 127.0.0.1 serving ${plan.files.outDir})?`, flag: '--smoke', default: false }));
-  if (!smoke) {
-    ctx.stdout(`next: trac-deploy smoke ${shWord(plan.files.outDir)}`);
-    return EXIT.ok;
-  }
-  return (deps.runSmoke ?? smokeThroughCli)(plan.files.outDir, ctx);
+  if (!smoke) return done(EXIT.ok, `trac-deploy smoke ${shWord(plan.files.outDir)}`, null);
+  const smoked = await (deps.runSmoke ?? smokeDir)(plan.files.outDir);
+  show(smoked);
+  return done(smoked.exitCode, null, null);
+}
+
+function done(exitCode: InitOutcome['exitCode'], next: string | null, message: string | null): InitOutcome {
+  return { kind: 'init', exitCode, next, message };
 }
 
 async function askPath(prompter: Prompter, roots: string[]): Promise<string> {
@@ -172,9 +176,7 @@ async function preview(files: RenderedFile[], ctx: CliContext): Promise<{ total:
   return { total: created + changed, created, changed };
 }
 
-/** The smoke command, through the CLI entry, so it runs exactly as `trac-deploy smoke DIR`. */
-async function smokeThroughCli(dir: string, ctx: CliContext): Promise<ExitCode> {
-  const { run } = await import('../cli.js');
-  return run(['smoke', dir], ctx);
+/** The smoke test as `trac-deploy smoke DIR` runs it (defaults: all configurations, 60 s). */
+function smokeDir(dir: string): Promise<Outcome> {
+  return runSmokeCommand({ dir, hello: false, timeout: 60 });
 }
-

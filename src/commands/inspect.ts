@@ -1,13 +1,10 @@
-import type { CliContext } from '../context.js';
-import { EXIT, type ExitCode, usageError } from '../errors.js';
+import { EXIT, usageError } from '../errors.js';
 import { allProblems, inspectPath } from '../inspect/inspectPath.js';
 import { probeDatabaseServers, type ClientRunner } from '../inspect/probeDatabase.js';
-import { formatInspection } from '../report/inspection.js';
-import { printProblems } from '../report/problems.js';
+import type { InspectOutcome } from './outcome.js';
 
 export interface InspectArgs {
   path: string;
-  json: boolean;
   /** The daemon size the connection estimate is made for. */
   processes: number;
   threads: number;
@@ -15,7 +12,7 @@ export interface InspectArgs {
   probeDb: boolean;
 }
 
-export async function runInspect(args: InspectArgs, ctx: CliContext, runClient?: ClientRunner): Promise<ExitCode> {
+export async function runInspect(args: InspectArgs, runClient?: ClientRunner): Promise<InspectOutcome> {
   for (const [flag, value] of [['--processes', args.processes], ['--threads', args.threads]] as const) {
     if (!Number.isInteger(value) || value < 1 || value > 1000) throw usageError(`${flag} ${value} must be a whole number from 1 to 1000`);
   }
@@ -24,11 +21,5 @@ export async function runInspect(args: InspectArgs, ctx: CliContext, runClient?:
     const { servers, problems } = await probeDatabaseServers(inspection, runClient);
     inspection = { ...inspection, databaseServers: servers, problems: [...inspection.problems, ...problems] };
   }
-  if (args.json) {
-    ctx.stdout(JSON.stringify(inspection, null, 2));
-  } else {
-    ctx.stdout(formatInspection(inspection));
-    printProblems(ctx, allProblems(inspection));
-  }
-  return EXIT.ok;
+  return { kind: 'inspect', exitCode: EXIT.ok, inspection, findings: allProblems(inspection) };
 }

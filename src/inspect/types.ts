@@ -2,15 +2,10 @@ import type { DatabaseInfo, DatabaseServerAddress } from './databaseUrl.js';
 
 /** Pure, JSON-serialisable facts about what is on disk. Knows nothing about Apache. */
 
-export type Severity = 'error' | 'warning' | 'info';
-
-export interface Problem {
-  /** Stable identifier for scripts: `trac-ini-unreadable`, `needs-upgrade`, ... */
-  code: string;
-  severity: Severity;
-  message: string;
-  path?: string;
-}
+/** inspect's findings are the one Finding type every command reports (src/findings.ts). */
+import type { Finding } from '../findings.js';
+export type { Severity } from '../findings.js';
+export type Problem = Finding;
 
 export interface Repository {
   /** '' is the default repository. */

@@ -1,3 +1,4 @@
+import type { Finding as BaseFinding } from '../findings.js';
 import path from 'node:path';
 import type { DeploymentPlan } from '../plan/types.js';
 
@@ -53,15 +54,8 @@ export interface Evidence {
   timeoutSeconds: number;
 }
 
-export interface Finding {
-  code: string;
-  /** One line: what is wrong. */
-  message: string;
-  /** What to do, one step a line. */
-  advice: string[];
-  /** The lines of Apache's error log (or the page) that show it. */
-  log: string[];
-}
+/** A smoke diagnosis: the one Finding type, always an error, always with advice and log lines. */
+export type Finding = BaseFinding & { advice: string[]; log: string[] };
 
 export interface Rule {
   code: string;
@@ -97,7 +91,7 @@ function answered(e: Evidence, status: number): RequestEvidence | undefined {
 }
 
 function finding(code: string, message: string, advice: string[], log: string[]): Finding {
-  return { code, message, advice, log };
+  return { code, severity: 'error', message, advice, log };
 }
 
 const modWsgiMissing: Rule = {

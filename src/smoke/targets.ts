@@ -3,7 +3,7 @@ import path from 'node:path';
 import { parsePythonHome, parseScriptAlias } from '../apache/readConf.js';
 import { usageError } from '../errors.js';
 import type { DeploymentPlan } from '../plan/types.js';
-import { MANIFEST_KIND, MANIFEST_SUFFIX, MANIFEST_VERSION } from '../render/renderManifest.js';
+import { planFileNames, readPlanFile } from '../write/planFile.js';
 
 /** One generated configuration in DIR that smoke serves. */
 export interface SmokeTarget {
@@ -33,7 +33,7 @@ export async function findTargets(dir: string, name?: string): Promise<SmokeTarg
   const entries = (await fs.readdir(resolved)).sort();
   const targets: SmokeTarget[] = [];
   const covered = new Set<string>();
-  for (const file of entries.filter((f) => f.endsWith(MANIFEST_SUFFIX))) {
+  for (const file of (await planFileNames(resolved)) ?? []) {
     const target = await fromManifest(path.join(resolved, file));
     covered.add(target.conf);
     targets.push(target);
@@ -59,17 +59,7 @@ export async function findTargets(dir: string, name?: string): Promise<SmokeTarg
 }
 
 async function fromManifest(file: string): Promise<SmokeTarget> {
-  let data: unknown;
-  try {
-    data = JSON.parse(await fs.readFile(file, 'utf8'));
-  } catch (error) {
-    throw usageError(`${file} is not a readable trac-deploy manifest (${(error as Error).message}); re-run trac-deploy generate`);
-  }
-  const manifest = data as { kind?: unknown; version?: unknown; plan?: DeploymentPlan };
-  if (manifest.kind !== MANIFEST_KIND || manifest.version !== MANIFEST_VERSION || !manifest.plan?.files?.apache) {
-    throw usageError(`${file} is not a trac-deploy manifest of version ${MANIFEST_VERSION}; re-run trac-deploy generate`);
-  }
-  const plan = manifest.plan;
+  const { plan } = await readPlanFile(file);
   for (const needed of [plan.files.apache, plan.files.wsgi]) {
     if (!(await fs.pathExists(needed))) throw usageError(`${file} names ${needed}, which does not exist; re-run trac-deploy generate`);
   }

@@ -1,7 +1,7 @@
-import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { usageError } from '../errors.js';
+import { contentHash, isOurs } from './ownership.js';
 
 /** One static directory to publish as htdocs/<key>, in Trac's provider order. */
 export interface HtdocsSource {
@@ -26,7 +26,7 @@ export interface SyncPlan {
   entries: SyncEntry[];
   /** Files that exist with other content and that trac-deploy did not write (refused without --force). */
   foreign: string[];
-  /** What the manifest will record after the sync: rel -> sha1 of the content written. */
+  /** What the manifest will record after the sync: rel -> content hash of the content written. */
   manifest: Record<string, string>;
 }
 
@@ -34,9 +34,9 @@ export interface SyncPlan {
 export const MANIFEST_NAME = '.trac-deploy-manifest.json';
 
 export interface Manifest {
-  /** htdocs-relative path -> sha1 of the content trac-deploy wrote there. */
+  /** htdocs-relative path -> content hash of the content trac-deploy wrote there. */
   htdocs: Record<string, string>;
-  /** Scripts and configuration trac-deploy wrote: path relative to the target -> sha1. */
+  /** Scripts and configuration trac-deploy wrote: path relative to the target -> content hash. */
   files?: Record<string, string>;
   /** Whatever else the writer keeps with it (deploy: the cached Python answer). */
   query?: unknown;
@@ -81,12 +81,12 @@ export async function planSync(htdocs: string, sources: HtdocsSource[], manifest
       throw usageError(`${dest} exists and is not a regular file${stat.isSymbolicLink() ? ' (a symbolic link)' : ''}; trac-deploy will not replace it. Remove it and re-run`);
     }
     const content = await fs.readFile(source);
-    const hash = sha1(content);
+    const hash = contentHash(content);
     next[rel] = hash;
     if (!stat) return { rel, status: 'added', source };
     const current = stat.size === content.length ? await fs.readFile(dest) : null;
     if (current && current.equals(content)) return { rel, status: 'unchanged', source };
-    const ours = manifest[rel] !== undefined && manifest[rel] === sha1(current ?? (await fs.readFile(dest)));
+    const ours = isOurs(manifest[rel], current ?? (await fs.readFile(dest)));
     if (!ours) foreign.push(dest);
     return { rel, status: 'replaced', source };
   });
@@ -96,7 +96,7 @@ export async function planSync(htdocs: string, sources: HtdocsSource[], manifest
     const dest = path.join(htdocs, rel);
     const current = await fs.readFile(dest).catch(() => null);
     if (current === null) continue;
-    if (sha1(current) === hash) entries.push({ rel, status: 'removed', source: null });
+    if (isOurs(hash, current)) entries.push({ rel, status: 'removed', source: null });
     // Changed since trac-deploy wrote it: someone's edit, left alone and forgotten.
   }
   entries.sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
@@ -154,10 +154,6 @@ async function listFiles(dir: string, prefix = ''): Promise<string[]> {
     else if (isFile) out.push(rel);
   }
   return out;
-}
-
-export function sha1(data: Buffer | string): string {
-  return createHash('sha1').update(data).digest('hex');
 }
 
 /** Run jobs a few dozen at a time: fast on many small files, without running out of descriptors. */

@@ -14,11 +14,9 @@ import {
   wsgiVersionFromBinary,
 } from '../../src/apply/checks.js';
 import { unquoteApache } from '../../src/apache/readConf.js';
-import { parsePyStr } from '../../src/apply/deployedSite.js';
 import { takeLock } from '../../src/apply/lock.js';
 import { putState, readState } from '../../src/apply/pathState.js';
 import { parseRunConfig } from '../../src/apply/target.js';
-import { pyStr } from '../../src/render/escapePython.js';
 import { apacheArg } from '../../src/render/escapeApache.js';
 import { tempDir } from '../helpers/tempDir.js';
 
@@ -105,9 +103,6 @@ describe('what the Apache user must reach', () => {
 });
 
 describe('reading back what generate wrote', () => {
-  it('parsePyStr inverts pyStr for any text', () => {
-    fc.assert(fc.property(fc.string({ unit: 'binary' }), (s) => parsePyStr(pyStr(s)) === s), { numRuns: 500 });
-  });
   it('unquoteApache inverts apacheArg for any value it accepts', () => {
     fc.assert(
       fc.property(fc.string({ unit: 'binary', minLength: 1 }), (s) => {

@@ -2,7 +2,9 @@ import fs from 'fs-extra';
 import path from 'node:path';
 import pc from 'picocolors';
 import { describe, expect, it } from 'vitest';
-import { runInit, type InitArgs, type InitDeps } from '../../src/commands/init.js';
+import { runInit as runInitOutcome, type InitArgs, type InitDeps } from '../../src/commands/init.js';
+import { present } from '../../src/report/present.js';
+import { presented } from '../helpers/present.js';
 import type { CliContext } from '../../src/context.js';
 import { EXIT } from '../../src/errors.js';
 import type { PythonRunner } from '../../src/python/findPythons.js';
@@ -45,6 +47,11 @@ function capture(): CliContext & { out: string[]; err: string[] } {
 
 /** No interpreter anywhere imports trac, unless the fake says so for a path. */
 const noPython: PythonRunner = async () => ({ exitCode: 1, stdout: '' });
+
+/** init as the CLI runs it: each step shown as it goes, the last outcome presented, its exit code. */
+function runInit(a: InitArgs, ctx: CliContext, deps: InitDeps = {}) {
+  return presented(runInitOutcome(a, ctx, { show: (o) => present(o, ctx, false), ...deps }), ctx);
+}
 
 function args(over: Partial<InitArgs>): InitArgs {
   return { given: {}, yes: false, interactive: true, force: false, ...over };
@@ -206,7 +213,7 @@ describe('init wizard (scripted prompter)', () => {
     const ran: string[] = [];
     const runSmoke = async (d: string) => {
       ran.push(d);
-      return EXIT.ok;
+      return { kind: 'init' as const, exitCode: EXIT.ok, next: null, message: null };
     };
     expect(await runInit(args({ path: env, out, yes: true }), ctx, { runPython: noPython, runSmoke })).toBe(EXIT.ok);
     expect(ran).toEqual([]);

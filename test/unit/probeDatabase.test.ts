@@ -2,6 +2,7 @@ import fs from 'fs-extra';
 import path from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { runInspect } from '../../src/commands/inspect.js';
+import { presented } from '../helpers/present.js';
 import type { CliContext } from '../../src/context.js';
 import { parseConnectionUri } from '../../src/inspect/databaseUrl.js';
 import { inspectPath } from '../../src/inspect/inspectPath.js';
@@ -135,7 +136,7 @@ describe('probeDatabaseServers', () => {
     const out: string[] = [];
     const err: string[] = [];
     const ctx: CliContext = { stdout: (t) => out.push(t), stderr: (t) => err.push(t), interactive: false, colors: { red: String, yellow: String, cyan: String } as unknown as CliContext['colors'] };
-    const code = await runInspect({ path: root, json: false, processes: 2, threads: 5, probeDb: true }, ctx, async () => ok('100|4'));
+    const code = await presented(runInspect({ path: root, processes: 2, threads: 5, probeDb: true }, async () => ok('100|4')), ctx);
     expect(code).toBe(0);
     expect(out.join('\n')).toContain('max_connections 100, 4 in use (asked as a)');
     expect(out.join('\n') + err.join('\n')).not.toContain('s3cret');

@@ -1,7 +1,7 @@
 import fs from 'fs-extra';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { renderManifest } from '../../src/render/renderManifest.js';
+import { renderPlanFile as renderManifest } from '../../src/write/planFile.js';
 import { swapScript, writeHelloConfig } from '../../src/smoke/helloConfig.js';
 import { joinUrl, judge, pagesFor, titleOf } from '../../src/smoke/pages.js';
 import { parsePythonHome, parseScriptAlias } from '../../src/apache/readConf.js';
