@@ -21,7 +21,11 @@ export async function chownToApache(dir: string, user = 'www-data'): Promise<voi
  * environment's conf/ becomes its db/trac.db, so no binary database is committed.
  */
 export async function copyFixture(name: string, dir: string): Promise<string> {
-  const target = path.join(dir, name);
+  return copyFixtureTo(name, path.join(dir, name));
+}
+
+/** copyFixture under another name: the fixture's contents become target. */
+export async function copyFixtureTo(name: string, target: string): Promise<string> {
   await fs.copy(path.join(FIXTURES, 'envs', name), target);
   await materializeDatabases(target);
   return target;

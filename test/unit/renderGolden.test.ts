@@ -1,94 +1,124 @@
 import fs from 'fs-extra';
 import path from 'node:path';
+import yargs from 'yargs';
 import { describe, expect, it } from 'vitest';
-import type { DeploymentPlan } from '../../src/plan/types.js';
+import { generateCommand } from '../../src/cli/generateCommand.js';
+import { generateOptionsFrom, outputArgsFrom } from '../../src/cli/generateFlags.js';
+import { inspectPath } from '../../src/inspect/inspectPath.js';
+import { planDeployment } from '../../src/plan/planDeployment.js';
+import { renderManifest } from '../../src/render/renderManifest.js';
 import { renderPlan } from '../../src/render/renderPlan.js';
 import { FIXTURES } from '../helpers/paths.js';
-import { sampleAuth, samplePlan } from '../helpers/samplePlan.js';
+import { tempDir } from '../helpers/tempDir.js';
+import { copyFixtureTo } from '../helpers/tracEnv.js';
 
 /**
- * Golden files: fixtures/golden/<case>/ holds the expected output of each plan, compared file
- * by file. Regenerate with UPDATE_GOLDEN=1 after a deliberate template change, and review the
- * diff like code.
+ * Golden files, laid out as hygen's given/expected trees. fixtures/golden/<case>/given.json
+ * says what is on disk and what the user typed:
+ *
+ *   envs      fixture environments (fixtures/envs/<name>) copied to paths in the case's root
+ *   dirs      directories the flags name (--python-home, --site-dir must exist)
+ *   files     files the flags name, with their content (--auth-user-file, --auth-keytab, ...)
+ *   generate  the arguments of `trac-deploy generate`, --out included
+ *
+ * and fixtures/golden/<case>/expected/ holds every file generate writes into --out. The case
+ * runs the real pipeline, inspect -> plan -> render, in a fresh temp dir; "@ROOT@" in given.json
+ * and in the expected files stands for that dir.
+ *
+ * After a deliberate change: UPDATE_GOLDEN=1 npx vitest run test/unit/renderGolden.test.ts
+ * rewrites the expected trees and fails on purpose; review the diff like code, then run again
+ * without UPDATE_GOLDEN.
  */
-const CASES: Record<string, DeploymentPlan> = {
-  'env-daemon-venv': samplePlan(),
-  'env-embedded-site-dirs': samplePlan({
-    mode: 'embedded',
-    daemon: null,
-    python: { home: '/srv/venv', siteDirs: ['/opt/trac/lib', '/opt/plugins'], eggCache: '/var/cache/trac-eggs' },
-  }),
-  'parent-pool-disabled': samplePlan({
-    source: {
-      kind: 'parent',
-      path: '/srv/trac',
-      environments: [
-        { name: 'a', path: '/srv/trac/a', projectName: 'A' },
-        { name: 'b', path: '/srv/trac/b', projectName: 'B' },
-      ],
-    },
-    name: 'trac',
-    daemon: { processGroup: 'trac', processes: 4, threads: 3, pythonHome: null },
-    python: { home: null, siteDirs: [], eggCache: '/srv/trac/.egg-cache' },
-    pool: { disable: true, backends: ['postgres', 'mysql'], reason: 'several environments share a server' },
-    files: { outDir: '/srv/deploy', wsgi: '/srv/deploy/trac.wsgi', apache: '/srv/deploy/trac.conf' },
-  }),
-  'strip-domain-root-prefix': samplePlan({ urlPrefix: '/', auth: sampleAuth({ stripDomain: true }) }),
-  'auth-basic-login': samplePlan({
-    auth: sampleAuth({ method: 'basic', location: { match: false, path: '/trac/login' }, userFile: '/etc/trac/htpasswd', stripDomain: true }),
-    apacheModules: ['wsgi', 'authz_core', 'auth_basic', 'authn_core', 'authn_file', 'authz_user'],
-  }),
-  'auth-digest-group-site': samplePlan({
-    auth: sampleAuth({
-      method: 'digest',
-      scope: 'site',
-      location: { match: false, path: '/trac' },
-      realm: 'Corp "Trac"',
-      userFile: '/etc/trac/htdigest',
-      groupFile: '/etc/trac/groups',
-      require: 'group "CORP\\\\Trac Users"',
-    }),
-    apacheModules: ['wsgi', 'authz_core', 'auth_digest', 'authn_core', 'authn_file', 'authz_user', 'authz_groupfile'],
-  }),
-  'auth-ldap-parent': samplePlan({
-    source: { kind: 'parent', path: '/srv/trac', environments: [] },
-    urlPrefix: '/pro.jects',
-    auth: sampleAuth({
-      method: 'ldap',
-      location: { match: true, path: '^/pro\\.jects/[^/]+/login(/|$)' },
-      realm: 'Company login',
-      require: 'ldap-group cn=Trac Users,ou=Groups,dc=example,dc=com',
-      ldap: { url: 'ldap://dc.example.com/dc=example,dc=com?sAMAccountName?sub', bindDn: 'cn=apache,ou=Service,dc=example,dc=com', bindPasswordFile: '/etc/apache2/ldap-bind.secret' },
-      stripDomain: true,
-    }),
-    apacheModules: ['wsgi', 'authz_core', 'auth_basic', 'authn_core', 'authnz_ldap', 'ldap', 'authz_user'],
-  }),
-  'auth-kerberos-strip-realm': samplePlan({
-    auth: sampleAuth({ method: 'kerberos', location: { match: false, path: '/trac/login' }, keytab: '/etc/apache2/http.keytab', stripDomain: true, stripRealm: true }),
-    apacheModules: ['wsgi', 'authz_core', 'auth_gssapi', 'authz_user'],
-  }),
-  'auth-sspi-group': samplePlan({
-    auth: sampleAuth({ method: 'sspi', location: { match: false, path: '/trac/login' }, require: 'sspi-group "CORP\\Trac Users"', stripDomain: true }),
-    apacheModules: ['wsgi', 'authz_core', 'authnz_sspi', 'authz_user'],
-  }),
-  'apache-2.2': samplePlan({ apacheSyntax: '2.2' }),
-  'apache-both': samplePlan({ apacheSyntax: 'both' }),
-  'odd-paths': samplePlan({
-    source: { kind: 'environment', path: "/srv/it's \"ünïcode\" $HOME 100%", environments: [] },
-    python: { home: '/srv/my venv', siteDirs: ['/opt/a\\b'], eggCache: '/tmp/eggs $x' },
-    daemon: { processGroup: 'project', processes: 2, threads: 5, pythonHome: '/srv/my venv' },
-    files: { outDir: '/srv/dé ploy "x"', wsgi: '/srv/dé ploy "x"/project.wsgi', apache: '/srv/dé ploy "x"/project.conf' },
-  }),
-};
+const GOLDEN = path.join(FIXTURES, 'golden');
+const ROOT_TOKEN = '@ROOT@';
 
-describe('rendered files match the golden copies', () => {
-  for (const [name, plan] of Object.entries(CASES)) {
+interface Given {
+  about: string;
+  envs: Record<string, string>;
+  dirs: string[];
+  files: Record<string, string>;
+  generate: string[];
+}
+
+/** The case's world under root, then what generate would write, keyed by path under --out. */
+async function runCase(given: Given, root: string): Promise<Map<string, string>> {
+  const at = (rel: string) => path.join(root, rel);
+  for (const [target, fixture] of Object.entries(given.envs)) await copyFixtureTo(fixture, at(target));
+  for (const dir of given.dirs) await fs.mkdirp(at(dir));
+  for (const [file, content] of Object.entries(given.files)) await fs.outputFile(at(file), content);
+
+  const args = await parseGenerate(given.generate.map((a) => a.replaceAll(ROOT_TOKEN, root)));
+  const options = generateOptionsFrom(args);
+  const { out } = outputArgsFrom(args);
+  // What generate's buildDeployment does, step by step.
+  const inspection = await inspectPath(String(args.path));
+  const plan = await planDeployment({ inspection, options, outDir: out });
+  const rendered = new Map<string, string>();
+  for (const file of [...renderPlan(plan), renderManifest(plan)]) {
+    const rel = path.relative(plan.files.outDir, file.path);
+    expect(rel.startsWith('..') || path.isAbsolute(rel), `${file.path} lies outside --out`).toBe(false);
+    rendered.set(rel, file.content.replaceAll(root, ROOT_TOKEN));
+  }
+  return rendered;
+}
+
+/** The arguments as the CLI parses them: generate's own yargs declaration, strict. */
+async function parseGenerate(argv: string[]): Promise<Record<string, unknown>> {
+  return (await yargs(['generate', ...argv])
+    .command(generateCommand.command, generateCommand.describe, generateCommand.builder)
+    .strict()
+    .exitProcess(false)
+    .fail((message, error) => {
+      throw error ?? new Error(message);
+    })
+    .parseAsync()) as Record<string, unknown>;
+}
+
+async function readTree(dir: string): Promise<Map<string, string>> {
+  const tree = new Map<string, string>();
+  if (!(await fs.pathExists(dir))) return tree;
+  for (const entry of await fs.readdir(dir, { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile()) continue;
+    const full = path.join(entry.parentPath, entry.name);
+    tree.set(path.relative(dir, full), await fs.readFile(full, 'utf8'));
+  }
+  return tree;
+}
+
+const CASES = fs
+  .readdirSync(GOLDEN, { withFileTypes: true })
+  .filter((e) => e.isDirectory())
+  .map((e) => e.name)
+  .sort();
+
+describe('generate writes the golden files', () => {
+  it('has its cases', () => {
+    expect(CASES.length).toBeGreaterThanOrEqual(12);
+  });
+
+  for (const name of CASES) {
     it(name, async () => {
-      const dir = path.join(FIXTURES, 'golden', name);
-      for (const file of renderPlan(plan)) {
-        const golden = path.join(dir, path.basename(file.path));
-        if (process.env.UPDATE_GOLDEN) await fs.outputFile(golden, file.content);
-        expect(file.content, golden).toBe(await fs.readFile(golden, 'utf8'));
+      const dir = path.join(GOLDEN, name);
+      const given = (await fs.readJson(path.join(dir, 'given.json'))) as Given;
+      const root = await tempDir('trac-deploy-golden-');
+      // The root must appear verbatim in every escaped form of a path (Python, Apache, JSON).
+      expect(root).toMatch(/^[A-Za-z0-9/_.-]+$/);
+      const rendered = await runCase(given, root);
+      const expectedDir = path.join(dir, 'expected');
+
+      if (process.env.UPDATE_GOLDEN) {
+        await fs.remove(expectedDir);
+        for (const [rel, content] of rendered) await fs.outputFile(path.join(expectedDir, rel), content);
+        throw new Error(
+          `UPDATE_GOLDEN: rewrote ${path.relative(process.cwd(), expectedDir)} (${[...rendered.keys()].join(', ')}); ` +
+            'review the diff, then run the tests again without UPDATE_GOLDEN',
+        );
+      }
+
+      const expected = await readTree(expectedDir);
+      expect([...rendered.keys()].sort(), `files in ${expectedDir}`).toEqual([...expected.keys()].sort());
+      for (const [rel, content] of rendered) {
+        expect(content, path.join(expectedDir, rel)).toBe(expected.get(rel));
       }
     });
   }
