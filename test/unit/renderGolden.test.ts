@@ -4,10 +4,7 @@ import yargs from 'yargs';
 import { describe, expect, it } from 'vitest';
 import { generateCommand } from '../../src/cli/generateCommand.js';
 import { generateOptionsFrom, outputArgsFrom } from '../../src/cli/generateFlags.js';
-import { inspectPath } from '../../src/inspect/inspectPath.js';
-import { planDeployment } from '../../src/plan/planDeployment.js';
-import { renderManifest } from '../../src/render/renderManifest.js';
-import { renderPlan } from '../../src/render/renderPlan.js';
+import { buildDeployment } from '../../src/commands/generate.js';
 import { FIXTURES } from '../helpers/paths.js';
 import { tempDir } from '../helpers/tempDir.js';
 import { copyFixtureTo } from '../helpers/tracEnv.js';
@@ -50,11 +47,10 @@ async function runCase(given: Given, root: string): Promise<Map<string, string>>
   const args = await parseGenerate(given.generate.map((a) => a.replaceAll(ROOT_TOKEN, root)));
   const options = generateOptionsFrom(args);
   const { out } = outputArgsFrom(args);
-  // What generate's buildDeployment does, step by step.
-  const inspection = await inspectPath(String(args.path));
-  const plan = await planDeployment({ inspection, options, outDir: out });
+  // generate's own inspect -> plan -> render, plan file included.
+  const { plan, files } = await buildDeployment(String(args.path), options, out);
   const rendered = new Map<string, string>();
-  for (const file of [...renderPlan(plan), renderManifest(plan)]) {
+  for (const file of files) {
     const rel = path.relative(plan.files.outDir, file.path);
     expect(rel.startsWith('..') || path.isAbsolute(rel), `${file.path} lies outside --out`).toBe(false);
     rendered.set(rel, file.content.replaceAll(root, ROOT_TOKEN));
