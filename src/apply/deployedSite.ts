@@ -2,7 +2,7 @@ import fs from 'fs-extra';
 import path from 'node:path';
 import { parsePythonHome, parseScriptAlias } from '../apache/readConf.js';
 import { usageError } from '../errors.js';
-import { reasonOf } from '../inspect/tracIni.js';
+import { reasonOf } from '../errors.js';
 
 /**
  * What `generate` wrote into a directory, read back for `apply`: the Apache snippets to

@@ -1,14 +1,14 @@
 import fs from 'node:fs/promises';
 import type { Dirent, Stats } from 'node:fs';
 import path from 'node:path';
-import { usageError } from '../errors.js';
+import { reasonOf, usageError } from '../errors.js';
 import { DEFAULT_GENERATE_OPTIONS } from '../plan/options.js';
 import { groupDatabaseServers, type Sizing } from './databaseServers.js';
 import { checkEnvironment, inspectEnvironment } from './environment.js';
 import pMap from 'p-map';
 import { apacheUserProblems } from './apacheUserAccess.js';
 import { fnmatchToRegExp } from './fnmatch.js';
-import { reasonOf, TracIniUnreadable } from './tracIni.js';
+import { TracIniUnreadable } from './tracIni.js';
 import type { EnvironmentInfo, Inspection, Problem } from './types.js';
 
 /**

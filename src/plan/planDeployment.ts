@@ -1,6 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { apacheRegexLiteral, substitutionProblem } from '../render/escapeApacheRegex.js';
+import { apacheRegexLiteral, substitutionProblem } from '../escape/apacheRegex.js';
 import { validKey } from './chromeKey.js';
 import type { Inspection } from '../inspect/types.js';
 import { decideAuth, moduleHint } from './authDecision.js';

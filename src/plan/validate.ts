@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { usageError } from '../errors.js';
-import { apacheProblem } from '../render/escapeApache.js';
+import { apacheProblem } from '../escape/apache.js';
 
 /** `--url-prefix`: "/" or /segment[/segment...] of URL-safe characters, no trailing slash. */
 export function validateUrlPrefix(prefix: string): string {

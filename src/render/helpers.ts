@@ -1,8 +1,8 @@
 import path from 'node:path';
-import { apacheArg, apacheDirectory, apacheOption } from './escapeApache.js';
-import { apacheSubstitution } from './escapeApacheRegex.js';
-import { pyList, pyStr } from './escapePython.js';
-import { shWord, shWords } from './escapeShell.js';
+import { apacheArg, apacheDirectory, apacheOption } from '../escape/apache.js';
+import { apacheSubstitution } from '../escape/apacheRegex.js';
+import { pyList, pyStr } from '../escape/python.js';
+import { shWord, shWords } from '../escape/shell.js';
 
 /**
  * The template helpers: small pure functions, each escaping for one target language on

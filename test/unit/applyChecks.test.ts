@@ -18,8 +18,8 @@ import { parsePyStr } from '../../src/apply/deployedSite.js';
 import { takeLock } from '../../src/apply/lock.js';
 import { putState, readState } from '../../src/apply/pathState.js';
 import { parseRunConfig } from '../../src/apply/target.js';
-import { pyStr } from '../../src/render/escapePython.js';
-import { apacheArg } from '../../src/render/escapeApache.js';
+import { pyStr } from '../../src/escape/python.js';
+import { apacheArg } from '../../src/escape/apache.js';
 import { tempDir } from '../helpers/tempDir.js';
 
 const so = (...parts: string[]) => Buffer.from(['\x7fELF', ...parts, ''].join('\0'), 'latin1');

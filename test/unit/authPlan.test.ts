@@ -5,7 +5,7 @@ import { UserError } from '../../src/errors.js';
 import type { EnvironmentInfo, Inspection } from '../../src/inspect/types.js';
 import { decideAuth, protectedLocation } from '../../src/plan/authDecision.js';
 import { DEFAULT_GENERATE_OPTIONS, type GenerateOptions } from '../../src/plan/options.js';
-import { apacheRequireExpr, ApacheValueError } from '../../src/render/escapeApache.js';
+import { apacheRequireExpr, ApacheValueError } from '../../src/escape/apache.js';
 import { tempDir } from '../helpers/tempDir.js';
 import { environmentInfo } from '../helpers/environmentInfo.js';
 
