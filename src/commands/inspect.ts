@@ -1,5 +1,5 @@
 import type { CliContext } from '../context.js';
-import { EXIT, type ExitCode, usageError } from '../errors.js';
+import { EXIT, type ExitCode } from '../errors.js';
 import { allProblems, inspectPath } from '../inspect/inspectPath.js';
 import { probeDatabaseServers, type ClientRunner } from '../inspect/probeDatabase.js';
 import { formatInspection } from '../report/inspection.js';
@@ -16,9 +16,6 @@ export interface InspectArgs {
 }
 
 export async function runInspect(args: InspectArgs, ctx: CliContext, runClient?: ClientRunner): Promise<ExitCode> {
-  for (const [flag, value] of [['--processes', args.processes], ['--threads', args.threads]] as const) {
-    if (!Number.isInteger(value) || value < 1 || value > 1000) throw usageError(`${flag} ${value} must be a whole number from 1 to 1000`);
-  }
   let inspection = await inspectPath(args.path, { processes: args.processes, threads: args.threads });
   if (args.probeDb) {
     const { servers, problems } = await probeDatabaseServers(inspection, runClient);

@@ -2,6 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { apacheRegexLiteral, substitutionProblem } from '../escape/apacheRegex.js';
 import { validKey } from './chromeKey.js';
+import { checkSizing } from '../inspect/sizing.js';
 import type { Inspection } from '../inspect/types.js';
 import { decideAuth, moduleHint } from './authDecision.js';
 import { decidePool } from './poolDecision.js';
@@ -51,9 +52,7 @@ export async function planDeployment({ inspection, options, outDir, staticDirs, 
   const pythonHome = options.pythonHome ? apacheSafePath('--python-home', await existingDirectory('--python-home', options.pythonHome)) : null;
   const siteDirs: string[] = [];
   for (const dir of options.siteDir) siteDirs.push(await existingDirectory('--site-dir', dir));
-  for (const [flag, value] of [['--processes', options.processes], ['--threads', options.threads]] as const) {
-    if (!Number.isInteger(value) || value < 1 || value > 1000) throw usageError(`${flag}${Number.isNaN(value) ? '' : ` ${value}`} must be a whole number from 1 to 1000`);
-  }
+  checkSizing(options);
   const eggCache = path.resolve(options.eggCache ?? path.join(inspection.path, '.egg-cache'));
   if (options.mode === 'embedded') {
     requireAsciiForEmbedded([
