@@ -73,10 +73,11 @@ export async function runDeploy(args: DeployArgs, ctx: CliContext): Promise<Exit
       options: options.options,
       outDir: target,
       deployTarget: target,
+      interpreter: answer.python.executable,
       staticDirs: uniqueKeys(sources).map((key) => ({ key, dir: path.join(htdocs, key) })),
     });
     plan.notes.push(...options.notes);
-    const files = renderDeploy(plan, answer.python.executable);
+    const files = renderDeploy(plan);
     const sync = await planSync(htdocs, sources, manifest.htdocs);
     const problems = allProblems(inspection);
     if (!args.json) printProblems(ctx, problems);

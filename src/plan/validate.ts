@@ -98,3 +98,11 @@ export function validateOutDir(outDir: string, envPaths: string[], parentDir: st
 export function validateHtdocsDir(dir: string, envPaths: string[], parentDir: string | null): string {
   return validateServedDir('--htdocs', dir, envPaths, parentDir, []);
 }
+
+/** deploy's scripts name their Python on a #! line, which holds one absolute path without spaces. */
+export function validateInterpreter(python: string): string {
+  if (/[\s\0]/.test(python) || !python.startsWith('/')) {
+    throw usageError(`the Python ${JSON.stringify(python)} cannot be named on a #! line (it needs an absolute path without spaces)`);
+  }
+  return python;
+}
