@@ -1,4 +1,3 @@
-import { execa } from 'execa';
 import fs from 'fs-extra';
 import path from 'node:path';
 import { inspectPath } from '../inspect/inspectPath.js';

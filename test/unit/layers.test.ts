@@ -112,6 +112,11 @@ describe('layers', () => {
     expect(upwardImports('cli/commands.ts', "await import('../commands/generate.js');")).toEqual([]);
   });
 
+  it('render decides nothing: no usage errors from src/render/', () => {
+    const deciding = files.filter((f) => f.startsWith('render/') && /\b(usageError|UserError)\b/.test(fs.readFileSync(path.join(SRC, f), 'utf8')));
+    expect(deciding).toEqual([]);
+  });
+
   it('knows the layer of every file', () => {
     for (const f of files) expect(() => layerOf(f)).not.toThrow();
   });
