@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { apacheArg, apacheDirectory, apacheOption, apacheRequireExpr } from '../escape/apache.js';
 import { apacheSubstitution } from '../escape/apacheRegex.js';
+import { commentText } from '../escape/comment.js';
 import { pyList, pyStr } from '../escape/python.js';
 import { shWord, shWords } from '../escape/shell.js';
 import type { RequireRule } from '../plan/types.js';
@@ -14,7 +15,7 @@ export const helpers = {
   py: (value: string) => pyStr(String(value)),
   pyList: (values: string[]) => pyList(values),
   /** Text for a `#` comment line in Python or Apache: printable, one line. */
-  comment: (value: string) => String(value).replace(/[\x00-\x1f\x7f]/g, '?'),
+  comment: (value: string) => commentText(String(value)),
   /** A double-quoted Apache argument. */
   apacheArg: (value: string) => apacheArg(String(value)),
   /** A <Directory> path. */
