@@ -35,3 +35,21 @@ export function messageOf(error: unknown): string {
   if (error instanceof Error) return error.message;
   return String(error);
 }
+
+/** Why a file operation failed, in words (ENOENT -> "no such file"), else the message. */
+export function reasonOf(error: unknown): string {
+  const code = (error as { code?: string }).code;
+  switch (code) {
+    case 'ENOENT':
+      return 'no such file';
+    case 'EACCES':
+    case 'EPERM':
+      return 'permission denied';
+    case 'EISDIR':
+      return 'it is a directory, not a file';
+    case 'ELOOP':
+      return 'too many symbolic links';
+    default:
+      return error instanceof Error ? error.message : String(error);
+  }
+}

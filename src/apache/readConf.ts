@@ -1,6 +1,6 @@
 /**
  * Reading back what generate wrote into an Apache snippet (for smoke and apply, and for
- * snippets without a manifest): the inverse of the quoting in src/render/escapeApache.ts.
+ * snippets without a manifest): the inverse of the quoting in src/escape/apache.ts.
  */
 
 /** The inverse of apacheArg's quoting inside the quotes: \" is ". */

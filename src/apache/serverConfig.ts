@@ -1,4 +1,4 @@
-import { apacheArg, apacheDirectory } from '../render/escapeApache.js';
+import { apacheArg, apacheDirectory } from '../escape/apache.js';
 import { moduleAvailable, moduleIdentifier, type ApacheLayout } from './layout.js';
 
 /** Modules a throwaway server loads when present: what the generated configs may use. */

@@ -1,5 +1,4 @@
 import type { Finding } from '../findings.js';
-import { execa } from 'execa';
 import fs from 'fs-extra';
 import path from 'node:path';
 import { inspectPath } from '../inspect/inspectPath.js';

@@ -1,7 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { reasonOf } from '../inspect/tracIni.js';
-import { usageError } from '../errors.js';
+import { reasonOf, usageError } from '../errors.js';
 import type { DeploymentPlan } from '../plan/types.js';
 import { PLAN_FILE_SUFFIX, readPlanFiles } from '../write/planFile.js';
 

@@ -20,7 +20,7 @@ export const ciCommand: CommandSpec = {
         .option('dry-run', { type: 'boolean', default: false, describe: 'print what would be written, write nothing', group: 'CI:' }),
       { defaults: false },
     ),
-  run: async (args, ctx) => {
+  run: async (args) => {
     const { runCi } = await import('../commands/ci.js');
     return runCi({
         provider: args.provider as CiProvider,

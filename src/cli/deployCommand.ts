@@ -12,7 +12,7 @@ export const deployCommand: CommandSpec = {
           .positional('target', { type: 'string', demandOption: true, describe: 'directory to deploy into (cgi-bin/, htdocs/, <name>.conf)' }),
       ),
     ),
-  run: async (args, ctx) => {
+  run: async (args) => {
     const { runDeploy } = await import('../commands/deploy.js');
     return runDeploy({
         ...generateOptionsFrom(args),

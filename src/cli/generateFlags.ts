@@ -1,6 +1,7 @@
 import type { Argv } from 'yargs';
 import { usageError } from '../errors.js';
 import { DEFAULT_GENERATE_OPTIONS, GENERATE_OPTION_SPECS, type GenerateOptions } from '../plan/options.js';
+import { resolveOptions } from '../plan/resolveOptions.js';
 
 /**
  * The generate flags from the option table. `defaults: false` leaves flags that were not given
@@ -36,12 +37,7 @@ export function withOutputFlags<T>(y: Argv<T>): Argv<T> {
 
 /** Pick the GenerateOptions out of parsed yargs arguments. */
 export function generateOptionsFrom(args: Record<string, unknown>): GenerateOptions {
-  const options: Record<string, unknown> = { ...DEFAULT_GENERATE_OPTIONS };
-  for (const spec of GENERATE_OPTION_SPECS) {
-    const value = args[spec.key];
-    if (value !== undefined) options[spec.key] = spec.type === 'array' ? (value as unknown[]).map(String) : value;
-  }
-  return options as unknown as GenerateOptions;
+  return resolveOptions(givenOptionsFrom(args));
 }
 
 /** Pick the output flags out of parsed yargs arguments. */

@@ -15,7 +15,7 @@ export const smokeCommand: CommandSpec = {
         if (typeof args.timeout !== 'number' || !Number.isFinite(args.timeout) || args.timeout <= 0) throw usageError(`--timeout${Number.isNaN(args.timeout) ? "" : ` ${String(args.timeout)}`} must be a positive number of seconds`);
         return true;
       }),
-  run: async (args, ctx) => {
+  run: async (args) => {
     const { runSmokeCommand } = await import('../commands/smoke.js');
     const { silentProgress, spinner } = await import('../smoke/progress.js');
     // Progress is for a person at a terminal; --json and pipes stay clean.

@@ -3,7 +3,7 @@ import { sourceFromConfigDir } from '../ci/sourceFromConfig.js';
 import { renderWorkflow, type CiProvider } from '../ci/workflow.js';
 import { EXIT, usageError } from '../errors.js';
 import { inspectPath } from '../inspect/inspectPath.js';
-import { DEFAULT_GENERATE_OPTIONS } from '../plan/options.js';
+import { resolveOptions } from '../plan/resolveOptions.js';
 import { planDeployment } from '../plan/planDeployment.js';
 import { validateOutDir } from '../plan/validate.js';
 import type { GivenOptions } from '../wizard/questions.js';
@@ -33,7 +33,7 @@ export async function runCi(args: CiArgs): Promise<CiOutcome> {
     throw usageError(`--config-dir ${args.configDir} must be a path inside the repository, relative to its root (e.g. deploy)`);
   }
   // The flags must make a plan here, so the workflow never names a value generate refuses.
-  await planDeployment({ inspection, options: { ...DEFAULT_GENERATE_OPTIONS, ...args.given }, outDir: deployDir });
+  await planDeployment({ inspection, options: resolveOptions(args.given), outDir: deployDir });
   const content = renderWorkflow({ ...args, inspection, deployDir });
   const notes = inspection.environments.flatMap((env) => {
     const scheme = env.database?.scheme;

@@ -74,11 +74,12 @@ export async function runDeploy(args: DeployArgs): Promise<DeployOutcome> {
       options: chosen.options,
       outDir: target,
       deployTarget: target,
+      interpreter: answer.python.executable,
       staticDirs: [...new Set(sources.map((s) => s.key))].map((key) => ({ key, dir: path.join(htdocs, key) })),
     });
     plan.notes.push(...chosen.notes);
     // The plan file makes TARGET a directory smoke and apply read like generate's --out.
-    const files = [...renderDeploy(plan, answer.python.executable), renderPlanFile(plan)];
+    const files = [...renderDeploy(plan), renderPlanFile(plan)];
     const sync = await planSync(htdocs, sources, manifest.htdocs);
     const findings = allProblems(inspection);
     const done = (result: FilesResult, exitCode: DeployOutcome['exitCode']): DeployOutcome => ({

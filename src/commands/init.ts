@@ -1,5 +1,5 @@
 import { createTwoFilesPatch } from 'diff';
-import { shWord } from '../render/escapeShell.js';
+import { shWord } from '../escape/shell.js';
 import type { CliContext } from '../context.js';
 import { EXIT, usageError } from '../errors.js';
 import { inspectPath } from '../inspect/inspectPath.js';

@@ -1,4 +1,4 @@
-import { EXIT, usageError } from '../errors.js';
+import { EXIT } from '../errors.js';
 import { allProblems, inspectPath } from '../inspect/inspectPath.js';
 import { probeDatabaseServers, type ClientRunner } from '../inspect/probeDatabase.js';
 import type { InspectOutcome } from './outcome.js';
@@ -13,9 +13,6 @@ export interface InspectArgs {
 }
 
 export async function runInspect(args: InspectArgs, runClient?: ClientRunner): Promise<InspectOutcome> {
-  for (const [flag, value] of [['--processes', args.processes], ['--threads', args.threads]] as const) {
-    if (!Number.isInteger(value) || value < 1 || value > 1000) throw usageError(`${flag} ${value} must be a whole number from 1 to 1000`);
-  }
   let inspection = await inspectPath(args.path, { processes: args.processes, threads: args.threads });
   if (args.probeDb) {
     const { servers, problems } = await probeDatabaseServers(inspection, runClient);

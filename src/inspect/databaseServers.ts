@@ -1,4 +1,5 @@
 import { databaseServer } from './databaseUrl.js';
+import type { Sizing } from './sizing.js';
 import type { DatabaseServer, EnvironmentInfo } from './types.js';
 
 /**
@@ -7,11 +8,6 @@ import type { DatabaseServer, EnvironmentInfo } from './types.js';
  * idle together. Idle ones stay open until a request finds them unused for 120 s.
  */
 export const TRAC_POOL_SIZE = 10;
-
-export interface Sizing {
-  processes: number;
-  threads: number;
-}
 
 /**
  * PostgreSQL/MySQL environments grouped by the server they connect to (scheme, host, port,

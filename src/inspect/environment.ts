@@ -6,7 +6,8 @@ import { DatabaseUrlError, parseDatabaseUrl, SUPPORTED_SCHEMES, type DatabaseInf
 import { listPlugins } from './plugins.js';
 import { iniRepositories, resolveAliasTypes } from './repositories.js';
 import { readSqliteFacts } from './sqliteFacts.js';
-import { readTracIni, reasonOf } from './tracIni.js';
+import { reasonOf } from '../errors.js';
+import { readTracIni } from './tracIni.js';
 import type { EnvironmentInfo, Problem } from './types.js';
 
 const VERSION_LINE = /^Trac Environment Version (\d+)$/;

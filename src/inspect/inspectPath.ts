@@ -1,14 +1,14 @@
 import fs from 'node:fs/promises';
 import type { Dirent, Stats } from 'node:fs';
 import path from 'node:path';
-import { usageError } from '../errors.js';
-import { DEFAULT_GENERATE_OPTIONS } from '../plan/options.js';
-import { groupDatabaseServers, type Sizing } from './databaseServers.js';
+import { reasonOf, usageError } from '../errors.js';
+import { groupDatabaseServers } from './databaseServers.js';
 import { checkEnvironment, inspectEnvironment } from './environment.js';
 import pMap from 'p-map';
 import { apacheUserProblems } from './apacheUserAccess.js';
 import { fnmatchToRegExp } from './fnmatch.js';
-import { reasonOf, TracIniUnreadable } from './tracIni.js';
+import { checkSizing, DEFAULT_SIZING, type Sizing } from './sizing.js';
+import { TracIniUnreadable } from './tracIni.js';
 import type { EnvironmentInfo, Inspection, Problem } from './types.js';
 
 /**
@@ -18,13 +18,12 @@ import type { EnvironmentInfo, Inspection, Problem } from './types.js';
  * environment, or a directory with no environment in it.
  */
 export async function inspectPath(input: string, sizing: Sizing = DEFAULT_SIZING): Promise<Inspection> {
+  checkSizing(sizing);
   const tree = await inspectTree(input);
   const inspection: Inspection = { ...tree, databaseServers: groupDatabaseServers(tree.environments, sizing) };
   inspection.problems.push(...(await apacheUserProblems(inspection)));
   return inspection;
 }
-
-const DEFAULT_SIZING: Sizing = { processes: DEFAULT_GENERATE_OPTIONS.processes, threads: DEFAULT_GENERATE_OPTIONS.threads };
 
 async function inspectTree(input: string): Promise<Omit<Inspection, 'databaseServers'>> {
   const root = path.resolve(input);

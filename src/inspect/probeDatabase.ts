@@ -1,7 +1,8 @@
 import { execa } from 'execa';
 import { iniGet } from './configParser.js';
 import { DatabaseUrlError, parseConnectionUri, type DatabaseInfo } from './databaseUrl.js';
-import { readTracIni, reasonOf } from './tracIni.js';
+import { reasonOf } from '../errors.js';
+import { readTracIni } from './tracIni.js';
 import type { DatabaseServer, EnvironmentInfo, Inspection, Problem } from './types.js';
 
 /** How the probe runs a client program; unit tests pass a fake. */

@@ -1,4 +1,5 @@
 import fs from 'node:fs/promises';
+import { reasonOf } from '../errors.js';
 import path from 'node:path';
 import { iniList, mergeIni, parseIni, type IniSections } from './configParser.js';
 import type { Problem } from './types.js';
@@ -83,21 +84,4 @@ async function readParents(
     }
   }
   return merged;
-}
-
-export function reasonOf(error: unknown): string {
-  const code = (error as { code?: string }).code;
-  switch (code) {
-    case 'ENOENT':
-      return 'no such file';
-    case 'EACCES':
-    case 'EPERM':
-      return 'permission denied';
-    case 'EISDIR':
-      return 'it is a directory, not a file';
-    case 'ELOOP':
-      return 'too many symbolic links';
-    default:
-      return error instanceof Error ? error.message : String(error);
-  }
 }

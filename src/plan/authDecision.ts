@@ -2,10 +2,10 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { usageError } from '../errors.js';
 import type { Inspection } from '../inspect/types.js';
-import { apacheArg, apacheProblem, apacheRequireExpr, ApacheValueError } from '../render/escapeApache.js';
-import { apacheRegexLiteral } from '../render/escapeApacheRegex.js';
+import { apacheArg, apacheProblem, apacheRequireExpr, ApacheValueError } from '../escape/apache.js';
+import { apacheRegexLiteral } from '../escape/apacheRegex.js';
 import type { AuthMethod, GenerateOptions } from './options.js';
-import type { AuthPlan } from './types.js';
+import type { AuthPlan, RequireRule } from './types.js';
 import { apacheSafePath } from './validate.js';
 
 /** Modules every generated configuration needs. */
@@ -68,7 +68,7 @@ export async function decideAuth(inspection: Inspection, options: GenerateOption
   if (method === 'none') {
     if (options.authScope === 'site') throw usageError('--auth-scope site needs a login method: add --auth basic|digest|ldap|kerberos|sspi');
     return {
-      auth: { method, scope: options.authScope, location: null, realm: options.authRealm, userFile: null, groupFile: null, require: 'valid-user', ldap: null, keytab: null, ...base },
+      auth: { method, scope: options.authScope, location: null, realm: options.authRealm, userFile: null, groupFile: null, require: { kind: 'valid-user' }, ldap: null, keytab: null, ...base },
       modules: [...BASE_MODULES],
       notes,
     };
@@ -95,7 +95,7 @@ export async function decideAuth(inspection: Inspection, options: GenerateOption
   const location = protectedLocation(inspection.kind, urlPrefix, options.authScope);
   let userFile: string | null = null;
   let groupFile: string | null = null;
-  let require = 'valid-user';
+  let require: RequireRule = { kind: 'valid-user' };
   let ldap: AuthPlan['ldap'] = null;
   let keytab: string | null = null;
 
@@ -108,7 +108,7 @@ export async function decideAuth(inspection: Inspection, options: GenerateOption
     if (options.authRequireGroup !== undefined) {
       if (options.authGroupFile === undefined) throw usageError(`--auth-require-group with --auth ${method} needs --auth-group-file FILE (lines "group: user1 user2")`);
       groupFile = await existingFile('--auth-group-file', options.authGroupFile);
-      require = `group ${requireArg('--auth-require-group', options.authRequireGroup, (v) => apacheRequireExpr(v, { quote: true }))}`;
+      require = { kind: 'group', name: requireArg('--auth-require-group', options.authRequireGroup, (v) => apacheRequireExpr(v, { quote: true })) };
     } else if (options.authGroupFile !== undefined) {
       throw usageError('--auth-group-file is used only with --auth-require-group GROUP; add it or leave the group file out');
     }
@@ -134,7 +134,7 @@ export async function decideAuth(inspection: Inspection, options: GenerateOption
     }
     ldap = { url, bindDn, bindPasswordFile };
     if (options.authRequireGroup !== undefined) {
-      require = `ldap-group ${requireArg('--auth-require-group', options.authRequireGroup, (v) => apacheRequireExpr(v, { quote: false }))}`;
+      require = { kind: 'ldap-group', name: requireArg('--auth-require-group', options.authRequireGroup, (v) => apacheRequireExpr(v, { quote: false })) };
     }
   } else if (method === 'kerberos') {
     if (options.authKeytab !== undefined) keytab = await existingFile('--auth-keytab', options.authKeytab);
@@ -144,7 +144,7 @@ export async function decideAuth(inspection: Inspection, options: GenerateOption
     if (!stripDomain) notes.push('SSPI sets REMOTE_USER to DOMAIN\\user; add --strip-domain for plain Trac user names');
     if (options.authRequireGroup !== undefined) {
       // mod_authnz_sspi reads its arguments raw, word by word (ap_getword_conf): quote them.
-      require = `sspi-group ${requireArg('--auth-require-group', options.authRequireGroup, apacheArg)}`;
+      require = { kind: 'sspi-group', name: requireArg('--auth-require-group', options.authRequireGroup, apacheArg) };
     }
   }
 
@@ -173,9 +173,11 @@ function validateRealm(realm: string, method: AuthMethod): string {
   return realm;
 }
 
+/** The value, unescaped, once the escaping the template will apply has accepted it. */
 function requireArg(flag: string, value: string, escape: (v: string) => string): string {
   try {
-    return escape(value);
+    escape(value);
+    return value;
   } catch (error) {
     if (error instanceof ApacheValueError) throw usageError(`${flag} ${JSON.stringify(value)} cannot be written into a Require line: ${error.reason}`);
     throw error;

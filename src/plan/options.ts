@@ -1,3 +1,5 @@
+import { DEFAULT_SIZING } from '../inspect/sizing.js';
+
 /**
  * The generate options, one typed table: it drives the yargs flags, the wizard's questions
  * and validation, so the three cannot disagree.
@@ -56,8 +58,8 @@ export const DEFAULT_GENERATE_OPTIONS: GenerateOptions = {
   authScope: 'login',
   authRealm: 'Trac',
   authForce: false,
-  processes: 2,
-  threads: 5,
+  processes: DEFAULT_SIZING.processes,
+  threads: DEFAULT_SIZING.threads,
   apacheSyntax: '2.4',
 };
 

@@ -1,7 +1,8 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { apacheRegexLiteral, substitutionProblem } from '../render/escapeApacheRegex.js';
+import { apacheRegexLiteral, substitutionProblem } from '../escape/apacheRegex.js';
 import { validKey } from './chromeKey.js';
+import { checkSizing } from '../inspect/sizing.js';
 import type { Inspection } from '../inspect/types.js';
 import { decideAuth, moduleHint } from './authDecision.js';
 import { decidePool } from './poolDecision.js';
@@ -14,6 +15,7 @@ import {
   validateName,
   validateHtdocsDir,
   validateOutDir,
+  validateInterpreter,
   validateUrlPrefix,
 } from './validate.js';
 import { usageError } from '../errors.js';
@@ -26,6 +28,8 @@ export interface PlanInput {
   staticDirs?: { key: string; dir: string }[];
   /** deploy: TARGET, laid out as trac-admin deploy does (cgi-bin/trac.*, htdocs/, the .conf at the top). */
   deployTarget?: string;
+  /** deploy: the environment's Python, named on the scripts' #! line. */
+  interpreter?: string;
 }
 
 /** How long browsers may keep Trac's static files: a day, since Trac's chrome URLs carry no version. */
@@ -35,7 +39,7 @@ export const STATIC_MAX_AGE = 86400;
  * The one function that turns what is on disk and what the user asked for into every
  * decision of the deployment. generate, deploy, init and ci all call it.
  */
-export async function planDeployment({ inspection, options, outDir, staticDirs, deployTarget }: PlanInput): Promise<DeploymentPlan> {
+export async function planDeployment({ inspection, options, outDir, staticDirs, deployTarget, interpreter }: PlanInput): Promise<DeploymentPlan> {
   const urlPrefix = validateUrlPrefix(options.urlPrefix);
   const name = validateName(options.name ?? nameFromPath(inspection.path));
   const envPaths = inspection.environments.map((e) => e.path);
@@ -51,9 +55,7 @@ export async function planDeployment({ inspection, options, outDir, staticDirs, 
   const pythonHome = options.pythonHome ? apacheSafePath('--python-home', await existingDirectory('--python-home', options.pythonHome)) : null;
   const siteDirs: string[] = [];
   for (const dir of options.siteDir) siteDirs.push(await existingDirectory('--site-dir', dir));
-  for (const [flag, value] of [['--processes', options.processes], ['--threads', options.threads]] as const) {
-    if (!Number.isInteger(value) || value < 1 || value > 1000) throw usageError(`${flag}${Number.isNaN(value) ? '' : ` ${value}`} must be a whole number from 1 to 1000`);
-  }
+  checkSizing(options);
   const eggCache = path.resolve(options.eggCache ?? path.join(inspection.path, '.egg-cache'));
   if (options.mode === 'embedded') {
     requireAsciiForEmbedded([
@@ -84,6 +86,9 @@ export async function planDeployment({ inspection, options, outDir, staticDirs, 
   if (options.mode === 'embedded' && pythonHome) {
     notes.push('embedded mode: the script adds the virtualenv\'s site-packages itself, since python-home= exists only for daemon processes');
   }
+  const staticAliases = statics.map(({ key, dir }) => staticAlias(urlPrefix, inspection.kind, key, apacheSafePath('--htdocs', dir)));
+  if (target && interpreter === undefined) throw new Error('planDeployment: deployTarget needs the interpreter for the #! line');
+  if (interpreter !== undefined) validateInterpreter(interpreter);
 
   return {
     source: {
@@ -98,12 +103,18 @@ export async function planDeployment({ inspection, options, outDir, staticDirs, 
       options.mode === 'daemon'
         ? { processGroup: name, processes: options.processes, threads: options.threads, pythonHome }
         : null,
-    python: { home: pythonHome, siteDirs, eggCache },
+    python: {
+      home: pythonHome,
+      venvInScript: options.mode !== 'daemon' || target !== null,
+      ...(interpreter !== undefined ? { interpreter } : {}),
+      siteDirs,
+      eggCache,
+    },
     pool,
     auth: auth.auth,
     apacheModules: [...new Set(apacheModules)],
     apacheSyntax: options.apacheSyntax,
-    staticAliases: statics.map(({ key, dir }) => staticAlias(urlPrefix, inspection.kind, key, apacheSafePath('--htdocs', dir))),
+    staticAliases,
     staticMaxAge: STATIC_MAX_AGE,
     files: target
       ? {

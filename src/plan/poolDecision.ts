@@ -1,6 +1,7 @@
-import { groupDatabaseServers, type Sizing } from '../inspect/databaseServers.js';
+import { groupDatabaseServers } from '../inspect/databaseServers.js';
+import { DEFAULT_SIZING, type Sizing } from '../inspect/sizing.js';
 import type { DatabaseServer, Inspection } from '../inspect/types.js';
-import { DEFAULT_GENERATE_OPTIONS, type PoolChoice } from './options.js';
+import type { PoolChoice } from './options.js';
 import type { DeploymentPlan } from './types.js';
 
 const POOLED_BACKENDS = ['postgres', 'mysql'] as const;
@@ -15,7 +16,7 @@ const BACKEND_NAMES = { postgres: 'PostgreSQL', mysql: 'MySQL' } as const;
 export function decidePool(
   inspection: Pick<Inspection, 'kind' | 'path' | 'environments'>,
   choice: PoolChoice,
-  sizing: Sizing = { processes: DEFAULT_GENERATE_OPTIONS.processes, threads: DEFAULT_GENERATE_OPTIONS.threads },
+  sizing: Sizing = DEFAULT_SIZING,
 ): DeploymentPlan['pool'] {
   const servers = groupDatabaseServers(inspection.environments, sizing);
   const inUse = POOLED_BACKENDS.filter((b) => servers.some((s) => s.scheme === b));

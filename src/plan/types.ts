@@ -20,8 +20,16 @@ export interface DeploymentPlan {
     pythonHome: string | null;
   } | null;
   python: {
-    /** The virtualenv; in embedded mode its site-packages is added by the script itself. */
+    /** The virtualenv; see venvInScript. */
     home: string | null;
+    /**
+     * The .wsgi script adds the virtualenv's site-packages itself: in embedded mode, which has
+     * no python-home=, and in deploy's scripts, which a hand-written embedded configuration
+     * may mount too.
+     */
+    venvInScript: boolean;
+    /** deploy only: the interpreter on the scripts' #! line. */
+    interpreter?: string;
     siteDirs: string[];
     eggCache: string;
   };
@@ -67,6 +75,12 @@ export interface RenderedFile {
   mode: number;
 }
 
+/**
+ * `Require valid-user`, or members of one group, unescaped: `group` (authz_groupfile, with
+ * --auth-group-file), `ldap-group` (a DN, authnz_ldap) or `sspi-group` (DOMAIN\group).
+ */
+export type RequireRule = { kind: 'valid-user' } | { kind: 'group' | 'ldap-group' | 'sspi-group'; name: string };
+
 /** How Apache logs users in; Trac takes the name from REMOTE_USER. */
 export interface AuthPlan {
   method: AuthMethod;
@@ -78,8 +92,8 @@ export interface AuthPlan {
   /** htpasswd (basic) or htdigest (digest) file. */
   userFile: string | null;
   groupFile: string | null;
-  /** The Require line after `Require `, its arguments already escaped for the provider. */
-  require: string;
+  /** Who may log in: the Require line, as data; the template escapes it for its provider. */
+  require: RequireRule;
   ldap: { url: string; bindDn: string | null; bindPasswordFile: string | null } | null;
   keytab: string | null;
   /** The .wsgi wrapper: DOMAIN\user -> user, and with stripRealm user@REALM -> user. */

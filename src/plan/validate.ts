@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { usageError } from '../errors.js';
-import { apacheProblem } from '../render/escapeApache.js';
+import { apacheProblem } from '../escape/apache.js';
 
 /** `--url-prefix`: "/" or /segment[/segment...] of URL-safe characters, no trailing slash. */
 export function validateUrlPrefix(prefix: string): string {
@@ -97,4 +97,12 @@ export function validateOutDir(outDir: string, envPaths: string[], parentDir: st
 /** `--htdocs DIR`: every subdirectory is served as a chrome key, so DIR must hold nothing private. */
 export function validateHtdocsDir(dir: string, envPaths: string[], parentDir: string | null): string {
   return validateServedDir('--htdocs', dir, envPaths, parentDir, []);
+}
+
+/** deploy's scripts name their Python on a #! line, which holds one absolute path without spaces. */
+export function validateInterpreter(python: string): string {
+  if (/[\s\0]/.test(python) || !python.startsWith('/')) {
+    throw usageError(`the Python ${JSON.stringify(python)} cannot be named on a #! line (it needs an absolute path without spaces)`);
+  }
+  return python;
 }

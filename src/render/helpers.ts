@@ -1,8 +1,10 @@
 import path from 'node:path';
-import { apacheArg, apacheDirectory, apacheOption } from './escapeApache.js';
-import { apacheSubstitution } from './escapeApacheRegex.js';
-import { pyList, pyStr } from './escapePython.js';
-import { shWord, shWords } from './escapeShell.js';
+import { apacheArg, apacheDirectory, apacheOption, apacheRequireExpr } from '../escape/apache.js';
+import { apacheSubstitution } from '../escape/apacheRegex.js';
+import { commentText } from '../escape/comment.js';
+import { pyList, pyStr } from '../escape/python.js';
+import { shWord, shWords } from '../escape/shell.js';
+import type { RequireRule } from '../plan/types.js';
 
 /**
  * The template helpers: small pure functions, each escaping for one target language on
@@ -13,13 +15,15 @@ export const helpers = {
   py: (value: string) => pyStr(String(value)),
   pyList: (values: string[]) => pyList(values),
   /** Text for a `#` comment line in Python or Apache: printable, one line. */
-  comment: (value: string) => String(value).replace(/[\x00-\x1f\x7f]/g, '?'),
+  comment: (value: string) => commentText(String(value)),
   /** A double-quoted Apache argument. */
   apacheArg: (value: string) => apacheArg(String(value)),
   /** A <Directory> path. */
   apacheDir: (value: string) => apacheDirectory(String(value)),
   /** A mod_wsgi key=value option. */
   apacheOption: (key: string, value: string | number) => apacheOption(String(key), String(value)),
+  /** The arguments of a Require line, escaped as its provider reads them. */
+  apacheRequire: (rule: RequireRule | string) => requireArgs(rule),
   /** An AliasMatch target: the directory taken literally, then the first back-reference. */
   apacheMatchTarget: (dir: string) => apacheArg(`${apacheSubstitution(String(dir))}$1`),
   /** A POSIX shell word, and a list of them joined by spaces (CI workflows). */
@@ -33,3 +37,23 @@ export const helpers = {
   or: (...args: unknown[]) => args.slice(0, -1).some(Boolean),
   and: (...args: unknown[]) => args.slice(0, -1).every(Boolean),
 } as const;
+
+/**
+ * group and ldap-group evaluate their argument as an ap_expr string (ldap-group takes the rest
+ * of the line as one DN, unquoted); mod_authnz_sspi reads its arguments word by word, quoted.
+ * A manifest written before the rule was data holds the line as text, already escaped: smoke
+ * renders it as it is.
+ */
+function requireArgs(rule: RequireRule | string): string {
+  if (typeof rule === 'string') return rule;
+  switch (rule.kind) {
+    case 'valid-user':
+      return 'valid-user';
+    case 'group':
+      return `group ${apacheRequireExpr(rule.name, { quote: true })}`;
+    case 'ldap-group':
+      return `ldap-group ${apacheRequireExpr(rule.name, { quote: false })}`;
+    case 'sspi-group':
+      return `sspi-group ${apacheArg(rule.name)}`;
+  }
+}

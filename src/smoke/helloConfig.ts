@@ -1,7 +1,7 @@
 import fs from 'fs-extra';
 import path from 'node:path';
 import { usageError } from '../errors.js';
-import { apacheArg, apacheDirectory } from '../render/escapeApache.js';
+import { apacheArg, apacheDirectory } from '../escape/apache.js';
 import { renderTemplate } from '../render/engine.js';
 import type { SmokeTarget } from './targets.js';
 

@@ -2,6 +2,7 @@ import { UserError } from '../errors.js';
 import type { Inspection } from '../inspect/types.js';
 import type { PythonFound } from '../python/findPythons.js';
 import { DEFAULT_GENERATE_OPTIONS, GENERATE_OPTION_SPECS, type GenerateOptions, type OptionSpec } from '../plan/options.js';
+import { resolveOptions } from '../plan/resolveOptions.js';
 import { nameFromPath, validateName, validateUrlPrefix } from '../plan/validate.js';
 import type { Choice, Prompter } from './prompter.js';
 
@@ -59,7 +60,7 @@ export async function askOptions({ prompter, inspection, given, pythons }: AskCo
     const value = spec.key === 'pythonHome' ? await askPythonHome(prompter, spec, await pythons()) : await askOne(prompter, spec, inspection);
     if (value !== undefined) answers[spec.key] = value;
   }
-  return { ...DEFAULT_GENERATE_OPTIONS, ...given, ...answers } as GenerateOptions;
+  return resolveOptions({ ...given, ...answers });
 }
 
 async function askOne(prompter: Prompter, spec: OptionSpec, inspection: Inspection): Promise<unknown> {

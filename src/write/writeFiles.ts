@@ -1,7 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { usageError } from '../errors.js';
-import { reasonOf } from '../inspect/tracIni.js';
+import { reasonOf, usageError } from '../errors.js';
 import type { RenderedFile } from '../plan/types.js';
 
 export type FileStatus = 'new' | 'changed' | 'unchanged';

@@ -1,8 +1,8 @@
 import type { AuthPlan, DeploymentPlan } from '../../src/plan/types.js';
 
 /** A plan with fixed paths, for render tests that must not depend on the disk. */
-export function samplePlan(overrides: Partial<DeploymentPlan> = {}): DeploymentPlan {
-  return {
+export function samplePlan(overrides: SampleOverrides = {}): DeploymentPlan {
+  const plan = {
     source: { kind: 'environment', path: '/srv/trac/project', environments: [{ name: 'project', path: '/srv/trac/project', projectName: 'Project' }] },
     urlPrefix: '/trac',
     name: 'project',
@@ -18,7 +18,14 @@ export function samplePlan(overrides: Partial<DeploymentPlan> = {}): DeploymentP
     notes: [],
     ...overrides,
   };
+  // As planDeployment decides it, unless the case says otherwise.
+  return { ...plan, python: { venvInScript: plan.daemon === null, ...plan.python } };
 }
+
+/** A case may leave out what planDeployment derives from the rest. */
+type SampleOverrides = Partial<Omit<DeploymentPlan, 'python'>> & {
+  python?: Omit<DeploymentPlan['python'], 'venvInScript'> & Partial<Pick<DeploymentPlan['python'], 'venvInScript'>>;
+};
 
 /** No login method, no stripping: what generate plans without --auth. */
 export function sampleAuth(overrides: Partial<AuthPlan> = {}): AuthPlan {
@@ -29,7 +36,7 @@ export function sampleAuth(overrides: Partial<AuthPlan> = {}): AuthPlan {
     realm: 'Trac',
     userFile: null,
     groupFile: null,
-    require: 'valid-user',
+    require: { kind: 'valid-user' },
     ldap: null,
     keytab: null,
     stripDomain: false,

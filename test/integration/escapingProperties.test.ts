@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { configTest } from '../../src/apache/configTest.js';
 import { findApache } from '../../src/apache/layout.js';
 import { serverConfig } from '../../src/apache/serverConfig.js';
-import { apacheArg, apacheProblem } from '../../src/render/escapeApache.js';
+import { apacheArg, apacheProblem } from '../../src/escape/apache.js';
 import { UserError } from '../../src/errors.js';
 import { apacheSafePath } from '../../src/plan/validate.js';
 import { renderPlan } from '../../src/render/renderPlan.js';

@@ -17,7 +17,7 @@ import { unquoteApache } from '../../src/apache/readConf.js';
 import { takeLock } from '../../src/apply/lock.js';
 import { putState, readState } from '../../src/apply/pathState.js';
 import { parseRunConfig } from '../../src/apply/target.js';
-import { apacheArg } from '../../src/render/escapeApache.js';
+import { apacheArg } from '../../src/escape/apache.js';
 import { tempDir } from '../helpers/tempDir.js';
 
 const so = (...parts: string[]) => Buffer.from(['\x7fELF', ...parts, ''].join('\0'), 'latin1');

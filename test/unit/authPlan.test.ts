@@ -5,7 +5,8 @@ import { UserError } from '../../src/errors.js';
 import type { EnvironmentInfo, Inspection } from '../../src/inspect/types.js';
 import { decideAuth, protectedLocation } from '../../src/plan/authDecision.js';
 import { DEFAULT_GENERATE_OPTIONS, type GenerateOptions } from '../../src/plan/options.js';
-import { apacheRequireExpr, ApacheValueError } from '../../src/render/escapeApache.js';
+import { apacheRequireExpr, ApacheValueError } from '../../src/escape/apache.js';
+import { helpers } from '../../src/render/helpers.js';
 import { tempDir } from '../helpers/tempDir.js';
 import { environmentInfo } from '../helpers/environmentInfo.js';
 
@@ -97,7 +98,8 @@ describe('decideAuth', () => {
     await fs.writeFile(groups, '');
     expect(await usageMessage(decideAuth(inspection(), options({ auth: 'basic', authUserFile: users, authRequireGroup: 'CORP\\devs' }), '/trac'))).toMatch(/needs --auth-group-file/);
     const d = await decideAuth(inspection(), options({ auth: 'basic', authUserFile: users, authGroupFile: groups, authRequireGroup: 'CORP\\devs' }), '/trac');
-    expect(d.auth.require).toBe('group "CORP\\\\devs"');
+    expect(d.auth.require).toEqual({ kind: 'group', name: 'CORP\\devs' });
+    expect(helpers.apacheRequire(d.auth.require)).toBe('group "CORP\\\\devs"');
     expect(d.modules).toContain('authz_groupfile');
   });
 
@@ -110,7 +112,8 @@ describe('decideAuth', () => {
       await usageMessage(decideAuth(inspection(), options({ auth: 'ldap', authLdapUrl: 'ldap://dc/', authLdapBindDn: 'cn=a', authLdapBindPasswordFile: secret }), '/trac')),
     ).toMatch(/cannot pass a path with spaces/);
     const d = await decideAuth(inspection(), options({ auth: 'ldap', authLdapUrl: 'ldaps://dc/dc=x?uid', authRequireGroup: 'cn=Trac Users,dc=x' }), '/trac');
-    expect(d.auth.require).toBe('ldap-group cn=Trac Users,dc=x');
+    expect(d.auth.require).toEqual({ kind: 'ldap-group', name: 'cn=Trac Users,dc=x' });
+    expect(helpers.apacheRequire(d.auth.require)).toBe('ldap-group cn=Trac Users,dc=x');
     expect(d.modules).toEqual(expect.arrayContaining(['authnz_ldap', 'ldap', 'auth_basic']));
   });
 
@@ -120,7 +123,8 @@ describe('decideAuth', () => {
     expect(k.modules).toContain('auth_gssapi');
     const s = await decideAuth(inspection(), options({ auth: 'sspi', authRequireGroup: 'CORP\\Trac Users' }), '/trac');
     expect(s.notes.join('\n')).toContain('--strip-domain');
-    expect(s.auth.require).toBe('sspi-group "CORP\\Trac Users"');
+    expect(s.auth.require).toEqual({ kind: 'sspi-group', name: 'CORP\\Trac Users' });
+    expect(helpers.apacheRequire(s.auth.require)).toBe('sspi-group "CORP\\Trac Users"');
   });
 
   it('directory logins ignore case: advise [trac] ignore_auth_case where it is off', async () => {

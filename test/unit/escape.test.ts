@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { apacheArg, apacheDirectory, apacheOption, ApacheValueError } from '../../src/render/escapeApache.js';
-import { pyList, pyStr } from '../../src/render/escapePython.js';
+import { apacheArg, apacheDirectory, apacheOption, ApacheValueError } from '../../src/escape/apache.js';
+import { pyList, pyStr } from '../../src/escape/python.js';
 
 describe('pyStr', () => {
   it.each([

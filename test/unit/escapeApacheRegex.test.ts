@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ApacheValueError } from '../../src/render/escapeApache.js';
-import { apacheRegexLiteral, apacheSubstitution } from '../../src/render/escapeApacheRegex.js';
+import { ApacheValueError } from '../../src/escape/apache.js';
+import { apacheRegexLiteral, apacheSubstitution } from '../../src/escape/apacheRegex.js';
 import { staticAlias } from '../../src/plan/planDeployment.js';
 
 /** ap_pregsub as Apache 2.4 applies an AliasMatch target: $N is a group, \\x is x. */

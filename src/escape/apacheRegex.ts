@@ -1,4 +1,4 @@
-import { ApacheValueError } from './escapeApache.js';
+import { ApacheValueError } from './apache.js';
 
 /**
  * Regular expressions and substitutions for AliasMatch / LocationMatch (Apache uses PCRE).
