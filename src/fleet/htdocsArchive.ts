@@ -1,0 +1,81 @@
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+/** The marker the role's unarchive task waits for (`creates:`), written last into the archive. */
+export const COMPLETE_MARKER = '.trac-deploy-complete';
+
+export interface StaticDir {
+  key: string;
+  dir: string;
+}
+
+/**
+ * A digest of the static files (paths and bytes, keys in order; a later source of the same
+ * key overlays an earlier one, as trac-admin deploy copies them). It names the archive and the
+ * directory each host unpacks it into, so a new version never overwrites the files the running
+ * (or restored) configuration serves.
+ */
+export async function digestStatic(sources: StaticDir[]): Promise<string> {
+  const files = new Map<string, string>();
+  for (const source of sources) {
+    for (const rel of await walk(source.dir)) files.set(path.posix.join(source.key, rel), path.join(source.dir, rel));
+  }
+  const hash = createHash('sha256');
+  for (const rel of [...files.keys()].sort()) {
+    hash.update(rel + '\0');
+    hash.update(await fs.readFile(files.get(rel)!));
+    hash.update('\0');
+  }
+  return hash.digest('hex');
+}
+
+/** Regular files below dir, relative, sorted; symbolic links are not followed out of it. */
+async function walk(dir: string, prefix = ''): Promise<string[]> {
+  const entries = await fs.readdir(path.join(dir, prefix), { withFileTypes: true }).catch(() => []);
+  const out: string[] = [];
+  for (const e of entries.sort((a, b) => a.name.localeCompare(b.name))) {
+    const rel = prefix ? path.join(prefix, e.name) : e.name;
+    if (e.isDirectory()) out.push(...(await walk(dir, rel)));
+    else if (e.isFile()) out.push(rel);
+  }
+  return out;
+}
+
+/**
+ * Write `<key>/...` of every source into a gzipped tar at `target` (owner root, no times), the
+ * completion marker last. Staged in a temp dir so that sources of one key overlay in order.
+ */
+export async function writeStaticArchive(sources: StaticDir[], target: string): Promise<void> {
+  const stage = await fs.mkdtemp(path.join(os.tmpdir(), 'trac-deploy-fleet-htdocs-'));
+  try {
+    const names: string[] = [];
+    for (const source of sources) {
+      await fs.mkdir(path.join(stage, source.key), { recursive: true });
+      for (const rel of await walk(source.dir)) {
+        const dest = path.join(stage, source.key, rel);
+        await fs.mkdir(path.dirname(dest), { recursive: true });
+        await fs.copyFile(path.join(source.dir, rel), dest);
+        await fs.chmod(dest, 0o644);
+      }
+      if (!names.includes(source.key)) names.push(source.key);
+    }
+    await fs.writeFile(path.join(stage, COMPLETE_MARKER), 'trac-deploy fleet: unpacked completely\n', { mode: 0o644 });
+    const partial = `${target}.partial`;
+    await fs.mkdir(path.dirname(target), { recursive: true });
+    try {
+      await run('tar', ['--sort=name', '--mtime=@0', '--owner=0', '--group=0', '--numeric-owner', '--mode=u+rwX,go+rX,go-w', '-czf', partial, '-C', stage, ...names.sort(), COMPLETE_MARKER]);
+      await fs.rename(partial, target);
+    } catch (error) {
+      await fs.rm(partial, { force: true });
+      throw error;
+    }
+  } finally {
+    await fs.rm(stage, { recursive: true, force: true });
+  }
+}
