@@ -29,7 +29,8 @@ export function parseRecap(output: string): Record<string, HostRecap> {
   const start = output.lastIndexOf('PLAY RECAP');
   if (start < 0) return recap;
   for (const line of output.slice(start).replace(ANSI, '').split('\n').slice(1)) {
-    const m = /^(\S+)\s+:\s+(.*)$/.exec(line.trim());
+    if (!line.trim()) break;
+    const m = /^(\S+)\s+:\s+(ok=\d+.*)$/.exec(line.trim());
     if (!m) continue;
     const counts: Record<string, number> = {};
     for (const pair of m[2]!.trim().split(/\s+/)) {

@@ -2,7 +2,6 @@ import { execa } from 'execa';
 import fs from 'fs-extra';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import os from 'node:os';
 import path from 'node:path';
 import { sleep } from './ownedServer.js';
 
@@ -10,7 +9,7 @@ import { sleep } from './ownedServer.js';
  * A fleet test bed, built and torn down by the test: web hosts, each in its own network
  * namespace on a bridge the bed makes (10.233.<n>.0/24, an address range that exists only
  * there), each with its own mount namespace (its own /etc/apache2, /var/lib/apache2,
- * /var/log/apache2, /srv and /run over per-host directories), running its own sshd and
+ * /var/log/apache2 and /srv over per-host directories, its own /run and /tmp), running its own sshd and
  * Apache; a further namespace runs PostgreSQL. The environments sit in one directory every host
  * sees at the same path, as shared storage would. Ansible reaches the hosts over SSH with a key
  * the bed makes. Nothing here talks to any address but the bed's own.
@@ -65,7 +64,8 @@ export async function startFleetBed(options: { hosts?: number } = {}): Promise<F
   const n = await freeSubnet();
   const subnet = `10.233.${n}`;
   const bridge = `tdb${tag}`;
-  const root = await fs.mkdtemp(path.join(os.tmpdir(), 'trac-deploy-fleet-bed-'));
+  // Under /var/tmp: each host gets a /tmp of its own (a tmpfs), as separate machines have.
+  const root = await fs.mkdtemp(path.join('/var/tmp', 'trac-deploy-fleet-bed-'));
   await fs.chmod(root, 0o755);
   const netnses: string[] = [];
   const hosts: BedHost[] = [];
@@ -188,6 +188,7 @@ export async function startFleetBed(options: { hosts?: number } = {}): Promise<F
         'set -e',
         'mount -t tmpfs -o mode=755 tmpfs /run',
         'mkdir -p /run/sshd /run/apache2 /run/lock',
+        'mount -t tmpfs -o mode=1777 tmpfs /tmp',
         `mount --bind ${q(dirs.etcApache)} /etc/apache2`,
         `mount --bind ${q(dirs.varLib)} /var/lib/apache2`,
         `mount --bind ${q(dirs.log)} /var/log/apache2`,

@@ -26,6 +26,7 @@ async function fleet(out: string, ...flags: string[]): Promise<CliResult & { jso
   const result = await runCli(['fleet', env, '--inventory', bed.inventory, '--out', out, '--python-home', VENV, '--probe-db', '--run', '--json', ...flags], {
     env: bed.ansibleEnv,
   });
+  if (process.env.FLEET_LOG) await fs.appendFile(process.env.FLEET_LOG, `${result.stderr}\n`);
   let json: FleetJson;
   try {
     json = JSON.parse(result.stdout) as FleetJson;
