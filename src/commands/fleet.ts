@@ -25,7 +25,7 @@ export async function runFleet(args: FleetArgs, log: (line: string) => void, dep
   if (!present) {
     archive = { path: build.archivePath, status: 'new', written: false };
     if (files.action === 'write') {
-      await writeStaticArchive(build.statics, build.archivePath);
+      await writeStaticArchive(build.statics, build.archivePath, path.posix.basename(build.layout.htdocs));
       archive.written = true;
     }
   }

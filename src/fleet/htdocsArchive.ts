@@ -48,13 +48,15 @@ async function walk(dir: string, prefix = ''): Promise<string[]> {
 }
 
 /**
- * Write `<key>/...` of every source into a gzipped tar at `target` (owner root, no times), the
- * completion marker last. Staged in a temp dir so that sources of one key overlay in order.
+ * Write `<top>/<key>/...` of every source into a gzipped tar at `target` (owner root, no
+ * times), with the completion marker in <top>. Staged in a temp dir so that sources of one key
+ * overlay in order.
  */
-export async function writeStaticArchive(sources: StaticDir[], target: string): Promise<void> {
-  const stage = await fs.mkdtemp(path.join(os.tmpdir(), 'trac-deploy-fleet-htdocs-'));
+export async function writeStaticArchive(sources: StaticDir[], target: string, top: string): Promise<void> {
+  const outer = await fs.mkdtemp(path.join(os.tmpdir(), 'trac-deploy-fleet-htdocs-'));
+  const stage = path.join(outer, top);
   try {
-    const names: string[] = [];
+    await fs.mkdir(stage, { mode: 0o755 });
     for (const source of sources) {
       await fs.mkdir(path.join(stage, source.key), { recursive: true });
       for (const rel of await walk(source.dir)) {
@@ -63,19 +65,18 @@ export async function writeStaticArchive(sources: StaticDir[], target: string): 
         await fs.copyFile(path.join(source.dir, rel), dest);
         await fs.chmod(dest, 0o644);
       }
-      if (!names.includes(source.key)) names.push(source.key);
     }
     await fs.writeFile(path.join(stage, COMPLETE_MARKER), 'trac-deploy fleet: unpacked completely\n', { mode: 0o644 });
     const partial = `${target}.partial`;
     await fs.mkdir(path.dirname(target), { recursive: true });
     try {
-      await run('tar', ['--sort=name', '--mtime=@0', '--owner=0', '--group=0', '--numeric-owner', '--mode=u+rwX,go+rX,go-w', '-czf', partial, '-C', stage, ...names.sort(), COMPLETE_MARKER]);
+      await run('tar', ['--sort=name', '--mtime=@0', '--owner=0', '--group=0', '--numeric-owner', '--mode=u+rwX,go+rX,go-w', '-czf', partial, '-C', outer, top]);
       await fs.rename(partial, target);
     } catch (error) {
       await fs.rm(partial, { force: true });
       throw error;
     }
   } finally {
-    await fs.rm(stage, { recursive: true, force: true });
+    await fs.rm(outer, { recursive: true, force: true });
   }
 }

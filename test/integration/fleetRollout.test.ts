@@ -1,10 +1,13 @@
+import { execa } from 'execa';
 import { createHash } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import fs from 'fs-extra';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { runCli, type CliResult } from '../helpers/cli.js';
 import { curl, startFleetBed, type FleetBed } from '../helpers/fleetBed.js';
 import { VENV } from '../helpers/paths.js';
+import { ansibleProgram } from '../../src/fleet/ansibleTools.js';
 import { chownToApache, initEnv } from '../helpers/tracEnv.js';
 
 /**
@@ -16,16 +19,20 @@ const PROJECT = 'Fleet & <Co>';
 let bed: FleetBed;
 let env: string;
 let work: string;
+/** bench/fleet.bench.mjs sets FLEET_BENCH_OUT: the runs' wall times are written there (never asserted). */
+const timings: Record<string, number> = {};
 
 interface FleetJson {
   run: { exitCode: number; recap: Record<string, { changed: number; failed: number; rescued: number; unreachable: number }>; restored: string[] } | null;
   rules: { pool: { choice: string; reason: string }; budgets: { pooled: number; maxConnections: number | null }[] };
 }
 
-async function fleet(out: string, ...flags: string[]): Promise<CliResult & { json: FleetJson }> {
+async function fleet(label: string, out: string, ...flags: string[]): Promise<CliResult & { json: FleetJson }> {
+  const started = performance.now();
   const result = await runCli(['fleet', env, '--inventory', bed.inventory, '--out', out, '--python-home', VENV, '--probe-db', '--run', '--json', ...flags], {
     env: bed.ansibleEnv,
   });
+  timings[label] = (performance.now() - started) / 1000;
   if (process.env.FLEET_LOG) await fs.appendFile(process.env.FLEET_LOG, `${result.stderr}\n`);
   let json: FleetJson;
   try {
@@ -50,12 +57,19 @@ beforeAll(async () => {
 }, 300_000);
 
 afterAll(async () => {
+  if (process.env.FLEET_BENCH_OUT && bed) {
+    // The peer: Ansible's own floor on this bed, a ping of each host one at a time.
+    const started = performance.now();
+    await execa(ansibleProgram('ansible'), ['trac_web', '-i', bed.inventory, '-m', 'ansible.builtin.ping', '-f', '1'], { env: bed.ansibleEnv, stdin: 'ignore', reject: false });
+    timings.ping = (performance.now() - started) / 1000;
+    await fs.writeJson(process.env.FLEET_BENCH_OUT, timings);
+  }
   await bed?.teardown();
 }, 120_000);
 
 describe('fleet --run on three hosts', () => {
   test('a rollout makes all three hosts serve the site, one at a time', async () => {
-    const result = await fleet(path.join(work, 'v1'));
+    const result = await fleet('rollout', path.join(work, 'v1'));
     expect(result.stderr).toContain('PLAY RECAP');
     expect(result.code, result.stderr).toBe(0);
     // --probe-db read max_connections (100): 3 hosts x 2 x min(10, 5) = 30 fits, pooling kept.
@@ -73,7 +87,7 @@ describe('fleet --run on three hosts', () => {
   }, 600_000);
 
   test('a second run changes nothing', async () => {
-    const result = await fleet(path.join(work, 'v1'));
+    const result = await fleet('rerun', path.join(work, 'v1'));
     expect(result.code, result.stderr).toBe(0);
     expect(Object.keys(result.json.run?.recap ?? {}).sort()).toEqual(['web1', 'web2', 'web3']);
     for (const [host, recap] of Object.entries(result.json.run!.recap)) expect({ host, ...recap }).toMatchObject({ host, changed: 0, failed: 0 });
@@ -90,7 +104,7 @@ describe('fleet --run on three hosts', () => {
     const ha1 = createHash('md5').update('alice:Trac:wonderland').digest('hex');
     await fs.writeFile(users, `alice:Trac:${ha1}\n`, { mode: 0o644 });
 
-    const result = await fleet(path.join(work, 'v2'), '--auth', 'digest', '--auth-user-file', users);
+    const result = await fleet('failure', path.join(work, 'v2'), '--auth', 'digest', '--auth-user-file', users);
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('Stop the rollout at this host');
     const recap = result.json.run!.recap;
