@@ -11,8 +11,9 @@ and writes JSON lines on stdout:
 
 Each environment is opened as trac.env.open_environment does for dispatch_request (its
 configuration, [inherit] files, log, plugins, then the database and needs_upgrade); each
-repository through RepositoryManager. Nothing is written into the environment: the log
-file is checked for access, not opened.
+repository through RepositoryManager. The log file is checked for access, not opened; the one
+write is Trac's own: RepositoryManager records an id for each repository it lists, as it does
+at the first request.
 """
 import json
 import logging
