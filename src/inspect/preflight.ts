@@ -11,6 +11,19 @@ export interface PreflightOptions {
   run?: PreflightRunner;
 }
 
+/** The codes of python/preflight.py's findings: Trac's own verdict. */
+export const PREFLIGHT_CODES = new Set([
+  'trac-cannot-open',
+  'needs-upgrade',
+  'database-unusable',
+  'log-file-unwritable',
+  'repository-unavailable',
+  'repositories-unreadable',
+  'plugin-not-loaded',
+  'preflight-failed',
+  'preflight-crashed',
+]);
+
 /** Static findings Trac's own answer replaces when it was asked. */
 const ANSWERED_BY_TRAC = new Set(['needs-upgrade']);
 

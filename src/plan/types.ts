@@ -32,7 +32,14 @@ export interface DeploymentPlan {
     interpreter?: string;
     siteDirs: string[];
     eggCache: string;
+    /**
+     * Debian's dist-packages, when the interpreter has no Subversion bindings and an svn
+     * repository is configured: the script makes only its svn and libsvn packages importable.
+     */
+    svnBindings?: string;
   };
+  /** [trac] use_xsendfile: mod_xsendfile sends the files Trac names, from these directories. */
+  xsendfile?: { paths: string[] };
   pool: {
     disable: boolean;
     /** Backends whose pooling the script switches off. */
