@@ -28,6 +28,10 @@ export interface SmokeOptions {
 export interface RequestResult {
   target: string;
   url: string;
+  /** What the page proves: "front page", "repository r1", "attachment a.txt", ... */
+  what: string;
+  /** Not requested, and why (the data it needs does not exist); never counted as passed. */
+  skipped?: string;
   status: number | null;
   ms: number;
   ok: boolean;
@@ -69,6 +73,7 @@ export async function runSmoke(options: SmokeOptions): Promise<SmokeReport> {
   let startMs: number | null = null;
   let stopMs: number | null = null;
   const evidence: RequestEvidence[] = [];
+  const groupFindings: Finding[] = [];
   const requests: RequestResult[] = [];
 
   step(`starting Apache with ${targets.map((t) => `${t.name}.conf`).join(', ')}${options.hello ? ' (Hello World)' : ''}`);
@@ -79,6 +84,9 @@ export async function runSmoke(options: SmokeOptions): Promise<SmokeReport> {
         layout,
         includes: (root) => includesFor(targets, options.hello, root),
         startTimeoutMs: timeoutMs,
+        // mod_wsgi names the process group that loads each script at info level: the evidence
+        // that each mount point runs where its plan says.
+        logLevel: 'warn wsgi:info',
         ...(options.modules ? { modules: options.modules } : {}),
       });
       startMs = performance.now() - tStart;
@@ -89,12 +97,17 @@ export async function runSmoke(options: SmokeOptions): Promise<SmokeReport> {
     if (server) {
       configText = await readIncludes(server.root, targets, options.hello);
       for (const page of pages) {
+        if (page.expect.kind === 'skipped') {
+          requests.push({ target: page.target, url: page.path, what: page.what, skipped: page.expect.reason, status: null, ms: 0, ok: true, title: null, problem: null });
+          continue;
+        }
         step(`GET ${page.path}`);
         const { result, raw } = await request(server, page, timeoutMs);
         requests.push(result);
         evidence.push(raw);
       }
       errorLog = await server.errorLog();
+      if (!options.hello) groupFindings.push(...processGroupFindings(targets, errorLog));
     }
   } finally {
     if (server) {
@@ -106,10 +119,10 @@ export async function runSmoke(options: SmokeOptions): Promise<SmokeReport> {
   }
   if (!server) configText = (await Promise.all(targets.map((t) => fs.readFile(t.conf, 'utf8').catch(() => '')))).join('\n');
 
-  const ok = startError === null && requests.every((r) => r.ok);
+  const ok = startError === null && requests.every((r) => r.ok) && groupFindings.length === 0;
   const findings = ok
     ? []
-    : diagnose({
+    : [...groupFindings, ...(startError === null && requests.every((r) => r.ok) ? [] : diagnose({
         hello: options.hello,
         startError,
         requests: evidence,
@@ -122,7 +135,7 @@ export async function runSmoke(options: SmokeOptions): Promise<SmokeReport> {
         modWsgiInstalled: moduleAvailable(layout, 'wsgi'),
         missingModules: missingModules(targets, layout, options.modules),
         timeoutSeconds: options.timeoutSeconds,
-      });
+      }))];
   return {
     ok,
     hello: options.hello,
@@ -152,23 +165,57 @@ async function request(server: ThrowawayServer, page: PageCheck, timeoutMs: numb
   const t = performance.now();
   let status: number | null = null;
   let body = '';
-  let contentType: string | null = null;
+  let length = 0;
+  let headers: Headers = new Headers();
   let error: string | null = null;
   try {
     const response = await fetch(url, { redirect: 'manual', signal: AbortSignal.timeout(timeoutMs) });
     status = response.status;
-    contentType = response.headers.get('content-type');
-    body = await response.text();
+    headers = response.headers;
+    const bytes = Buffer.from(await response.arrayBuffer());
+    length = bytes.length;
+    body = bytes.toString('utf8');
     if (status >= 300 && status < 400) body = `redirect to ${response.headers.get('location') ?? '?'}\n${body}`;
   } catch (e) {
     error = (e as Error).name === 'TimeoutError' ? `no answer within ${timeoutMs / 1000} s` : `request failed: ${messageOf((e as Error & { cause?: unknown }).cause ?? e)}`;
   }
   const ms = round(performance.now() - t) ?? 0;
-  const verdict = judge(page, status, body, contentType);
+  const verdict = judge(page, { status, body, length, headers });
   const problem = error ?? verdict.problem;
-  const result: RequestResult = { target: page.target, url: page.path, status, ms, ok: error === null && verdict.ok, title: verdict.title, problem };
+  const contentType = headers.get('content-type');
+  const result: RequestResult = { target: page.target, url: page.path, what: page.what, status, ms, ok: error === null && verdict.ok, title: verdict.title, problem };
   if (page.expect.kind === 'hello' && verdict.ok) result.hello = helloLines(body);
   return { result, raw: { url: page.path, status, contentType, body, problem, error } };
+}
+
+/**
+ * mod_wsgi logs, at info level, `mod_wsgi (pid=N, process='G', application='A'): Loading Python
+ * script file '/path.wsgi'.` (process '' in embedded mode). Each script must have been loaded
+ * in the group its plan names: <Directory> blocks of two sites for one directory merge, and
+ * then one site runs in the other's daemon.
+ */
+export function processGroupFindings(targets: SmokeTarget[], errorLog: string): Finding[] {
+  const loads = [...errorLog.matchAll(/process='([^']*)', application='[^']*'\): Loading (?:Python|WSGI) script file '([^']+)'/g)].map((m) => ({ group: m[1] ?? '', script: m[2] ?? '' }));
+  const findings: Finding[] = [];
+  for (const target of targets) {
+    if (!target.plan) continue;
+    const wanted = target.plan.daemon?.processGroup ?? '';
+    const seen = [...new Set(loads.filter((l) => l.script === target.script).map((l) => l.group))];
+    const wrong = seen.filter((g) => g !== wanted);
+    if (wrong.length === 0) continue;
+    const where = (g: string) => (g ? `daemon process group ${g}` : 'embedded mode (Apache\'s own processes)');
+    findings.push({
+      code: 'wrong-process-group',
+      severity: 'error',
+      message: `${target.urlPrefix} (${target.name}.conf) ran in ${wrong.map(where).join(' and ')}, not in ${where(wanted)} as its plan says`,
+      path: target.conf,
+      advice: [
+        'two configurations give <Directory> blocks for the same directory, and Apache merges them: generate each site into its own --out directory',
+      ],
+      log: errorLog.split('\n').filter((line) => line.includes(target.script)).slice(0, 4),
+    });
+  }
+  return findings;
 }
 
 function helloLines(body: string): Record<string, string> {
