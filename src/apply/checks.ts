@@ -1,7 +1,8 @@
 import type { Finding } from '../findings.js';
 import fs from 'fs-extra';
 import path from 'node:path';
-import { inspectPath } from '../inspect/inspectPath.js';
+import { allProblems, inspectPath } from '../inspect/inspectPath.js';
+import { PREFLIGHT_CODES, withPreflight } from '../inspect/preflight.js';
 import { accessVerb, failedAccess, nearestExisting, type AccessNeed } from '../apache/userAccess.js';
 import type { DeployedSite } from './deployedSite.js';
 import { ctl, runConfig, type ApacheTarget } from './target.js';
@@ -126,7 +127,15 @@ export async function machineChecks(target: ApacheTarget, site: DeployedSite): P
   const source = site.envPath ?? site.parentDir;
   const envs = [];
   if (source) {
-    const inspection = await inspectPath(source).catch(() => null);
+    let inspection = await inspectPath(source).catch(() => null);
+    if (inspection) {
+      // Trac itself, in the site's interpreter, as the Apache user: what it would refuse to serve.
+      const siteDirs = [...new Set(site.plans.flatMap((p) => p.python.siteDirs))];
+      inspection = await withPreflight(inspection, { pythonHome: site.pythonHome, siteDirs, eggCache: site.eggCache });
+      for (const problem of allProblems(inspection)) {
+        if (PREFLIGHT_CODES.has(problem.code) || problem.code === 'preflight-skipped') findings.push(problem);
+      }
+    }
     for (const env of inspection?.environments.slice(0, 200) ?? []) {
       const sqlite = env.database?.scheme === 'sqlite' && env.database.name && env.database.name !== ':memory:' ? path.resolve(env.path, env.database.name) : null;
       envs.push({ path: env.path, sqlite: sqlite && (await fs.pathExists(sqlite)) ? sqlite : null, hasLog: await fs.pathExists(path.join(env.path, 'log')) });
