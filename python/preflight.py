@@ -190,7 +190,16 @@ def check_environment(path, counter):
                                     ['trac-admin %s upgrade' % path]))
             return result
     except Exception as e:
-        problems.append(problem('database-unusable', 'error', '%s: Trac cannot use the database: %s' % (path, text_of(e)), path))
+        message = text_of(e).replace('<code>', '').replace('</code>', '')
+        if 'permissions to the database file' in message:
+            problems.append(problem('database-access', 'error', '%s: Trac cannot use the database: %s' % (path, message), path,
+                                    ['give the database file and its directory to the web server user (chown)']))
+        elif any(words in message for words in ('Unable to get database connection', 'could not connect',
+                                                 'Connection refused', "Can't connect", 'timeout expired')):
+            problems.append(problem('database-unreachable', 'error', '%s: Trac cannot reach the database: %s' % (path, message), path,
+                                    ['start the database server, or check [trac] database in trac.ini']))
+        else:
+            problems.append(problem('database-unusable', 'error', '%s: Trac cannot use the database: %s' % (path, message), path))
         return result
     result['opened'] = True
     try:

@@ -1,13 +1,15 @@
 import { usageError } from '../errors.js';
 import { allProblems, inspectPath } from '../inspect/inspectPath.js';
-import { PREFLIGHT_CODES, withPreflight } from '../inspect/preflight.js';
+import { MACHINE_STATE_CODES, PREFLIGHT_CODES, withPreflight } from '../inspect/preflight.js';
 import type { Finding } from '../findings.js';
 import type { GenerateOptions } from '../plan/options.js';
 import { planDeployment } from '../plan/planDeployment.js';
 import type { DeploymentPlan, RenderedFile } from '../plan/types.js';
 import { renderPlan } from '../render/renderPlan.js';
 import { emitFiles, filesExitCode, type EmitOptions } from '../write/emitFiles.js';
-import { renderPlanFile } from '../write/planFile.js';
+import { readPlanFiles, renderPlanFile } from '../write/planFile.js';
+import { shadowedMounts } from '../plan/mounts.js';
+import path from 'node:path';
 import type { FilesOutcome } from './outcome.js';
 
 export interface GenerateArgs extends GenerateOptions, EmitOptions {
@@ -28,8 +30,8 @@ export interface Deployment {
  * Trac, in the interpreter the site will use, whether it serves each environment; a site it
  * would fail is refused (exit 2) with Trac's reason and the remedy.
  */
-export async function buildDeployment(path: string, options: GenerateOptions, out: string, { preflight = true }: { preflight?: boolean } = {}): Promise<Deployment> {
-  let inspection = await inspectPath(path);
+export async function buildDeployment(source: string, options: GenerateOptions, out: string, { preflight = true }: { preflight?: boolean } = {}): Promise<Deployment> {
+  let inspection = await inspectPath(source);
   if (preflight) {
     inspection = await withPreflight(inspection, { pythonHome: options.pythonHome ?? null, siteDirs: options.siteDir, eggCache: options.eggCache ?? null });
     refuseWhatTracRefuses(allProblems(inspection));
@@ -40,12 +42,36 @@ export async function buildDeployment(path: string, options: GenerateOptions, ou
 }
 
 export async function runGenerate(args: GenerateArgs): Promise<FilesOutcome> {
-  return emitDeployment(await buildDeployment(args.path, args, args.out, { preflight: args.preflight !== false }), args);
+  const deployment = await buildDeployment(args.path, args, args.out, { preflight: args.preflight !== false });
+  deployment.findings.push(...(await neighbourFindings(deployment.plan)));
+  return emitDeployment(deployment, args);
 }
 
-/** What makes Trac answer 500 (or not at all) where the preflight asked it: nothing is written. */
+/**
+ * Other sites already generated into the same directory: served together (smoke DIR, apply DIR),
+ * a mount point read first that covers another one hides it.
+ */
+async function neighbourFindings(plan: DeploymentPlan): Promise<Finding[]> {
+  const others = (await readPlanFiles(plan.files.outDir).catch(() => [])).map((p) => p.plan).filter((p) => p.name !== plan.name);
+  if (others.length === 0) return [];
+  const mounts = [...others, plan]
+    .map((p) => ({ name: path.basename(p.files.apache).replace(/\.conf$/, ''), urlPrefix: p.urlPrefix }))
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return shadowedMounts(mounts).map(({ hidden, by }) => ({
+    code: 'mount-shadowed',
+    severity: 'warning' as const,
+    message: `${hidden.urlPrefix} (${hidden.name}.conf) will be answered by ${by.urlPrefix} (${by.name}.conf) when Apache reads the configurations of ${plan.files.outDir} in name order`,
+    advice: [`give the site at ${by.urlPrefix} a --name that sorts after ${hidden.name}, or generate it into another --out directory`],
+  }));
+}
+
+/**
+ * What makes Trac answer 500 (or not at all) where the preflight asked it: nothing is written.
+ * The machine's state (file access of the web server user, a database server that is down) is
+ * reported, not refused; apply refuses it.
+ */
 function refuseWhatTracRefuses(findings: Finding[]): void {
-  const fatal = findings.filter((f) => f.severity === 'error' && PREFLIGHT_CODES.has(f.code));
+  const fatal = findings.filter((f) => f.severity === 'error' && PREFLIGHT_CODES.has(f.code) && !MACHINE_STATE_CODES.has(f.code));
   if (fatal.length === 0) return;
   const lines = fatal.flatMap((f) => [f.message, ...(f.advice ?? []).map((a) => `  -> ${a}`)]);
   throw usageError(

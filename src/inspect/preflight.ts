@@ -16,6 +16,8 @@ export const PREFLIGHT_CODES = new Set([
   'trac-cannot-open',
   'needs-upgrade',
   'database-unusable',
+  'database-access',
+  'database-unreachable',
   'log-file-unwritable',
   'repository-unavailable',
   'repositories-unreadable',
@@ -23,6 +25,13 @@ export const PREFLIGHT_CODES = new Set([
   'preflight-failed',
   'preflight-crashed',
 ]);
+
+/**
+ * The state of this machine rather than of the environment: what the web server user may not
+ * do to its files (chown/chmod), a database server that does not answer. Fixed at any time before
+ * the site goes live, so generate reports them and apply refuses on them.
+ */
+export const MACHINE_STATE_CODES = new Set(['database-access', 'database-unreachable', 'log-file-unwritable']);
 
 /** Static findings Trac's own answer replaces when it was asked. */
 const ANSWERED_BY_TRAC = new Set(['needs-upgrade']);

@@ -260,10 +260,28 @@ const embeddedDisabled: Rule = {
 const startFailed: Rule = {
   code: 'apache-start-failed',
   diagnose: (e) =>
-    e.startError
-      ? finding('apache-start-failed', `Apache did not start: ${e.startError.split('\n')[0]}`, ['fix the configuration lines named below; apache2ctl -t shows the same'], logLines(`${e.startError}\n${e.errorLog}`, ANY_ERRORS))
-      : null,
+    e.startError ? startFailure(`${e.startError}\n${e.errorLog}`, e.startError.split('\n')[0] ?? '') : null,
 };
+
+/**
+ * Apache's syntax error spans two lines: "AH00526: Syntax error on line 12 of FILE:" and then
+ * the reason. Both are kept, and a duplicate definition (a copied directory served beside its
+ * original, two sites with one name) is named as such.
+ */
+function startFailure(text: string, first: string): Finding {
+  const lines = text.split('\n');
+  const at = lines.findIndex((l) => /Syntax error on line \d+ of/.test(l));
+  const reason = at >= 0 ? (lines[at + 1] ?? '').trim() : '';
+  const where = at >= 0 ? (/Syntax error on line \d+ of .*$/.exec(lines[at] ?? '')?.[0] ?? '') : '';
+  const message = at >= 0 ? `Apache did not start: ${where.replace(/:$/, '')}: ${reason}` : `Apache did not start: ${first}`;
+  const duplicate = /duplicates previous|already (defined|used)/i.test(reason);
+  const advice = duplicate
+    ? ['two of the configurations served here define the same name (a copied output directory, or two sites generated with one --name): serve one of them, or generate the other with another --name']
+    : ['fix the configuration lines named below; apache2ctl -t shows the same'];
+  const log = logLines(text, ANY_ERRORS);
+  if (reason && !log.includes(reason)) log.push(reason);
+  return finding('apache-start-failed', message, advice, log);
+}
 
 const noAnswer: Rule = {
   code: 'no-answer',

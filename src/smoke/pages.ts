@@ -2,7 +2,8 @@ import type { SmokeTarget } from './targets.js';
 
 /** What a page must look like to count as right. */
 export type Expectation =
-  | { kind: 'hello' }
+  /** Hello World, in this daemon process group ('' for embedded mode; null when not known). */
+  | { kind: 'hello'; group?: string | null }
   /** A Trac page; with the project's name in <title> when it is known. */
   | { kind: 'trac'; project: string | null }
   /** Trac's project index listing each environment (by directory name). */
@@ -50,7 +51,7 @@ type PlannedEnvironment = NonNullable<SmokeTarget['plan']>['source']['environmen
  */
 export function pagesFor(target: SmokeTarget, hello: boolean): PageCheck[] {
   const at = (path: string, what: string, expect: Expectation): PageCheck => ({ target: target.name, path, what, expect });
-  if (hello) return [at(joinUrl(target.urlPrefix), 'Hello World', { kind: 'hello' })];
+  if (hello) return [at(joinUrl(target.urlPrefix), 'Hello World', { kind: 'hello', group: target.plan ? (target.plan.daemon?.processGroup ?? '') : null })];
   const plan = target.plan;
   const source = plan?.source;
   if (!plan || !source) return [at(joinUrl(target.urlPrefix), 'front page', { kind: 'trac', project: null })];
@@ -151,8 +152,13 @@ export function judge(check: PageCheck, answer: Answer): PageVerdict {
       if (new RegExp(`max-age=${expect.maxAge}\\b`).test(cache) || expires !== null) return { ok: true, problem: null, title };
       return fail('200 but served by Trac, not by Apache\'s static alias (no cache lifetime announced)');
     }
-    case 'hello':
-      return body.startsWith('Hello World') ? { ok: true, problem: null, title } : fail(`200 but not the Hello World page: ${JSON.stringify(body.slice(0, 80))}`);
+    case 'hello': {
+      if (!body.startsWith('Hello World')) return fail(`200 but not the Hello World page: ${JSON.stringify(body.slice(0, 80))}`);
+      const ran = /^process-group: (.*)$/m.exec(body)?.[1];
+      const wanted = expect.group === '' ? '(embedded)' : expect.group;
+      if (wanted && ran !== undefined && ran !== wanted) return fail(`200 but it ran in process group ${ran}, not ${wanted} as the plan says`);
+      return { ok: true, problem: null, title };
+    }
     case 'trac': {
       if (!/html/i.test(contentType ?? '') || !/\/chrome\/common\/css\/trac\.css/.test(body)) {
         return fail(`200 but not a Trac page${title ? ` (title ${JSON.stringify(title)})` : ''}`);
@@ -165,7 +171,14 @@ export function judge(check: PageCheck, answer: Answer): PageVerdict {
     case 'index': {
       const base = check.path.replace(/\/$/, '');
       const missing = expect.environments.filter((name) => !body.includes(`href="${base}/${encodeURIComponent(name)}"`));
-      if (missing.length > 0) return fail(`200 but the project index does not list ${missing.join(', ')}`);
+      // Trac lists an environment it cannot open by name, with its error and without a link.
+      const asErrors = missing.filter((name) => body.includes(escapeHtml(name)));
+      const absent = missing.filter((name) => !asErrors.includes(name));
+      const parts = [
+        ...(asErrors.length ? [`lists ${asErrors.join(', ')} as ${asErrors.length === 1 ? 'an environment' : 'environments'} Trac cannot open`] : []),
+        ...(absent.length ? [`does not list ${absent.join(', ')}`] : []),
+      ];
+      if (parts.length > 0) return fail(`200 but the project index ${parts.join(' and ')}`);
       return { ok: true, problem: null, title };
     }
   }
@@ -174,6 +187,10 @@ export function judge(check: PageCheck, answer: Answer): PageVerdict {
 export function titleOf(html: string): string | null {
   const match = /<title>([\s\S]*?)<\/title>/i.exec(html);
   return match?.[1] ? unescapeHtml(match[1].replace(/\s+/g, ' ').trim()) : null;
+}
+
+function escapeHtml(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
 function unescapeHtml(text: string): string {

@@ -10,6 +10,7 @@ import { diagnose, modWsgiPythonFrom, serverBannerFrom, type Finding, type Pytho
 import { writeHelloConfig } from './helloConfig.js';
 import { judge, pagesFor, type PageCheck } from './pages.js';
 import { findTargets, type SmokeTarget } from './targets.js';
+import { shadowedMounts } from '../plan/mounts.js';
 
 export interface SmokeOptions {
   dir: string;
@@ -108,6 +109,7 @@ export async function runSmoke(options: SmokeOptions): Promise<SmokeReport> {
       }
       errorLog = await server.errorLog();
       if (!options.hello) groupFindings.push(...processGroupFindings(targets, errorLog));
+      groupFindings.push(...shadowFindings(targets));
     }
   } finally {
     if (server) {
@@ -135,7 +137,7 @@ export async function runSmoke(options: SmokeOptions): Promise<SmokeReport> {
         modWsgiInstalled: moduleAvailable(layout, 'wsgi'),
         missingModules: missingModules(targets, layout, options.modules),
         timeoutSeconds: options.timeoutSeconds,
-      }))];
+      })), ...pageFindings(requests, evidence)];
   return {
     ok,
     hello: options.hello,
@@ -150,13 +152,20 @@ export async function runSmoke(options: SmokeOptions): Promise<SmokeReport> {
 
 async function includesFor(targets: SmokeTarget[], hello: boolean, root: string): Promise<string[]> {
   if (!hello) return targets.map((t) => t.conf);
+  // Scripts that share a directory share it in the Hello World copy too: their <Directory>
+  // blocks then merge as the real ones do.
   const out: string[] = [];
-  for (const target of targets) out.push(await writeHelloConfig(target, path.join(root, `hello-${target.name}`)));
+  for (const target of targets) out.push(await writeHelloConfig(target, helloDir(targets, target, root)));
   return out;
 }
 
+function helloDir(targets: SmokeTarget[], target: SmokeTarget, root: string): string {
+  const first = targets.find((t) => path.dirname(t.script) === path.dirname(target.script)) ?? target;
+  return path.join(root, `hello-${first.name}`);
+}
+
 async function readIncludes(root: string, targets: SmokeTarget[], hello: boolean): Promise<string> {
-  const files = hello ? targets.map((t) => path.join(root, `hello-${t.name}`, `${t.name}.conf`)) : targets.map((t) => t.conf);
+  const files = hello ? targets.map((t) => path.join(helloDir(targets, t, root), `${t.name}.conf`)) : targets.map((t) => t.conf);
   return (await Promise.all(files.map((f) => fs.readFile(f, 'utf8').catch(() => '')))).join('\n');
 }
 
@@ -188,6 +197,51 @@ async function request(server: ThrowawayServer, page: PageCheck, timeoutMs: numb
   return { result, raw: { url: page.path, status, contentType, body, problem, error } };
 }
 
+/** Mount points Apache never reaches here because another one, read first, covers them. */
+export function shadowFindings(targets: SmokeTarget[]): Finding[] {
+  return shadowedMounts(targets).map(({ hidden, by }) => ({
+    code: 'mount-shadowed',
+    severity: 'error' as const,
+    message: `${hidden.urlPrefix} (${hidden.name}.conf) is answered by ${by.urlPrefix} (${by.name}.conf), which Apache reads first and which covers it`,
+    path: (hidden as SmokeTarget).conf,
+    advice: [
+      `Apache must read ${hidden.name}.conf before ${by.name}.conf: trac-deploy apply installs deeper mount points first; by hand, rename the files so ${hidden.name}.conf sorts first, or serve them from separate directories`,
+    ],
+    log: [],
+  }));
+}
+
+/**
+ * Every page that failed, each with its own cause (the diagnosis above explains the first):
+ * Trac's error page, or the status.
+ */
+export function pageFindings(requests: RequestResult[], evidence: RequestEvidence[]): Finding[] {
+  const findings: Finding[] = [];
+  requests.forEach((r) => {
+    if (r.ok || r.skipped) return;
+    const raw = evidence.find((e) => e.url === r.url);
+    const lines = raw && (raw.status ?? 0) >= 500 ? tracErrorLines(raw.body) : [];
+    findings.push({ code: 'page-failed', severity: 'error', message: `${r.url} (${r.target}: ${r.what}): ${r.problem ?? 'failed'}`, advice: [], log: lines });
+  });
+  return findings;
+}
+
+/** The message of Trac's error page, without its markup. */
+function tracErrorLines(body: string): string[] {
+  const text = body
+    .replace(/<script[\s\S]*?<\/script>|<style[\s\S]*?<\/style>/gi, '')
+    .replace(/<[^>]+>/g, '\n')
+    .replace(/&quot;/g, '"')
+    .replace(/&#34;|&#x22;/g, '"')
+    .replace(/&#39;|&#x27;/g, "'")
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&amp;/g, '&');
+  const lines = text.split('\n').map((l) => l.trim()).filter(Boolean);
+  const at = lines.findIndex((l) => /Error|error:|Exception|needs to be upgraded|Unsupported/.test(l) && !/^(Trac Error|Oops…|Oops\.\.\.)$/.test(l));
+  return at < 0 ? [] : lines.slice(at, at + 3);
+}
+
 /**
  * mod_wsgi logs, at info level, `mod_wsgi (pid=N, process='G', application='A'): Loading Python
  * script file '/path.wsgi'.` (process '' in embedded mode). Each script must have been loaded
@@ -210,7 +264,7 @@ export function processGroupFindings(targets: SmokeTarget[], errorLog: string): 
       message: `${target.urlPrefix} (${target.name}.conf) ran in ${wrong.map(where).join(' and ')}, not in ${where(wanted)} as its plan says`,
       path: target.conf,
       advice: [
-        'two configurations give <Directory> blocks for the same directory, and Apache merges them: generate each site into its own --out directory',
+        'two configurations give <Directory> blocks for the same directory and Apache merged them: re-run trac-deploy generate (it now names the group per script, in <Files>), or generate each site into its own --out directory',
       ],
       log: errorLog.split('\n').filter((line) => line.includes(target.script)).slice(0, 4),
     });
