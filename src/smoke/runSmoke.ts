@@ -181,7 +181,14 @@ async function request(server: ThrowawayServer, page: PageCheck, timeoutMs: numb
     const response = await fetch(url, { redirect: 'manual', signal: AbortSignal.timeout(timeoutMs) });
     status = response.status;
     headers = response.headers;
-    const bytes = Buffer.from(await response.arrayBuffer());
+    let bytes: Buffer;
+    try {
+      bytes = Buffer.from(await response.arrayBuffer());
+    } catch {
+      // The connection closed before Content-Length bytes came: what a client sees as a broken
+      // download (Trac announces the file's size, then sends an X-Sendfile header instead of it).
+      bytes = Buffer.alloc(0);
+    }
     length = bytes.length;
     body = bytes.toString('utf8');
     if (status >= 300 && status < 400) body = `redirect to ${response.headers.get('location') ?? '?'}\n${body}`;
