@@ -223,6 +223,46 @@ def check_environment(path, counter):
     return result
 
 
+def remember_resolved_requirements():
+    """Trac resolves every plugin entry point's requirements each time it opens an environment
+    (trac.loader: entry.load(require=True)), which is nearly all of opening one. The preflight
+    opens many in one process: a requirement set resolved once stays resolved (the working set
+    only grows), so successes are remembered; a failure is remembered only while the working set
+    is unchanged (a plugin egg added later could satisfy it), and raised again for each
+    environment, which reports it."""
+    try:
+        import pkg_resources
+    except Exception:
+        return
+    original = pkg_resources.EntryPoint.require
+    working_set = pkg_resources.working_set
+    resolved = set()
+    failed = {}
+
+    def size():
+        return len(working_set.by_key)
+
+    def require(self, env=None, installer=None):
+        dist = self.dist
+        if dist is None or env is not None or installer is not None:
+            return original(self, env, installer)
+        key = (dist.location, dist.project_name, dist.version, tuple(self.extras))
+        if key in resolved:
+            return None
+        known = failed.get(key)
+        if known is not None and known[0] == size():
+            raise known[1]
+        try:
+            result = original(self, env, installer)
+        except Exception as e:
+            failed[key] = (size(), e)
+            raise
+        resolved.add(key)
+        return result
+
+    pkg_resources.EntryPoint.require = require
+
+
 def main():
     request = json.loads(sys.stdin.read() or '{}')
     for directory in request.get('siteDirs') or []:
@@ -246,6 +286,7 @@ def main():
         emit({'kind': 'done'})
         return
     emit(first)
+    remember_resolved_requirements()
     for counter, path in enumerate(request.get('environments') or []):
         try:
             emit(check_environment(path, counter))
