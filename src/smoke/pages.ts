@@ -1,3 +1,4 @@
+import type { AuthMethod } from '../plan/options.js';
 import type { SmokeTarget } from './targets.js';
 
 /** What a page must look like to count as right. */
@@ -57,6 +58,15 @@ export function pagesFor(target: SmokeTarget, hello: boolean): PageCheck[] {
   if (!plan || !source) return [at(joinUrl(target.urlPrefix), 'front page', { kind: 'trac', project: null })];
   const checks: PageCheck[] = [];
   const parent = source.kind === 'parent';
+  if (plan.auth.method !== 'none' && plan.auth.scope === 'site') {
+    // Every page asks for a login and smoke has no credentials: the challenge is what it can prove.
+    const scheme = SCHEMES[plan.auth.method];
+    const reason = 'the whole site asks for a login (--auth-scope site) and smoke has no credentials';
+    return [
+      at(joinUrl(target.urlPrefix), 'login challenge', { kind: 'challenge', scheme }),
+      ...source.environments.map((env) => at(parent ? joinUrl(target.urlPrefix, env.name) : joinUrl(target.urlPrefix), parent ? `${env.name}: Trac's pages` : "Trac's pages", { kind: 'skipped', reason })),
+    ];
+  }
   if (parent) checks.push(at(joinUrl(target.urlPrefix), 'project index', { kind: 'index', environments: source.environments.map((e) => e.name) }));
   for (const env of source.environments) {
     const base = parent ? joinUrl(target.urlPrefix, env.name) : joinUrl(target.urlPrefix);
@@ -76,12 +86,15 @@ export function pagesFor(target: SmokeTarget, hello: boolean): PageCheck[] {
     checks.push(at(plan.staticAliases[0]!.url, 'static file served by Apache', { kind: 'skipped', reason: 'no chrome/common alias to take a known file from' }));
   }
   if (plan.auth.method !== 'none' && plan.auth.location) {
-    const scheme = { basic: 'Basic', digest: 'Digest', ldap: 'Basic', kerberos: 'Negotiate', sspi: 'NTLM', none: '' }[plan.auth.method];
+    const scheme = SCHEMES[plan.auth.method];
     const login = plan.auth.location.match ? (source.environments[0] ? page0(target.urlPrefix, source.environments[0].name, parent) : null) : plan.auth.location.path;
     if (login) checks.push(at(login, 'login challenge', { kind: 'challenge', scheme }));
   }
   return checks;
 }
+
+/** The WWW-Authenticate scheme each login method answers with. */
+const SCHEMES: Record<AuthMethod, string> = { basic: 'Basic', digest: 'Digest', ldap: 'Basic', kerberos: 'Negotiate', sspi: 'NTLM', none: '' };
 
 function page0(prefix: string, name: string, parent: boolean): string {
   const base = parent ? joinUrl(prefix, name) : joinUrl(prefix);
