@@ -173,7 +173,9 @@ def check_environment(path, counter):
     try:
         env, log = open_environment(path, captured, counter)
     except Exception as e:
-        problems.append(problem('trac-cannot-open', 'error', '%s: Trac cannot open the environment: %s' % (path, text_of(e)), path))
+        unreadable = isinstance(e, (IOError, OSError)) and getattr(e, 'errno', None) == 13 or 'make sure it is readable' in str(e)
+        problems.append(problem('trac-cannot-read' if unreadable else 'trac-cannot-open', 'error',
+                                '%s: Trac cannot open the environment: %s' % (path, text_of(e)), path))
         return result
     if log:
         problems.append(log)

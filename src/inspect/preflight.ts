@@ -14,6 +14,7 @@ export interface PreflightOptions {
 /** The codes of python/preflight.py's findings: Trac's own verdict. */
 export const PREFLIGHT_CODES = new Set([
   'trac-cannot-open',
+  'trac-cannot-read',
   'needs-upgrade',
   'database-unusable',
   'database-access',
@@ -31,7 +32,7 @@ export const PREFLIGHT_CODES = new Set([
  * do to its files (chown/chmod), a database server that does not answer. Fixed at any time before
  * the site goes live, so generate reports them and apply refuses on them.
  */
-export const MACHINE_STATE_CODES = new Set(['database-access', 'database-unreachable', 'log-file-unwritable']);
+export const MACHINE_STATE_CODES = new Set(['trac-cannot-read', 'database-access', 'database-unreachable', 'log-file-unwritable']);
 
 /** Static findings Trac's own answer replaces when it was asked. */
 const ANSWERED_BY_TRAC = new Set(['needs-upgrade']);
@@ -118,7 +119,7 @@ function withRemedy(finding: Finding, svnRemedy: string | null): Finding {
   if (finding.code === 'trac-cannot-open' && /DuplicateSection/.test(finding.message)) {
     return { ...finding, advice: ['merge the two sections of that name in trac.ini into one'] };
   }
-  if (finding.code === 'trac-cannot-open' && /make sure it is readable/.test(finding.message)) {
+  if (finding.code === 'trac-cannot-read') {
     return { ...finding, advice: ['make that file readable by the web server user (trac.ini and every [inherit] file)'] };
   }
   return finding;

@@ -25,7 +25,7 @@ export function printSmoke(report: SmokeReport, ctx: CliContext): void {
     ctx.stdout(
       report.hello
         ? 'Hello World answered: Apache, mod_wsgi and Python work with this configuration.'
-        : `Trac answered every page it was asked for: the configuration works${skipped ? ` (${skipped} page${skipped === 1 ? '' : 's'} skipped, listed above)` : ''}.`,
+        : `Trac answered: the configuration works (every page asked for${skipped ? `; ${skipped} skipped, listed above` : ''}).`,
     );
     return;
   }

@@ -87,7 +87,7 @@ export async function runSmoke(options: SmokeOptions): Promise<SmokeReport> {
         startTimeoutMs: timeoutMs,
         // mod_wsgi names the process group that loads each script at info level: the evidence
         // that each mount point runs where its plan says.
-        logLevel: 'warn wsgi:info',
+        ...((options.modules ?? DEFAULT_MODULES).includes('wsgi') && moduleAvailable(layout, 'wsgi') ? { logLevel: 'warn wsgi:info' } : {}),
         ...(options.modules ? { modules: options.modules } : {}),
       });
       startMs = performance.now() - tStart;
@@ -227,14 +227,17 @@ export function shadowFindings(targets: SmokeTarget[]): Finding[] {
 }
 
 /**
- * Every page that failed, each with its own cause (the diagnosis above explains the first):
- * Trac's error page, or the status.
+ * Every page Trac itself answered wrongly, each with its own cause (the diagnosis explains the
+ * first): Trac's error page, a wrong title, a short download. Failures of the server or the
+ * interpreter (Apache's 403, an ImportError, no answer) are the diagnosis's alone.
  */
 export function pageFindings(requests: RequestResult[], evidence: RequestEvidence[]): Finding[] {
   const findings: Finding[] = [];
   requests.forEach((r) => {
-    if (r.ok || r.skipped) return;
+    if (r.ok || r.skipped || r.status === null) return;
     const raw = evidence.find((e) => e.url === r.url);
+    const fromTrac = raw !== undefined && (/\/chrome\/common\/css\/trac\.css|Trac Error|TracError/.test(raw.body) || (r.status === 200 && !/Hello World/.test(raw.body)));
+    if (!fromTrac) return;
     const lines = raw && (raw.status ?? 0) >= 500 ? tracErrorLines(raw.body) : [];
     findings.push({ code: 'page-failed', severity: 'error', message: `${r.url} (${r.target}: ${r.what}): ${r.problem ?? 'failed'}`, advice: [], log: lines });
   });

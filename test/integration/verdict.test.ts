@@ -181,7 +181,7 @@ describe('trac.ini states Trac refuses, found by asking Trac', () => {
     const codes = Object.fromEntries(doc.environments.map((e) => [e.name, e.problems.map((p) => p.code)]));
     expect(codes['good']).toEqual([]);
     expect(codes['dup']).toContain('trac-cannot-open');
-    expect(codes['inherit']).toContain('trac-cannot-open');
+    expect(codes['inherit']).toContain('trac-cannot-read');
     expect(codes['logged']).toContain('log-file-unwritable');
     expect(codes['plugin']).toContain('plugin-not-loaded');
     expect(codes['old']).toContain('needs-upgrade');
