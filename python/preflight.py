@@ -173,7 +173,7 @@ def check_environment(path, counter):
     try:
         env, log = open_environment(path, captured, counter)
     except Exception as e:
-        unreadable = isinstance(e, (IOError, OSError)) and getattr(e, 'errno', None) == 13 or 'make sure it is readable' in str(e)
+        unreadable = getattr(e, 'errno', None) == 13 or any(words in str(e) for words in ('make sure it is readable', 'Permission denied', 'Errno 13'))
         problems.append(problem('trac-cannot-read' if unreadable else 'trac-cannot-open', 'error',
                                 '%s: Trac cannot open the environment: %s' % (path, text_of(e)), path))
         return result

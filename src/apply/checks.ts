@@ -127,6 +127,7 @@ export async function machineChecks(target: ApacheTarget, site: DeployedSite): P
   }
   const source = site.envPath ?? site.parentDir;
   const envs = [];
+  const fromTrac: Finding[] = [];
   if (source) {
     let inspection = await inspectPath(source).catch(() => null);
     if (inspection) {
@@ -134,7 +135,7 @@ export async function machineChecks(target: ApacheTarget, site: DeployedSite): P
       const siteDirs = [...new Set(site.plans.flatMap((p) => p.python.siteDirs))];
       inspection = await withPreflight(inspection, { pythonHome: site.pythonHome, siteDirs, eggCache: site.eggCache });
       for (const problem of allProblems(inspection)) {
-        if (PREFLIGHT_CODES.has(problem.code) || problem.code === 'preflight-skipped') findings.push(problem);
+        if (PREFLIGHT_CODES.has(problem.code) || problem.code === 'preflight-skipped') fromTrac.push(problem);
       }
     }
     for (const env of inspection?.environments.slice(0, 200) ?? []) {
@@ -146,6 +147,8 @@ export async function machineChecks(target: ApacheTarget, site: DeployedSite): P
   for (const need of await failedAccess(user, group, accessNeeds(site, envs, eggExisting))) {
     findings.push({ severity: 'error', code: 'apache-user-access', message: `the Apache user ${user} cannot ${accessVerb(need.test)} ${need.path} (${need.why}); e.g. chown -R ${user}:${group} the environment, or chmod` });
   }
+  // What Trac said comes after the file checks, which name the path to chown.
+  findings.push(...fromTrac);
   return findings;
 }
 

@@ -145,7 +145,7 @@ export async function runSmoke(options: SmokeOptions): Promise<SmokeReport> {
         modWsgiInstalled: moduleAvailable(layout, 'wsgi'),
         missingModules: missingModules(targets, layout, options.modules),
         timeoutSeconds: options.timeoutSeconds,
-      })), ...pageFindings(requests, evidence)];
+      })), ...pageFindings(requests, evidence, pages)];
   return {
     ok,
     hello: options.hello,
@@ -231,12 +231,13 @@ export function shadowFindings(targets: SmokeTarget[]): Finding[] {
  * first): Trac's error page, a wrong title, a short download. Failures of the server or the
  * interpreter (Apache's 403, an ImportError, no answer) are the diagnosis's alone.
  */
-export function pageFindings(requests: RequestResult[], evidence: RequestEvidence[]): Finding[] {
+export function pageFindings(requests: RequestResult[], evidence: RequestEvidence[], pages: PageCheck[]): Finding[] {
   const findings: Finding[] = [];
   requests.forEach((r) => {
     if (r.ok || r.skipped || r.status === null) return;
     const raw = evidence.find((e) => e.url === r.url);
-    const fromTrac = raw !== undefined && (/\/chrome\/common\/css\/trac\.css|Trac Error|TracError/.test(raw.body) || (r.status === 200 && !/Hello World/.test(raw.body)));
+    const kind = pages.find((p) => p.path === r.url && p.target === r.target)?.expect.kind;
+    const fromTrac = raw !== undefined && (/\/chrome\/common\/css\/trac\.css|Trac Error|TracError/.test(raw.body) || (r.status === 200 && (kind === 'bytes' || kind === 'static' || kind === 'index')));
     if (!fromTrac) return;
     const lines = raw && (raw.status ?? 0) >= 500 ? tracErrorLines(raw.body) : [];
     findings.push({ code: 'page-failed', severity: 'error', message: `${r.url} (${r.target}: ${r.what}): ${r.problem ?? 'failed'}`, advice: [], log: lines });
