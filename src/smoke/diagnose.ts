@@ -346,6 +346,7 @@ const httpError: Rule = {
 
 /** Specific rules first; the general ones speak only when no specific rule did. */
 export const SPECIFIC_RULES: readonly Rule[] = [modWsgiMissing, moduleMissing, accessRules22, tracNotImportable, permissionDenied, strBody, embeddedDisabled];
+export const SPECIFIC_CODES: ReadonlySet<string> = new Set(SPECIFIC_RULES.map((r) => r.code));
 export const GENERAL_RULES: readonly Rule[] = [startFailed, noAnswer, pythonError, tracError, wrongPage, httpError];
 
 export function diagnose(e: Evidence): Finding[] {

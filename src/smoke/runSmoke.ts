@@ -6,7 +6,7 @@ import { findApache, moduleAvailable, type ApacheLayout } from '../apache/layout
 import { DEFAULT_MODULES } from '../apache/serverConfig.js';
 import { ServerStartError, ThrowawayServer } from '../apache/throwawayServer.js';
 import { messageOf } from '../errors.js';
-import { diagnose, modWsgiPythonFrom, serverBannerFrom, type Finding, type PythonHomeFacts, type RequestEvidence } from './diagnose.js';
+import { diagnose, SPECIFIC_CODES, modWsgiPythonFrom, serverBannerFrom, type Finding, type PythonHomeFacts, type RequestEvidence } from './diagnose.js';
 import { writeHelloConfig } from './helloConfig.js';
 import { judge, pagesFor, type PageCheck } from './pages.js';
 import { findTargets, type SmokeTarget } from './targets.js';
@@ -130,9 +130,9 @@ export async function runSmoke(options: SmokeOptions): Promise<SmokeReport> {
   if (!server) configText = (await Promise.all(targets.map((t) => fs.readFile(t.conf, 'utf8').catch(() => '')))).join('\n');
 
   const ok = startError === null && requests.every((r) => r.ok) && groupFindings.length === 0;
-  const findings = ok
+  const diagnosed = ok || (startError === null && requests.every((r) => r.ok))
     ? []
-    : [...groupFindings, ...(startError === null && requests.every((r) => r.ok) ? [] : diagnose({
+    : diagnose({
         hello: options.hello,
         startError,
         requests: evidence,
@@ -145,7 +145,12 @@ export async function runSmoke(options: SmokeOptions): Promise<SmokeReport> {
         modWsgiInstalled: moduleAvailable(layout, 'wsgi'),
         missingModules: missingModules(targets, layout, options.modules),
         timeoutSeconds: options.timeoutSeconds,
-      })), ...pageFindings(requests, evidence, pages)];
+      });
+  // A cause of the whole site (Apache's 403, an ImportError, a permission) explains every page;
+  // otherwise each page Trac answered wrongly gets its own finding, beside the first one's.
+  const machineWide = diagnosed.some((f) => SPECIFIC_CODES.has(f.code));
+  const named = (url: string) => diagnosed.some((f) => f.message.startsWith(`${url}:`));
+  const findings = ok ? [] : [...groupFindings, ...diagnosed, ...(machineWide ? [] : pageFindings(requests, evidence, pages).filter((f) => !named(f.message.split(' ')[0] ?? '')))];
   return {
     ok,
     hello: options.hello,
