@@ -309,13 +309,29 @@ const pythonError: Rule = {
   },
 };
 
+/** The message of Trac's error page, without its markup. */
+export function tracErrorLines(body: string): string[] {
+  const text = body
+    .replace(/<script[\s\S]*?<\/script>|<style[\s\S]*?<\/style>/gi, '')
+    .replace(/<[^>]+>/g, '\n')
+    .replace(/&quot;/g, '"')
+    .replace(/&#34;|&#x22;/g, '"')
+    .replace(/&#39;|&#x27;/g, "'")
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&amp;/g, '&');
+  const lines = text.split('\n').map((l) => l.trim()).filter(Boolean);
+  const at = lines.findIndex((l) => /Error|error:|Exception|needs to be upgraded|Unsupported/.test(l) && !/^(Trac Error|Oops…|Oops\.\.\.)$/.test(l));
+  return at < 0 ? [] : lines.slice(at, at + 3);
+}
+
 const tracError: Rule = {
   code: 'trac-error',
   diagnose: (e) => {
     const failed = e.requests.find((r) => (r.status ?? 0) >= 500 && /Trac Error|TracError/.test(r.body));
     if (!failed) return null;
-    const lines = failed.body.split('\n').map((l) => l.trim()).filter(Boolean).slice(0, 6);
-    return finding('trac-error', `${failed.url}: Trac answered ${failed.status}: ${lines.find((l) => /Error/.test(l) && l !== 'Trac Error') ?? lines[0] ?? ''}`, ['the page Trac sent is below; its log (log_type in trac.ini) may say more'], lines);
+    const lines = tracErrorLines(failed.body);
+    return finding('trac-error', `${failed.url}: Trac answered ${failed.status}: ${lines[0] ?? 'an error page'}`, ['the page Trac sent is below; its log (log_type in trac.ini) may say more'], lines);
   },
 };
 

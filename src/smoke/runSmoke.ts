@@ -6,7 +6,7 @@ import { findApache, moduleAvailable, type ApacheLayout } from '../apache/layout
 import { DEFAULT_MODULES } from '../apache/serverConfig.js';
 import { ServerStartError, ThrowawayServer } from '../apache/throwawayServer.js';
 import { messageOf } from '../errors.js';
-import { diagnose, SPECIFIC_CODES, modWsgiPythonFrom, serverBannerFrom, type Finding, type PythonHomeFacts, type RequestEvidence } from './diagnose.js';
+import { diagnose, tracErrorLines, modWsgiPythonFrom, serverBannerFrom, type Finding, type PythonHomeFacts, type RequestEvidence } from './diagnose.js';
 import { writeHelloConfig } from './helloConfig.js';
 import { judge, pagesFor, type PageCheck } from './pages.js';
 import { findTargets, type SmokeTarget } from './targets.js';
@@ -146,11 +146,9 @@ export async function runSmoke(options: SmokeOptions): Promise<SmokeReport> {
         missingModules: missingModules(targets, layout, options.modules),
         timeoutSeconds: options.timeoutSeconds,
       });
-  // A cause of the whole site (Apache's 403, an ImportError, a permission) explains every page;
-  // otherwise each page Trac answered wrongly gets its own finding, beside the first one's.
-  const machineWide = diagnosed.some((f) => SPECIFIC_CODES.has(f.code));
+  // Beside the diagnosis, each page Trac answered wrongly, grouped by Trac's reason.
   const named = (url: string) => diagnosed.some((f) => f.message.startsWith(`${url}:`));
-  const findings = ok ? [] : [...groupFindings, ...diagnosed, ...(machineWide ? [] : pageFindings(requests, evidence, pages).filter((f) => !named(f.message.split(' ')[0] ?? '')))];
+  const findings = ok ? [] : [...groupFindings, ...diagnosed, ...pageFindings(requests.filter((r) => !named(r.url)), evidence, pages)];
   return {
     ok,
     hello: options.hello,
@@ -237,7 +235,7 @@ export function shadowFindings(targets: SmokeTarget[]): Finding[] {
  * interpreter (Apache's 403, an ImportError, no answer) are the diagnosis's alone.
  */
 export function pageFindings(requests: RequestResult[], evidence: RequestEvidence[], pages: PageCheck[]): Finding[] {
-  const findings: Finding[] = [];
+  const byCause = new Map<string, { urls: string[]; problem: string; lines: string[] }>();
   requests.forEach((r) => {
     if (r.ok || r.skipped || r.status === null) return;
     const raw = evidence.find((e) => e.url === r.url);
@@ -245,25 +243,13 @@ export function pageFindings(requests: RequestResult[], evidence: RequestEvidenc
     const fromTrac = raw !== undefined && (/\/chrome\/common\/css\/trac\.css|Trac Error|TracError/.test(raw.body) || (r.status === 200 && (kind === 'bytes' || kind === 'static' || kind === 'index')));
     if (!fromTrac) return;
     const lines = raw && (raw.status ?? 0) >= 500 ? tracErrorLines(raw.body) : [];
-    findings.push({ code: 'page-failed', severity: 'error', message: `${r.url} (${r.target}: ${r.what}): ${r.problem ?? 'failed'}`, advice: [], log: lines });
+    const problem = `${r.problem ?? 'failed'}`;
+    const cause = lines.length ? lines.join('\n') : `${r.url}\n${problem}`;
+    const group = byCause.get(cause) ?? { urls: [], problem, lines };
+    group.urls.push(`${r.url} (${r.what})`);
+    byCause.set(cause, group);
   });
-  return findings;
-}
-
-/** The message of Trac's error page, without its markup. */
-function tracErrorLines(body: string): string[] {
-  const text = body
-    .replace(/<script[\s\S]*?<\/script>|<style[\s\S]*?<\/style>/gi, '')
-    .replace(/<[^>]+>/g, '\n')
-    .replace(/&quot;/g, '"')
-    .replace(/&#34;|&#x22;/g, '"')
-    .replace(/&#39;|&#x27;/g, "'")
-    .replace(/&lt;/g, '<')
-    .replace(/&gt;/g, '>')
-    .replace(/&amp;/g, '&');
-  const lines = text.split('\n').map((l) => l.trim()).filter(Boolean);
-  const at = lines.findIndex((l) => /Error|error:|Exception|needs to be upgraded|Unsupported/.test(l) && !/^(Trac Error|Oops…|Oops\.\.\.)$/.test(l));
-  return at < 0 ? [] : lines.slice(at, at + 3);
+  return [...byCause.values()].map((g) => ({ code: 'page-failed', severity: 'error' as const, message: `${g.urls.join(', ')}: ${g.problem}`, advice: [], log: g.lines }));
 }
 
 /**
