@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything trac-deploy's example and test suite need, idempotently:
-# Debian packages (Apache 2.4, mod_wsgi for Debian's python3, PostgreSQL, MariaDB), the npm packages,
+# Debian packages (Apache 2.4, mod_wsgi for Debian's python3, PostgreSQL, MariaDB, Subversion and its
+# Python bindings, mod_xsendfile), the npm packages,
 # and a virtualenv with Trac 1.6 made from /usr/bin/python3 (the interpreter mod_wsgi embeds).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,7 +10,8 @@ VENV="${TRAC_DEPLOY_VENV:-/opt/trac-deploy/venv}"
 TRAC_VERSION="${TRAC_VERSION:-1.6}"
 DEB_PACKAGES=(apache2 apache2-utils libapache2-mod-wsgi-py3 libapache2-mod-auth-gssapi python3 python3-venv
   postgresql postgresql-client mariadb-server mariadb-client wrk tmux
-  openssh-server python3-apt python3-pkg-resources iproute2)
+  openssh-server python3-apt python3-pkg-resources iproute2
+  subversion python3-subversion libapache2-mod-xsendfile)
 
 log() { printf '[setup] %s\n' "$*"; }
 

@@ -9,7 +9,7 @@ export interface AccessNeed {
   why: string;
 }
 
-const ACCESS_SCRIPT = 'while [ $# -gt 1 ]; do test "$1" "$2" || printf "%s\\0" "$2"; shift 2; done';
+const ACCESS_SCRIPT = 'i=0; while [ $# -gt 1 ]; do test "$1" "$2" || printf "%s\\0" "$i"; i=$((i+1)); shift 2; done';
 
 /**
  * Test access for real, as the Apache user, in one `setpriv` call (root only: setpriv switches
@@ -24,17 +24,10 @@ export async function failedAccess(user: string, group: string, needs: AccessNee
     const argv = [`--reuid=${user}`, `--regid=${group}`, '--init-groups', '--', 'sh', '-c', ACCESS_SCRIPT, 'sh', ...args];
     execFile('setpriv', argv, { maxBuffer: 64 * 1024 * 1024 }, (_error, out) => resolve(String(out ?? '')));
   });
-  // The script prints the path of every failing test, in the order of the needs.
-  const failedPaths = stdout.split('\0').filter(Boolean);
-  const failed: AccessNeed[] = [];
-  let next = 0;
-  for (const need of needs) {
-    if (failedPaths[next] === need.path) {
-      failed.push(need);
-      next++;
-    }
-  }
-  return failed;
+  // The script prints the index of every failing test: by index, not by path, since one path
+  // may be needed twice (the parent directory read, and written for the egg cache).
+  const failedIndexes = new Set(stdout.split('\0').filter(Boolean).map(Number));
+  return needs.filter((_need, index) => failedIndexes.has(index));
 }
 
 export function accessVerb(test: AccessNeed['test']): string {

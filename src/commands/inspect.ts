@@ -1,5 +1,6 @@
 import { EXIT } from '../errors.js';
 import { allProblems, inspectPath } from '../inspect/inspectPath.js';
+import { withPreflight } from '../inspect/preflight.js';
 import { probeDatabaseServers, type ClientRunner } from '../inspect/probeDatabase.js';
 import type { InspectOutcome } from './outcome.js';
 
@@ -10,10 +11,18 @@ export interface InspectArgs {
   threads: number;
   /** Ask each database server for max_connections. */
   probeDb: boolean;
+  /** Ask Trac itself (python/preflight.py) in this virtualenv (else python3) with these site dirs. */
+  preflight: boolean;
+  pythonHome?: string | undefined;
+  siteDir?: string[] | undefined;
+  eggCache?: string | undefined;
 }
 
 export async function runInspect(args: InspectArgs, runClient?: ClientRunner): Promise<InspectOutcome> {
   let inspection = await inspectPath(args.path, { processes: args.processes, threads: args.threads });
+  if (args.preflight) {
+    inspection = await withPreflight(inspection, { pythonHome: args.pythonHome ?? null, siteDirs: args.siteDir ?? [], eggCache: args.eggCache ?? null });
+  }
   if (args.probeDb) {
     const { servers, problems } = await probeDatabaseServers(inspection, runClient);
     inspection = { ...inspection, databaseServers: servers, problems: [...inspection.problems, ...problems] };

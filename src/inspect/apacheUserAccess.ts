@@ -1,12 +1,10 @@
-import fs from 'node:fs/promises';
 import path from 'node:path';
 import { findApache } from '../apache/layout.js';
 import { accessVerb, failedAccess, nearestExisting, type AccessNeed } from '../apache/userAccess.js';
 import type { Inspection, Problem } from './types.js';
 
 /**
- * What Trac, running as the Apache user, will not be able to do: read trac.ini, write the log
- * directory, the SQLite database and its directory, and the default egg cache (or the directory
+ * What Trac, running as the Apache user, will not be able to do: read trac.ini, write the SQLite database and its directory, and the default egg cache (or the directory
  * it would be made in). Tested for real as that user with setpriv, which needs root; otherwise
  * (or without Apache installed) nothing is reported.
  */
@@ -23,11 +21,9 @@ export async function apacheUserProblems(inspection: Inspection): Promise<Proble
   if (inspection.kind === 'parent') {
     needs.push({ path: inspection.path, test: '-r', why: "the environments directory, for Trac's project index" });
   }
-  const logDirs = await Promise.all(inspection.environments.map((env) => isDirectory(path.join(env.path, 'log'))));
-  for (const [index, env] of inspection.environments.entries()) {
+  // The log file is the preflight's to judge: Trac writes it only with [logging] log_type = file.
+  for (const env of inspection.environments) {
     needs.push({ path: path.join(env.path, 'conf', 'trac.ini'), test: '-r', why: 'the environment configuration' });
-    const log = path.join(env.path, 'log');
-    if (logDirs[index]) needs.push({ path: log, test: '-w', why: 'the environment log directory' });
     if (env.database?.scheme === 'sqlite' && env.database.name && env.databaseVersion !== null) {
       const db = path.resolve(env.path, env.database.name);
       needs.push({ path: db, test: '-w', why: 'the SQLite database' });
@@ -44,8 +40,4 @@ export async function apacheUserProblems(inspection: Inspection): Promise<Proble
     message: `the Apache user ${user} cannot ${accessVerb(need.test)} ${need.path} (${need.why}); e.g. chown -R ${user}:${group} ${inspection.path}`,
     path: need.path,
   }));
-}
-
-async function isDirectory(dir: string): Promise<boolean> {
-  return fs.stat(dir).then((s) => s.isDirectory(), () => false);
 }

@@ -7,7 +7,7 @@ import type { Inspection } from '../inspect/types.js';
 import { decideAuth, moduleHint } from './authDecision.js';
 import { decidePool } from './poolDecision.js';
 import type { GenerateOptions } from './options.js';
-import type { DeploymentPlan } from './types.js';
+import type { DeploymentPlan, EnvironmentUses } from './types.js';
 import {
   apacheSafePath,
   existingDirectory,
@@ -86,6 +86,15 @@ export async function planDeployment({ inspection, options, outDir, staticDirs, 
   if (options.mode === 'embedded' && pythonHome) {
     notes.push('embedded mode: the script adds the virtualenv\'s site-packages itself, since python-home= exists only for daemon processes');
   }
+  const svnBindings = inspection.preflight?.status === 'ran' ? inspection.preflight.svnBindingsFrom : null;
+  if (svnBindings) {
+    notes.push(`Subversion: the interpreter has no bindings of its own, so the script makes the svn and libsvn packages of ${svnBindings} (Debian's python3-subversion) importable, and nothing else of that directory`);
+  }
+  const xsendfile = xsendfileDecision(inspection);
+  if (xsendfile) {
+    apacheModules.push('xsendfile');
+    notes.push(`[trac] use_xsendfile is on: mod_xsendfile sends attachments from ${xsendfile.paths.join(', ')} (Debian: apt-get install libapache2-mod-xsendfile; a2enmod xsendfile)`);
+  }
   const staticAliases = statics.map(({ key, dir }) => staticAlias(urlPrefix, inspection.kind, key, apacheSafePath('--htdocs', dir)));
   if (target && interpreter === undefined) throw new Error('planDeployment: deployTarget needs the interpreter for the #! line');
   if (interpreter !== undefined) validateInterpreter(interpreter);
@@ -94,7 +103,7 @@ export async function planDeployment({ inspection, options, outDir, staticDirs, 
     source: {
       kind: inspection.kind,
       path: inspection.path,
-      environments: inspection.environments.map((e) => ({ name: e.name, path: e.path, projectName: e.project.name })),
+      environments: inspection.environments.map((e) => ({ name: e.name, path: e.path, projectName: e.project.name, ...(e.preflight ? { uses: usesOf(e.preflight) } : {}) })),
     },
     urlPrefix,
     name,
@@ -109,7 +118,9 @@ export async function planDeployment({ inspection, options, outDir, staticDirs, 
       ...(interpreter !== undefined ? { interpreter } : {}),
       siteDirs,
       eggCache,
+      ...(svnBindings ? { svnBindings } : {}),
     },
+    ...(xsendfile ? { xsendfile } : {}),
     pool,
     auth: auth.auth,
     apacheModules: [...new Set(apacheModules)],
@@ -127,6 +138,34 @@ export async function planDeployment({ inspection, options, outDir, staticDirs, 
       : { outDir: out, wsgi: path.join(out, `${name}.wsgi`), apache: path.join(out, `${name}.conf`) },
     notes,
   };
+}
+
+function usesOf(pre: NonNullable<Inspection['environments'][number]['preflight']>): EnvironmentUses {
+  return {
+    repositories: pre.repositories.filter((r) => r.ok && !r.hidden && !r.alias).map((r) => r.name),
+    attachment: pre.attachment,
+    xsendfile: pre.xsendfile?.on ?? false,
+  };
+}
+
+/**
+ * Environments with [trac] use_xsendfile answer downloads with a header and an empty body;
+ * Apache's mod_xsendfile handles X-Sendfile only (X-Accel-Redirect is nginx's).
+ */
+function xsendfileDecision(inspection: Inspection): { paths: string[] } | null {
+  const on = inspection.environments.filter((e) => e.preflight?.xsendfile?.on);
+  if (on.length === 0) return null;
+  for (const env of on) {
+    const header = env.preflight?.xsendfile?.header ?? 'X-Sendfile';
+    if (header.toLowerCase() !== 'x-sendfile') {
+      throw usageError(
+        `${path.join(env.path, 'conf', 'trac.ini')}: [trac] use_xsendfile with xsendfile_header = ${header}, which Apache does not handle (it is nginx's); downloads would arrive empty`,
+        'set [trac] xsendfile_header = X-Sendfile (Apache mod_xsendfile), or use_xsendfile = false',
+      );
+    }
+  }
+  const paths = on.map((e) => e.preflight?.filesDir ?? path.join(e.path, 'files'));
+  return { paths: [...new Set(paths.map((p) => apacheSafePath('[trac] files dir', p)))] };
 }
 
 /**

@@ -6,10 +6,11 @@ import { findApache, moduleAvailable, type ApacheLayout } from '../apache/layout
 import { DEFAULT_MODULES } from '../apache/serverConfig.js';
 import { ServerStartError, ThrowawayServer } from '../apache/throwawayServer.js';
 import { messageOf } from '../errors.js';
-import { diagnose, modWsgiPythonFrom, serverBannerFrom, type Finding, type PythonHomeFacts, type RequestEvidence } from './diagnose.js';
+import { diagnose, tracErrorLines, modWsgiPythonFrom, serverBannerFrom, type Finding, type PythonHomeFacts, type RequestEvidence } from './diagnose.js';
 import { writeHelloConfig } from './helloConfig.js';
 import { judge, pagesFor, type PageCheck } from './pages.js';
 import { findTargets, type SmokeTarget } from './targets.js';
+import { shadowedMounts } from '../plan/mounts.js';
 
 export interface SmokeOptions {
   dir: string;
@@ -28,6 +29,10 @@ export interface SmokeOptions {
 export interface RequestResult {
   target: string;
   url: string;
+  /** What the page proves: "front page", "repository r1", "attachment a.txt", ... */
+  what: string;
+  /** Not requested, and why (the data it needs does not exist); never counted as passed. */
+  skipped?: string;
   status: number | null;
   ms: number;
   ok: boolean;
@@ -69,6 +74,7 @@ export async function runSmoke(options: SmokeOptions): Promise<SmokeReport> {
   let startMs: number | null = null;
   let stopMs: number | null = null;
   const evidence: RequestEvidence[] = [];
+  const groupFindings: Finding[] = [];
   const requests: RequestResult[] = [];
 
   step(`starting Apache with ${targets.map((t) => `${t.name}.conf`).join(', ')}${options.hello ? ' (Hello World)' : ''}`);
@@ -79,6 +85,9 @@ export async function runSmoke(options: SmokeOptions): Promise<SmokeReport> {
         layout,
         includes: (root) => includesFor(targets, options.hello, root),
         startTimeoutMs: timeoutMs,
+        // mod_wsgi names the process group that loads each script at info level: the evidence
+        // that each mount point runs where its plan says.
+        ...((options.modules ?? DEFAULT_MODULES).includes('wsgi') && moduleAvailable(layout, 'wsgi') ? { logLevel: 'warn wsgi:info' } : {}),
         ...(options.modules ? { modules: options.modules } : {}),
       });
       startMs = performance.now() - tStart;
@@ -88,13 +97,27 @@ export async function runSmoke(options: SmokeOptions): Promise<SmokeReport> {
     }
     if (server) {
       configText = await readIncludes(server.root, targets, options.hello);
-      for (const page of pages) {
+      // The first page of each site alone (it pays for Trac's start), then the rest together:
+      // the daemon has threads for them, and the run takes the longest page, not their sum.
+      const results = new Array<{ result: RequestResult; raw: RequestEvidence | null }>(pages.length);
+      const firsts = new Set(targets.map((t) => pages.findIndex((p) => p.target === t.name && p.expect.kind !== 'skipped')));
+      const fetchOne = async (page: PageCheck, index: number) => {
+        if (page.expect.kind === 'skipped') {
+          results[index] = { result: { target: page.target, url: page.path, what: page.what, skipped: page.expect.reason, status: null, ms: 0, ok: true, title: null, problem: null }, raw: null };
+          return;
+        }
         step(`GET ${page.path}`);
-        const { result, raw } = await request(server, page, timeoutMs);
+        results[index] = await request(server!, page, timeoutMs);
+      };
+      for (const index of [...firsts].filter((i) => i >= 0)) await fetchOne(pages[index]!, index);
+      await Promise.all(pages.map((page, index) => (firsts.has(index) ? null : fetchOne(page, index))));
+      for (const { result, raw } of results) {
         requests.push(result);
-        evidence.push(raw);
+        if (raw) evidence.push(raw);
       }
       errorLog = await server.errorLog();
+      if (!options.hello) groupFindings.push(...processGroupFindings(targets, errorLog));
+      groupFindings.push(...shadowFindings(targets));
     }
   } finally {
     if (server) {
@@ -106,8 +129,8 @@ export async function runSmoke(options: SmokeOptions): Promise<SmokeReport> {
   }
   if (!server) configText = (await Promise.all(targets.map((t) => fs.readFile(t.conf, 'utf8').catch(() => '')))).join('\n');
 
-  const ok = startError === null && requests.every((r) => r.ok);
-  const findings = ok
+  const ok = startError === null && requests.every((r) => r.ok) && groupFindings.length === 0;
+  const diagnosed = ok || (startError === null && requests.every((r) => r.ok))
     ? []
     : diagnose({
         hello: options.hello,
@@ -123,6 +146,9 @@ export async function runSmoke(options: SmokeOptions): Promise<SmokeReport> {
         missingModules: missingModules(targets, layout, options.modules),
         timeoutSeconds: options.timeoutSeconds,
       });
+  // Beside the diagnosis, each page Trac answered wrongly, grouped by Trac's reason.
+  const named = (url: string) => diagnosed.some((f) => f.message.startsWith(`${url}:`));
+  const findings = ok ? [] : [...groupFindings, ...diagnosed, ...pageFindings(requests.filter((r) => !named(r.url)), evidence, pages)];
   return {
     ok,
     hello: options.hello,
@@ -137,13 +163,20 @@ export async function runSmoke(options: SmokeOptions): Promise<SmokeReport> {
 
 async function includesFor(targets: SmokeTarget[], hello: boolean, root: string): Promise<string[]> {
   if (!hello) return targets.map((t) => t.conf);
+  // Scripts that share a directory share it in the Hello World copy too: their <Directory>
+  // blocks then merge as the real ones do.
   const out: string[] = [];
-  for (const target of targets) out.push(await writeHelloConfig(target, path.join(root, `hello-${target.name}`)));
+  for (const target of targets) out.push(await writeHelloConfig(target, helloDir(targets, target, root)));
   return out;
 }
 
+function helloDir(targets: SmokeTarget[], target: SmokeTarget, root: string): string {
+  const first = targets.find((t) => path.dirname(t.script) === path.dirname(target.script)) ?? target;
+  return path.join(root, `hello-${first.name}`);
+}
+
 async function readIncludes(root: string, targets: SmokeTarget[], hello: boolean): Promise<string> {
-  const files = hello ? targets.map((t) => path.join(root, `hello-${t.name}`, `${t.name}.conf`)) : targets.map((t) => t.conf);
+  const files = hello ? targets.map((t) => path.join(helloDir(targets, t, root), `${t.name}.conf`)) : targets.map((t) => t.conf);
   return (await Promise.all(files.map((f) => fs.readFile(f, 'utf8').catch(() => '')))).join('\n');
 }
 
@@ -152,23 +185,101 @@ async function request(server: ThrowawayServer, page: PageCheck, timeoutMs: numb
   const t = performance.now();
   let status: number | null = null;
   let body = '';
-  let contentType: string | null = null;
+  let length = 0;
+  let headers: Headers = new Headers();
   let error: string | null = null;
   try {
     const response = await fetch(url, { redirect: 'manual', signal: AbortSignal.timeout(timeoutMs) });
     status = response.status;
-    contentType = response.headers.get('content-type');
-    body = await response.text();
+    headers = response.headers;
+    let bytes: Buffer;
+    try {
+      bytes = Buffer.from(await response.arrayBuffer());
+    } catch {
+      // The connection closed before Content-Length bytes came: what a client sees as a broken
+      // download (Trac announces the file's size, then sends an X-Sendfile header instead of it).
+      bytes = Buffer.alloc(0);
+    }
+    length = bytes.length;
+    body = bytes.toString('utf8');
     if (status >= 300 && status < 400) body = `redirect to ${response.headers.get('location') ?? '?'}\n${body}`;
   } catch (e) {
     error = (e as Error).name === 'TimeoutError' ? `no answer within ${timeoutMs / 1000} s` : `request failed: ${messageOf((e as Error & { cause?: unknown }).cause ?? e)}`;
   }
   const ms = round(performance.now() - t) ?? 0;
-  const verdict = judge(page, status, body, contentType);
+  const verdict = judge(page, { status, body, length, headers });
   const problem = error ?? verdict.problem;
-  const result: RequestResult = { target: page.target, url: page.path, status, ms, ok: error === null && verdict.ok, title: verdict.title, problem };
+  const contentType = headers.get('content-type');
+  const result: RequestResult = { target: page.target, url: page.path, what: page.what, status, ms, ok: error === null && verdict.ok, title: verdict.title, problem };
   if (page.expect.kind === 'hello' && verdict.ok) result.hello = helloLines(body);
   return { result, raw: { url: page.path, status, contentType, body, problem, error } };
+}
+
+/** Mount points Apache never reaches here because another one, read first, covers them. */
+export function shadowFindings(targets: SmokeTarget[]): Finding[] {
+  return shadowedMounts(targets).map(({ hidden, by }) => ({
+    code: 'mount-shadowed',
+    severity: 'error' as const,
+    message: `${hidden.urlPrefix} (${hidden.name}.conf) is answered by ${by.urlPrefix} (${by.name}.conf), which Apache reads first and which covers it`,
+    path: (hidden as SmokeTarget).conf,
+    advice: [
+      `Apache must read ${hidden.name}.conf before ${by.name}.conf: trac-deploy apply installs deeper mount points first; by hand, rename the files so ${hidden.name}.conf sorts first, or serve them from separate directories`,
+    ],
+    log: [],
+  }));
+}
+
+/**
+ * Every page Trac itself answered wrongly, each with its own cause (the diagnosis explains the
+ * first): Trac's error page, a wrong title, a short download. Failures of the server or the
+ * interpreter (Apache's 403, an ImportError, no answer) are the diagnosis's alone.
+ */
+export function pageFindings(requests: RequestResult[], evidence: RequestEvidence[], pages: PageCheck[]): Finding[] {
+  const byCause = new Map<string, { urls: string[]; problem: string; lines: string[] }>();
+  requests.forEach((r) => {
+    if (r.ok || r.skipped || r.status === null) return;
+    const raw = evidence.find((e) => e.url === r.url);
+    const kind = pages.find((p) => p.path === r.url && p.target === r.target)?.expect.kind;
+    const fromTrac = raw !== undefined && (/\/chrome\/common\/css\/trac\.css|Trac Error|TracError/.test(raw.body) || (r.status === 200 && (kind === 'bytes' || kind === 'static' || kind === 'index')));
+    if (!fromTrac) return;
+    const lines = raw && (raw.status ?? 0) >= 500 ? tracErrorLines(raw.body) : [];
+    const problem = `${r.problem ?? 'failed'}`;
+    const cause = lines.length ? lines.join('\n') : `${r.url}\n${problem}`;
+    const group = byCause.get(cause) ?? { urls: [], problem, lines };
+    group.urls.push(`${r.url} (${r.what})`);
+    byCause.set(cause, group);
+  });
+  return [...byCause.values()].map((g) => ({ code: 'page-failed', severity: 'error' as const, message: `${g.urls.join(', ')}: ${g.problem}`, advice: [], log: g.lines }));
+}
+
+/**
+ * mod_wsgi logs, at info level, `mod_wsgi (pid=N, process='G', application='A'): Loading Python
+ * script file '/path.wsgi'.` (process '' in embedded mode). Each script must have been loaded
+ * in the group its plan names: <Directory> blocks of two sites for one directory merge, and
+ * then one site runs in the other's daemon.
+ */
+export function processGroupFindings(targets: SmokeTarget[], errorLog: string): Finding[] {
+  const loads = [...errorLog.matchAll(/process='([^']*)', application='[^']*'\): Loading (?:Python|WSGI) script file '([^']+)'/g)].map((m) => ({ group: m[1] ?? '', script: m[2] ?? '' }));
+  const findings: Finding[] = [];
+  for (const target of targets) {
+    if (!target.plan) continue;
+    const wanted = target.plan.daemon?.processGroup ?? '';
+    const seen = [...new Set(loads.filter((l) => l.script === target.script).map((l) => l.group))];
+    const wrong = seen.filter((g) => g !== wanted);
+    if (wrong.length === 0) continue;
+    const where = (g: string) => (g ? `daemon process group ${g}` : 'embedded mode (Apache\'s own processes)');
+    findings.push({
+      code: 'wrong-process-group',
+      severity: 'error',
+      message: `${target.urlPrefix} (${target.name}.conf) ran in ${wrong.map(where).join(' and ')}, not in ${where(wanted)} as its plan says`,
+      path: target.conf,
+      advice: [
+        'two configurations give <Directory> blocks for the same directory and Apache merged them: re-run trac-deploy generate (it now names the group per script, in <Files>), or generate each site into its own --out directory',
+      ],
+      log: errorLog.split('\n').filter((line) => line.includes(target.script)).slice(0, 4),
+    });
+  }
+  return findings;
 }
 
 function helloLines(body: string): Record<string, string> {
