@@ -6,6 +6,7 @@ import type { GivenOptions } from '../wizard/questions.js';
 import { renderTemplate } from '../render/engine.js';
 import { VERSION } from '../version.js';
 import type { CiProvider } from './providers.js';
+import { standInCommands } from './standIn.js';
 
 export { CI_DEFAULT_FILES, CI_PROVIDERS, type CiProvider } from './providers.js';
 
@@ -67,17 +68,25 @@ export function workflowSteps(input: WorkflowInput): WorkflowStep[] {
     install.push(['/usr/bin/python3', '-m', 'pip', 'install', '-q', '--break-system-packages', tracSpec, 'setuptools<82']);
   }
   const tracAdmin = home ? path.join(home, 'bin', 'trac-admin') : 'trac-admin';
-  const standIns: string[][] = input.inspection.environments.map((e) => [tracAdmin, e.path, 'initenv', e.name, 'sqlite:db/trac.db']);
-  standIns.push(['chown', '-R', 'www-data:www-data', input.inspection.path]);
+  const standIn = standInCommands(input.inspection.environments, tracAdmin);
+  const owner = ['chown', '-R', 'www-data:www-data', input.inspection.path];
+  const made = input.inspection.kind === 'parent' ? input.inspection.path : path.dirname(input.inspection.path);
   const commands = workflowCommands(input);
-  return [
+  const steps: WorkflowStep[] = [
     { name: `Install Apache, mod_wsgi and Trac ${input.tracVersion}`, lines: install },
     { name: 'Install trac-deploy', lines: [['npm', 'install', '-g', '--no-audit', '--no-fund', input.packageSpec]] },
-    { name: 'Stand-in Trac environments at the deployed paths', lines: [['mkdir', '-p', path.dirname(input.inspection.path)], ...standIns] },
+    {
+      name: 'Stand-in Trac environments at the deployed paths',
+      lines: [['mkdir', '-p', made], ...standIn.make, ...standIn.deployedDatabase, owner],
+    },
     { name: 'Put the committed configuration where it is deployed', lines: [['mkdir', '-p', input.deployDir], ['cp', '-R', `${input.configDir.replace(/\/+$/, '')}/.`, `${input.deployDir}/`]] },
     { name: 'No drift between the committed configuration and trac-deploy generate', lines: [commands.check] },
-    { name: 'Smoke test through a real Apache', lines: [commands.smoke] },
   ];
+  if (standIn.sqliteForSmoke.length > 0) {
+    steps.push({ name: 'Serve the stand-ins from their own SQLite database (the real server is not reachable here)', lines: [...standIn.sqliteForSmoke, owner] });
+  }
+  steps.push({ name: 'Smoke test through a real Apache', lines: [commands.smoke] });
+  return steps;
 }
 
 export function renderWorkflow(input: WorkflowInput): string {
