@@ -1,3 +1,4 @@
+import path from 'node:path';
 import type { DatabaseInfo } from '../inspect/databaseUrl.js';
 import type { EnvironmentInfo } from '../inspect/types.js';
 
@@ -23,7 +24,20 @@ export interface StandInCommands {
 const TRAC_DEFAULT_PROJECT = 'My Project';
 const STAND_IN_DB = 'sqlite:db/trac.db';
 
-export function standInCommands(environments: readonly EnvironmentInfo[], tracAdmin: string): StandInCommands {
+/**
+ * Sets one trac.ini option through Trac's own Configuration class, without opening the
+ * environment: trac-admin would first check the database for an upgrade, which it cannot do
+ * for a server that is not there.
+ */
+export const SET_OPTION_PROGRAM = [
+  'import sys',
+  'from trac.config import Configuration',
+  'config = Configuration(sys.argv[1])',
+  'config.set(sys.argv[2], sys.argv[3], sys.argv[4])',
+  'config.save()',
+].join('; ');
+
+export function standInCommands(environments: readonly EnvironmentInfo[], tracAdmin: string, python: string): StandInCommands {
   const make: string[][] = [];
   const deployedDatabase: string[][] = [];
   const sqliteForSmoke: string[][] = [];
@@ -36,7 +50,7 @@ export function standInCommands(environments: readonly EnvironmentInfo[], tracAd
     const db = env.database;
     if (db && db.scheme !== 'sqlite') {
       deployedDatabase.push(admin('config', 'set', 'trac', 'database', databaseUrlWithoutPassword(db)));
-      sqliteForSmoke.push(admin('config', 'set', 'trac', 'database', STAND_IN_DB));
+      sqliteForSmoke.push([python, '-c', SET_OPTION_PROGRAM, path.join(env.path, 'conf', 'trac.ini'), 'trac', 'database', STAND_IN_DB]);
     }
   }
   return { make, deployedDatabase, sqliteForSmoke };

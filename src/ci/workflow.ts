@@ -68,13 +68,15 @@ export function workflowSteps(input: WorkflowInput): WorkflowStep[] {
     install.push(['/usr/bin/python3', '-m', 'pip', 'install', '-q', '--break-system-packages', tracSpec, 'setuptools<82']);
   }
   const tracAdmin = home ? path.join(home, 'bin', 'trac-admin') : 'trac-admin';
-  const standIn = standInCommands(input.inspection.environments, tracAdmin);
+  const standIn = standInCommands(input.inspection.environments, tracAdmin, home ? path.join(home, 'bin', 'python') : '/usr/bin/python3');
   const owner = ['chown', '-R', 'www-data:www-data', input.inspection.path];
   const made = input.inspection.kind === 'parent' ? input.inspection.path : path.dirname(input.inspection.path);
   const commands = workflowCommands(input);
   const steps: WorkflowStep[] = [
     { name: `Install Apache, mod_wsgi and Trac ${input.tracVersion}`, lines: install },
-    { name: 'Install trac-deploy', lines: [['npm', 'install', '-g', '--no-audit', '--no-fund', input.packageSpec]] },
+    // npm 11 runs no install script in a global install unless allowed; better-sqlite3 needs
+    // its own (npm 10, in the image, runs it anyway and ignores the setting).
+    { name: 'Install trac-deploy', lines: [['env', 'npm_config_allow_scripts=better-sqlite3', 'npm', 'install', '-g', '--no-audit', '--no-fund', input.packageSpec]] },
     {
       name: 'Stand-in Trac environments at the deployed paths',
       lines: [['mkdir', '-p', made], ...standIn.make, ...standIn.deployedDatabase, owner],
