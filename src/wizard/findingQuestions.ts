@@ -3,9 +3,11 @@ import type { GenerateOptions } from '../plan/options.js';
 
 /**
  * Which question a finding concerns, by its code, so the wizard shows it where the answer can
- * act on it. Inspect's codes are listed; the preflight's (Python, Subversion bindings, plugins
- * that fail to load, the Apache user's access) fall under the patterns, so its findings land at
- * the right question without a change here. Anything else is shown before the first question.
+ * act on it. Inspect's codes are matched; the preflight's (the Python, Subversion bindings,
+ * plugins that fail to load) fall under the patterns, so its findings land at the right question
+ * without a change here. The first pattern that matches wins; a finding no pattern matches (the
+ * Apache user's access, say) is shown before the first question, one for an unasked question
+ * (answered by a flag) after the last.
  */
 const AT_QUESTION: ReadonlyArray<readonly [RegExp, keyof GenerateOptions]> = [
   [/^login-/, 'auth'],
