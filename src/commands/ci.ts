@@ -1,3 +1,4 @@
+import fs from 'node:fs/promises';
 import path from 'node:path';
 import { PACKED_SPEC, packSelf } from '../ci/packSelf.js';
 import { committedPlans, deployDirOf, sourceFromConfigDir } from '../ci/sourceFromConfig.js';
@@ -9,6 +10,9 @@ import { planDeployment } from '../plan/planDeployment.js';
 import { validateOutDir } from '../plan/validate.js';
 import type { GivenOptions } from '../wizard/questions.js';
 import { emitFiles } from '../write/emitFiles.js';
+import { renderPlan } from '../render/renderPlan.js';
+import { renderPlanFile } from '../write/planFile.js';
+import type { RenderedFile } from '../plan/types.js';
 import type { CiOutcome } from './outcome.js';
 
 /** Where the configuration goes on a server when neither --deploy-dir nor a committed plan says. */
@@ -47,8 +51,14 @@ export async function runCi(args: CiArgs): Promise<CiOutcome> {
   const deployDir = validateOutDir(args.deployDir ?? committed ?? DEFAULT_DEPLOY_DIR, inspection.environments.map((e) => e.path), inspection.kind === 'parent' ? inspection.path : null, '--deploy-dir');
   // The flags must make a plan here, so the workflow never names a value generate refuses;
   // --python-home is a path on the runner, made there by the pipeline.
-  await planDeployment({ inspection, options: resolveOptions(args.given), outDir: deployDir, pythonHomeOnRunner: true });
+  const plan = await planDeployment({ inspection, options: resolveOptions(args.given), outDir: deployDir, pythonHomeOnRunner: true });
   const notes: string[] = [];
+  const differing = await differsFromCommitted([...renderPlan(plan), renderPlanFile(plan)], args.configDir);
+  if (differing.length > 0) {
+    notes.push(
+      `${differing.join(', ')} in ${args.configDir} differ from what these flags render for ${deployDir}: the pipeline's drift check will fail until they agree; pass ci the flags generate was run with (or regenerate and commit)`,
+    );
+  }
   let packageSpec = args.packageSpec;
   if (packageSpec === null) {
     // cwd is the repository's root: --config-dir is relative to it and the pipeline runs there.
@@ -67,4 +77,18 @@ export async function runCi(args: CiArgs): Promise<CiOutcome> {
   if (!args.out) return { kind: 'ci', exitCode: EXIT.ok, content, result: null, notes };
   const result = await emitFiles([{ path: path.resolve(args.out), kind: 'ci', content, mode: 0o644 }], { force: args.force, dryRun: args.dryRun, check: false }, path.dirname(path.resolve(args.out)));
   return { kind: 'ci', exitCode: EXIT.ok, content, result, notes };
+}
+
+/**
+ * The committed files (in the config directory, named as in the deploy directory) that exist
+ * and differ from what the flags render: the drift the pipeline would report on its first run.
+ * Files not committed yet are not counted; the check reports them itself.
+ */
+async function differsFromCommitted(files: RenderedFile[], configDir: string): Promise<string[]> {
+  const differing: string[] = [];
+  for (const file of files) {
+    const committed = await fs.readFile(path.join(path.resolve(configDir), path.basename(file.path)), 'utf8').catch(() => null);
+    if (committed !== null && committed !== file.content) differing.push(path.basename(file.path));
+  }
+  return differing;
 }

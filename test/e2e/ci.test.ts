@@ -144,6 +144,7 @@ describe('ci without a PATH, as shared/CLI.md writes it', () => {
     expect(r.code, r.stderr).toBe(0);
     // The default --package: this trac-deploy, packed into the repository.
     expect(r.stderr).toContain(`${repo}/.trac-deploy/trac-deploy-`);
+    expect(r.stderr).not.toContain('differ from what these flags render');
     expect((await fs.readdir(path.join(repo, '.trac-deploy'))).filter((f) => f.endsWith('.tgz'))).toHaveLength(1);
     const lines = runLines('github', parse(r.stdout));
     expect(lines.some((l) => l.includes('trac-deploy generate') && l.includes(env) && l.endsWith('--check'))).toBe(true);
@@ -159,6 +160,8 @@ describe('ci without a PATH, as shared/CLI.md writes it', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain(`--out ${served} --python-home /nowhere/on/this/machine/venv --check`);
     expect(r.stdout).toContain('/usr/bin/python3 -m venv /nowhere/on/this/machine/venv');
+    // The committed files were generated without --python-home: the first run would fail; said now.
+    expect(r.stderr).toContain('trac16-sqlite.conf, trac16-sqlite.plan.json in deploy differ from what these flags render');
     const other = await runCli(['ci', '--provider', 'gitlab', '--package', 'x.tgz', '--deploy-dir', '/srv/elsewhere'], { cwd: repo });
     expect(other.code).toBe(2);
     expectCleanError(other);
