@@ -163,7 +163,7 @@ export async function askPythonHome(prompter: Prompter, spec: OptionSpec, found:
     choices.push({ value: NONE, name: 'no virtualenv (Trac is installed for the Python mod_wsgi embeds)' });
   }
   choices.push({ value: OTHER, name: 'another directory...' });
-  const message = `${spec.question ?? spec.describe}${withTrac.length === 0 ? ' (none found that can import trac)' : ''}`;
+  const message = `${spec.question ?? spec.describe}${withTrac.length === 0 ? ` (none found that can import trac; make one with: ${makeVenvCommand(suggestedVenv(source))})` : ''}`;
   const picked = await prompter.select({ message, flag, choices, default: choices[0]?.value ?? NONE });
   if (picked === NONE) return undefined;
   if (typeof picked === 'string') return picked;
