@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { usageError } from '../errors.js';
 import type { Inspection } from '../inspect/types.js';
-import { GENERATE_OPTION_SPECS } from '../plan/options.js';
+import { DEFAULT_GENERATE_OPTIONS, GENERATE_OPTION_SPECS } from '../plan/options.js';
 import type { GivenOptions } from '../wizard/questions.js';
 import { renderTemplate } from '../render/engine.js';
 import { VERSION } from '../version.js';
@@ -57,7 +57,10 @@ export function workflowSteps(input: WorkflowInput): WorkflowStep[] {
   const tracSpec = `Trac==${input.tracVersion}.*`;
   const install: string[][] = [
     ['apt-get', 'update', '-qq'],
-    ['apt-get', 'install', '-y', '-qq', '--no-install-recommends', 'apache2', 'libapache2-mod-wsgi-py3', 'python3-venv', 'python3-pip'],
+    [
+      'apt-get', 'install', '-y', '-qq', '--no-install-recommends', 'apache2', 'libapache2-mod-wsgi-py3', 'python3-venv', 'python3-pip',
+      ...(input.given.auth === 'kerberos' ? ['libapache2-mod-auth-gssapi'] : []),
+    ],
   ];
   // The virtualenv at the deployed python-home, made from the Python mod_wsgi embeds; without
   // one, Trac goes into that Python itself.
@@ -72,6 +75,7 @@ export function workflowSteps(input: WorkflowInput): WorkflowStep[] {
   const owner = ['chown', '-R', 'www-data:www-data', input.inspection.path];
   const made = input.inspection.kind === 'parent' ? input.inspection.path : path.dirname(input.inspection.path);
   const commands = workflowCommands(input);
+  const authFiles = standInAuthFiles(input.given);
   const steps: WorkflowStep[] = [
     { name: `Install Apache, mod_wsgi and Trac ${input.tracVersion}`, lines: install },
     // npm 11 runs no install script in a global install unless allowed; better-sqlite3 needs
@@ -81,6 +85,7 @@ export function workflowSteps(input: WorkflowInput): WorkflowStep[] {
       name: 'Stand-in Trac environments at the deployed paths',
       lines: [['mkdir', '-p', made], ...standIn.make, ...standIn.deployedDatabase, owner],
     },
+    ...(authFiles.length > 0 ? [{ name: 'Stand-in files Apache reads for logins (no secret: nobody logs in here)', lines: authFiles }] : []),
     { name: 'Put the committed configuration where it is deployed', lines: [['mkdir', '-p', input.deployDir], ['cp', '-R', `${input.configDir.replace(/\/+$/, '')}/.`, `${input.deployDir}/`]] },
     { name: 'No drift between the committed configuration and trac-deploy generate', lines: [commands.check] },
   ];
@@ -89,6 +94,22 @@ export function workflowSteps(input: WorkflowInput): WorkflowStep[] {
   }
   steps.push({ name: 'Smoke test through a real Apache', lines: [commands.smoke] });
   return steps;
+}
+
+/**
+ * generate --check needs the files a login configuration names to exist (and a digest file to
+ * hold the realm). The runner has none of them, and their content is secret: each is made, only
+ * where missing, with nothing in it that logs anyone in.
+ */
+export function standInAuthFiles(given: GivenOptions): string[][] {
+  const files: [string | undefined, string][] = [
+    [given.authUserFile, given.auth === 'digest' ? `ci-stand-in:${given.authRealm ?? DEFAULT_GENERATE_OPTIONS.authRealm}:0` : ''],
+    [given.authGroupFile, ''],
+    [given.authKeytab, ''],
+    [given.authLdapBindPasswordFile, ''],
+  ];
+  const make = 'test -e "$1" || { mkdir -p "$(dirname "$1")" && printf %s "$2" > "$1"; }';
+  return files.flatMap(([file, content]) => (file ? [['sh', '-c', make, 'sh', path.resolve(file), content]] : []));
 }
 
 export function renderWorkflow(input: WorkflowInput): string {

@@ -208,7 +208,7 @@ async function run(provider: 'github' | 'gitlab', s: Scenario): Promise<RunResul
   return result;
 }
 
-const CHECK_STEP = { github: 'No drift between the committed configuration and trac-deploy generate', gitlab: 'script[4]' } as const;
+const CHECK_STEP = { github: 'No drift between the committed configuration and trac-deploy generate', gitlab: 'script[5]' } as const;
 
 describe('the generated pipelines, run step by step where the environments are absent', () => {
   it('github, one environment: passes unchanged; fails on a hand edit and on a trac-deploy that renders differently', async () => {
@@ -278,13 +278,21 @@ describe('the generated pipelines, run step by step where the environments are a
     expect(edited.failed).toBe(CHECK_STEP.github);
   }, 900_000);
 
-  it('gitlab, one environment: passes unchanged, fails on a hand edit', async () => {
+  it('gitlab, one environment with digest logins: passes unchanged (no password file in the repository), fails on a hand edit', async () => {
     const dir = await tempDir();
     const envRoot = path.join(dir, 'trac');
     const env = await initEnv(path.join(envRoot, 'gl'), 'GitLab Project');
-    const s = await prepare('gitlab', env, envRoot, ['--strip-domain']);
+    // The server's htdigest file: moved away with the environments, never committed.
+    const digest = path.join(envRoot, 'auth', 'users.htdigest');
+    await fs.mkdirp(path.dirname(digest));
+    await fs.writeFile(digest, 'alice:Team Realm:0123456789abcdef0123456789abcdef\n');
+    const s = await prepare('gitlab', env, envRoot, ['--strip-domain', '--auth', 'digest', '--auth-realm', 'Team Realm', '--auth-user-file', digest]);
+    const { stdout } = await git(s.repo, 'grep', '-I', '-c', '0123456789abcdef').catch((e: { stdout: string }) => e);
+    expect(stdout).toBe('');
     const ok = await run('gitlab', s);
     expect(ok.failed, ok.output).toBeNull();
+    // The stand-in holds the realm and no hash of anyone's password.
+    expect(await fs.readFile(digest, 'utf8')).toBe('ci-stand-in:Team Realm:0');
     await fs.appendFile(path.join(s.repo, 'deploy', 'gl.plan.json'), ' ');
     await commitAll(s.repo, 'hand edit');
     const edited = await run('gitlab', s);
