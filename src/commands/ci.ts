@@ -59,15 +59,15 @@ export async function runCi(args: CiArgs): Promise<CiOutcome> {
       `${differing.join(', ')} in ${args.configDir} differ from what these flags render for ${deployDir}: the pipeline's drift check will fail until they agree; pass ci the flags generate was run with (or regenerate and commit)`,
     );
   }
-  let packageSpec = args.packageSpec;
-  if (packageSpec === null) {
+  const packageSpec = args.packageSpec ?? PACKED_SPEC;
+  // Rendered first: a value the workflow refuses (--trac-version) stops ci before it packs.
+  const content = renderWorkflow({ ...args, packageSpec, inspection, deployDir });
+  if (args.packageSpec === null) {
     // cwd is the repository's root: --config-dir is relative to it and the pipeline runs there.
     const packed = await packSelf(process.cwd(), { force: args.force, dryRun: args.dryRun });
-    packageSpec = PACKED_SPEC;
     const verb = packed.status === 'unchanged' ? 'is up to date' : args.dryRun ? `would be ${packed.status === 'new' ? 'written' : 'replaced'}` : packed.status === 'new' ? 'written' : 'replaced';
     notes.push(`${packed.path} ${verb}: the pipeline installs this trac-deploy from it (npm install -g ${PACKED_SPEC}); commit it, or pass --package with a tarball URL or git URL`);
   }
-  const content = renderWorkflow({ ...args, packageSpec, inspection, deployDir });
   for (const env of inspection.environments) {
     const scheme = env.database?.scheme;
     if (scheme && scheme !== 'sqlite') {
