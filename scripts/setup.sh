@@ -80,6 +80,18 @@ else
   log "fleet wheels present in $WHEELS"
 fi
 
+TOOLS_VENV="${TRAC_DEPLOY_TOOLS:-/opt/trac-deploy/tools}"
+if [[ ! -x "$TOOLS_VENV/bin/check-jsonschema" ]]; then
+  # The CI tests validate the generated GitHub workflow and .gitlab-ci.yml against the schemas
+  # check-jsonschema ships (vendor.github-workflows, vendor.gitlab-ci); its own virtualenv.
+  log "installing check-jsonschema into $TOOLS_VENV"
+  mkdir -p "$(dirname "$TOOLS_VENV")"
+  /usr/bin/python3 -m venv "$TOOLS_VENV"
+  "$TOOLS_VENV/bin/pip" install -q --disable-pip-version-check check-jsonschema
+else
+  log "check-jsonschema present in $TOOLS_VENV"
+fi
+
 log "building"
 npm run -s build
 log "done"

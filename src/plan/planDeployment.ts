@@ -30,6 +30,11 @@ export interface PlanInput {
   deployTarget?: string;
   /** deploy: the environment's Python, named on the scripts' #! line. */
   interpreter?: string;
+  /**
+   * ci: --python-home names a directory on the CI runner (the pipeline makes it there), so it
+   * need not exist on this machine; it must still be absolute-able and fit Apache's syntax.
+   */
+  pythonHomeOnRunner?: boolean;
 }
 
 /** How long browsers may keep Trac's static files: a day, since Trac's chrome URLs carry no version. */
@@ -39,7 +44,7 @@ export const STATIC_MAX_AGE = 86400;
  * The one function that turns what is on disk and what the user asked for into every
  * decision of the deployment. generate, deploy, init and ci all call it.
  */
-export async function planDeployment({ inspection, options, outDir, staticDirs, deployTarget, interpreter }: PlanInput): Promise<DeploymentPlan> {
+export async function planDeployment({ inspection, options, outDir, staticDirs, deployTarget, interpreter, pythonHomeOnRunner }: PlanInput): Promise<DeploymentPlan> {
   const urlPrefix = validateUrlPrefix(options.urlPrefix);
   const name = validateName(options.name ?? nameFromPath(inspection.path));
   const envPaths = inspection.environments.map((e) => e.path);
@@ -52,7 +57,9 @@ export async function planDeployment({ inspection, options, outDir, staticDirs, 
   // "site" is each environment's own htdocs/: one deployed copy would serve one project's logo
   // and CSS to all of them, so under a parent directory Trac keeps serving it per project.
   const statics = parentDir ? allStatics.filter((s) => s.key !== 'site') : allStatics;
-  const pythonHome = options.pythonHome ? apacheSafePath('--python-home', await existingDirectory('--python-home', options.pythonHome)) : null;
+  const pythonHome = options.pythonHome
+    ? apacheSafePath('--python-home', pythonHomeOnRunner ? path.resolve(options.pythonHome) : await existingDirectory('--python-home', options.pythonHome))
+    : null;
   const siteDirs: string[] = [];
   for (const dir of options.siteDir) siteDirs.push(await existingDirectory('--site-dir', dir));
   checkSizing(options);
