@@ -2,7 +2,7 @@ import type { Finding } from '../findings.js';
 import fs from 'fs-extra';
 import path from 'node:path';
 import { inspectPath } from '../inspect/inspectPath.js';
-import { accessVerb, failedAccess, nearestExisting, type AccessNeed } from '../apache/userAccess.js';
+import { accessVerb, checkAccess, nearestExisting, type AccessNeed } from '../apache/userAccess.js';
 import type { DeployedSite } from './deployedSite.js';
 import { ctl, runConfig, type ApacheTarget } from './target.js';
 
@@ -133,7 +133,9 @@ export async function machineChecks(target: ApacheTarget, site: DeployedSite): P
     }
   }
   const eggExisting = site.eggCache ? await nearestExisting(site.eggCache) : null;
-  for (const need of await failedAccess(user, group, accessNeeds(site, envs, eggExisting))) {
+  const access = await checkAccess(user, group, accessNeeds(site, envs, eggExisting));
+  if (access.unchecked) findings.push({ severity: 'warning', code: 'access-not-checked', message: `file access of the Apache user ${user} was not checked: ${access.unchecked}` });
+  for (const need of access.failed) {
     findings.push({ severity: 'error', code: 'apache-user-access', message: `the Apache user ${user} cannot ${accessVerb(need.test)} ${need.path} (${need.why}); e.g. chown -R ${user}:${group} the environment, or chmod` });
   }
   return findings;
