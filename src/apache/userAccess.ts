@@ -31,11 +31,18 @@ const ACCESS_SCRIPT = 'for a; do i=${a%%:*}; r=${a#*:}; p=${r#?}; case $r in r*)
 export async function checkAccess(user: string, group: string, needs: Iterable<AccessNeed> | AsyncIterable<AccessNeed>): Promise<AccessResult> {
   const seen: AccessNeed[] = [];
   const failedIndexes: number[] = [];
+  // Records go out in chunks of about 64 KiB: one pipe write each, not one per need.
   async function* records(): AsyncGenerator<string> {
+    let chunk = '';
     for await (const need of needs) {
-      yield `${seen.length}:${need.test[1]}${need.path}\0`;
+      chunk += `${seen.length}:${need.test[1]}${need.path}\0`;
       seen.push(need);
+      if (chunk.length >= 65536) {
+        yield chunk;
+        chunk = '';
+      }
     }
+    if (chunk) yield chunk;
   }
   const argv = [`--reuid=${user}`, `--regid=${group}`, '--init-groups', '--', 'xargs', '-0', '-r', '-P', '2', 'sh', '-c', ACCESS_SCRIPT, 'sh'];
   const run = await streamThroughChild('setpriv', argv, records(), (line) => {

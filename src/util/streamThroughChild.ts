@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { once } from 'node:events';
+import type { Writable } from 'node:stream';
 
 export interface StreamedRun {
   /** Exit code, or null when the program did not start or was killed by a signal. */
@@ -80,7 +80,7 @@ export async function streamThroughChild(
       if (stdinClosed || buffer === '') return;
       const ok = child.stdin.write(buffer);
       buffer = '';
-      if (!ok && !stdinClosed) await Promise.race([once(child.stdin, 'drain'), once(child.stdin, 'close')]);
+      if (!ok && !stdinClosed) await drained(child.stdin);
     };
     try {
       for await (const record of input) {
@@ -101,4 +101,17 @@ export async function streamThroughChild(
   const [code, signal] = spawnError === null ? await exited : [null, null];
   if (pending !== '') onLine(pending);
   return { code, signal, spawnError, stderr };
+}
+
+/** Resolves when the stream wants more, or is gone; leaves no listener behind. */
+function drained(stream: Writable): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      stream.off('drain', done);
+      stream.off('close', done);
+      resolve();
+    };
+    stream.on('drain', done);
+    stream.on('close', done);
+  });
 }
