@@ -44,7 +44,7 @@ export async function checkAccess(user: string, group: string, needs: Iterable<A
     }
     if (chunk) yield chunk;
   }
-  const argv = [`--reuid=${user}`, `--regid=${group}`, '--init-groups', '--', 'xargs', '-0', '-r', '-P', '2', 'sh', '-c', ACCESS_SCRIPT, 'sh'];
+  const argv = [`--reuid=${user}`, `--regid=${group}`, '--init-groups', '--', 'xargs', '-0', '-r', '-P', '2', '/bin/sh', '-c', ACCESS_SCRIPT, 'sh'];
   const run = await streamThroughChild('setpriv', argv, records(), (line) => {
     if (/^\d+$/.test(line)) failedIndexes.push(Number(line));
   });
