@@ -1,8 +1,12 @@
 #!/usr/bin/env node
-const argv = process.argv.slice(2);
-// deploy's slow part (asking the environment's Python) starts before the rest loads.
-const early = argv[0] === 'deploy' ? await import('../dist/cli/earlyDeploy.js') : null;
-early?.startDeployEarly(argv);
-const { main } = await import('../dist/cli.js');
-process.exitCode = await main(argv);
-if (early) (await import('../dist/python/htdocsQuestion.js')).abandonEarly();
+import fs from 'node:fs';
+
+// dist/bundle/ (npm run build: one file per command instead of ~150 modules to resolve) when it
+// was made from the current dist/, else dist/ as tsc left it.
+const dist = new URL('../dist/', import.meta.url);
+const mtime = (name) => fs.statSync(new URL(name, dist), { throwIfNoEntry: false })?.mtimeMs ?? null;
+const bundled = mtime('bundle/trac-deploy.js');
+const compiled = mtime('cli.js');
+const entry = bundled !== null && (compiled === null || bundled >= compiled) ? '../dist/bundle/trac-deploy.js' : '../dist/cli/binMain.js';
+const { binMain } = await import(entry);
+process.exitCode = await binMain(process.argv.slice(2));

@@ -1,6 +1,6 @@
 import { EXIT } from '../errors.js';
 import { allProblems, inspectPath } from '../inspect/inspectPath.js';
-import { probeDatabaseServers, type ClientRunner } from '../inspect/probeDatabase.js';
+import type { ClientRunner } from '../inspect/probeDatabase.js';
 import type { InspectOutcome } from './outcome.js';
 
 export interface InspectArgs {
@@ -15,6 +15,8 @@ export interface InspectArgs {
 export async function runInspect(args: InspectArgs, runClient?: ClientRunner): Promise<InspectOutcome> {
   let inspection = await inspectPath(args.path, { processes: args.processes, threads: args.threads });
   if (args.probeDb) {
+    // Loaded only when asked: it brings execa, which costs start-up time on every inspect.
+    const { probeDatabaseServers } = await import('../inspect/probeDatabase.js');
     const { servers, problems } = await probeDatabaseServers(inspection, runClient);
     inspection = { ...inspection, databaseServers: servers, problems: [...inspection.problems, ...problems] };
   }

@@ -12,7 +12,8 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
  */
 export default async function setup(): Promise<void> {
   await execa('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: ROOT, reject: false, stdin: 'ignore' });
-  // What `npm run build` adds after tsc: the precompiled templates the CLI loads.
+  // What `npm run build` adds after tsc: the precompiled templates and the bundle the CLI loads.
   await execa('node', ['scripts/precompile-templates.mjs'], { cwd: ROOT, stdin: 'ignore' });
+  await execa('node', ['scripts/bundle.mjs'], { cwd: ROOT, stdin: 'ignore' });
   if (!fs.existsSync(path.join(ROOT, 'dist', 'cli.js'))) throw new Error('build produced no dist/cli.js');
 }
