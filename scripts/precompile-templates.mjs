@@ -9,8 +9,10 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const TEMPLATES = path.join(ROOT, 'templates');
-const OUT = path.join(ROOT, 'dist', 'render', 'templates.compiled.cjs');
-export const OPTIONS = { noEscape: true, strict: true };
+// --out FILE writes elsewhere (the test that compares precompiled and compiled output).
+const outFlag = process.argv.indexOf('--out');
+const OUT = outFlag > 0 && process.argv[outFlag + 1] ? path.resolve(process.argv[outFlag + 1]) : path.join(ROOT, 'dist', 'render', 'templates.compiled.cjs');
+const OPTIONS = { noEscape: true, strict: true };
 
 function files(dir) {
   return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(path.join(dir, e.name)) : e.name.endsWith('.hbs') ? [path.join(dir, e.name)] : []));
