@@ -11,18 +11,24 @@ import { rolldown } from 'rolldown';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const OUT = path.join(ROOT, 'dist', 'bundle');
-fs.rmSync(OUT, { recursive: true, force: true });
+// Built beside and swapped in with renames: a CLI running from the old bundle meanwhile (tests
+// run while `npm pack` rebuilds) finds its chunks, whose names are hashes of their content.
+const NEXT = `${OUT}.next-${process.pid}`;
+const OLD = `${OUT}.old-${process.pid}`;
+fs.rmSync(NEXT, { recursive: true, force: true });
 const bundle = await rolldown({
   input: { 'trac-deploy': path.join(ROOT, 'dist/cli/binMain.js'), inspectWorker: path.join(ROOT, 'dist/inspect/inspectWorker.js') },
   platform: 'node',
   external: ['better-sqlite3'],
   logLevel: 'warn',
 });
-await bundle.write({ dir: OUT, format: 'esm', entryFileNames: '[name].js', chunkFileNames: '[name]-[hash].js' });
+await bundle.write({ dir: NEXT, format: 'esm', entryFileNames: '[name].js', chunkFileNames: '[name]-[hash].js' });
 await bundle.close();
 const compiled = path.join(ROOT, 'dist', 'render', 'templates.compiled.cjs');
-if (fs.existsSync(compiled)) fs.copyFileSync(compiled, path.join(OUT, 'templates.compiled.cjs'));
-// Written last: bin/trac-deploy.js uses the bundle only when it is newer than dist/cli.js.
-const entry = path.join(OUT, 'trac-deploy.js');
+if (fs.existsSync(compiled)) fs.copyFileSync(compiled, path.join(NEXT, 'templates.compiled.cjs'));
+// Stamped last: bin/trac-deploy.js uses the bundle only when it is newer than dist/cli.js.
 const now = new Date();
-fs.utimesSync(entry, now, now);
+fs.utimesSync(path.join(NEXT, 'trac-deploy.js'), now, now);
+if (fs.existsSync(OUT)) fs.renameSync(OUT, OLD);
+fs.renameSync(NEXT, OUT);
+fs.rmSync(OLD, { recursive: true, force: true });
