@@ -3,7 +3,7 @@ import fs from 'fs-extra';
 import path from 'node:path';
 import { allProblems, inspectPath } from '../inspect/inspectPath.js';
 import { PREFLIGHT_CODES, withPreflight } from '../inspect/preflight.js';
-import { accessVerb, failedAccess, nearestExisting, type AccessNeed } from '../apache/userAccess.js';
+import { accessVerb, checkAccess, nearestExisting, type AccessNeed } from '../apache/userAccess.js';
 import type { DeployedSite } from './deployedSite.js';
 import { shadowedMounts } from '../plan/mounts.js';
 import { ctl, runConfig, type ApacheTarget } from './target.js';
@@ -144,7 +144,9 @@ export async function machineChecks(target: ApacheTarget, site: DeployedSite): P
     }
   }
   const eggExisting = site.eggCache ? await nearestExisting(site.eggCache) : null;
-  for (const need of await failedAccess(user, group, accessNeeds(site, envs, eggExisting))) {
+  const access = await checkAccess(user, group, accessNeeds(site, envs, eggExisting));
+  if (access.unchecked) findings.push({ severity: 'warning', code: 'access-not-checked', message: `file access of the Apache user ${user} was not checked: ${access.unchecked}` });
+  for (const need of access.failed) {
     findings.push({ severity: 'error', code: 'apache-user-access', message: `the Apache user ${user} cannot ${accessVerb(need.test)} ${need.path} (${need.why}); e.g. chown -R ${user}:${group} the environment, or chmod` });
   }
   // What Trac said comes after the file checks, which name the path to chown.

@@ -1,7 +1,7 @@
 import { EXIT } from '../errors.js';
 import { allProblems, inspectPath } from '../inspect/inspectPath.js';
 import { withPreflight } from '../inspect/preflight.js';
-import { probeDatabaseServers, type ClientRunner } from '../inspect/probeDatabase.js';
+import type { ClientRunner } from '../inspect/probeDatabase.js';
 import type { InspectOutcome } from './outcome.js';
 
 export interface InspectArgs {
@@ -24,6 +24,8 @@ export async function runInspect(args: InspectArgs, runClient?: ClientRunner): P
     inspection = await withPreflight(inspection, { pythonHome: args.pythonHome ?? null, siteDirs: args.siteDir ?? [], eggCache: args.eggCache ?? null });
   }
   if (args.probeDb) {
+    // Loaded only when asked: it brings execa, which costs start-up time on every inspect.
+    const { probeDatabaseServers } = await import('../inspect/probeDatabase.js');
     const { servers, problems } = await probeDatabaseServers(inspection, runClient);
     inspection = { ...inspection, databaseServers: servers, problems: [...inspection.problems, ...problems] };
   }
