@@ -7,7 +7,7 @@ import type { Inspection } from '../inspect/types.js';
 import { decideAuth, moduleHint } from './authDecision.js';
 import { decidePool } from './poolDecision.js';
 import type { GenerateOptions } from './options.js';
-import type { DeploymentPlan, EnvironmentUses } from './types.js';
+import type { DeploymentPlan } from './types.js';
 import {
   apacheSafePath,
   existingDirectory,
@@ -110,7 +110,7 @@ export async function planDeployment({ inspection, options, outDir, staticDirs, 
     source: {
       kind: inspection.kind,
       path: inspection.path,
-      environments: inspection.environments.map((e) => ({ name: e.name, path: e.path, projectName: e.project.name, ...(e.preflight ? { uses: usesOf(e.preflight) } : {}) })),
+      environments: inspection.environments.map((e) => ({ name: e.name, path: e.path, projectName: e.project.name })),
     },
     urlPrefix,
     name,
@@ -144,14 +144,6 @@ export async function planDeployment({ inspection, options, outDir, staticDirs, 
         }
       : { outDir: out, wsgi: path.join(out, `${name}.wsgi`), apache: path.join(out, `${name}.conf`) },
     notes,
-  };
-}
-
-function usesOf(pre: NonNullable<Inspection['environments'][number]['preflight']>): EnvironmentUses {
-  return {
-    repositories: pre.repositories.filter((r) => r.ok && !r.hidden && !r.alias).map((r) => r.name),
-    attachment: pre.attachment,
-    xsendfile: pre.xsendfile?.on ?? false,
   };
 }
 

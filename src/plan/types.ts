@@ -10,7 +10,7 @@ export interface DeploymentPlan {
       name: string;
       path: string;
       projectName: string | null;
-      /** What the preflight found this environment uses, for the smoke test; absent when it did not run. */
+      /** What the preflight finds this environment uses, asked when smoke runs (never stored in the plan file). */
       uses?: EnvironmentUses;
     }[];
   };

@@ -101,7 +101,7 @@ function page0(prefix: string, name: string, parent: boolean): string {
   return base === '/' ? '/login' : `${base}/login`;
 }
 
-/** Repositories and an attachment, as the preflight found them when the site was generated. */
+/** Repositories and an attachment, as the preflight found them when smoke started. */
 function usedPages(
   env: PlannedEnvironment,
   page: (rest: string) => string,
@@ -110,7 +110,7 @@ function usedPages(
 ): PageCheck[] {
   const uses = env.uses;
   if (!uses) {
-    const reason = 'the preflight did not run when the site was generated, so its repositories and attachments are unknown';
+    const reason = 'Trac could not be asked (preflight skipped), so its repositories and attachments are unknown';
     return [at(page('browser'), label('repositories'), { kind: 'skipped', reason }), at(page('raw-attachment'), label('attachment download'), { kind: 'skipped', reason })];
   }
   const checks: PageCheck[] = [];

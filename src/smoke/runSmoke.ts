@@ -9,6 +9,7 @@ import { messageOf } from '../errors.js';
 import { diagnose, tracErrorLines, modWsgiPythonFrom, serverBannerFrom, type Finding, type PythonHomeFacts, type RequestEvidence } from './diagnose.js';
 import { writeHelloConfig } from './helloConfig.js';
 import { judge, pagesFor, type PageCheck } from './pages.js';
+import { withEnvironmentUses } from './environmentUses.js';
 import { findTargets, type SmokeTarget } from './targets.js';
 import { shadowedMounts } from '../plan/mounts.js';
 
@@ -61,7 +62,9 @@ export interface SmokeReport {
 export async function runSmoke(options: SmokeOptions): Promise<SmokeReport> {
   const t0 = performance.now();
   const step = options.onStep ?? (() => {});
-  const targets = await findTargets(options.dir, options.name);
+  const found = await findTargets(options.dir, options.name);
+  // Hello World serves no environment; the real site is checked on every page it uses today.
+  const targets = options.hello ? found : await withEnvironmentUses(found);
   const layout = options.layout ?? findApache();
   const asRoot = process.getuid?.() === 0;
   const pages = targets.flatMap((t) => pagesFor(t, options.hello));
