@@ -106,7 +106,7 @@ async function refuseLinkedDir(dir: string): Promise<void> {
  * under the temp name is never followed), flushed to disk, then renamed over the target
  * (which replaces a link itself rather than writing through it).
  */
-export async function writeAtomic(target: string, content: string, mode: number): Promise<void> {
+export async function writeAtomic(target: string, content: string | Uint8Array, mode: number, owner?: { uid: number; gid: number }): Promise<void> {
   const dir = path.dirname(target);
   await fs.mkdir(dir, { recursive: true });
   const temp = path.join(dir, `.${path.basename(target)}.${process.pid}.${Date.now()}.${Math.random().toString(36).slice(2, 8)}.tmp`);
@@ -114,6 +114,8 @@ export async function writeAtomic(target: string, content: string, mode: number)
     const handle = await fs.open(temp, 'wx', mode);
     try {
       await handle.writeFile(content);
+      if (owner) await handle.chown(owner.uid, owner.gid);
+      // after chown, which clears set-id bits
       await handle.chmod(mode);
       await handle.sync();
     } finally {
