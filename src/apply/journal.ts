@@ -1,7 +1,7 @@
 import fs from 'fs-extra';
 import path from 'node:path';
 import { writeAtomic } from '../write/writeFiles.js';
-import { putState, readState, type PathState } from './pathState.js';
+import { putState, readState, sameState, type PathState } from './pathState.js';
 import { checkJournal } from './stateDir.js';
 import type { ApacheTarget } from './target.js';
 
@@ -90,7 +90,10 @@ export async function listJournals(target: ApacheTarget): Promise<Journal[]> {
 /** Put every path of the journal back as it was before, last entry first. */
 export async function restoreBefore(journal: Journal): Promise<void> {
   for (const entry of [...journal.entries].reverse()) {
-    await putState(entry.path, await loadState(entry.before));
+    const before = await loadState(entry.before);
+    // Already as it was (the run died before reaching it): left alone, nothing rewritten.
+    if (sameState(await readState(entry.path), before)) continue;
+    await putState(entry.path, before);
   }
 }
 

@@ -52,17 +52,25 @@ export async function takeLock(stateDir: string): Promise<Lock> {
     throw usageError(`could not lock ${file}: ${String(result.stderr).trim() || `flock exited with ${result.exitCode}`}`);
   }
   const previous = await readHolder(file);
-  await fs.writeFile(file, `${process.pid}\n`, { mode: 0o600 });
   let released = false;
+  const end = async () => {
+    released = true;
+    child.stdin?.end();
+    await child;
+  };
+  try {
+    await fs.writeFile(file, `${process.pid}\n`, { mode: 0o600 });
+  } catch (error) {
+    await end();
+    throw error;
+  }
   return {
     file,
     staleFrom: previous !== null && previous !== process.pid ? previous : null,
     release: async () => {
       if (released) return;
-      released = true;
       await fs.writeFile(file, '').catch(() => undefined);
-      child.stdin?.end();
-      await child;
+      await end();
     },
   };
 }

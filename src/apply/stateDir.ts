@@ -70,7 +70,8 @@ export function checkJournal(journal: Journal, target: ApacheTarget, transaction
 /** What the disk said when the state directory could not be written, in one sentence. */
 export function stateDirError(error: unknown, stateDir: string): Error {
   if (error instanceof UserError) return error;
-  const code = (error as NodeJS.ErrnoException).code;
+  const { code, path: where } = error as NodeJS.ErrnoException;
+  if (where && path.relative(stateDir, path.resolve(where)).startsWith('..')) return error as Error;
   const reasons: Record<string, string> = {
     ENOSPC: 'the file system is full',
     EDQUOT: 'the disk quota is exceeded',

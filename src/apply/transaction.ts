@@ -56,7 +56,9 @@ export async function runTransaction(options: TransactionOptions): Promise<Trans
   let lock: Awaited<ReturnType<typeof takeLock>> | null = null;
   try {
     await prepareStateDir(target.stateDir);
-    lock = await takeLock(target.stateDir);
+    lock = await takeLock(target.stateDir).catch((error: unknown) => {
+      throw stateDirError(error, target.stateDir);
+    });
     if (lock.staleFrom) log(`trac-deploy: took over the lock of an earlier run (pid ${lock.staleFrom}) that is no longer running`);
     await pause('locked');
     const recovered = await recoverInterrupted(target, log);

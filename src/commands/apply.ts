@@ -66,7 +66,10 @@ export async function runApply(args: ApplyArgs): Promise<ApplyOutcome> {
       const ours = await installedByUs(target);
       for (const conf of site.confFiles) {
         const installed = path.join(target.installDir, conf.name);
-        const after: PathState = { type: 'file', content: conf.bytes, mode: 0o644, ...rootOwner() };
+        const current = await readState(installed);
+        // The same bytes already installed: left as they are, with the mode and owner the administrator gave them.
+        const after: PathState =
+          current.type === 'file' && current.content.equals(conf.bytes) ? current : { type: 'file', content: conf.bytes, mode: 0o644, ...rootOwner() };
         await refuseForeign(installed, after, args.force, ours);
         changes.push({ path: installed, after });
         if (target.enabledDir) {
