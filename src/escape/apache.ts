@@ -75,3 +75,30 @@ export function apacheRequireExpr(value: string, { quote }: { quote: boolean }):
   const escaped = value.replace(/\\/g, '\\\\');
   return quote ? `"${escaped}"` : escaped;
 }
+
+/**
+ * Why a realm cannot be an AuthName, or null. Apache 2.4 evaluates AuthName as an ap_expr string
+ * and sends the result in `WWW-Authenticate: Basic realm="..."` (Digest likewise): control
+ * characters make every request answer 500.
+ */
+export function authNameProblem(value: string): string | null {
+  if (value.length === 0) return 'it is empty';
+  if (/[\x00-\x1f\x7f]/.test(value)) return 'it contains a control character (Apache answers every request with 500)';
+  return null;
+}
+
+/**
+ * An AuthName argument that the browser receives byte for byte. Apache 2.4 evaluates AuthName
+ * as an ap_expr string: `%{VAR}` is expanded (`%{HTTP_HOST}` would show the client's Host
+ * header), `$1` substituted, a backslash escapes the next character, and an unterminated `%{`
+ * fails the configuration test. Every backslash, `%`, `$` and `"` is therefore written as an ap_expr
+ * octal escape (`\134`, `\045`, `\044`, `\042`): the configuration reader leaves a backslash before a
+ * digit alone in every release (so none of apacheArg's version-dependent `\\` is needed), `${`
+ * never appears for Define expansion, and the expression yields the characters themselves.
+ */
+export function apacheAuthName(value: string): string {
+  const problem = authNameProblem(value);
+  if (problem) throw new ApacheValueError(value, problem);
+  const octal: Record<string, string> = { '\\': '\\134', '%': '\\045', $: '\\044', '"': '\\042' };
+  return '"' + value.replace(/[\\%$"]/g, (c) => octal[c] ?? c) + '"';
+}

@@ -2,7 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { usageError } from '../errors.js';
 import type { Inspection } from '../inspect/types.js';
-import { apacheArg, apacheProblem, apacheRequireExpr, ApacheValueError } from '../escape/apache.js';
+import { apacheArg, apacheProblem, apacheRequireExpr, ApacheValueError, authNameProblem } from '../escape/apache.js';
 import { apacheRegexLiteral } from '../escape/apacheRegex.js';
 import type { AuthMethod, GenerateOptions } from './options.js';
 import type { AuthPlan, RequireRule } from './types.js';
@@ -168,7 +168,7 @@ export function protectedLocation(kind: 'environment' | 'parent', urlPrefix: str
 }
 
 function validateRealm(realm: string, method: AuthMethod): string {
-  const problem = apacheProblem(realm) ?? (method === 'digest' && realm.includes(':') ? 'an htdigest realm cannot contain ":"' : null);
+  const problem = authNameProblem(realm) ?? (method === 'digest' && realm.includes(':') ? 'an htdigest realm cannot contain ":"' : null);
   if (problem) throw usageError(`--auth-realm ${JSON.stringify(realm)} cannot be used: ${problem}`);
   return realm;
 }
