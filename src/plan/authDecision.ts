@@ -125,6 +125,13 @@ export async function decideAuth(inspection: Inspection, options: GenerateOption
       if (/[\s"'\\]/.test(bindPasswordFile)) {
         throw usageError(`--auth-ldap-bind-password-file ${bindPasswordFile}: Apache runs "cat FILE" to read it and cannot pass a path with spaces, quotes or backslashes; move the file`);
       }
+      // Apache reads it as root at start: no one else needs to.
+      const mode = (await fs.stat(bindPasswordFile)).mode & 0o777;
+      if (mode & 0o006) {
+        notes.push(
+          `warning: --auth-ldap-bind-password-file ${bindPasswordFile} is ${mode & 0o002 ? 'writable' : 'readable'} by every user on this machine (mode ${mode.toString(8).padStart(4, '0')}); Apache reads it as root at start, so chmod 600 it`,
+        );
+      }
     } else if (bindDn !== null) {
       notes.push('--auth-ldap-bind-dn without --auth-ldap-bind-password-file: Apache binds with that DN and an empty password, which most directories treat as anonymous');
     }
