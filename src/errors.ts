@@ -49,6 +49,8 @@ export function reasonOf(error: unknown): string {
       return 'it is a directory, not a file';
     case 'ELOOP':
       return 'too many symbolic links';
+    case 'ENOTREG':
+      return error instanceof Error ? error.message : 'not a regular file';
     default:
       return error instanceof Error ? error.message : String(error);
   }

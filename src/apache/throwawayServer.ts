@@ -3,6 +3,7 @@ import fs from 'fs-extra';
 import getPort from 'get-port';
 import os from 'node:os';
 import path from 'node:path';
+import { OWNER_FILE, ownerRecord, reapOrphans } from './reapOrphans.js';
 import { findApache, type ApacheLayout } from './layout.js';
 import { serverConfig, type ServerConfigOptions } from './serverConfig.js';
 
@@ -73,6 +74,8 @@ export class ThrowawayServer {
     const layout = options.layout ?? findApache();
     const asRoot = process.getuid?.() === 0;
     hookExit();
+    // Servers left by a smoke killed with SIGKILL: stopped and removed (best effort).
+    await reapOrphans().catch(() => undefined);
     let lastError: ServerStartError | undefined;
     for (let attempt = 0; attempt < 3; attempt++) {
       const server = await ThrowawayServer.launch(layout, asRoot, options);
@@ -96,6 +99,7 @@ export class ThrowawayServer {
     try {
       // mkdtemp makes 0700; the Apache user must reach the mod_wsgi sockets in here.
       await fs.chmod(root, 0o755);
+      await fs.writeFile(path.join(root, OWNER_FILE), await ownerRecord());
       await fs.mkdir(path.join(root, 'htdocs'));
       const includes = typeof options.includes === 'function' ? await options.includes(root) : options.includes;
       const port = await getPort({ host: '127.0.0.1' });

@@ -11,7 +11,7 @@ import { PLAN_FILE_SUFFIX, readPlanFiles } from '../write/planFile.js';
 export interface DeployedSite {
   dir: string;
   /** Apache snippets (<name>.conf), by base name. */
-  confFiles: { name: string; path: string; content: string }[];
+  confFiles: { name: string; path: string; content: string; bytes: Buffer }[];
   plans: DeploymentPlan[];
   mode: 'daemon' | 'embedded';
   pythonHome: string | null;
@@ -44,10 +44,10 @@ export async function readDeployedSite(input: string): Promise<DeployedSite> {
     }
     const stat = await fs.lstat(file);
     if (!stat.isFile()) throw usageError(`${file} is not a regular file; trac-deploy installs only files it wrote`);
-    const content = await fs.readFile(file, 'utf8').catch((error: unknown) => {
+    const bytes = await fs.readFile(file).catch((error: unknown) => {
       throw usageError(`${file}: ${reasonOf(error)}`);
     });
-    confFiles.push({ name: entry, path: file, content });
+    confFiles.push({ name: entry, path: file, content: bytes.toString('utf8'), bytes });
   }
   if (confFiles.length === 0) throw usageError(`${dir} holds no .conf file; run trac-deploy generate --out ${dir} first`);
   const first = plans[0];

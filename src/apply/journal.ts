@@ -1,7 +1,9 @@
 import fs from 'fs-extra';
 import path from 'node:path';
 import { writeAtomic } from '../write/writeFiles.js';
-import { putState, readState, type PathState } from './pathState.js';
+import { putState, readState, sameState, type PathState } from './pathState.js';
+import { checkJournal } from './stateDir.js';
+import type { ApacheTarget } from './target.js';
 
 /**
  * The record of one change to Apache's configuration, written before anything is touched: for
@@ -19,6 +21,8 @@ export interface Journal {
   source: string;
   /** Whether Apache was gracefully reloaded with the new configuration. */
   reloaded: boolean;
+  /** The pid of the running server when the run began (null: Apache was not running). */
+  serverPid?: number | null;
   entries: JournalEntry[];
 }
 
@@ -51,7 +55,7 @@ export async function storeState(dir: string, name: string, state: PathState): P
 
 export async function loadState(stored: StoredState): Promise<PathState> {
   if (stored.type !== 'file') return stored;
-  const content = await fs.readFile(stored.backup, 'utf8');
+  const content = await fs.readFile(stored.backup);
   return { type: 'file', content, mode: stored.mode, ...(stored.uid !== undefined ? { uid: stored.uid, gid: stored.gid } : {}) };
 }
 
@@ -59,19 +63,26 @@ export async function saveJournal(stateDir: string, journal: Journal): Promise<v
   await writeAtomic(path.join(transactionsDir(stateDir), journal.id, 'journal.json'), JSON.stringify(journal, null, 2) + '\n', 0o600);
 }
 
-/** Every journal, oldest first (ids sort by time). */
-export async function listJournals(stateDir: string): Promise<Journal[]> {
-  const dir = transactionsDir(stateDir);
+/**
+ * Every journal, oldest first (ids sort by time), each checked to name only paths of this
+ * Apache and backups in its own directory (see checkJournal).
+ */
+export async function listJournals(target: ApacheTarget): Promise<Journal[]> {
+  const dir = transactionsDir(target.stateDir);
   const ids = (await fs.readdir(dir).catch(() => [] as string[])).sort();
   const journals: Journal[] = [];
   for (const id of ids) {
     const text = await fs.readFile(path.join(dir, id, 'journal.json'), 'utf8').catch(() => null);
     if (text === null) continue;
+    let journal: Journal;
     try {
-      journals.push(JSON.parse(text) as Journal);
+      journal = JSON.parse(text) as Journal;
     } catch {
       // a journal cut short by a crash before it was complete: nothing was touched yet
+      continue;
     }
+    checkJournal(journal, target, path.join(dir, id));
+    journals.push(journal);
   }
   return journals;
 }
@@ -79,7 +90,10 @@ export async function listJournals(stateDir: string): Promise<Journal[]> {
 /** Put every path of the journal back as it was before, last entry first. */
 export async function restoreBefore(journal: Journal): Promise<void> {
   for (const entry of [...journal.entries].reverse()) {
-    await putState(entry.path, await loadState(entry.before));
+    const before = await loadState(entry.before);
+    // Already as it was (the run died before reaching it): left alone, nothing rewritten.
+    if (sameState(await readState(entry.path), before)) continue;
+    await putState(entry.path, before);
   }
 }
 
@@ -89,6 +103,6 @@ export async function holdsAfter(entry: JournalEntry): Promise<boolean> {
   const after = entry.after;
   if (now.type !== after.type) return false;
   if (now.type === 'symlink' && after.type === 'symlink') return now.target === after.target;
-  if (now.type === 'file' && after.type === 'file') return now.content === (await fs.readFile(after.backup, 'utf8'));
+  if (now.type === 'file' && after.type === 'file') return now.content.equals(await fs.readFile(after.backup));
   return true;
 }

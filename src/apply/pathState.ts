@@ -3,10 +3,13 @@ import path from 'node:path';
 import { usageError } from '../errors.js';
 import { writeAtomic } from '../write/writeFiles.js';
 
-/** What one path holds: nothing, a regular file, or a symbolic link. Directories are refused. */
+/**
+ * What one path holds: nothing, a regular file (its bytes, permission bits and owner), or a
+ * symbolic link. Directories are refused.
+ */
 export type PathState =
   | { type: 'absent' }
-  | { type: 'file'; content: string; mode: number; uid?: number; gid?: number }
+  | { type: 'file'; content: Buffer; mode: number; uid?: number; gid?: number }
   | { type: 'symlink'; target: string };
 
 /** Read a path's state without following a link. */
@@ -17,13 +20,16 @@ export async function readState(file: string): Promise<PathState> {
   });
   if (!stat) return { type: 'absent' };
   if (stat.isSymbolicLink()) return { type: 'symlink', target: await fs.readlink(file) };
-  if (stat.isFile()) return { type: 'file', content: await fs.readFile(file, 'utf8'), mode: stat.mode & 0o7777, uid: stat.uid, gid: stat.gid };
+  if (stat.isFile()) return { type: 'file', content: await fs.readFile(file), mode: stat.mode & 0o7777, uid: stat.uid, gid: stat.gid };
   throw usageError(`${file} exists and is neither a file nor a symbolic link; trac-deploy will not replace it`);
 }
 
 export function sameState(a: PathState, b: PathState): boolean {
   if (a.type !== b.type) return false;
-  if (a.type === 'file' && b.type === 'file') return a.content === b.content && a.mode === b.mode;
+  if (a.type === 'file' && b.type === 'file') {
+    const owner = a.uid === undefined || b.uid === undefined || (a.uid === b.uid && a.gid === b.gid);
+    return a.content.equals(b.content) && a.mode === b.mode && owner;
+  }
   if (a.type === 'symlink' && b.type === 'symlink') return a.target === b.target;
   return true;
 }
@@ -39,10 +45,9 @@ export async function putState(file: string, state: PathState): Promise<void> {
     return;
   }
   if (state.type === 'file') {
-    await writeAtomic(file, state.content, state.mode);
-    if (state.uid !== undefined && state.gid !== undefined && process.getuid?.() === 0) {
-      await fs.lchown(file, state.uid, state.gid);
-    }
+    // Owner set on the temp file before it is renamed into place: never a moment with the wrong owner.
+    const owner = state.uid !== undefined && state.gid !== undefined && process.getuid?.() === 0 ? { uid: state.uid, gid: state.gid } : undefined;
+    await writeAtomic(file, state.content, state.mode, owner);
     return;
   }
   const temp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${Date.now()}.lnk`);

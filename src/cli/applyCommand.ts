@@ -4,9 +4,9 @@ import type { CommandSpec } from './commandSpec.js';
 /** The flags that name the Apache installation apply changes (shared with generate --apply). */
 export function withApacheTargetFlags<T>(y: Argv<T>): Argv<T> {
   return y
-    .option('apache-root', { type: 'string', describe: 'Apache configuration directory (default /etc/apache2 or /etc/httpd)', group: 'Apply:' })
-    .option('apache-ctl', { type: 'string', describe: 'control script (default apache2ctl on Debian, httpd on RHEL)', group: 'Apply:' })
-    .option('state-dir', { type: 'string', describe: 'journal, backups and lock (default /var/lib/trac-deploy, or <apache-root>/.trac-deploy)', group: 'Apply:' })
+    .option('apache-root', { type: 'string', requiresArg: true, describe: 'Apache configuration directory (default /etc/apache2 or /etc/httpd)', group: 'Apply:' })
+    .option('apache-ctl', { type: 'string', requiresArg: true, describe: 'control script (default apache2ctl on Debian, httpd on RHEL)', group: 'Apply:' })
+    .option('state-dir', { type: 'string', requiresArg: true, describe: 'journal, backups and lock (default /var/lib/trac-deploy, or <apache-root>/.trac-deploy)', group: 'Apply:' })
     .option('reload', { type: 'boolean', default: true, describe: 'reload Apache gracefully afterwards (--no-reload to skip)', group: 'Apply:' })
     .option('skip-checks', { type: 'boolean', default: false, describe: 'apply even when the machine checks (mod_wsgi, Python, file access) fail', group: 'Apply:' }) as Argv<T>;
 }

@@ -10,12 +10,12 @@ export const ciCommand: CommandSpec = {
     withGenerateFlags(
       y
         .positional('path', { type: 'string', describe: 'the environment or parent directory, as deployed on the server (default: the one the configuration in --config-dir was generated for)' })
-        .option('provider', { type: 'string', choices: [...CI_PROVIDERS], demandOption: true, describe: 'CI service', group: 'CI:' })
-        .option('out', { type: 'string', describe: 'workflow file to write (default: print it)', group: 'CI:' })
-        .option('config-dir', { type: 'string', default: 'deploy', describe: 'directory in the repository holding the committed configuration', group: 'CI:' })
-        .option('deploy-dir', { type: 'string', describe: 'the --out the configuration was generated for on the server (default: the committed plan\'s, else /srv/trac-deploy)', group: 'CI:' })
-        .option('trac-version', { type: 'string', default: '1.6', describe: 'Trac release to install', group: 'CI:' })
-        .option('package', { type: 'string', describe: `what npm install -g installs on the runner: a tarball URL or path, or a git URL (default: this trac-deploy ${VERSION}, packed into .trac-deploy/ of the repository)`, group: 'CI:' })
+        .option('provider', { type: 'string', requiresArg: true, choices: [...CI_PROVIDERS], demandOption: true, describe: 'CI service', group: 'CI:' })
+        .option('out', { type: 'string', requiresArg: true, describe: 'workflow file to write (default: print it)', group: 'CI:' })
+        .option('config-dir', { type: 'string', requiresArg: true, default: 'deploy', describe: 'directory in the repository holding the committed configuration', group: 'CI:' })
+        .option('deploy-dir', { type: 'string', requiresArg: true, describe: 'the --out the configuration was generated for on the server (default: the committed plan\'s, else /srv/trac-deploy)', group: 'CI:' })
+        .option('trac-version', { type: 'string', requiresArg: true, default: '1.6', describe: 'Trac release to install', group: 'CI:' })
+        .option('package', { type: 'string', requiresArg: true, describe: `what npm install -g installs on the runner: a tarball URL or path, or a git URL (default: this trac-deploy ${VERSION}, packed into .trac-deploy/ of the repository)`, group: 'CI:' })
         .option('force', { type: 'boolean', default: false, describe: 'replace the workflow file if it differs', group: 'CI:' })
         .option('dry-run', { type: 'boolean', default: false, describe: 'print what would be written, write nothing', group: 'CI:' }),
       { defaults: false },

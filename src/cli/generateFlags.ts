@@ -17,6 +17,8 @@ export function withGenerateFlags<T>(y: Argv<T>, { defaults = true }: { defaults
       ...(spec.choices ? { choices: [...spec.choices] } : {}),
       ...(fallback !== undefined ? { default: fallback } : {}),
       ...(spec.type === 'array' ? { string: true } : {}),
+      // `--url-prefix --force` is an error naming the flag, not the default taken silently.
+      ...(spec.type !== 'boolean' ? { requiresArg: true } : {}),
       group: 'Deployment:',
     }) as Argv<T>;
   }

@@ -59,14 +59,19 @@ export async function runApply(args: ApplyArgs): Promise<ApplyOutcome> {
     kind: 'apply',
     source: site.dir,
     reload: args.reload,
+    mounts: site.plans.map((plan) => plan.urlPrefix),
     log: args.log ?? (() => {}),
     changes: async () => {
       const changes: Change[] = [];
-      const ours = await installedByUs(target.stateDir);
+      const ours = await installedByUs(target);
       for (const conf of site.confFiles) {
         const installed = path.join(target.installDir, conf.name);
-        await refuseForeign(installed, { type: 'file', content: conf.content, mode: 0o644 }, args.force, ours);
-        changes.push({ path: installed, after: { type: 'file', content: conf.content, mode: 0o644 } });
+        const current = await readState(installed);
+        // The same bytes already installed: left as they are, with the mode and owner the administrator gave them.
+        const after: PathState =
+          current.type === 'file' && current.content.equals(conf.bytes) ? current : { type: 'file', content: conf.bytes, mode: 0o644, ...rootOwner() };
+        await refuseForeign(installed, after, args.force, ours);
+        changes.push({ path: installed, after });
         if (target.enabledDir) {
           // What a2enconf does: a relative link in conf-enabled to conf-available.
           const link = path.join(target.enabledDir, conf.name);
@@ -89,11 +94,14 @@ async function runRollback(args: ApplyArgs): Promise<ApplyOutcome> {
     kind: 'rollback',
     source: '',
     reload: args.reload,
+    // Undoing an apply made while Apache ran: Apache runs afterwards, whatever stopped it since.
+    startIfStopped: () => Boolean(undone?.serverPid),
     log: args.log ?? (() => {}),
     changes: async (recovered) => {
-      undone = (await listJournals(target.stateDir)).filter((j) => j.kind === 'apply' && j.status === 'applied').pop();
-      // Undoing an apply that was killed midway is all a rollback has to do then.
-      if (!undone && recovered.length > 0) return [];
+      // Undoing the run that was killed midway is all a rollback does then: the last completed
+      // apply before it stays in place (one rollback undoes one run, never two).
+      if (recovered.length > 0) return [];
+      undone = (await listJournals(target)).filter((j) => j.kind === 'apply' && j.status === 'applied').pop();
       if (!undone) throw usageError(`nothing to roll back: no completed apply is recorded in ${target.stateDir}`);
       const changes: Change[] = [];
       for (const entry of [...undone.entries].reverse()) {
@@ -116,9 +124,9 @@ async function runRollback(args: ApplyArgs): Promise<ApplyOutcome> {
 }
 
 /** The content of every file an apply of ours installed, by path: ownership is the content. */
-async function installedByUs(stateDir: string): Promise<Map<string, string[]>> {
+async function installedByUs(target: ApacheTarget): Promise<Map<string, string[]>> {
   const hashes = new Map<string, string[]>();
-  for (const journal of await listJournals(stateDir)) {
+  for (const journal of await listJournals(target)) {
     if (journal.kind !== 'apply') continue;
     for (const entry of journal.entries) {
       const hash = await recordedHash(journal, entry.after);
@@ -134,12 +142,17 @@ async function recordedHash(_journal: Journal, after: Journal['entries'][number]
   return state?.type === 'file' ? contentHash(state.content) : null;
 }
 
+/** Installed configuration belongs to root when root installs it (as a2enconf leaves it). */
+function rootOwner(): { uid?: number; gid?: number } {
+  return process.getuid?.() === 0 ? { uid: 0, gid: 0 } : {};
+}
+
 /** Files someone else put there are replaced only with --force; ours are the ones whose content an apply of ours installed. */
 async function refuseForeign(file: string, wanted: PathState, force: boolean, ours: Map<string, string[]>): Promise<void> {
   if (force) return;
   const current = await readState(file);
   if (current.type === 'absent') return;
   if (wanted.type === 'symlink' && current.type === 'symlink' && current.target === wanted.target) return;
-  if (wanted.type === 'file' && current.type === 'file' && (current.content === wanted.content || isOurs(ours.get(file), current.content))) return;
+  if (wanted.type === 'file' && current.type === 'file' && (current.content.equals(wanted.content) || isOurs(ours.get(file), current.content))) return;
   throw usageError(`${file} exists and was not written by trac-deploy; nothing was changed. Remove it, choose another --name, or use --force (it is backed up and --rollback restores it)`);
 }

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { EXIT, usageError } from '../errors.js';
+import type { Finding } from '../findings.js';
 import { allProblems, inspectPath } from '../inspect/inspectPath.js';
 import { pythonOptions, staticSources, type ProviderReport } from '../plan/deployDecisions.js';
 import type { GenerateOptions } from '../plan/options.js';
@@ -75,7 +76,7 @@ export async function runDeploy(args: DeployArgs): Promise<DeployOutcome> {
     // The plan file makes TARGET a directory smoke and apply read like generate's --out.
     const files = [...renderDeploy(plan), renderPlanFile(plan)];
     const sync = await planSync(htdocs, sources, manifest.htdocs);
-    const findings = allProblems(inspection);
+    const findings = [...allProblems(inspection), ...sync.skipped.map(skippedLink)];
     const done = (result: FilesResult, exitCode: DeployOutcome['exitCode']): DeployOutcome => ({
       kind: 'deploy',
       exitCode,
@@ -106,6 +107,17 @@ export async function runDeploy(args: DeployArgs): Promise<DeployOutcome> {
   } finally {
     await asking.then(removeEggCache, () => undefined);
   }
+}
+
+/** A link (or device, FIFO, ...) in a static source directory: never followed, never published. */
+function skippedLink(file: string): Finding {
+  return {
+    code: 'htdocs-link-skipped',
+    severity: 'warning',
+    message: `${file} is not a regular file (a symbolic link, or a device or FIFO); it was not copied, and is not served`,
+    path: file,
+    advice: ['trac-deploy never follows links in static directories: a link planted there could publish any file on the machine', 'if the file belongs there, replace the link with a copy of the file'],
+  };
 }
 
 /** Nothing is written unless everything may be: scripts and htdocs are checked together. */

@@ -75,3 +75,43 @@ export function apacheRequireExpr(value: string, { quote }: { quote: boolean }):
   const escaped = value.replace(/\\/g, '\\\\');
   return quote ? `"${escaped}"` : escaped;
 }
+
+/**
+ * Why a realm cannot be an AuthName, or null. Apache 2.4 evaluates AuthName as an ap_expr string
+ * and sends the result in `WWW-Authenticate: Basic realm="..."` (Digest likewise): control
+ * characters make every request answer 500.
+ */
+export function authNameProblem(value: string): string | null {
+  if (value.length === 0) return 'it is empty';
+  if (/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(value)) return 'it is not valid Unicode (an unpaired surrogate)';
+  // Measured (2.4.71, Basic and Digest): Apache escapes a `"` in the realm as `\"`, but sends a
+  // backslash bare, which browsers and curl read as a quoted-pair escape: Corp\Dev arrives as
+  // CorpDev, and every digest login fails.
+  if (value.includes('\\')) return 'Apache sends a backslash in the realm unescaped, so browsers drop it (Corp\\Dev arrives as CorpDev and digest logins fail); leave it out';
+  if (/[\x00-\x1f\x7f]/.test(value)) return 'it contains a control character (Apache answers every request with 500)';
+  return null;
+}
+
+/**
+ * An AuthName argument that the browser receives byte for byte. Apache 2.4 evaluates AuthName
+ * as an ap_expr string: `%{VAR}` is expanded (`%{HTTP_HOST}` would show the client's Host
+ * header), `$1` substituted, a backslash escapes the next character, and an unterminated `%{`
+ * fails the configuration test. Every backslash, `%`, `$` and `"` is therefore written as an ap_expr
+ * octal escape (`\134`, `\045`, `\044`, `\042`; a digit after one as well): the configuration reader leaves a backslash before a
+ * digit alone in every release (so none of apacheArg's version-dependent `\\` is needed), `${`
+ * never appears for Define expansion, and the expression yields the characters themselves.
+ */
+export function apacheAuthName(value: string): string {
+  const problem = authNameProblem(value);
+  if (problem) throw new ApacheValueError(value, problem);
+  let out = '';
+  let afterEscape = false;
+  for (const c of value) {
+    // A digit right after an escape would extend it (ap_expr reads `\0441` as one bad escape):
+    // digits that follow an escape are escaped too.
+    const escaped: boolean = c === '\\' || c === '%' || c === '$' || c === '"' || (afterEscape && c >= '0' && c <= '9');
+    out += escaped ? `\\${c.charCodeAt(0).toString(8).padStart(3, '0')}` : c;
+    afterEscape = escaped;
+  }
+  return `"${out}"`;
+}

@@ -46,6 +46,11 @@ export function parseConnectionUri(dbStr: string): { info: DatabaseInfo; passwor
   if (colon < 0) throw new DatabaseUrlError('no "scheme:" prefix (e.g. "postgres://user:pass@host/db")');
   const scheme = trimmed.slice(0, colon);
   let rest = trimmed.slice(colon + 1);
+  // A string with "user:...@" carries a password, which may sit anywhere once the string is
+  // malformed (an unencoded "/" or "@" in it, a missing "/"): then no message quotes any of it.
+  const firstAt = rest.indexOf('@');
+  const secretive = firstAt >= 0 && rest.slice(0, firstAt).includes(':');
+  const quoted = (text: string) => (secretive ? '' : ` "${text}"`);
   let host: string | null = null;
   let path: string | null = null;
 
@@ -66,6 +71,8 @@ export function parseConnectionUri(dbStr: string): { info: DatabaseInfo; passwor
 
   let user: string | null = null;
   let password: string | null = null;
+  // The port is quoted in messages only when it stands after the credentials, where it is not a piece of them.
+  const portAfterCredentials = Boolean(host?.includes('@'));
   if (host && host.includes('@')) {
     // The first "@" ends the credentials, the first ":" in them ends the user: a password with
     // "@" or "/" must be URL-encoded, as in Trac.
@@ -90,8 +97,9 @@ export function parseConnectionUri(dbStr: string): { info: DatabaseInfo; passwor
     if (port === null && host.startsWith('[')) {
       throw new DatabaseUrlError('Trac cannot parse an IPv6 address in brackets; use a host name or an IPv4 address');
     }
-    if (port === null) throw new DatabaseUrlError(`port "${portText}" is not a number`);
-    if (port < 0 || port > 65535) throw new DatabaseUrlError(`port ${port} is out of range (1-65535)`);
+    const safe = !secretive || portAfterCredentials;
+    if (port === null) throw new DatabaseUrlError(`port${safe ? ` "${portText}"` : ''} is not a number${safe ? '' : CREDENTIALS_HINT}`);
+    if (port < 0 || port > 65535) throw new DatabaseUrlError(`port${safe ? ` ${port}` : ''} is out of range (1-65535)${safe ? '' : CREDENTIALS_HINT}`);
     // Trac keeps only truthy values: port 0 means the default port.
     if (port === 0) port = null;
   }
@@ -104,7 +112,7 @@ export function parseConnectionUri(dbStr: string): { info: DatabaseInfo; passwor
     path = path.slice(0, question);
     for (const param of query.split('&')) {
       const eq = param.indexOf('=');
-      if (eq < 0) throw new DatabaseUrlError(`query parameter "${param}" has no "=" (write "name=value", joined by "&")`);
+      if (eq < 0) throw new DatabaseUrlError(`a query parameter${quoted(param)} has no "=" (write "name=value", joined by "&")`);
       const key = param.slice(0, eq);
       // Trac hands no password parameter to its backends; keep it out of every report anyway.
       if (!/pass/i.test(key)) params[key] = pyUnquote(param.slice(eq + 1));
@@ -112,6 +120,12 @@ export function parseConnectionUri(dbStr: string): { info: DatabaseInfo; passwor
   }
   // The backends strip one leading "/" from the database name; SQLite keeps the path as written.
   const name = scheme === 'sqlite' ? path : path.replace(/^\//, '');
+  // An "@" left in the host or the database name is a piece of the credentials in the wrong place
+  // (`postgres://u:p@ss@h/db`, `postgres://u:pa/ss@h/db`, `postgres:/u:pass@h/db`): Trac would
+  // connect elsewhere, and reporting the host or name would print part of the password.
+  if (scheme !== 'sqlite' && (host?.includes('@') || name.includes('@'))) {
+    throw new DatabaseUrlError(`the credentials are not where Trac reads them${CREDENTIALS_HINT}`);
+  }
   return {
     info: {
       scheme,
@@ -125,6 +139,8 @@ export function parseConnectionUri(dbStr: string): { info: DatabaseInfo; passwor
     password,
   };
 }
+
+const CREDENTIALS_HINT = ' (write scheme://user:password@host/database, with "/", "@" and ":" in the password URL-encoded as %2F, %40, %3A; the string is not quoted here because it holds a password)';
 
 /**
  * Python's urllib.parse.unquote: %XX runs become UTF-8 (invalid bytes as U+FFFD), malformed

@@ -1,5 +1,5 @@
-import fs from 'node:fs/promises';
 import path from 'node:path';
+import { readRegularFile } from './readRegularFile.js';
 import { componentRules, enabledConnectors, enabledLoginForms, isComponentEnabled, thirdPartyComponents } from './components.js';
 import { iniBool, iniGet } from './configParser.js';
 import { DatabaseUrlError, parseDatabaseUrl, SUPPORTED_SCHEMES, type DatabaseInfo } from './databaseUrl.js';
@@ -32,7 +32,7 @@ export async function checkEnvironment(dir: string): Promise<EnvironmentCheck> {
   const versionFile = path.join(dir, 'VERSION');
   let text: string;
   try {
-    text = await fs.readFile(versionFile, 'utf8');
+    text = await readRegularFile(versionFile, 64 * 1024);
   } catch (error) {
     return { isEnvironment: false, reason: `${versionFile}: ${reasonOf(error)}` };
   }

@@ -1,6 +1,7 @@
 import fs from 'node:fs/promises';
 import type { Dirent, Stats } from 'node:fs';
 import path from 'node:path';
+import { readRegularFile } from './readRegularFile.js';
 import { reasonOf, usageError } from '../errors.js';
 import { groupDatabaseServers } from './databaseServers.js';
 import { checkEnvironment, inspectEnvironment } from './environment.js';
@@ -61,7 +62,7 @@ async function inspectSingle(root: string, formatVersion: number): Promise<Envir
 /** Trac's .tracignore patterns (trac/web/main.py get_tracignore_patterns). */
 export async function tracignorePatterns(parent: string): Promise<string[]> {
   try {
-    const text = await fs.readFile(path.join(parent, '.tracignore'), 'utf8');
+    const text = await readRegularFile(path.join(parent, '.tracignore'));
     return text
       .split(/\r\n|\n|\r/)
       .map((line) => line.trim())

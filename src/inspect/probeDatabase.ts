@@ -74,7 +74,13 @@ async function probeAs(env: EnvironmentInfo, run: ClientRunner): Promise<Answer>
   } catch (error) {
     return { ok: false, reason: error instanceof DatabaseUrlError ? error.message : reasonOf(error) };
   }
-  const call = db.scheme === 'postgres' ? postgresCall(db, password) : db.scheme === 'mysql' ? mysqlCall(db, password) : null;
+  let call: ClientCall | null;
+  try {
+    call = db.scheme === 'postgres' ? postgresCall(db, password) : db.scheme === 'mysql' ? mysqlCall(db, password) : null;
+  } catch (error) {
+    if (error instanceof UnsafeValue) return { ok: false, reason: error.message };
+    throw error;
+  }
   if (!call) return { ok: false, reason: `${db.scheme} is not probed` };
   let result: Awaited<ReturnType<ClientRunner>>;
   try {
@@ -97,6 +103,14 @@ function scrub(text: string, password: string | null): string {
   return password ? text.split(password).join('***') : text;
 }
 
+class UnsafeValue extends Error {}
+
+/** A value passed to a client on its own: no control characters, nothing it would read as more. */
+function plainValue(what: string, value: string, alsoRefused: RegExp): string {
+  if (/[\0-\x1f\x7f]/.test(value) || alsoRefused.test(value)) throw new UnsafeValue(`the ${what} in trac.ini holds characters the client would read as more than a ${what}; not probed`);
+  return value;
+}
+
 interface ClientCall {
   file: string;
   args: string[];
@@ -104,28 +118,44 @@ interface ClientCall {
   hint: string;
 }
 
-/** psql as Trac's backend connects: `?host=` wins, libpq's defaults otherwise; PG* variables carry it all. */
+/**
+ * psql as Trac's backend connects: `?host=` wins, libpq's defaults otherwise; PG* variables carry
+ * it all. Only the parsed host, port, user, database and password reach the client: no other
+ * parameter of the string, and none of the caller's files (root's ~/.pgpass, service file,
+ * client certificate) that a host named in trac.ini could otherwise be handed.
+ */
 export function postgresCall(db: DatabaseInfo, password: string | null): ClientCall {
-  const env: Record<string, string> = { PGCONNECT_TIMEOUT: '5', PGAPPNAME: 'trac-deploy inspect --probe-db' };
+  const env: Record<string, string> = {
+    PGCONNECT_TIMEOUT: '5',
+    PGAPPNAME: 'trac-deploy inspect --probe-db',
+    PGPASSFILE: '/dev/null',
+    PGSERVICEFILE: '/nonexistent/trac-deploy',
+    PGSYSCONFDIR: '/nonexistent/trac-deploy',
+    PGSSLCERT: '/nonexistent/trac-deploy.crt',
+    PGSSLKEY: '/nonexistent/trac-deploy.key',
+  };
   const host = db.params.host || db.host;
   if (host) env.PGHOST = host;
   if (db.port !== null) env.PGPORT = String(db.port);
   if (db.user) env.PGUSER = db.user;
-  if (db.name) env.PGDATABASE = db.name;
+  // A database name with "=" or a URI prefix is a whole connection string to libpq: refused.
+  if (db.name) env.PGDATABASE = plainValue('database name', db.name, /=|^postgres(ql)?:/);
   if (password) env.PGPASSWORD = password;
   const sql = "SELECT current_setting('max_connections'), (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend')";
   return { file: 'psql', args: ['-X', '-w', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-c', sql], env, hint: 'apt-get install postgresql-client' };
 }
 
-/** The mysql client as PyMySQL connects: TCP to host:port (localhost:3306) unless ?unix_socket=; MYSQL_PWD carries the password. */
+/**
+ * The mysql client as PyMySQL connects: TCP to host:port (localhost:3306) unless ?unix_socket=;
+ * MYSQL_PWD carries the password. Never an option file: not ?read_default_file= (it would send
+ * whatever option file trac.ini names, root's included, to the host it names), not ~/.my.cnf.
+ */
 export function mysqlCall(db: DatabaseInfo, password: string | null): ClientCall {
-  const args: string[] = [];
-  const defaultsFile = db.params.read_default_file;
-  args.push(defaultsFile ? `--defaults-file=${defaultsFile}` : '--no-defaults');
+  const args: string[] = ['--no-defaults'];
   if (db.params.unix_socket) args.push('--protocol=SOCKET', `--socket=${db.params.unix_socket}`);
   else args.push('--protocol=TCP', `--host=${db.host ?? 'localhost'}`, `--port=${db.port ?? 3306}`);
-  if (db.user) args.push(`--user=${db.user}`);
-  if (db.name) args.push(`--database=${db.name}`);
+  if (db.user) args.push(`--user=${plainValue('user', db.user, /^$/)}`);
+  if (db.name) args.push(`--database=${plainValue('database name', db.name, /^$/)}`);
   args.push('--connect-timeout=5', '--batch', '--skip-column-names', '--execute',
     "SELECT @@max_connections, (SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = 'THREADS_CONNECTED')");
   const env: Record<string, string> = {};

@@ -1,7 +1,7 @@
-import fs from 'node:fs/promises';
 import { reasonOf } from '../errors.js';
 import path from 'node:path';
 import { iniList, mergeIni, parseIni, type IniSections } from './configParser.js';
+import { readRegularFile } from './readRegularFile.js';
 import type { Problem } from './types.js';
 
 export interface TracIni {
@@ -11,6 +11,9 @@ export interface TracIni {
   inheritedFiles: string[];
   problems: Problem[];
 }
+
+/** More [inherit] files than any real setup has: the rest are not read. */
+const MAX_INHERITED = 200;
 
 export class TracIniUnreadable extends Error {
   constructor(
@@ -32,14 +35,14 @@ export async function readTracIni(envPath: string): Promise<TracIni> {
   const problems: Problem[] = [];
   const own = await readIniFile(file, problems);
   const inheritedFiles: string[] = [];
-  const base = await readParents(file, own, problems, inheritedFiles, new Set([file]));
-  return { sections: mergeIni(base, own), inheritedFiles, problems };
+  const base = await readParents(file, own, problems, inheritedFiles, new Set([file]), new Map());
+  return { sections: mergeIni(base, own), inheritedFiles: [...new Set(inheritedFiles)], problems };
 }
 
 async function readIniFile(file: string, problems: Problem[]): Promise<IniSections> {
   let text: string;
   try {
-    text = await fs.readFile(file, 'utf8');
+    text = await readRegularFile(file);
   } catch (error) {
     throw new TracIniUnreadable(file, reasonOf(error));
   }
@@ -61,6 +64,7 @@ async function readParents(
   problems: Problem[],
   seen: string[],
   visiting: Set<string>,
+  done: Map<string, IniSections>,
 ): Promise<IniSections> {
   let merged: IniSections = new Map();
   for (const name of iniList(sections.get('inherit')?.get('file'))) {
@@ -69,10 +73,23 @@ async function readParents(
       problems.push({ code: 'inherit-cycle', severity: 'warning', message: `[inherit] file ${parent} includes itself`, path: parent });
       continue;
     }
+    // Each file is read (and its own parents merged) once, however many files inherit it: a
+    // fan-out of 8 files 7 deep is 8x7 reads, not 8^7.
+    const known = done.get(parent);
+    if (known) {
+      merged = mergeIni(merged, known);
+      continue;
+    }
+    if (done.size >= MAX_INHERITED) {
+      problems.push({ code: 'inherit-too-many', severity: 'warning', message: `[inherit] names more than ${MAX_INHERITED} files; ${parent} and the rest were not read`, path: parent });
+      break;
+    }
     try {
       const own = await readIniFile(parent, problems);
-      const grand = await readParents(parent, own, problems, seen, new Set([...visiting, parent]));
-      merged = mergeIni(merged, mergeIni(grand, own));
+      const grand = await readParents(parent, own, problems, seen, new Set([...visiting, parent]), done);
+      const whole = mergeIni(grand, own);
+      done.set(parent, whole);
+      merged = mergeIni(merged, whole);
       seen.push(parent);
     } catch (error) {
       problems.push({

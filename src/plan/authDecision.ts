@@ -2,7 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { usageError } from '../errors.js';
 import type { Inspection } from '../inspect/types.js';
-import { apacheArg, apacheProblem, apacheRequireExpr, ApacheValueError } from '../escape/apache.js';
+import { apacheArg, apacheProblem, apacheRequireExpr, ApacheValueError, authNameProblem } from '../escape/apache.js';
 import { apacheRegexLiteral } from '../escape/apacheRegex.js';
 import type { AuthMethod, GenerateOptions } from './options.js';
 import type { AuthPlan, RequireRule } from './types.js';
@@ -125,6 +125,13 @@ export async function decideAuth(inspection: Inspection, options: GenerateOption
       if (/[\s"'\\]/.test(bindPasswordFile)) {
         throw usageError(`--auth-ldap-bind-password-file ${bindPasswordFile}: Apache runs "cat FILE" to read it and cannot pass a path with spaces, quotes or backslashes; move the file`);
       }
+      // Apache reads it as root at start: no one else needs to.
+      const mode = (await fs.stat(bindPasswordFile)).mode & 0o777;
+      if (mode & 0o006) {
+        notes.push(
+          `warning: --auth-ldap-bind-password-file ${bindPasswordFile} is ${mode & 0o002 ? 'writable' : 'readable'} by every user on this machine (mode ${mode.toString(8).padStart(4, '0')}); Apache reads it as root at start, so chmod 600 it`,
+        );
+      }
     } else if (bindDn !== null) {
       notes.push('--auth-ldap-bind-dn without --auth-ldap-bind-password-file: Apache binds with that DN and an empty password, which most directories treat as anonymous');
     }
@@ -168,7 +175,7 @@ export function protectedLocation(kind: 'environment' | 'parent', urlPrefix: str
 }
 
 function validateRealm(realm: string, method: AuthMethod): string {
-  const problem = apacheProblem(realm) ?? (method === 'digest' && realm.includes(':') ? 'an htdigest realm cannot contain ":"' : null);
+  const problem = authNameProblem(realm) ?? (method === 'digest' && realm.includes(':') ? 'an htdigest realm cannot contain ":"' : null);
   if (problem) throw usageError(`--auth-realm ${JSON.stringify(realm)} cannot be used: ${problem}`);
   return realm;
 }

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { usageError } from '../errors.js';
 import { validKey } from './chromeKey.js';
 import type { GenerateOptions } from './options.js';
-import { isWithin } from './validate.js';
+import { isWithin, resolvesWithin } from './validate.js';
 
 /**
  * deploy's decisions, taken from what the environment's own Python answered (the shape of
@@ -47,7 +47,7 @@ export function staticSources(answer: PythonAnswer, htdocs: string): { sources: 
       // Synchronous on purpose: a handful of stats, reported in Trac's order.
       const exists = Boolean(statSync(dir, { throwIfNoEntry: false })?.isDirectory());
       const dest = path.join(htdocs, key);
-      if (exists && isWithin(dest, dir)) {
+      if (exists && resolvesWithin(dest, dir)) {
         throw usageError(`${dest} is equal to or below the source directory ${dir}; resources cannot be deployed there. Choose a different TARGET`);
       }
       if (exists) sources.push({ key, dir });

@@ -1,3 +1,4 @@
+import { realpathSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { usageError } from '../errors.js';
@@ -50,6 +51,31 @@ export function apacheSafePath(flag: string, value: string): string {
   return value;
 }
 
+/**
+ * Where a path really leads: the real path (every link resolved) of its longest existing
+ * prefix, with the components that do not exist yet appended. Directory rules compare these,
+ * never the text the user typed: `/srv/out -> /srv/env/htdocs` is inside the environment.
+ */
+export function resolvedPath(p: string): string {
+  let head = path.resolve(p);
+  const tail: string[] = [];
+  for (;;) {
+    try {
+      return path.join(realpathSync.native(head), ...tail.reverse());
+    } catch {
+      const parent = path.dirname(head);
+      if (parent === head) return path.resolve(p);
+      tail.push(path.basename(head));
+      head = parent;
+    }
+  }
+}
+
+/** Whether `child` is `parent` or below it, both compared as resolved paths (see resolvedPath). */
+export function resolvesWithin(child: string, parent: string): boolean {
+  return isWithin(resolvedPath(child), resolvedPath(parent));
+}
+
 export function isWithin(child: string, parent: string): boolean {
   const rel = path.relative(parent, child);
   return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
@@ -64,18 +90,21 @@ const PRIVATE_DIRS = ['conf', 'db', 'log', 'files', 'attachments', 'plugins', 't
  */
 function validateServedDir(flag: string, dir: string, envPaths: string[], parentDir: string | null, alsoPrivate: string[]): string {
   const served = path.resolve(dir);
+  const real = resolvedPath(served);
+  const shown = real === served ? served : `${served} (which resolves to ${real})`;
   for (const env of envPaths) {
-    if (isWithin(env, served)) {
-      throw usageError(`${flag} ${served} contains the Trac environment ${env}; Apache would open the environment's files. Choose a directory outside it, e.g. ${path.join(path.dirname(env), 'deploy')}`);
+    const realEnv = resolvedPath(env);
+    if (isWithin(realEnv, real)) {
+      throw usageError(`${flag} ${shown} contains the Trac environment ${env}; Apache would open the environment's files. Choose a directory outside it, e.g. ${path.join(path.dirname(env), 'deploy')}`);
     }
     for (const sub of [...PRIVATE_DIRS, ...alsoPrivate]) {
-      if (isWithin(served, path.join(env, sub))) {
-        throw usageError(`${flag} ${served} is inside ${path.join(env, sub)}, which must never be served this way; choose a directory outside the environment`);
+      if (isWithin(real, path.join(realEnv, sub))) {
+        throw usageError(`${flag} ${shown} is inside ${path.join(env, sub)}, which must never be served this way; choose a directory outside the environment`);
       }
     }
   }
-  if (parentDir && isWithin(parentDir, served)) {
-    throw usageError(`${flag} ${served} contains the environments directory ${parentDir}; choose a directory outside it`);
+  if (parentDir && isWithin(resolvedPath(parentDir), real)) {
+    throw usageError(`${flag} ${shown} contains the environments directory ${parentDir}; choose a directory outside it`);
   }
   return served;
 }
@@ -88,7 +117,7 @@ function validateServedDir(flag: string, dir: string, envPaths: string[], parent
  */
 export function validateOutDir(outDir: string, envPaths: string[], parentDir: string | null, flag = '--out'): string {
   const out = validateServedDir(flag, outDir, envPaths, parentDir, ['htdocs']);
-  if (parentDir && isWithin(out, parentDir)) {
+  if (parentDir && resolvesWithin(out, parentDir)) {
     throw usageError(`${flag} ${out} is inside the environments directory ${parentDir}, where Trac's project index would try to open it as a project; choose a directory outside it`);
   }
   return out;

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { apacheArg, apacheDirectory, apacheOption, apacheRequireExpr } from '../escape/apache.js';
+import { apacheArg, apacheAuthName, apacheDirectory, apacheOption, apacheRequireExpr } from '../escape/apache.js';
 import { apacheSubstitution } from '../escape/apacheRegex.js';
 import { commentText } from '../escape/comment.js';
 import { pyList, pyStr } from '../escape/python.js';
@@ -18,6 +18,8 @@ export const helpers = {
   comment: (value: string) => commentText(String(value)),
   /** A double-quoted Apache argument. */
   apacheArg: (value: string) => apacheArg(String(value)),
+  /** An AuthName realm: an ap_expr string in Apache 2.4, escaped so the browser sees it as given. */
+  apacheAuthName: (value: string) => apacheAuthName(String(value)),
   /** A <Directory> path. */
   apacheDir: (value: string) => apacheDirectory(String(value)),
   /** A mod_wsgi key=value option. */

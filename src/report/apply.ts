@@ -14,6 +14,7 @@ export function applyJson(outcome: ApplyOutcome): unknown {
     journal: transaction?.journal ? path.join(target.stateDir, 'transactions', transaction.journal.id, 'journal.json') : null,
     recovered: transaction?.recovered ?? [],
     reloadedPid: transaction?.reloadedPid ?? null,
+    verified: transaction?.verified ?? [],
     checks,
     ...(refused ? { refused } : {}),
   };
@@ -36,4 +37,5 @@ export function printApply(outcome: ApplyOutcome, ctx: CliContext): void {
   }
   for (const e of entries) ctx.stdout(`${e.after.type === 'absent' ? 'removed' : e.before.type === 'absent' ? 'created' : 'replaced'}: ${e.path}`);
   ctx.stdout(transaction?.reloadedPid ? `Apache (pid ${transaction.reloadedPid}) reloaded gracefully` : 'Apache was not running: not reloaded');
+  for (const line of transaction?.verified ?? []) ctx.stdout(`verified: ${line}`);
 }

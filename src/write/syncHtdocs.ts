@@ -1,3 +1,4 @@
+import { constants as fsConstants } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { usageError } from '../errors.js';
@@ -17,6 +18,11 @@ export interface SyncEntry {
   status: SyncStatus;
   /** Where the content comes from (null for removals). */
   source: string | null;
+  /** The bytes read from the source (through a descriptor that was checked), and its permission bits. */
+  content?: Buffer;
+  mode?: number;
+  atime?: Date;
+  mtime?: Date;
 }
 
 export interface SyncPlan {
@@ -28,6 +34,8 @@ export interface SyncPlan {
   foreign: string[];
   /** What the manifest will record after the sync: rel -> content hash of the content written. */
   manifest: Record<string, string>;
+  /** Symbolic links (and other non-files) found in the sources: never followed, never published. */
+  skipped: string[];
 }
 
 /** The record of what trac-deploy wrote into a deployment directory. */
@@ -65,32 +73,41 @@ export async function writeManifest(target: string, manifest: Manifest): Promise
  * files it never wrote are left alone, and refused (listed in `foreign`) if they would change.
  */
 export async function planSync(htdocs: string, sources: HtdocsSource[], manifest: Record<string, string>): Promise<SyncPlan> {
-  const wanted = new Map<string, string>();
+  const wanted = new Map<string, { root: string; file: string }>();
+  const skipped: string[] = [];
   for (const { key, dir } of sources) {
-    for (const rel of await listFiles(dir)) wanted.set(`${key}/${rel}`, path.join(dir, rel));
+    const root = await fs.realpath(dir).catch(() => null);
+    if (!root) continue;
+    for (const rel of await listFiles(dir, skipped)) wanted.set(`${key}/${rel}`, { root, file: path.join(dir, rel) });
   }
   const entries: SyncEntry[] = [];
   const foreign: string[] = [];
   const next: Record<string, string> = {};
-  const jobs = [...wanted].map(([rel, source]) => async (): Promise<SyncEntry> => {
+  const jobs = [...wanted].map(([rel, { root, file: source }]) => async (): Promise<SyncEntry | null> => {
     const dest = path.join(htdocs, rel);
     const stat = await fs.lstat(dest).catch(() => null);
     if (stat && !stat.isFile()) {
       throw usageError(`${dest} exists and is not a regular file${stat.isSymbolicLink() ? ' (a symbolic link)' : ''}; trac-deploy will not replace it. Remove it and re-run`);
     }
-    const content = await fs.readFile(source);
+    const read = await readConfined(source, root);
+    if (!read) {
+      // Swapped for a link (or a non-file) since it was listed: skipped like any link.
+      skipped.push(source);
+      return null;
+    }
+    const { content, mode, atime, mtime } = read;
     const hash = contentHash(content);
     next[rel] = hash;
-    if (!stat) return { rel, status: 'added', source };
+    if (!stat) return { rel, status: 'added', source, content, mode, atime, mtime };
     const current = stat.size === content.length ? await fs.readFile(dest) : null;
-    if (current && current.equals(content)) return { rel, status: 'unchanged', source };
+    if (current && current.equals(content) && (stat.mode & 0o777) === mode) return { rel, status: 'unchanged', source };
     const ours = isOurs(manifest[rel], current ?? (await fs.readFile(dest)));
     if (!ours) foreign.push(dest);
-    return { rel, status: 'replaced', source };
+    return { rel, status: 'replaced', source, content, mode, atime, mtime };
   });
-  entries.push(...(await inBatches(jobs)));
+  entries.push(...(await inBatches(jobs)).filter((e): e is SyncEntry => e !== null));
   for (const [rel, hash] of Object.entries(manifest)) {
-    if (wanted.has(rel)) continue;
+    if (next[rel] !== undefined) continue;
     const dest = path.join(htdocs, rel);
     const current = await fs.readFile(dest).catch(() => null);
     if (current === null) continue;
@@ -98,7 +115,37 @@ export async function planSync(htdocs: string, sources: HtdocsSource[], manifest
     // Changed since trac-deploy wrote it: someone's edit, left alone and forgotten.
   }
   entries.sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
-  return { htdocs, keys: [...new Set(sources.map((s) => s.key))], entries, foreign: foreign.sort(), manifest: next };
+  return { htdocs, keys: [...new Set(sources.map((s) => s.key))], entries, foreign: foreign.sort(), manifest: next, skipped: skipped.sort() };
+}
+
+/**
+ * A source file's bytes and permission bits, or null when it is not a regular file inside
+ * `root`. Opened with O_NOFOLLOW (a link planted under the name is not followed), and the
+ * descriptor's real path checked against the source directory's (a directory on the way that
+ * was swapped for a link is caught too). What is copied is what was read here, never re-read.
+ */
+export async function readConfined(file: string, root: string): Promise<{ content: Buffer; mode: number; atime: Date; mtime: Date } | null> {
+  let handle: fs.FileHandle;
+  try {
+    handle = await fs.open(file, fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW | fsConstants.O_NONBLOCK);
+  } catch (error) {
+    if (['ELOOP', 'ENOENT', 'ENXIO', 'EACCES', 'EPERM'].includes((error as NodeJS.ErrnoException).code ?? '')) return null;
+    throw error;
+  }
+  try {
+    const stat = await handle.stat();
+    if (!stat.isFile()) return null;
+    const real = await fs.readlink(`/proc/self/fd/${handle.fd}`).catch(() => null);
+    if (real === null || !isBelow(real, root)) return null;
+    return { content: await handle.readFile(), mode: stat.mode & 0o777, atime: stat.atime, mtime: stat.mtime };
+  } finally {
+    await handle.close();
+  }
+}
+
+function isBelow(child: string, parent: string): boolean {
+  const rel = path.relative(parent, child);
+  return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel);
 }
 
 /** Carry out a sync plan: copy added and replaced files (temp file + rename), delete removed ones. */
@@ -122,11 +169,17 @@ export async function applySync(plan: SyncPlan): Promise<void> {
     }
     const temp = path.join(dir, `.${path.basename(dest)}.${process.pid}.tmp`);
     try {
-      await fs.copyFile(entry.source, temp);
-      const stat = await fs.stat(entry.source);
-      await fs.chmod(temp, (stat.mode & 0o777) | 0o444);
+      if (!entry.content || entry.mode === undefined) throw new Error(`no content read for ${entry.rel}`);
+      // The source's own permission bits, never more: a file its owner kept private stays so.
+      const handle = await fs.open(temp, 'wx', 0o600);
+      try {
+        await handle.writeFile(entry.content);
+        await handle.chmod(entry.mode);
+      } finally {
+        await handle.close();
+      }
       // Keep the source's mtime, as trac-admin's copy2 does: Last-Modified and ETags stay stable.
-      await fs.utimes(temp, stat.atime, stat.mtime);
+      if (entry.mtime) await fs.utimes(temp, entry.atime ?? entry.mtime, entry.mtime);
       await fs.rename(temp, dest);
     } catch (error) {
       await fs.rm(temp, { force: true });
@@ -135,21 +188,21 @@ export async function applySync(plan: SyncPlan): Promise<void> {
   }
 }
 
-/** Regular files below dir (following links, as Trac's copytree does), relative, "/"-separated. */
-async function listFiles(dir: string, prefix = ''): Promise<string[]> {
+/**
+ * Regular files below dir, relative, "/"-separated. Symbolic links are never followed, neither
+ * to files nor to directories (Trac's copytree follows them; a link planted in ENV/htdocs by
+ * anything running as the Apache user would then publish whatever it points at): they are
+ * listed in `skipped` instead.
+ */
+async function listFiles(dir: string, skipped: string[], prefix = '', depth = 0): Promise<string[]> {
   const out: string[] = [];
+  if (depth > 64) return out;
   const entries = await fs.readdir(path.join(dir, prefix), { withFileTypes: true });
   for (const entry of entries) {
     const rel = prefix ? `${prefix}/${entry.name}` : entry.name;
-    let isDir = entry.isDirectory();
-    let isFile = entry.isFile();
-    if (entry.isSymbolicLink()) {
-      const stat = await fs.stat(path.join(dir, rel)).catch(() => null);
-      isDir = Boolean(stat?.isDirectory());
-      isFile = Boolean(stat?.isFile());
-    }
-    if (isDir) out.push(...(await listFiles(dir, rel)));
-    else if (isFile) out.push(rel);
+    if (entry.isDirectory()) out.push(...(await listFiles(dir, skipped, rel, depth + 1)));
+    else if (entry.isFile()) out.push(rel);
+    else skipped.push(path.join(dir, rel));
   }
   return out;
 }

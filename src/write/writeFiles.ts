@@ -50,29 +50,46 @@ export async function writeFiles(files: RenderedFile[], options: WriteOptions): 
   }
   const results: FileOutcome[] = [];
   const created = options.dryRun ? [] : await missingDirs(files);
-  const done: { path: string; previous: string | null; mode: number }[] = [];
+  const done: { path: string; previous: Previous | null }[] = [];
   for (const [index, file] of files.entries()) {
     const outcome = outcomes[index];
     if (!outcome) continue;
     const { current, ...result } = outcome;
     if (!options.dryRun && outcome.status !== 'unchanged') {
+      let previous: Previous | null = null;
       try {
+        previous = await readPrevious(file.path);
         await writeAtomic(file.path, file.content, file.mode);
       } catch (error) {
-        // No partial output: put back what this run changed, remove the directories it made.
+        // No partial output: put back what this run changed (its bytes, mode and owner), remove
+        // the directories it made.
         for (const d of done.reverse()) {
           if (d.previous === null) await fs.rm(d.path, { force: true }).catch(() => undefined);
-          else await writeAtomic(d.path, d.previous, d.mode).catch(() => undefined);
+          else await writeAtomic(d.path, d.previous.content, d.previous.mode, d.previous.owner).catch(() => undefined);
         }
         for (const dir of created) await fs.rmdir(dir).catch(() => undefined);
         throw usageError(`cannot write ${file.path}: ${reasonOf(error)}; nothing was written. Choose another --out, or fix its permissions`);
       }
-      done.push({ path: file.path, previous: current, mode: file.mode });
+      done.push({ path: file.path, previous });
       result.written = true;
     }
     results.push(result);
   }
   return results;
+}
+
+/** What a file held before this run wrote it: bytes, permission bits, owner. */
+interface Previous {
+  content: Buffer;
+  mode: number;
+  owner: { uid: number; gid: number } | undefined;
+}
+
+async function readPrevious(file: string): Promise<Previous | null> {
+  const stat = await fs.lstat(file).catch(() => null);
+  if (!stat?.isFile()) return null;
+  const owner = process.getuid?.() === 0 ? { uid: stat.uid, gid: stat.gid } : undefined;
+  return { content: await fs.readFile(file), mode: stat.mode & 0o7777, owner };
 }
 
 /** Directories the write would create, deepest first. */
@@ -106,7 +123,7 @@ async function refuseLinkedDir(dir: string): Promise<void> {
  * under the temp name is never followed), flushed to disk, then renamed over the target
  * (which replaces a link itself rather than writing through it).
  */
-export async function writeAtomic(target: string, content: string, mode: number): Promise<void> {
+export async function writeAtomic(target: string, content: string | Uint8Array, mode: number, owner?: { uid: number; gid: number }): Promise<void> {
   const dir = path.dirname(target);
   await fs.mkdir(dir, { recursive: true });
   const temp = path.join(dir, `.${path.basename(target)}.${process.pid}.${Date.now()}.${Math.random().toString(36).slice(2, 8)}.tmp`);
@@ -114,6 +131,8 @@ export async function writeAtomic(target: string, content: string, mode: number)
     const handle = await fs.open(temp, 'wx', mode);
     try {
       await handle.writeFile(content);
+      if (owner) await handle.chown(owner.uid, owner.gid);
+      // after chown, which clears set-id bits
       await handle.chmod(mode);
       await handle.sync();
     } finally {

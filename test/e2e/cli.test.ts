@@ -193,3 +193,13 @@ describe('generate', () => {
     expect(await fs.readFile(victim, 'utf8')).toBe('precious');
   });
 });
+
+describe('a flag that takes a value, followed by another flag', () => {
+  it('is an error naming the flag, not the default taken silently', async () => {
+    for (const args of [['generate', 'x', '--out', 'y', '--url-prefix', '--force'], ['apply', '--rollback', '--apache-root', '--json']]) {
+      const r = await runCli(args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr).toMatch(/^trac-deploy: Not enough arguments following: (url-prefix|apache-root)/);
+    }
+  });
+});

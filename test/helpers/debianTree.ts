@@ -170,3 +170,30 @@ async function killTreeProcesses(root: string): Promise<void> {
     await new Promise((r) => setTimeout(r, 100));
   }
 }
+
+/**
+ * The whole tree byte for byte, as apply must leave it after a failure: every file (its bytes'
+ * SHA-256, mode, owner), link (its target) and directory, except what the server itself writes
+ * (run/, lock/, log/) and apply's state directory.
+ */
+export async function snapshotTree(root: string): Promise<Record<string, string>> {
+  const { createHash } = await import('node:crypto');
+  const out: Record<string, string> = {};
+  const skip = new Set(['run', 'lock', 'log', '.trac-deploy']);
+  const walk = async (rel: string) => {
+    for (const name of (await fs.readdir(path.join(root, rel))).sort()) {
+      const r = rel ? `${rel}/${name}` : name;
+      if (!rel && skip.has(name)) continue;
+      const file = path.join(root, r);
+      const stat = await fs.lstat(file);
+      const meta = `${(stat.mode & 0o7777).toString(8)} ${stat.uid}:${stat.gid}`;
+      if (stat.isSymbolicLink()) out[r] = `link -> ${await fs.readlink(file)}`;
+      else if (stat.isDirectory()) {
+        out[r] = `dir ${meta}`;
+        await walk(r);
+      } else out[r] = `file ${meta} ${createHash('sha256').update(await fs.readFile(file)).digest('hex')}`;
+    }
+  };
+  await walk('');
+  return out;
+}

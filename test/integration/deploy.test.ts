@@ -200,6 +200,50 @@ describe('deploy re-run', () => {
   });
 });
 
+describe('deploy never publishes through a link, never widens a file', () => {
+  it('a link in ENV/htdocs to a root-only file is not copied and not served; a 0600 file stays 0600 and unreadable to Apache', async () => {
+    const secret = path.join(root, 'root-only.txt');
+    await fs.writeFile(secret, 'SECRET-7f3a\n', { mode: 0o600 });
+    await fs.chown(secret, 0, 0);
+    const link = path.join(env, 'htdocs', 'leak.txt');
+    await fs.symlink(secret, link);
+    await fs.symlink(path.dirname(secret), path.join(env, 'htdocs', 'leakdir'));
+    const kept = path.join(env, 'htdocs', 'kept-private.txt');
+    await fs.writeFile(kept, 'PRIVATE-9c1e\n', { mode: 0o600 });
+    await fs.chown(kept, 0, 0);
+    try {
+      const result = await runCli(['deploy', env, target, '--python-home', VENV, '--processes', '1', '--threads', '4']);
+      expect(result.code, result.stderr).toBe(0);
+      expect(result.stderr).toContain(`${link} is not a regular file`);
+      expect(await fs.pathExists(path.join(target, 'htdocs', 'site', 'leak.txt'))).toBe(false);
+      expect(await fs.pathExists(path.join(target, 'htdocs', 'site', 'leakdir'))).toBe(false);
+      const copied = await fs.stat(path.join(target, 'htdocs', 'site', 'kept-private.txt'));
+      expect(copied.mode & 0o777).toBe(0o600);
+      const server = await ThrowawayServer.start({ includes: [path.join(target, 'env.conf')] });
+      try {
+        const leak = await fetch(server.url('/trac/chrome/site/leak.txt'));
+        const leakBody = await leak.text();
+        expect(leak.status).toBe(404);
+        expect(leakBody).not.toContain('SECRET-7f3a');
+        const inDir = await fetch(server.url(`/trac/chrome/site/leakdir/${path.basename(secret)}`));
+        expect(inDir.status).toBe(404);
+        expect(await inDir.text()).not.toContain('SECRET-7f3a');
+        const priv = await fetch(server.url('/trac/chrome/site/kept-private.txt'));
+        expect(priv.status).toBe(403);
+        expect(await priv.text()).not.toContain('PRIVATE-9c1e');
+        const site = await fetch(server.url('/trac/chrome/site/site.txt'));
+        expect(site.status).toBe(200);
+      } finally {
+        await server.stop();
+      }
+    } finally {
+      await fs.rm(link, { force: true });
+      await fs.rm(path.join(env, 'htdocs', 'leakdir'), { force: true });
+      await fs.rm(kept, { force: true });
+    }
+  });
+});
+
 describe('deploy refuses what trac-admin refuses, and a Python without Trac', () => {
   it('refuses a target at or below a source directory, as trac-admin does', async () => {
     const below = path.join(env, 'htdocs', 'deploy');

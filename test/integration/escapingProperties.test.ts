@@ -6,7 +6,9 @@ import { describe, expect, it } from 'vitest';
 import { configTest } from '../../src/apache/configTest.js';
 import { findApache } from '../../src/apache/layout.js';
 import { serverConfig } from '../../src/apache/serverConfig.js';
-import { apacheArg, apacheProblem } from '../../src/escape/apache.js';
+import { apacheArg, apacheAuthName, apacheProblem, authNameProblem } from '../../src/escape/apache.js';
+import { ThrowawayServer } from '../../src/apache/throwawayServer.js';
+import net from 'node:net';
 import { UserError } from '../../src/errors.js';
 import { apacheSafePath } from '../../src/plan/validate.js';
 import { renderPlan } from '../../src/render/renderPlan.js';
@@ -163,4 +165,86 @@ describe('Apache escaping, checked by apache2ctl -t', () => {
       }
     }
   });
+});
+
+/** The raw bytes of an HTTP/1.0 answer, read from the socket (no client decoding in between). */
+function rawGet(port: number, urlPath: string): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1', () => socket.write(`GET ${urlPath} HTTP/1.0\r\nHost: evil.example\r\n\r\n`));
+    const chunks: Buffer[] = [];
+    socket.on('data', (c: Buffer) => chunks.push(c));
+    socket.on('end', () => resolve(Buffer.concat(chunks)));
+    socket.on('error', reject);
+  });
+}
+
+/** The realm of `WWW-Authenticate: Basic realm="..."`, its quoted-string unescaped, as bytes. */
+function realmOf(answer: Buffer): Buffer | null {
+  const head = answer.subarray(0, answer.indexOf('\r\n\r\n'));
+  const start = head.indexOf('WWW-Authenticate: Basic realm="');
+  if (start < 0) return null;
+  const out: number[] = [];
+  for (let i = start + 'WWW-Authenticate: Basic realm="'.length; i < head.length; i++) {
+    const b = head[i] ?? 0;
+    if (b === 0x5c) out.push(head[++i] ?? 0);
+    else if (b === 0x22) return Buffer.from(out);
+    else out.push(b);
+  }
+  return null;
+}
+
+describe('--auth-realm through real Apache: the browser gets the realm byte for byte', () => {
+  it('every realm is refused with a reason, or reaches WWW-Authenticate exactly', async () => {
+    const values = [
+      ...texts(150),
+      'Corp\\Dev', 'x%{', '%{HTTP_HOST}', 'a$1b', '${HOME}', '\\', 'a\\', '\\134', '%{:true:}', '$0$9', 'Corp "Trac"', "it's", ' lead ', 'x}{', '\\x41', 'caf\u00e9 \u20ac \u{1d11e}',
+    ];
+    const accepted: string[] = [];
+    const refused: string[] = [];
+    for (const v of values) (authNameProblem(v) === null ? accepted : refused).push(v);
+    for (const v of refused) expect(() => apacheAuthName(v), JSON.stringify(v)).toThrow(/cannot be written into an Apache configuration: (it is empty|it contains a control character|it is not valid Unicode|Apache sends a backslash)/);
+    const server = await ThrowawayServer.start({
+      includes: async (root) => {
+        const conf = path.join(root, 'realms.conf');
+        await fs.writeFile(conf, accepted.map((v, i) => `<Location /r${i}>\n    AuthType Basic\n    AuthName ${apacheAuthName(v)}\n    AuthBasicProvider file\n    AuthUserFile /dev/null\n    Require valid-user\n</Location>\n`).join(''));
+        return [conf];
+      },
+    });
+    const wrong: string[] = [];
+    try {
+      for (const [i, v] of accepted.entries()) {
+        const answer = await rawGet(server.port, `/r${i}/`);
+        const realm = realmOf(answer);
+        if (!realm?.equals(Buffer.from(v, 'utf8'))) wrong.push(`${JSON.stringify(v)} -> ${JSON.stringify(realm?.toString('utf8') ?? answer.toString('latin1').split('\r\n')[0])}`);
+      }
+    } finally {
+      await server.stop();
+    }
+    console.log(`--auth-realm: ${values.length} hostile values tried, ${refused.length} refused, ${accepted.length - wrong.length} reached the browser byte for byte, ${wrong.length} wrong`);
+    expect(wrong).toEqual([]);
+    expect(accepted.length).toBeGreaterThan(100);
+  }, 120000);
+
+  it('generate with a realm Apache would evaluate writes a configuration Apache accepts (x%{ no longer fails the configtest)', async () => {
+    const dir = await tempDir();
+    const env = await copyFixture('trac16-sqlite', dir);
+    const users = path.join(dir, 'htpasswd');
+    await fs.writeFile(users, 'alice:$apr1$x$y\n');
+    for (const [i, realm] of ['x%{', 'Corp "Dev" $1', '%{HTTP_HOST}', '${APACHE_RUN_USER}'].entries()) {
+      const out = path.join(dir, `out${i}`);
+      const r = await runCli(['generate', env, '--out', out, '--name', 'site', '--auth', 'basic', '--auth-user-file', users, '--auth-realm', realm]);
+      expect(r.code, r.stderr).toBe(0);
+      const test = await configTest([path.join(out, 'site.conf')]);
+      expect(test.output, realm).toContain('Syntax OK');
+    }
+    const control = await runCli(['generate', env, '--out', path.join(dir, 'bad'), '--name', 'site', '--auth', 'basic', '--auth-user-file', users, '--auth-realm', 'a\tb']);
+    expect(control.code).toBe(2);
+    expectCleanError(control);
+    expect(control.stderr).toContain('control character');
+    const backslash = await runCli(['generate', env, '--out', path.join(dir, 'bad'), '--name', 'site', '--auth', 'basic', '--auth-user-file', users, '--auth-realm', 'Corp\\Dev']);
+    expect(backslash.code).toBe(2);
+    expectCleanError(backslash);
+    expect(backslash.stderr).toContain('browsers drop it');
+    expect(await fs.pathExists(path.join(dir, 'bad'))).toBe(false);
+  }, 120000);
 });

@@ -145,3 +145,19 @@ describe('decideAuth', () => {
     expect(noAuth.auth.method).toBe('none');
   });
 });
+
+describe('the LDAP bind password file', () => {
+  it('is flagged when every user can read it, and not when it is 0600', async () => {
+    const dir = await tempDir();
+    const secret = path.join(dir, 'bind.pw');
+    await fs.writeFile(secret, 'pw\n', { mode: 0o644 });
+    await fs.chmod(secret, 0o644);
+    const ldap = { auth: 'ldap' as const, authLdapUrl: 'ldap://dc.example.com/dc=example?uid', authLdapBindDn: 'cn=trac', authLdapBindPasswordFile: secret };
+    const open = await decideAuth(inspection(), options(ldap), '/trac');
+    expect(open.notes.join('\n')).toMatch(/warning: --auth-ldap-bind-password-file .*bind\.pw is readable by every user on this machine \(mode 0644\)/);
+    await fs.chmod(secret, 0o600);
+    const closed = await decideAuth(inspection(), options(ldap), '/trac');
+    expect(closed.notes.join('\n')).not.toContain('bind.pw');
+  });
+});
+

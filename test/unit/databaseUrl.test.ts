@@ -133,3 +133,27 @@ describe('databaseServer: where the backend really connects', () => {
     expect(databaseServer(parseDatabaseUrl('postgresql://db/trac'))).toBeNull();
   });
 });
+
+describe('malformed strings with a password: no message quotes any part of it', () => {
+  const PW = 'Zq7pw';
+  test.each([
+    [`postgres://alice:${PW}/x@db/trac`, /credentials|port/],
+    [`postgres://alice:x/${PW}@db/trac`, /credentials|port/],
+    [`postgres://alice:${PW}@x@db/trac`, /credentials/],
+    [`postgres://alice:x@${PW}@db/trac`, /credentials/],
+    [`postgres:/alice:${PW}@db/trac`, /credentials/],
+    [`mysql://alice:${PW}/@db/trac`, /credentials|port/],
+    [`postgres://alice:${PW}@db/trac?${PW}`, /query parameter has no/],
+    [`postgres://alice:12/${PW}@db/trac`, /credentials/],
+  ])('%s', (text, reason) => {
+    let message = '';
+    try {
+      parseDatabaseUrl(text);
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toMatch(reason);
+    for (let i = 0; i + 3 <= PW.length; i++) expect(message, message).not.toContain(PW.slice(i, i + 3));
+  });
+});
+

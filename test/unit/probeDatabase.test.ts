@@ -48,7 +48,14 @@ describe('the client calls', () => {
 
   test('psql without host, port or password leaves libpq its defaults', () => {
     const { info, password } = parseConnectionUri('postgres:///trac');
-    expect(Object.keys(postgresCall(info, password).env).sort()).toEqual(['PGAPPNAME', 'PGCONNECT_TIMEOUT', 'PGDATABASE']);
+    expect(Object.keys(postgresCall(info, password).env).sort()).toEqual(['PGAPPNAME', 'PGCONNECT_TIMEOUT', 'PGDATABASE', 'PGPASSFILE', 'PGSERVICEFILE', 'PGSSLCERT', 'PGSSLKEY', 'PGSYSCONFDIR']);
+    // none of the caller's files: ~/.pgpass would hand root's stored password to a host trac.ini names
+    expect(postgresCall(info, password).env).toMatchObject({ PGPASSFILE: '/dev/null' });
+  });
+
+  test('psql: a database name that libpq would read as a connection string is refused', () => {
+    const { info, password } = parseConnectionUri('postgres://u@h/host=evil');
+    expect(() => postgresCall(info, password)).toThrow(/not probed/);
   });
 
   test('mysql connects as PyMySQL does: TCP to localhost:3306 by default, MYSQL_PWD for the password', () => {
@@ -59,10 +66,11 @@ describe('the client calls', () => {
     expect(call.env).toEqual({ MYSQL_PWD: SECRET });
   });
 
-  test('mysql with ?unix_socket= and ?read_default_file=', () => {
-    const { info, password } = parseConnectionUri('mysql://trac@db/trac?unix_socket=/run/mysqld/mysqld.sock&read_default_file=/etc/trac/my.cnf');
+  test('mysql with ?unix_socket= and ?read_default_file=: the socket is the host, the option file is never read', () => {
+    const { info, password } = parseConnectionUri('mysql://trac@db/trac?unix_socket=/run/mysqld/mysqld.sock&read_default_file=/root/.my.cnf&init_command=DROP');
     const call = mysqlCall(info, password);
-    expect(call.args[0]).toBe('--defaults-file=/etc/trac/my.cnf');
+    expect(call.args[0]).toBe('--no-defaults');
+    expect(call.args.join(' ')).not.toMatch(/my\.cnf|defaults-file|init|DROP/);
     expect(call.args).toEqual(expect.arrayContaining(['--protocol=SOCKET', '--socket=/run/mysqld/mysqld.sock']));
     expect(call.args.some((a) => a.startsWith('--host'))).toBe(false);
     expect(call.env).toEqual({});

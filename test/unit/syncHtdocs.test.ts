@@ -1,7 +1,8 @@
 import fs from 'fs-extra';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { applySync, planSync, readManifest, writeManifest } from '../../src/write/syncHtdocs.js';
+import { execa } from 'execa';
+import { applySync, planSync, readConfined, readManifest, writeManifest } from '../../src/write/syncHtdocs.js';
 import { tempDir } from '../helpers/tempDir.js';
 
 async function setup() {
@@ -59,5 +60,52 @@ describe('planSync / applySync', () => {
     await fs.mkdirp(path.join(htdocs, 'common', 'css'));
     await fs.symlink(path.join(root, 'elsewhere'), path.join(htdocs, 'common', 'css', 'trac.css'));
     await expect(planSync(htdocs, [{ key: 'common', dir: common }], {})).rejects.toThrow(/symbolic link/);
+  });
+
+  it('never follows a link in a source, to a file or a directory, inside the tree or out of it', async () => {
+    const { root, common, htdocs } = await setup();
+    const secret = path.join(root, 'secret.txt');
+    await fs.writeFile(secret, 'root only\n', { mode: 0o600 });
+    await fs.symlink(secret, path.join(common, 'css', 'leak.css'));
+    await fs.symlink('trac.css', path.join(common, 'css', 'inside.css'));
+    await fs.mkdirp(path.join(root, 'private-dir'));
+    await fs.writeFile(path.join(root, 'private-dir', 'key.pem'), 'KEY\n');
+    await fs.symlink(path.join(root, 'private-dir'), path.join(common, 'linked-dir'));
+    const plan = await planSync(htdocs, [{ key: 'common', dir: common }], {});
+    expect(plan.entries.map((e) => e.rel)).toEqual(['common/css/trac.css', 'common/js/trac.js']);
+    expect(plan.skipped).toEqual([path.join(common, 'css', 'inside.css'), path.join(common, 'css', 'leak.css'), path.join(common, 'linked-dir')]);
+    await applySync(plan);
+    expect(await fs.pathExists(path.join(htdocs, 'common', 'css', 'leak.css'))).toBe(false);
+    expect(await fs.pathExists(path.join(htdocs, 'common', 'linked-dir'))).toBe(false);
+  });
+
+  it('reads through a checked descriptor: a path swapped for a link, or through one, after listing is not read', async () => {
+    const { root, common } = await setup();
+    const realCommon = await fs.realpath(common);
+    const secret = path.join(root, 'secret.txt');
+    await fs.writeFile(secret, 'root only\n', { mode: 0o600 });
+    const css = path.join(common, 'css', 'trac.css');
+    expect((await readConfined(css, realCommon))?.content.toString()).toBe('a {}\n');
+    // the file itself replaced by a link to a root-only file
+    await fs.rename(css, `${css}.moved`);
+    await fs.symlink(secret, css);
+    expect(await readConfined(css, realCommon)).toBeNull();
+    // a directory on the way replaced by a link to a directory outside holding the same name
+    await fs.outputFile(path.join(root, 'evil', 'trac.css'), 'leaked\n');
+    await fs.rename(path.join(common, 'css'), path.join(root, 'css-moved'));
+    await fs.symlink(path.join(root, 'evil'), path.join(common, 'css'));
+    expect(await readConfined(css, realCommon)).toBeNull();
+    // a FIFO is not opened for reading (it would block)
+    await execa('mkfifo', [path.join(common, 'js', 'fifo.js')]);
+    expect(await readConfined(path.join(common, 'js', 'fifo.js'), realCommon)).toBeNull();
+  });
+
+  it('never widens a file\'s permissions: a 0600 source stays 0600, a 0640 one 0640', async () => {
+    const { common, htdocs } = await setup();
+    await fs.chmod(path.join(common, 'css', 'trac.css'), 0o600);
+    await fs.chmod(path.join(common, 'js', 'trac.js'), 0o640);
+    await applySync(await planSync(htdocs, [{ key: 'common', dir: common }], {}));
+    expect((await fs.stat(path.join(htdocs, 'common', 'css', 'trac.css'))).mode & 0o777).toBe(0o600);
+    expect((await fs.stat(path.join(htdocs, 'common', 'js', 'trac.js'))).mode & 0o777).toBe(0o640);
   });
 });

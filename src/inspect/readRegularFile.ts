@@ -1,0 +1,45 @@
+import { constants } from 'node:fs';
+import fs from 'node:fs/promises';
+
+/** Small text files trac-deploy reads from an environment: far above any real one. */
+export const MAX_TEXT_BYTES = 1024 * 1024;
+
+export class NotARegularFile extends Error {
+  constructor(
+    readonly file: string,
+    reason: string,
+  ) {
+    super(reason);
+    this.name = 'NotARegularFile';
+    (this as { code?: string }).code = 'ENOTREG';
+  }
+}
+
+/**
+ * The text of a regular file, read once and bounded. A FIFO, socket or device named as VERSION,
+ * trac.ini, an [inherit] file or .tracignore would block a plain read forever (or, for
+ * /dev/urandom, never end): the file is opened without blocking, checked to be a regular file
+ * on the descriptor itself, and refused beyond `max` bytes.
+ */
+export async function readRegularFile(file: string, max = MAX_TEXT_BYTES): Promise<string> {
+  const handle = await fs.open(file, constants.O_RDONLY | constants.O_NONBLOCK);
+  try {
+    const stat = await handle.stat();
+    if (!stat.isFile()) {
+      const kind = stat.isFIFO() ? 'a FIFO' : stat.isCharacterDevice() || stat.isBlockDevice() ? 'a device' : stat.isSocket() ? 'a socket' : stat.isDirectory() ? 'a directory' : 'not a file';
+      throw new NotARegularFile(file, `it is ${kind}, not a regular file`);
+    }
+    if (stat.size > max) throw new NotARegularFile(file, `it is larger than ${max} bytes`);
+    const buffer = Buffer.alloc(Math.min(max + 1, stat.size + 1));
+    let length = 0;
+    while (length < buffer.length) {
+      const { bytesRead } = await handle.read(buffer, length, buffer.length - length, length);
+      if (bytesRead === 0) break;
+      length += bytesRead;
+    }
+    if (length > max) throw new NotARegularFile(file, `it is larger than ${max} bytes`);
+    return buffer.subarray(0, length).toString('utf8');
+  } finally {
+    await handle.close();
+  }
+}
