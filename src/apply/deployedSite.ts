@@ -11,7 +11,7 @@ import { PLAN_FILE_SUFFIX, readPlanFiles } from '../write/planFile.js';
 export interface DeployedSite {
   dir: string;
   /** Apache snippets (<name>.conf), by base name. */
-  confFiles: { name: string; path: string; content: string }[];
+  confFiles: { name: string; path: string; content: string; installAs: 'conf' | 'site' }[];
   plans: DeploymentPlan[];
   mode: 'daemon' | 'embedded';
   pythonHome: string | null;
@@ -47,7 +47,8 @@ export async function readDeployedSite(input: string): Promise<DeployedSite> {
     const content = await fs.readFile(file, 'utf8').catch((error: unknown) => {
       throw usageError(`${file}: ${reasonOf(error)}`);
     });
-    confFiles.push({ name: entry, path: file, content });
+    // The plan says what kind of file it is: a whole site goes where a2ensite looks.
+    confFiles.push({ name: entry, path: file, content, installAs: planned.get(entry)?.site ? ('site' as const) : ('conf' as const) });
   }
   if (confFiles.length === 0) throw usageError(`${dir} holds no .conf file; run trac-deploy generate --out ${dir} first`);
   const first = plans[0];
