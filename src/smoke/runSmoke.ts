@@ -41,6 +41,8 @@ export interface SmokeReport {
   ok: boolean;
   hello: boolean;
   dir: string;
+  /** smoke --url: the live site checked (no throwaway server). */
+  live?: string;
   targets: { name: string; conf: string; urlPrefix: string; script: string; manifest: boolean }[];
   server: { banner: string | null; port: number | null; startMs: number | null; stopMs: number | null };
   requests: RequestResult[];

@@ -52,7 +52,7 @@ beforeAll(async () => {
   await fs.mkdirp(archive);
   await fs.mkdirp(live);
   await fs.chmod(path.dirname(archive), 0o700);
-  await execa('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', path.join(archive, 'privkey1.pem'), '-out', path.join(archive, 'fullchain1.pem'), '-days', '2', '-subj', `/CN=${NAME}`, '-addext', `subjectAltName=DNS:${NAME}`]);
+  await execa('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', path.join(archive, 'privkey1.pem'), '-out', path.join(archive, 'fullchain1.pem'), '-days', '2', '-subj', `/CN=${NAME}`, '-addext', `subjectAltName=DNS:${NAME},IP:127.0.0.1`]);
   await fs.chmod(path.join(archive, 'privkey1.pem'), 0o644);
   await fs.symlink(`../../archive/${NAME}/fullchain1.pem`, path.join(live, 'fullchain.pem'));
   await fs.symlink(`../../archive/${NAME}/privkey1.pem`, path.join(live, 'privkey.pem'));
@@ -144,6 +144,34 @@ describe('https site with certbot-layout files', () => {
       for (const f of await fs.readdir(path.join(root, dir))) texts.push(await fs.readFile(path.join(root, dir, f), 'utf8'));
     }
     for (const text of texts) for (const line of body) expect(text.includes(line)).toBe(false);
+  });
+});
+
+describe('smoke --url: the same page checks against the live site, certificate verified', () => {
+  const withCa = () => ({ env: { NODE_EXTRA_CA_CERTS: cert } });
+  it('passes on the https site, with the pages chosen by the plan in DIR', async () => {
+    const result = await runCli(['smoke', path.join(root, 'out-tls'), '--url', `https://127.0.0.1:${ports.https}/`, '--json'], withCa());
+    expect(result.code, result.stdout + result.stderr).toBe(0);
+    const report = JSON.parse(result.stdout) as { ok: boolean; requests: { url: string; title: string }[] };
+    expect(report.requests.map((r) => r.url)).toEqual([`https://127.0.0.1:${ports.https}/trac`]);
+    expect(report.requests[0]?.title).toContain('TLS Project');
+  });
+  it('passes with the URL alone', async () => {
+    const result = await runCli(['smoke', '--url', `https://127.0.0.1:${ports.https}/trac`], withCa());
+    expect(result.code, result.stdout + result.stderr).toBe(0);
+    expect(result.stdout).toContain('Trac answered on the live site.');
+  });
+  it('fails (exit 1) on a page that is not Trac, and on a certificate it cannot verify', async () => {
+    const missing = await runCli(['smoke', '--url', `https://127.0.0.1:${ports.https}/nothing-here`], withCa());
+    expect(missing.code).toBe(1);
+    expect(missing.stdout + missing.stderr).toMatch(/HTTP 404/);
+    const untrusted = await runCli(['smoke', '--url', `https://127.0.0.1:${ports.https}/trac`]);
+    expect(untrusted.code).toBe(1);
+    expect(untrusted.stdout + untrusted.stderr).toMatch(/certificate/i);
+  });
+  it('refuses a URL that is not one (exit 2)', async () => {
+    const result = await runCli(['smoke', '--url', 'not a url']);
+    expect(result.code).toBe(2);
   });
 });
 
