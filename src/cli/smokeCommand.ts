@@ -3,7 +3,7 @@ import type { CommandSpec } from './commandSpec.js';
 
 export const smokeCommand: CommandSpec = {
   command: 'smoke [dir]',
-  describe: 'serve the configuration in DIR through a throwaway Apache on 127.0.0.1 and check the pages',
+  describe: 'serve the configuration in DIR through a throwaway Apache on 127.0.0.1 and check the pages (or check a live site with --url)',
   builder: (y) =>
     y
       .positional('dir', { type: 'string', describe: 'the --out directory of generate (with --url: only its plans are read, to choose the pages)' })
