@@ -102,6 +102,11 @@ export interface SitePlan {
    * (a2ensite) on Debian, conf.d/ on RHEL.
    */
   installAs: 'site';
+  /**
+   * WSGISocketRotation Off: server-wide (all daemon groups of the server), written in the site
+   * file because a site is what a production server runs; see templates/apache/site.conf.hbs.
+   */
+  socketRotation: 'off';
 }
 
 export interface RenderedFile {
