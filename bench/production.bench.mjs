@@ -81,7 +81,7 @@ async function measureOurs(conf, port) {
 async function measureExpress(root, target, processes, threads) {
   const port = await freePort();
   const serverRoot = path.join(root, 'express');
-  const child = spawn(EXPRESS, ['start-server', path.join(target, 'cgi-bin', 'trac.wsgi'), '--host', '127.0.0.1', '--port', String(port), '--mount-point', '/trac', '--processes', String(processes), '--threads', String(threads), '--url-alias', '/trac/chrome/common', path.join(target, 'htdocs', 'common'), '--server-root', serverRoot, '--user', 'www-data', '--group', 'www-data', '--log-to-terminal'], { detached: true, stdio: 'ignore' });
+  const child = spawn(EXPRESS, ['start-server', path.join(target, 'cgi-bin', 'trac.wsgi'), '--host', '127.0.0.1', '--port', String(port), '--mount-point', '/trac', '--processes', String(processes), '--threads', String(threads), '--url-alias', '/trac/chrome/common', path.join(target, 'htdocs', 'common'), '--server-root', serverRoot, '--user', 'www-data', '--group', 'www-data', '--locale', 'C.UTF-8', '--log-to-terminal'], { detached: true, stdio: 'ignore', env: { ...process.env, LANG: 'C.UTF-8', LC_ALL: 'C.UTF-8' } });
   try {
     return await measureAt(`http://127.0.0.1:${port}`);
   } finally {

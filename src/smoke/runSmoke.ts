@@ -9,7 +9,9 @@ import { messageOf } from '../errors.js';
 import { diagnose, modWsgiPythonFrom, serverBannerFrom, type Finding, type PythonHomeFacts, type RequestEvidence } from './diagnose.js';
 import { writeHelloConfig } from './helloConfig.js';
 import { judge, pagesFor, type PageCheck } from './pages.js';
+import { getFromSite, siteEndpoints, type SiteEndpoint } from './siteEndpoints.js';
 import { findTargets, type SmokeTarget } from './targets.js';
+import { renderTemplate } from '../render/engine.js';
 
 export interface SmokeOptions {
   dir: string;
@@ -63,6 +65,10 @@ export async function runSmoke(options: SmokeOptions): Promise<SmokeReport> {
   const asRoot = process.getuid?.() === 0;
   const pages = targets.flatMap((t) => pagesFor(t, options.hello));
   const timeoutMs = options.timeoutSeconds * 1000;
+  // Whole sites (--server-name) are served on free ports of their own, as the plan renders them.
+  const sites = await siteEndpoints(targets);
+  const tlsModules = [...sites.values()].some((s) => s.scheme === 'https') ? ['ssl', 'socache_shmcb'] : [];
+  const modules = options.modules ?? (tlsModules.length > 0 ? [...DEFAULT_MODULES, ...tlsModules] : undefined);
 
   let server: ThrowawayServer | null = null;
   let startError: string | null = null;
@@ -79,9 +85,10 @@ export async function runSmoke(options: SmokeOptions): Promise<SmokeReport> {
     try {
       server = await ThrowawayServer.start({
         layout,
-        includes: (root) => includesFor(targets, options.hello, root),
+        includes: (root) => includesFor(targets, options.hello, root, sites),
         startTimeoutMs: timeoutMs,
-        ...(options.modules ? { modules: options.modules } : {}),
+        ...(modules ? { modules } : {}),
+        ...(sites.size > 0 ? { extra: [...sites.values()].flatMap((s) => s.listen).join('\n') } : {}),
       });
       startMs = performance.now() - tStart;
     } catch (error) {
@@ -92,7 +99,7 @@ export async function runSmoke(options: SmokeOptions): Promise<SmokeReport> {
       configText = await readIncludes(server.root, targets, options.hello);
       for (const page of pages) {
         step(`GET ${page.path}`);
-        const { result, raw } = await request(server, page, timeoutMs);
+        const { result, raw } = await request(server, page, timeoutMs, sites.get(page.target));
         requests.push(result);
         evidence.push(raw);
       }
@@ -122,7 +129,7 @@ export async function runSmoke(options: SmokeOptions): Promise<SmokeReport> {
         pythonHomes: await pythonHomeFacts(targets),
         modWsgiPython: modWsgiPythonFrom(errorLog),
         modWsgiInstalled: moduleAvailable(layout, 'wsgi'),
-        missingModules: missingModules(targets, layout, options.modules),
+        missingModules: missingModules(targets, layout, modules),
         timeoutSeconds: options.timeoutSeconds,
       });
   return {
@@ -137,10 +144,18 @@ export async function runSmoke(options: SmokeOptions): Promise<SmokeReport> {
   };
 }
 
-async function includesFor(targets: SmokeTarget[], hello: boolean, root: string): Promise<string[]> {
-  if (!hello) return targets.map((t) => t.conf);
+async function includesFor(targets: SmokeTarget[], hello: boolean, root: string, sites: Map<string, SiteEndpoint>): Promise<string[]> {
   const out: string[] = [];
-  for (const target of targets) out.push(await writeHelloConfig(target, path.join(root, `hello-${target.name}`)));
+  for (const target of targets) {
+    const site = sites.get(target.name);
+    if (hello) out.push(await writeHelloConfig(site ? { ...target, plan: site.plan } : target, path.join(root, `hello-${target.name}`)));
+    else if (site) {
+      // The same plan through the same template, only the virtual hosts' ports moved.
+      const conf = path.join(root, `site-${target.name}.conf`);
+      await fs.writeFile(conf, renderTemplate('apache/site.conf.hbs', site.plan));
+      out.push(conf);
+    } else out.push(target.conf);
+  }
   return out;
 }
 
@@ -149,7 +164,8 @@ async function readIncludes(root: string, targets: SmokeTarget[], hello: boolean
   return (await Promise.all(files.map((f) => fs.readFile(f, 'utf8').catch(() => '')))).join('\n');
 }
 
-async function request(server: ThrowawayServer, page: PageCheck, timeoutMs: number): Promise<{ result: RequestResult; raw: RequestEvidence }> {
+async function request(server: ThrowawayServer, page: PageCheck, timeoutMs: number, site?: SiteEndpoint): Promise<{ result: RequestResult; raw: RequestEvidence }> {
+  if (site) return requestSite(site, page, timeoutMs);
   const url = server.url(page.path);
   const t = performance.now();
   let status: number | null = null;
@@ -169,6 +185,28 @@ async function request(server: ThrowawayServer, page: PageCheck, timeoutMs: numb
   const verdict = judge(page, status, body, contentType);
   const problem = error ?? verdict.problem;
   const result: RequestResult = { target: page.target, url: page.path, status, ms, ok: error === null && verdict.ok, title: verdict.title, problem };
+  if (page.expect.kind === 'hello' && verdict.ok) result.hello = helloLines(body);
+  return { result, raw: { url: page.path, status, contentType, body, problem, error } };
+}
+
+async function requestSite(site: SiteEndpoint, page: PageCheck, timeoutMs: number): Promise<{ result: RequestResult; raw: RequestEvidence }> {
+  const t = performance.now();
+  let status: number | null = null;
+  let body = '';
+  let contentType: string | null = null;
+  let error: string | null = null;
+  try {
+    const response = await getFromSite(site, page.path, timeoutMs);
+    status = response.status;
+    contentType = response.contentType;
+    body = status >= 300 && status < 400 ? `redirect to ${response.location ?? '?'}\n${response.body}` : response.body;
+  } catch (e) {
+    error = (e as Error).name === 'TimeoutError' ? `no answer within ${timeoutMs / 1000} s` : `request failed: ${messageOf(e)}`;
+  }
+  const verdict = judge(page, status, body, contentType);
+  const problem = error ?? verdict.problem;
+  const shown = `${site.scheme}://${site.host}${page.path}`;
+  const result: RequestResult = { target: page.target, url: shown, status, ms: round(performance.now() - t) ?? 0, ok: error === null && verdict.ok, title: verdict.title, problem };
   if (page.expect.kind === 'hello' && verdict.ok) result.hello = helloLines(body);
   return { result, raw: { url: page.path, status, contentType, body, problem, error } };
 }

@@ -175,6 +175,22 @@ describe('smoke --url: the same page checks against the live site, certificate v
   });
 });
 
+describe('smoke DIR of a whole site: the virtual hosts moved to free ports of a throwaway server', () => {
+  it('the https site passes, requested with its ServerName', async () => {
+    const result = await runCli(['smoke', path.join(root, 'out-tls'), '--json']);
+    expect(result.code, result.stdout + result.stderr).toBe(0);
+    const report = JSON.parse(result.stdout) as { requests: { url: string; title: string }[] };
+    expect(report.requests[0]?.url).toMatch(/^https:\/\/trac\.test:\d+\/trac$/);
+    expect(report.requests[0]?.title).toContain('TLS Project');
+  });
+  it('the http site passes, and so does --hello', async () => {
+    for (const extra of [[], ['--hello']]) {
+      const result = await runCli(['smoke', path.join(root, 'out-proxy'), ...extra]);
+      expect(result.code, result.stdout + result.stderr).toBe(0);
+    }
+  });
+});
+
 describe('behind a proxy: X-Forwarded-Proto only from the trusted address', () => {
   const feedLinks = async (localAddress: string) => {
     const response = await rawRequest({ port: ports.proxied, path: '/trac/timeline?format=rss', host: 'proxied.test', localAddress, headers: { 'X-Forwarded-Proto': 'https' } });
