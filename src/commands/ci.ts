@@ -33,14 +33,19 @@ export async function runCi(args: CiArgs): Promise<CiOutcome> {
     throw usageError(`--config-dir ${args.configDir} must be a path inside the repository, relative to its root (e.g. deploy)`);
   }
   // The flags must make a plan here, so the workflow never names a value generate refuses.
-  await planDeployment({ inspection, options: resolveOptions(args.given), outDir: deployDir });
+  const plan = await planDeployment({ inspection, options: resolveOptions(args.given), outDir: deployDir });
   const content = renderWorkflow({ ...args, inspection, deployDir });
-  const notes = inspection.environments.flatMap((env) => {
+  // Without --processes the daemon is sized from the cores of the machine generate runs on; a
+  // runner with other cores would render other values and report drift.
+  const sizing = plan.daemon && (args.given.processes === undefined || args.given.threads === undefined)
+    ? [`--processes/--threads not given: generate sizes the daemon from the machine's cores (${plan.daemon.processes}x${plan.daemon.threads} here), so a runner with other cores reports drift; give both to ci and to generate`]
+    : [];
+  const notes = [...sizing, ...inspection.environments.flatMap((env) => {
     const scheme = env.database?.scheme;
     return scheme && scheme !== 'sqlite'
       ? [`${env.path} uses ${scheme}; the workflow's stand-in environments use SQLite, so give --pool explicitly and expect the smoke test to show the stand-in`]
       : [];
-  });
+  })];
   if (!args.out) return { kind: 'ci', exitCode: EXIT.ok, content, result: null, notes };
   const result = await emitFiles([{ path: path.resolve(args.out), kind: 'ci', content, mode: 0o644 }], { force: args.force, dryRun: args.dryRun, check: false }, path.dirname(path.resolve(args.out)));
   return { kind: 'ci', exitCode: EXIT.ok, content, result, notes };
