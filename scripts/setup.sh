@@ -12,8 +12,8 @@ MOD_WSGI_VENV="${MOD_WSGI_VENV:-/opt/trac-deploy/mod-wsgi-venv}"
 MOD_WSGI_VERSION="${MOD_WSGI_VERSION:-5.0.2}"
 TRAC_VERSION="${TRAC_VERSION:-1.6}"
 DEB_PACKAGES=(apache2 apache2-utils libapache2-mod-wsgi-py3 libapache2-mod-auth-gssapi python3 python3-venv
-  postgresql postgresql-client mariadb-server mariadb-client wrk tmux openssl
-  apache2-dev python3-dev)
+  postgresql postgresql-client mariadb-server mariadb-client wrk tmux
+  openssh-server python3-apt python3-pkg-resources iproute2 openssl apache2-dev python3-dev)
 
 log() { printf '[setup] %s\n' "$*"; }
 
@@ -64,6 +64,30 @@ if [[ ! -x "$MOD_WSGI_VENV/bin/mod_wsgi-express" ]]; then
   "$MOD_WSGI_VENV/bin/pip" install -q --disable-pip-version-check "mod-wsgi==$MOD_WSGI_VERSION"
 else
   log "mod_wsgi-express present in $MOD_WSGI_VENV"
+fi
+
+# Ansible for `trac-deploy fleet` (and its tests), pinned, in its own virtualenv: ansible 10.x is
+# ansible-core 2.17, whose controller runs on Python 3.10-3.12 (Debian 12: 3.11).
+ANSIBLE_VENV="${TRAC_DEPLOY_ANSIBLE_VENV:-/opt/trac-deploy/ansible}"
+ANSIBLE_PINS=("ansible==10.7.0" "ansible-core==2.17.14" "ansible-lint==24.12.2")
+if [[ ! -x "$ANSIBLE_VENV/bin/ansible-playbook" ]] || ! "$ANSIBLE_VENV/bin/pip" freeze 2>/dev/null | grep -qx "ansible-lint==24.12.2"; then
+  log "installing ${ANSIBLE_PINS[*]} into $ANSIBLE_VENV"
+  /usr/bin/python3 -m venv "$ANSIBLE_VENV"
+  "$ANSIBLE_VENV/bin/pip" install -q --disable-pip-version-check "${ANSIBLE_PINS[@]}"
+else
+  log "Ansible present at $ANSIBLE_VENV"
+fi
+
+# Wheels for the fleet test bed's hosts, which have no route to PyPI: the same Trac as $VENV.
+WHEELS="${TRAC_DEPLOY_WHEELS:-/opt/trac-deploy/wheels}"
+if ! ls "$WHEELS"/[Tt]rac-"$TRAC_VERSION"*.whl >/dev/null 2>&1 || ! ls "$WHEELS"/psycopg2_binary-*.whl >/dev/null 2>&1; then
+  log "downloading wheels for the fleet test bed into $WHEELS"
+  mkdir -p "$WHEELS"
+  "$VENV/bin/pip" download -q --disable-pip-version-check --only-binary=:all: -d "$WHEELS" \
+    "Trac==$("$VENV/bin/python" -c 'import trac; print(trac.__version__)')" "setuptools<82" \
+    "psycopg2-binary==$("$VENV/bin/python" -c 'import importlib.metadata as m; print(m.version("psycopg2-binary"))')"
+else
+  log "fleet wheels present in $WHEELS"
 fi
 
 log "building"

@@ -2,6 +2,7 @@ import { applyCommand } from './applyCommand.js';
 import { ciCommand } from './ciCommand.js';
 import type { CommandSpec } from './commandSpec.js';
 import { deployCommand } from './deployCommand.js';
+import { fleetCommand } from './fleetCommand.js';
 import { generateCommand } from './generateCommand.js';
 import { initCommand } from './initCommand.js';
 import { inspectCommand } from './inspectCommand.js';
@@ -16,4 +17,5 @@ export const COMMANDS: readonly CommandSpec[] = [
   applyCommand,
   initCommand,
   ciCommand,
+  fleetCommand,
 ];

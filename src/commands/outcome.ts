@@ -6,12 +6,16 @@ import type { FilesResult } from '../write/emitFiles.js';
 import type { ApplyResult } from './apply.js';
 import type { DeployResult } from './deploy.js';
 import type { SmokeReport } from '../smoke/runSmoke.js';
+import type { HealthCheck } from '../fleet/healthChecks.js';
+import type { RemoteLayout } from '../fleet/project.js';
+import type { FleetRules } from '../fleet/rules.js';
+import type { PlaybookRun } from '../fleet/runPlaybook.js';
 
 /**
  * What a command run produced. Commands return one of these and print nothing; the CLI layer
  * (src/report/present.ts) alone turns it into text or JSON, and its exitCode into the process's.
  */
-export type Outcome = InspectOutcome | FilesOutcome | CiOutcome | DeployOutcome | SmokeOutcome | ApplyOutcome | GenerateApplyOutcome | InitOutcome;
+export type Outcome = InspectOutcome | FilesOutcome | CiOutcome | DeployOutcome | SmokeOutcome | ApplyOutcome | GenerateApplyOutcome | InitOutcome | FleetOutcome;
 
 export interface InspectOutcome {
   kind: 'inspect';
@@ -72,4 +76,26 @@ export interface InitOutcome {
   /** What the wizard did last, after the steps it showed as it went. */
   next: string | null;
   message: string | null;
+}
+
+/** fleet: the Ansible project written (or compared), the fleet rules, and the run when --run. */
+export interface FleetOutcome {
+  kind: 'fleet';
+  exitCode: ExitCode;
+  files: FilesResult;
+  /** The static files' archive in the role (its name is its content's digest). */
+  archive: { path: string; status: 'new' | 'unchanged'; written: boolean };
+  inventory: string;
+  hosts: string[];
+  group: string;
+  rules: FleetRules;
+  plan: DeploymentPlan;
+  layout: RemoteLayout;
+  trac: string;
+  pipPackages: string[];
+  debianPackages: string[];
+  checks: HealthCheck[];
+  findings: Finding[];
+  notes: string[];
+  run: PlaybookRun | null;
 }

@@ -111,7 +111,7 @@ export interface SitePlan {
 
 export interface RenderedFile {
   path: string;
-  kind: 'wsgi' | 'apache' | 'cgi' | 'fcgi' | 'htdocs' | 'ci' | 'hello' | 'manifest';
+  kind: 'wsgi' | 'apache' | 'cgi' | 'fcgi' | 'htdocs' | 'ci' | 'hello' | 'manifest' | 'ansible';
   content: string;
   /** File mode; scripts are executable like trac-admin's. */
   mode: number;

@@ -1,6 +1,7 @@
 import type { CliContext } from '../context.js';
 import type { CiOutcome, FilesOutcome, Outcome } from '../commands/outcome.js';
 import { printApply, applyJson } from './apply.js';
+import { fleetJson, printFleet } from './fleet.js';
 import { printDeploy, deployJson } from './deploy.js';
 import { filesJson, printFiles } from './files.js';
 import { printFindings } from './findings.js';
@@ -37,6 +38,8 @@ export function jsonOf(outcome: Outcome): unknown {
       const generated = filesOutcomeJson(outcome.generate) as Record<string, unknown>;
       return outcome.apply ? { ...generated, apply: applyJson(outcome.apply) } : generated;
     }
+    case 'fleet':
+      return fleetJson(outcome);
     case 'ci':
     case 'init':
       return undefined;
@@ -67,6 +70,9 @@ function printText(outcome: Outcome, ctx: CliContext): void {
     case 'generate-apply':
       printFilesOutcome(outcome.generate, ctx);
       if (outcome.apply) printApply(outcome.apply, ctx);
+      return;
+    case 'fleet':
+      printFleet(outcome, ctx);
       return;
     case 'init':
       if (outcome.message) ctx.stderr(`trac-deploy: ${outcome.message}`);

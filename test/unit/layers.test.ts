@@ -18,7 +18,7 @@ import { ROOT } from '../helpers/paths.js';
  * - plan: options and every decision (DeploymentPlan), from an Inspection.
  * - render: plan -> files through templates; renders only, decides nothing.
  * - write: the files to disk.
- * - smoke, apply, ci, wizard: the jobs built on the pieces above; same layer, they may share.
+ * - smoke, apply, ci, wizard, fleet: the jobs built on the pieces above; same layer, they may share.
  * - commands: one per command; each returns a typed outcome and prints nothing.
  * - report: outcomes as text or JSON (the CLI's view of them).
  * - cli: flags -> commands -> report, exit codes (its dynamic imports go downward).
@@ -30,7 +30,7 @@ export const LAYERS: readonly (readonly string[])[] = [
   ['plan'],
   ['render'],
   ['write'],
-  ['smoke', 'apply', 'ci', 'wizard'],
+  ['smoke', 'apply', 'ci', 'wizard', 'fleet'],
   ['commands'],
   ['report'],
   ['cli'],
