@@ -17,8 +17,8 @@ export function tempRoot(prefix) {
 }
 
 /** Run a command under /usr/bin/time: wall seconds, peak RSS in MiB, CPU seconds (user+sys, children included). Throws on failure. */
-export function timed(command, args) {
-  const result = spawnSync('/usr/bin/time', ['-f', '%e %M %U %S', command, ...args], { encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'] });
+export function timed(command, args, env = {}) {
+  const result = spawnSync('/usr/bin/time', ['-f', '%e %M %U %S', command, ...args], { encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env } });
   const last = result.stderr.trim().split('\n').pop() ?? '';
   if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} failed: ${result.stderr}`);
   const [wall, kb, user, sys] = last.split(' ').map(Number);

@@ -24,15 +24,28 @@ try {
   for (const name of ['alpha', 'beta', 'gamma']) {
     await execa(path.join(VENV, 'bin', 'trac-admin'), [path.join(parent, name), 'initenv', `Project ${name}`, 'sqlite:db/trac.db']);
   }
+  // An environment that uses more than its front page: an svn repository and an attachment.
+  const used = path.join(work, 'used');
+  const repo = path.join(work, 'repo');
+  await execa('svnadmin', ['create', repo]);
+  await execa('svn', ['mkdir', '-q', '-m', 'trunk', `file://${repo}/trunk`]);
+  await execa(path.join(VENV, 'bin', 'trac-admin'), [used, 'initenv', 'Used Project', 'sqlite:db/trac.db']);
+  for (const [section, key, value] of [['components', 'tracopt.versioncontrol.svn.*', 'enabled'], ['repositories', 'main.dir', repo], ['repositories', 'main.type', 'svn']]) {
+    await execa(path.join(VENV, 'bin', 'trac-admin'), [used, 'config', 'set', section, key, value]);
+  }
+  await fs.writeFile(path.join(work, 'notes.txt'), 'x'.repeat(100_000));
+  await execa(path.join(VENV, 'bin', 'trac-admin'), [used, 'attachment', 'add', 'wiki:WikiStart', path.join(work, 'notes.txt')]);
   if (process.getuid?.() === 0) await execa('chown', ['-R', 'www-data:www-data', work]);
+  await execa('node', [CLI, 'generate', used, '--out', path.join(work, 'out-used'), '--python-home', VENV]);
   await execa('node', [CLI, 'generate', env, '--out', path.join(work, 'out-env'), '--python-home', VENV]);
   await execa('node', [CLI, 'generate', parent, '--out', path.join(work, 'out-parent'), '--python-home', VENV]);
 
   const cases = [
     ['smoke --hello, one environment', [path.join(work, 'out-env'), '--hello']],
     ['smoke, one environment (Trac first request)', [path.join(work, 'out-env')]],
-    ['smoke, parent of three (index + 3 pages)', [path.join(work, 'out-parent')]],
-  ];
+    ['smoke, parent of three (index + every page of each)', [path.join(work, 'out-parent')]],
+    ['smoke, one environment with an svn repository and an attachment', [path.join(work, 'out-used')]],
+  ].filter(([label]) => !process.env.BENCH_ONLY || label.includes(process.env.BENCH_ONLY));
   let over = false;
   for (const [label, args] of cases) {
     const times = [];

@@ -33,6 +33,7 @@ def python_facts():
         'prefix': sys.prefix,
         'basePrefix': getattr(sys, 'base_prefix', getattr(sys, 'real_prefix', sys.prefix)),
         'sitePackages': site_packages,
+        'path': [os.path.abspath(p) for p in sys.path if p and os.path.isdir(p)],
     }
 
 

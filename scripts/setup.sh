@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything trac-deploy's example and test suite need, idempotently:
-# Debian packages (Apache 2.4, mod_wsgi for Debian's python3, PostgreSQL, MariaDB), the npm packages,
+# Debian packages (Apache 2.4, mod_wsgi for Debian's python3, PostgreSQL, MariaDB, Subversion and its
+# Python bindings, mod_xsendfile), the npm packages,
 # and a virtualenv with Trac 1.6 made from /usr/bin/python3 (the interpreter mod_wsgi embeds).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,7 +14,8 @@ MOD_WSGI_VERSION="${MOD_WSGI_VERSION:-5.0.2}"
 TRAC_VERSION="${TRAC_VERSION:-1.6}"
 DEB_PACKAGES=(apache2 apache2-utils libapache2-mod-wsgi-py3 libapache2-mod-auth-gssapi python3 python3-venv
   postgresql postgresql-client mariadb-server mariadb-client wrk tmux
-  openssh-server python3-apt python3-pkg-resources iproute2 openssl apache2-dev python3-dev)
+  openssh-server python3-apt python3-pkg-resources iproute2 openssl apache2-dev python3-dev
+  subversion python3-subversion libapache2-mod-xsendfile)
 
 log() { printf '[setup] %s\n' "$*"; }
 
@@ -88,6 +90,18 @@ if ! ls "$WHEELS"/[Tt]rac-"$TRAC_VERSION"*.whl >/dev/null 2>&1 || ! ls "$WHEELS"
     "psycopg2-binary==$("$VENV/bin/python" -c 'import importlib.metadata as m; print(m.version("psycopg2-binary"))')"
 else
   log "fleet wheels present in $WHEELS"
+fi
+
+TOOLS_VENV="${TRAC_DEPLOY_TOOLS:-/opt/trac-deploy/tools}"
+if [[ ! -x "$TOOLS_VENV/bin/check-jsonschema" ]]; then
+  # The CI tests validate the generated GitHub workflow and .gitlab-ci.yml against the schemas
+  # check-jsonschema ships (vendor.github-workflows, vendor.gitlab-ci); its own virtualenv.
+  log "installing check-jsonschema into $TOOLS_VENV"
+  mkdir -p "$(dirname "$TOOLS_VENV")"
+  /usr/bin/python3 -m venv "$TOOLS_VENV"
+  "$TOOLS_VENV/bin/pip" install -q --disable-pip-version-check check-jsonschema
+else
+  log "check-jsonschema present in $TOOLS_VENV"
 fi
 
 log "building"

@@ -80,7 +80,21 @@ function buildParser(argv: string[], ctx: CliContext, setCode: (c: ExitCode) => 
       setCode(outcome.exitCode);
     });
   }
+  renderHelpOnlyWhenAsked(y);
   return y;
+}
+
+type YargsInternals = { getInternalMethods?: () => { getUsageInstance?: () => { cacheHelpMessage?: () => void } } };
+
+/**
+ * yargs renders the whole help text before every command runs, in case a later failure shows it
+ * (yargs/build/lib/command.js, cacheHelpMessage): about 70 ms of cliui and string-width on each
+ * run. Our failures never show the help, and --help renders it when asked, so the cache is
+ * skipped. Without these internals (another yargs) nothing changes.
+ */
+function renderHelpOnlyWhenAsked(parser: Argv): void {
+  const usage = (parser as unknown as YargsInternals).getInternalMethods?.().getUsageInstance?.();
+  if (usage && typeof usage.cacheHelpMessage === 'function') usage.cacheHelpMessage = () => undefined;
 }
 
 /** yargs' messages as one line, naming unknown flags as the user typed them. */

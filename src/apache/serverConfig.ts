@@ -22,6 +22,7 @@ export const DEFAULT_MODULES = [
   'env',
   'setenvif',
   'headers',
+  'xsendfile',
   'expires',
   'wsgi',
 ];

@@ -1,9 +1,11 @@
 import type { Finding } from '../findings.js';
 import fs from 'fs-extra';
 import path from 'node:path';
-import { inspectPath } from '../inspect/inspectPath.js';
-import { accessVerb, failedAccess, nearestExisting, type AccessNeed } from '../apache/userAccess.js';
+import { allProblems, inspectPath } from '../inspect/inspectPath.js';
+import { PREFLIGHT_CODES, withPreflight } from '../inspect/preflight.js';
+import { accessVerb, checkAccess, nearestExisting, type AccessNeed } from '../apache/userAccess.js';
 import type { DeployedSite } from './deployedSite.js';
+import { shadowedMounts } from '../plan/mounts.js';
 import { ctl, runConfig, type ApacheTarget } from './target.js';
 
 export type { Finding };
@@ -99,7 +101,7 @@ export function accessNeeds(site: Pick<DeployedSite, 'scripts' | 'pythonHome' | 
 }
 
 export async function machineChecks(target: ApacheTarget, site: DeployedSite): Promise<Finding[]> {
-  const findings: Finding[] = [];
+  const findings: Finding[] = [...shadowChecks(site)];
   const modules = await ctl(target, ['-M']);
   if (!/\bwsgi_module\b/.test(modules.output)) {
     findings.push({ severity: 'error', code: 'wsgi-missing', message: `mod_wsgi is not loaded by the Apache in ${target.root}; ${target.family === 'debian' ? 'apt-get install libapache2-mod-wsgi-py3 && a2enmod wsgi' : 'dnf install python3-mod_wsgi'}` });
@@ -125,18 +127,47 @@ export async function machineChecks(target: ApacheTarget, site: DeployedSite): P
   }
   const source = site.envPath ?? site.parentDir;
   const envs = [];
+  const fromTrac: Finding[] = [];
   if (source) {
-    const inspection = await inspectPath(source).catch(() => null);
+    let inspection = await inspectPath(source).catch(() => null);
+    if (inspection) {
+      // Trac itself, in the site's interpreter, as the Apache user: what it would refuse to serve.
+      const siteDirs = [...new Set(site.plans.flatMap((p) => p.python.siteDirs))];
+      inspection = await withPreflight(inspection, { pythonHome: site.pythonHome, siteDirs, eggCache: site.eggCache });
+      for (const problem of allProblems(inspection)) {
+        if (PREFLIGHT_CODES.has(problem.code) || problem.code === 'preflight-skipped') fromTrac.push(problem);
+      }
+    }
     for (const env of inspection?.environments.slice(0, 200) ?? []) {
       const sqlite = env.database?.scheme === 'sqlite' && env.database.name && env.database.name !== ':memory:' ? path.resolve(env.path, env.database.name) : null;
       envs.push({ path: env.path, sqlite: sqlite && (await fs.pathExists(sqlite)) ? sqlite : null, hasLog: await fs.pathExists(path.join(env.path, 'log')) });
     }
   }
   const eggExisting = site.eggCache ? await nearestExisting(site.eggCache) : null;
-  for (const need of await failedAccess(user, group, accessNeeds(site, envs, eggExisting))) {
+  const access = await checkAccess(user, group, accessNeeds(site, envs, eggExisting));
+  if (access.unchecked) findings.push({ severity: 'warning', code: 'access-not-checked', message: `file access of the Apache user ${user} was not checked: ${access.unchecked}` });
+  for (const need of access.failed) {
     findings.push({ severity: 'error', code: 'apache-user-access', message: `the Apache user ${user} cannot ${accessVerb(need.test)} ${need.path} (${need.why}); e.g. chown -R ${user}:${group} the environment, or chmod` });
   }
+  // What Trac said comes after the file checks, which name the path to chown.
+  findings.push(...fromTrac);
   return findings;
+}
+
+/**
+ * conf-enabled/ and conf.d/ are read in name order, and the first WSGIScriptAlias that matches
+ * wins: a site at / read before one at /git hides it. Refused, with the order that works.
+ */
+export function shadowChecks(site: DeployedSite): Finding[] {
+  const mounts = site.plans
+    .map((p) => ({ name: path.basename(p.files.apache).replace(/\.conf$/, ''), urlPrefix: p.urlPrefix }))
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return shadowedMounts(mounts).map(({ hidden, by }) => ({
+    severity: 'error' as const,
+    code: 'mount-shadowed',
+    message: `${hidden.urlPrefix} (${hidden.name}.conf) would be answered by ${by.urlPrefix} (${by.name}.conf): Apache reads ${by.name}.conf first and its mount point covers ${hidden.urlPrefix}`,
+    advice: [`generate the site at ${by.urlPrefix} with a --name that sorts after ${hidden.name} (e.g. --name zz-${by.name}), so the deeper mount point is read first`],
+  }));
 }
 
 async function wsgiModuleFile(target: ApacheTarget, serverRoot: string): Promise<string | null> {

@@ -5,6 +5,7 @@ import { InterruptGuard, Interrupted } from './interrupt.js';
 import { listJournals, newId, restoreBefore, saveJournal, storeState, transactionsDir, type Journal } from './journal.js';
 import { takeLock } from './lock.js';
 import { putState, readState, sameState, type PathState } from './pathState.js';
+import { invalidCommandHint } from '../apache/moduleHint.js';
 import { configTest, gracefulReload, processAlive, runConfig, runningPid, type ApacheTarget } from './target.js';
 
 export interface Change {
@@ -102,6 +103,7 @@ export async function runTransaction(options: TransactionOptions): Promise<Trans
         throw jobFailed(
           `the new configuration fails Apache's configuration test; every file was restored and Apache keeps its previous configuration:`,
           ...after.output.split('\n'),
+          ...[invalidCommandHint(after.output, target.family)].filter((h): h is string => h !== null),
         );
       }
       guard.check();

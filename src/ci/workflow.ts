@@ -1,11 +1,12 @@
 import path from 'node:path';
 import { usageError } from '../errors.js';
 import type { Inspection } from '../inspect/types.js';
-import { GENERATE_OPTION_SPECS } from '../plan/options.js';
+import { DEFAULT_GENERATE_OPTIONS, GENERATE_OPTION_SPECS } from '../plan/options.js';
 import type { GivenOptions } from '../wizard/questions.js';
 import { renderTemplate } from '../render/engine.js';
 import { VERSION } from '../version.js';
 import type { CiProvider } from './providers.js';
+import { standInCommands } from './standIn.js';
 
 export { CI_DEFAULT_FILES, CI_PROVIDERS, type CiProvider } from './providers.js';
 
@@ -56,7 +57,10 @@ export function workflowSteps(input: WorkflowInput): WorkflowStep[] {
   const tracSpec = `Trac==${input.tracVersion}.*`;
   const install: string[][] = [
     ['apt-get', 'update', '-qq'],
-    ['apt-get', 'install', '-y', '-qq', '--no-install-recommends', 'apache2', 'libapache2-mod-wsgi-py3', 'python3-venv', 'python3-pip'],
+    [
+      'apt-get', 'install', '-y', '-qq', '--no-install-recommends', 'apache2', 'libapache2-mod-wsgi-py3', 'python3-venv', 'python3-pip',
+      ...(input.given.auth === 'kerberos' ? ['libapache2-mod-auth-gssapi'] : []),
+    ],
   ];
   // The virtualenv at the deployed python-home, made from the Python mod_wsgi embeds; without
   // one, Trac goes into that Python itself.
@@ -67,17 +71,45 @@ export function workflowSteps(input: WorkflowInput): WorkflowStep[] {
     install.push(['/usr/bin/python3', '-m', 'pip', 'install', '-q', '--break-system-packages', tracSpec, 'setuptools<82']);
   }
   const tracAdmin = home ? path.join(home, 'bin', 'trac-admin') : 'trac-admin';
-  const standIns: string[][] = input.inspection.environments.map((e) => [tracAdmin, e.path, 'initenv', e.name, 'sqlite:db/trac.db']);
-  standIns.push(['chown', '-R', 'www-data:www-data', input.inspection.path]);
+  const standIn = standInCommands(input.inspection.environments, tracAdmin, home ? path.join(home, 'bin', 'python') : '/usr/bin/python3');
+  const owner = ['chown', '-R', 'www-data:www-data', input.inspection.path];
+  const made = input.inspection.kind === 'parent' ? input.inspection.path : path.dirname(input.inspection.path);
   const commands = workflowCommands(input);
-  return [
+  const authFiles = standInAuthFiles(input.given);
+  const steps: WorkflowStep[] = [
     { name: `Install Apache, mod_wsgi and Trac ${input.tracVersion}`, lines: install },
-    { name: 'Install trac-deploy', lines: [['npm', 'install', '-g', '--no-audit', '--no-fund', input.packageSpec]] },
-    { name: 'Stand-in Trac environments at the deployed paths', lines: [['mkdir', '-p', path.dirname(input.inspection.path)], ...standIns] },
+    // npm 11 runs no install script in a global install unless allowed; better-sqlite3 needs
+    // its own (npm 10, in the image, runs it anyway and ignores the setting).
+    { name: 'Install trac-deploy', lines: [['env', 'npm_config_allow_scripts=better-sqlite3', 'npm', 'install', '-g', '--no-audit', '--no-fund', input.packageSpec]] },
+    {
+      name: 'Stand-in Trac environments at the deployed paths',
+      lines: [['mkdir', '-p', made], ...standIn.make, ...standIn.deployedDatabase, owner],
+    },
+    ...(authFiles.length > 0 ? [{ name: 'Stand-in files Apache reads for logins (no secret: nobody logs in here)', lines: authFiles }] : []),
     { name: 'Put the committed configuration where it is deployed', lines: [['mkdir', '-p', input.deployDir], ['cp', '-R', `${input.configDir.replace(/\/+$/, '')}/.`, `${input.deployDir}/`]] },
     { name: 'No drift between the committed configuration and trac-deploy generate', lines: [commands.check] },
-    { name: 'Smoke test through a real Apache', lines: [commands.smoke] },
   ];
+  if (standIn.sqliteForSmoke.length > 0) {
+    steps.push({ name: 'Serve the stand-ins from their own SQLite database (the real server is not reachable here)', lines: [...standIn.sqliteForSmoke, owner] });
+  }
+  steps.push({ name: 'Smoke test through a real Apache', lines: [commands.smoke] });
+  return steps;
+}
+
+/**
+ * generate --check needs the files a login configuration names to exist (and a digest file to
+ * hold the realm). The runner has none of them, and their content is secret: each is made, only
+ * where missing, with nothing in it that logs anyone in.
+ */
+export function standInAuthFiles(given: GivenOptions): string[][] {
+  const files: [string | undefined, string][] = [
+    [given.authUserFile, given.auth === 'digest' ? `ci-stand-in:${given.authRealm ?? DEFAULT_GENERATE_OPTIONS.authRealm}:0` : ''],
+    [given.authGroupFile, ''],
+    [given.authKeytab, ''],
+    [given.authLdapBindPasswordFile, ''],
+  ];
+  const make = 'test -e "$1" || { mkdir -p "$(dirname "$1")" && printf %s "$2" > "$1"; }';
+  return files.flatMap(([file, content]) => (file ? [['sh', '-c', make, 'sh', path.resolve(file), content]] : []));
 }
 
 export function renderWorkflow(input: WorkflowInput): string {

@@ -13,9 +13,9 @@ export const ciCommand: CommandSpec = {
         .option('provider', { type: 'string', choices: [...CI_PROVIDERS], demandOption: true, describe: 'CI service', group: 'CI:' })
         .option('out', { type: 'string', describe: 'workflow file to write (default: print it)', group: 'CI:' })
         .option('config-dir', { type: 'string', default: 'deploy', describe: 'directory in the repository holding the committed configuration', group: 'CI:' })
-        .option('deploy-dir', { type: 'string', default: '/srv/trac-deploy', describe: 'the --out the configuration was generated for on the server', group: 'CI:' })
+        .option('deploy-dir', { type: 'string', describe: 'the --out the configuration was generated for on the server (default: the committed plan\'s, else /srv/trac-deploy)', group: 'CI:' })
         .option('trac-version', { type: 'string', default: '1.6', describe: 'Trac release to install', group: 'CI:' })
-        .option('package', { type: 'string', default: `trac-deploy@${VERSION}`, describe: 'what npm install -g installs (a version, tarball or git URL)', group: 'CI:' })
+        .option('package', { type: 'string', describe: `what npm install -g installs on the runner: a tarball URL or path, or a git URL (default: this trac-deploy ${VERSION}, packed into .trac-deploy/ of the repository)`, group: 'CI:' })
         .option('force', { type: 'boolean', default: false, describe: 'replace the workflow file if it differs', group: 'CI:' })
         .option('dry-run', { type: 'boolean', default: false, describe: 'print what would be written, write nothing', group: 'CI:' }),
       { defaults: false },
@@ -27,9 +27,9 @@ export const ciCommand: CommandSpec = {
         path: typeof args.path === 'string' ? args.path : null,
         given: givenOptionsFrom(args),
         configDir: String(args.configDir),
-        deployDir: String(args.deployDir),
+        deployDir: typeof args.deployDir === 'string' ? args.deployDir : null,
         tracVersion: String(args.tracVersion),
-        packageSpec: String(args.package),
+        packageSpec: typeof args.package === 'string' ? args.package : null,
         out: typeof args.out === 'string' ? args.out : null,
         force: Boolean(args.force),
         dryRun: Boolean(args.dryRun),

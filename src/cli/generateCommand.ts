@@ -12,12 +12,18 @@ export const generateCommand: CommandSpec = {
           y
             .positional('path', { type: 'string', demandOption: true, describe: 'environment or parent directory' })
             .option('out', { type: 'string', demandOption: true, describe: 'directory to write into', group: 'Output:' })
+            .option('preflight', {
+              type: 'boolean',
+              default: true,
+              describe: 'ask Trac itself first (in the --python-home interpreter, as the Apache user) and refuse a site it would not serve; --no-preflight writes anyway',
+              group: 'Output:',
+            })
             .option('apply', { type: 'boolean', default: false, describe: 'then install the written configuration into Apache, as trac-deploy apply OUT does', group: 'Apply:' }),
         ),
       ),
     ),
   run: async (args, ctx) => {
-    const generate = { ...generateOptionsFrom(args), ...outputArgsFrom(args), path: String(args.path), json: Boolean(args.json) };
+    const generate = { ...generateOptionsFrom(args), ...outputArgsFrom(args), path: String(args.path), json: Boolean(args.json), preflight: args.preflight !== false };
     if (args.apply) {
       const { runGenerateAndApply } = await import('../commands/generateAndApply.js');
       const { present } = await import('../report/present.js');

@@ -8,10 +8,10 @@ export const initCommand: CommandSpec = {
     withGenerateFlags(
       y
         .positional('path', { type: 'string', describe: 'environment or parent directory (default: offers the ones it finds)' })
-        .option('out', { type: 'string', describe: 'directory to write into (default: asked, <path>-deploy)', group: 'Output:' })
+        .option('out', { type: 'string', describe: 'directory to write into (default: asked, /srv/trac-deploy/<name>)', group: 'Output:' })
         .option('yes', { alias: 'y', type: 'boolean', default: false, describe: 'take the default for every question not answered by a flag', group: 'Wizard:' })
         .option('interactive', { type: 'boolean', describe: 'ask questions (default: when stdin and stdout are terminals)', group: 'Wizard:' })
-        .option('smoke', { type: 'boolean', describe: 'run the smoke test after writing (default: asked; no with --yes)', group: 'Wizard:' })
+        .option('smoke', { type: 'boolean', describe: 'run the smoke test after writing (default: asked, yes; --no-smoke to skip it)', group: 'Wizard:' })
         .option('force', { type: 'boolean', default: false, describe: 'replace files that exist with other content (asked when interactive)', group: 'Output:' }),
       { defaults: false },
     ),

@@ -2,7 +2,7 @@ import { DEFAULT_SIZING } from '../inspect/sizing.js';
 import { GENERATE_OPTION_SPECS } from '../plan/options.js';
 import type { CommandSpec } from './commandSpec.js';
 
-const describe = (key: 'processes' | 'threads') => GENERATE_OPTION_SPECS.find((s) => s.key === key)?.describe ?? key;
+const describe = (key: 'processes' | 'threads' | 'pythonHome' | 'siteDir' | 'eggCache') => GENERATE_OPTION_SPECS.find((s) => s.key === key)?.describe ?? key;
 
 export const inspectCommand: CommandSpec = {
   command: 'inspect <path>',
@@ -13,6 +13,14 @@ export const inspectCommand: CommandSpec = {
       .option('json', { type: 'boolean', default: false, describe: 'one JSON document on stdout' })
       .option('processes', { type: 'number', default: DEFAULT_SIZING.processes, describe: `${describe('processes')}; for the connection estimate` })
       .option('threads', { type: 'number', default: DEFAULT_SIZING.threads, describe: `${describe('threads')}; for the connection estimate` })
+      .option('python-home', { type: 'string', describe: `${describe('pythonHome')}; the preflight asks Trac in it` })
+      .option('site-dir', { type: 'array', string: true, describe: describe('siteDir') })
+      .option('egg-cache', { type: 'string', describe: describe('eggCache') })
+      .option('preflight', {
+        type: 'boolean',
+        default: true,
+        describe: 'ask Trac itself (one Python process, as the Apache user when root) whether it opens each environment, its plugins and repositories; --no-preflight skips it',
+      })
       .option('probe-db', {
         type: 'boolean',
         default: false,
@@ -20,6 +28,11 @@ export const inspectCommand: CommandSpec = {
       }),
   run: async (args) => {
     const { runInspect } = await import('../commands/inspect.js');
-    return runInspect({ path: String(args.path), processes: Number(args.processes), threads: Number(args.threads), probeDb: Boolean(args.probeDb) });
+    return runInspect({ path: String(args.path), processes: Number(args.processes), threads: Number(args.threads), probeDb: Boolean(args.probeDb),
+      preflight: args.preflight !== false,
+      pythonHome: args.pythonHome === undefined ? undefined : String(args.pythonHome),
+      siteDir: Array.isArray(args.siteDir) ? args.siteDir.map(String) : undefined,
+      eggCache: args.eggCache === undefined ? undefined : String(args.eggCache),
+    });
   },
 };

@@ -1,5 +1,3 @@
-import fs from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { EXIT, usageError } from '../errors.js';
 import { allProblems, inspectPath } from '../inspect/inspectPath.js';
@@ -7,10 +5,9 @@ import { pythonOptions, staticSources, type ProviderReport } from '../plan/deplo
 import type { GenerateOptions } from '../plan/options.js';
 import { planDeployment } from '../plan/planDeployment.js';
 import type { DeploymentPlan, RenderedFile } from '../plan/types.js';
-import { isWithin } from '../plan/validate.js';
-import { fingerprint, inputsOf, reusableAnswer, type CachedAnswer } from '../python/answerCache.js';
-import { pythonFor } from '../python/askPython.js';
-import { htdocsDirs, type HtdocsAnswer } from '../python/htdocsDirs.js';
+import { questionFor } from '../python/answerCache.js';
+import type { HtdocsAnswer } from '../python/htdocsDirs.js';
+import { askHtdocs, rememberAnswer, removeEggCache } from '../python/htdocsQuestion.js';
 import { renderDeploy } from '../render/renderDeploy.js';
 import { emitFiles, type EmitOptions, type FilesResult } from '../write/emitFiles.js';
 import { contentHash, isOurs } from '../write/ownership.js';
@@ -45,20 +42,15 @@ export async function runDeploy(args: DeployArgs): Promise<DeployOutcome> {
   const envPath = path.resolve(args.env);
   const target = path.resolve(args.target);
   const htdocs = path.join(target, 'htdocs');
-  const manifest = await readManifest(target);
-  const eggCache = await fs.mkdtemp(path.join(os.tmpdir(), 'trac-deploy-eggs-'));
-  const question = { python: pythonFor(args.pythonHome).command, envPath, pathEnv: process.env.PATH ?? '' };
-  // The Python question is the slow part: it runs while the environment is inspected.
-  const asking = (async () => {
-    const cached = await reusableAnswer(manifest.query as CachedAnswer | undefined, question);
-    return cached
-      ? { answer: cached, fresh: false }
-      : { answer: await htdocsDirs(envPath, { pythonHome: args.pythonHome ?? null, eggCache }), fresh: true };
-  })();
+  const question = questionFor(args.pythonHome, envPath);
+  // The Python question is the slow part: it runs while the environment is inspected (and was
+  // started before the CLI's modules loaded when bin/ could tell it was this one).
+  const asking = askHtdocs(question, args.pythonHome ?? null);
   // Awaited below; marked handled now, so a failure that comes before the inspection ends is not
   // an unhandled rejection (which would end the process with a stack trace).
   asking.catch(() => undefined);
   try {
+    const manifest = await readManifest(target);
     const inspection = await inspectPath(args.env);
     if (inspection.kind !== 'environment') {
       throw usageError(
@@ -66,7 +58,8 @@ export async function runDeploy(args: DeployArgs): Promise<DeployOutcome> {
         `for all of them, deploy one (their Trac and plugins' files are shared) and pass its htdocs to: trac-deploy generate ${inspection.path} --htdocs TARGET/htdocs`,
       );
     }
-    const { answer, fresh } = await asking;
+    const asked = await asking;
+    const { answer } = asked;
     const { sources, providers } = staticSources(answer, htdocs);
     const chosen = pythonOptions(args, answer);
     const plan = await planDeployment({
@@ -78,6 +71,7 @@ export async function runDeploy(args: DeployArgs): Promise<DeployOutcome> {
       staticDirs: [...new Set(sources.map((s) => s.key))].map((key) => ({ key, dir: path.join(htdocs, key) })),
     });
     plan.notes.push(...chosen.notes);
+    if (asked.cacheNote) plan.notes.push(asked.cacheNote);
     // The plan file makes TARGET a directory smoke and apply read like generate's --out.
     const files = [...renderDeploy(plan), renderPlanFile(plan)];
     const sync = await planSync(htdocs, sources, manifest.htdocs);
@@ -100,30 +94,18 @@ export async function runDeploy(args: DeployArgs): Promise<DeployOutcome> {
     if (!args.dryRun) {
       await applySync(sync);
       const env = inspection.environments[0];
-      const query = fresh ? await cacheable(question, answer, eggCache, env) : manifest.query;
       const written = Object.fromEntries(files.map((f) => [path.relative(target, f.path), contentHash(f.content)]));
-      await writeManifest(target, { htdocs: sync.manifest, files: written, query });
+      await writeManifest(target, { htdocs: sync.manifest, files: written });
+      // A cache that cannot be written costs the next run time, never this run its result.
+      await rememberAnswer(question, asked, {
+        inheritFiles: [...(env?.inherit.files ?? []), ...(env?.problems.filter((p) => p.code === 'inherit-unreadable' && p.path).map((p) => p.path!) ?? [])],
+        pluginsDirs: env?.inherit.pluginsDir ? [env.inherit.pluginsDir] : [],
+      }).catch(() => undefined);
     }
     return done(result, EXIT.ok);
   } finally {
-    await asking.catch(() => undefined);
-    await fs.rm(eggCache, { recursive: true, force: true });
+    await asking.then(removeEggCache, () => undefined);
   }
-}
-
-/** The answer with its fingerprint, unless it points into this run's temporary egg cache. */
-async function cacheable(
-  question: CachedAnswer['question'],
-  answer: HtdocsAnswer,
-  eggCache: string,
-  env: { inherit: { files: string[]; pluginsDir: string | null } } | undefined,
-): Promise<CachedAnswer | null> {
-  if (answer.providers.some((p) => p.dirs.some(([, dir]) => dir && isWithin(dir, eggCache)))) return null;
-  const inputs = inputsOf(question.envPath, answer, {
-    inheritFiles: env?.inherit.files ?? [],
-    pluginsDirs: env?.inherit.pluginsDir ? [env.inherit.pluginsDir] : [],
-  });
-  return { question, ...inputs, fingerprint: await fingerprint(inputs.paths, inputs.dirsWithEntries), answer };
 }
 
 /** Nothing is written unless everything may be: scripts and htdocs are checked together. */

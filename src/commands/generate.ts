@@ -1,18 +1,24 @@
+import { usageError } from '../errors.js';
 import { allProblems, inspectPath } from '../inspect/inspectPath.js';
+import { MACHINE_STATE_CODES, PREFLIGHT_CODES, withPreflight } from '../inspect/preflight.js';
 import type { Finding } from '../findings.js';
 import type { GenerateOptions } from '../plan/options.js';
 import { planDeployment } from '../plan/planDeployment.js';
 import type { DeploymentPlan, RenderedFile } from '../plan/types.js';
 import { renderPlan } from '../render/renderPlan.js';
 import { emitFiles, filesExitCode, type EmitOptions } from '../write/emitFiles.js';
-import { renderPlanFile } from '../write/planFile.js';
+import { readPlanFiles, renderPlanFile } from '../write/planFile.js';
 import { tracSettingFindings, tracUrlSettings, type TracSetting } from '../plan/tracUrlSettings.js';
 import { configureTrac, findTracAdmin } from '../write/configureTrac.js';
+import { shadowedMounts } from '../plan/mounts.js';
+import path from 'node:path';
 import type { FilesOutcome } from './outcome.js';
 
 export interface GenerateArgs extends GenerateOptions, EmitOptions {
   path: string;
   out: string;
+  /** Ask Trac itself first (default); false skips it. */
+  preflight?: boolean;
 }
 
 export interface Deployment {
@@ -24,9 +30,17 @@ export interface Deployment {
   configureTrac: boolean;
 }
 
-/** inspect -> plan -> render: shared by generate and the wizard. */
-export async function buildDeployment(path: string, options: GenerateOptions, out: string): Promise<Deployment> {
-  const inspection = await inspectPath(path);
+/**
+ * inspect -> preflight -> plan -> render: shared by generate and the wizard. The preflight asks
+ * Trac, in the interpreter the site will use, whether it serves each environment; a site it
+ * would fail is refused (exit 2) with Trac's reason and the remedy.
+ */
+export async function buildDeployment(source: string, options: GenerateOptions, out: string, { preflight = true }: { preflight?: boolean } = {}): Promise<Deployment> {
+  let inspection = await inspectPath(source);
+  if (preflight) {
+    inspection = await withPreflight(inspection, { pythonHome: options.pythonHome ?? null, siteDirs: options.siteDir, eggCache: options.eggCache ?? null });
+    refuseWhatTracRefuses(allProblems(inspection));
+  }
   const plan = await planDeployment({ inspection, options, outDir: out });
   // The plan file lets `smoke DIR`, `apply DIR` and `ci` know what was generated.
   const tracSettings = tracUrlSettings(inspection, plan);
@@ -34,7 +48,45 @@ export async function buildDeployment(path: string, options: GenerateOptions, ou
 }
 
 export async function runGenerate(args: GenerateArgs): Promise<FilesOutcome> {
-  return emitDeployment(await buildDeployment(args.path, args, args.out), args);
+  const deployment = await buildDeployment(args.path, args, args.out, { preflight: args.preflight !== false });
+  deployment.findings.push(...(await neighbourFindings(deployment.plan)));
+  return emitDeployment(deployment, args);
+}
+
+/**
+ * Other sites already generated into the same directory: served together (smoke DIR, apply DIR),
+ * a mount point read first that covers another one hides it.
+ */
+async function neighbourFindings(plan: DeploymentPlan): Promise<Finding[]> {
+  const others = (await readPlanFiles(plan.files.outDir).catch(() => [])).map((p) => p.plan)
+    // Whole sites (--server-name) are virtual hosts of their own: only mounts of one host meet.
+    .filter((p) => p.name !== plan.name && (p.site?.serverName ?? null) === (plan.site?.serverName ?? null));
+  if (others.length === 0) return [];
+  const mounts = [...others, plan]
+    .map((p) => ({ name: path.basename(p.files.apache).replace(/\.conf$/, ''), urlPrefix: p.urlPrefix }))
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return shadowedMounts(mounts).map(({ hidden, by }) => ({
+    code: 'mount-shadowed',
+    severity: 'warning' as const,
+    message: `${hidden.urlPrefix} (${hidden.name}.conf) will be answered by ${by.urlPrefix} (${by.name}.conf) when Apache reads the configurations of ${plan.files.outDir} in name order`,
+    advice: [`give the site at ${by.urlPrefix} a --name that sorts after ${hidden.name}, or generate it into another --out directory`],
+  }));
+}
+
+/**
+ * What makes Trac answer 500 (or not at all) where the preflight asked it: nothing is written.
+ * The machine's state (file access of the web server user, a database server that is down) is
+ * reported, not refused; apply refuses it.
+ */
+function refuseWhatTracRefuses(findings: Finding[]): void {
+  const fatal = findings.filter((f) => f.severity === 'error' && PREFLIGHT_CODES.has(f.code) && !MACHINE_STATE_CODES.has(f.code));
+  if (fatal.length === 0) return;
+  const lines = fatal.flatMap((f) => [f.message, ...(f.advice ?? []).map((a) => `  -> ${a}`)]);
+  throw usageError(
+    `Trac would not serve ${fatal.length === 1 ? 'this site' : `this site (${fatal.length} problems)`}; nothing was written`,
+    ...lines,
+    'fix these and run again, or pass --no-preflight to write the files anyway',
+  );
 }
 
 /** --check, --dry-run or a write of a deployment's files; shared by generate and init. */

@@ -2,10 +2,13 @@ import { createTwoFilesPatch } from 'diff';
 import { shWord } from '../escape/shell.js';
 import type { CliContext } from '../context.js';
 import { EXIT, usageError } from '../errors.js';
-import { inspectPath } from '../inspect/inspectPath.js';
 import type { Inspection } from '../inspect/types.js';
-import { validateOutDir } from '../plan/validate.js';
-import type { RenderedFile } from '../plan/types.js';
+import path from 'node:path';
+import type { Finding } from '../findings.js';
+import { allProblems, inspectPath } from '../inspect/inspectPath.js';
+import { nameFromPath, validateOutDir } from '../plan/validate.js';
+import type { DeploymentPlan, RenderedFile } from '../plan/types.js';
+import { findingsByQuestion, formatFinding } from '../wizard/findingQuestions.js';
 import { execaPythonRunner, findPythons, type PythonFound, type PythonRunner } from '../python/findPythons.js';
 import { findEnvironments, USUAL_TRAC_ROOTS } from '../wizard/findEnvironments.js';
 import { defaultsPrompter, inquirerPrompter, type Prompter, recordingPrompter, WizardCancelled } from '../wizard/prompter.js';
@@ -36,6 +39,8 @@ export interface InitDeps {
   runSmoke?: (dir: string) => Promise<Outcome>;
   /** Shows a step's outcome as the wizard goes (the CLI's presenter); default: nothing. */
   show?: (outcome: Outcome) => void;
+  /** Where virtualenvs are looked for besides the environment's neighbourhood (default: findPythons'). */
+  venvRoots?: string[];
 }
 
 /**
@@ -63,16 +68,35 @@ async function wizard(args: InitArgs, ctx: CliContext, deps: InitDeps, prompter:
   const inspection = await inspectPath(target);
   let found: PythonFound[] | null = null;
   const pythons = async () =>
-    (found ??= await findPythons({ near: inspection.path, pythonHome: args.given.pythonHome, run: deps.runPython ?? execaPythonRunner }));
-  const options = await askOptions({ prompter, inspection, given: args.given, pythons });
-  const out = args.out ?? (await askOut(prompter, inspection));
+    (found ??= await findPythons({
+      near: inspection.path,
+      pythonHome: args.given.pythonHome,
+      run: deps.runPython ?? execaPythonRunner,
+      ...(deps.venvRoots ? { wellKnown: deps.venvRoots } : {}),
+    }));
+  // What inspection found (and, once merged, the preflight), each at the question it concerns.
+  const findings = findingsByQuestion(allProblems(inspection));
+  const say = (list: Finding[]) => {
+    for (const f of list) ctx.stdout(formatFinding(f));
+  };
+  say(findings.at('general'));
+  const options = await askOptions({
+    prompter,
+    inspection,
+    given: args.given,
+    pythons,
+    requireTrac: args.yes,
+    before: (key) => say(findings.at(key)),
+  });
+  say(findings.rest());
+  const out = args.out ?? (await askOut(prompter, inspection, options.name ?? nameFromPath(inspection.path)));
 
   if (needed) throw needFlags(needed);
 
   const deployment = await buildDeployment(inspection.path, options, out);
   const { plan, files } = deployment;
   const show = deps.show ?? (() => {});
-  const changes = await preview(files, ctx);
+  const changes = await preview(files, plan, ctx);
   if (changes.total === 0) {
     show(await emitDeployment(deployment, { force: false, dryRun: false, check: true }));
   } else {
@@ -98,7 +122,7 @@ async function wizard(args: InitArgs, ctx: CliContext, deps: InitDeps, prompter:
 
   const smoke =
     args.smoke ??
-    (await prompter.confirm({ message: `Run the smoke test now (a throwaway Apache on 127.0.0.1 serving ${plan.files.outDir})?`, flag: '--smoke', default: false }));
+    (await prompter.confirm({ message: `Run the smoke test now (a throwaway Apache on 127.0.0.1 serving ${plan.files.outDir})?`, flag: '--smoke', default: true }));
   if (!smoke) return done(EXIT.ok, `trac-deploy smoke ${shWord(plan.files.outDir)}`, null);
   const smoked = await (deps.runSmoke ?? smokeDir)(plan.files.outDir);
   show(smoked);
@@ -144,19 +168,55 @@ function needFlags(needed: string[]) {
   );
 }
 
-async function askOut(prompter: Prompter, inspection: Inspection): Promise<string> {
+/**
+ * Where the files go by default. Debian's conventions: /srv holds the data a site serves (the
+ * script Apache runs), and `trac-deploy ci` defaults its --deploy-dir there too; one directory
+ * per site name, so several sites never mix. Outside every environment and directory of
+ * environments, as the plan requires; when /srv itself is where they live, beside it.
+ */
+export const DEFAULT_OUT_ROOT = '/srv/trac-deploy';
+
+export function defaultOut(inspection: Inspection, name: string): string {
+  const envPaths = inspection.environments.map((e) => e.path);
+  const parent = inspection.kind === 'parent' ? inspection.path : null;
+  const candidates = [path.join(DEFAULT_OUT_ROOT, name), path.join('/etc/trac-deploy', name), path.join(path.dirname(inspection.path), `${name}-deploy`)];
+  for (const candidate of candidates) {
+    try {
+      return validateOutDir(candidate, envPaths, parent);
+    } catch {
+      // the next candidate
+    }
+  }
+  return candidates[0] ?? DEFAULT_OUT_ROOT;
+}
+
+async function askOut(prompter: Prompter, inspection: Inspection, name: string): Promise<string> {
   const envPaths = inspection.environments.map((e) => e.path);
   const parent = inspection.kind === 'parent' ? inspection.path : null;
   return prompter.input({
     message: 'Directory to write the .wsgi script and Apache configuration into',
     flag: '--out',
-    default: `${inspection.path}-deploy`,
+    default: defaultOut(inspection, name),
     validate: asValidator((v) => validateOutDir(v, envPaths, parent)),
   });
 }
 
-/** Show each file: new ones in full, changed ones as a unified diff. */
-async function preview(files: RenderedFile[], ctx: CliContext): Promise<{ total: number; created: number; changed: number }> {
+/** The plan in a few lines: what an administrator checks before saying yes. */
+export function planSummary(plan: DeploymentPlan): string {
+  const envs = plan.source.environments.map((e) => `${e.name}${e.projectName ? ` ("${e.projectName}")` : ''}`);
+  const lines = [
+    `${plan.source.kind === 'parent' ? `${envs.length} environments under ${plan.source.path}` : `environment ${plan.source.path}`}: ${envs.join(', ')}`,
+    `mounted at ${plan.urlPrefix}, ${plan.mode} mode${plan.daemon ? ` (process group ${plan.daemon.processGroup}, ${plan.daemon.processes} x ${plan.daemon.threads})` : ''}`,
+    `Python: ${plan.python.home ? `virtualenv ${plan.python.home}` : 'the one mod_wsgi embeds, no virtualenv'}${plan.python.siteDirs.length ? `, site dirs ${plan.python.siteDirs.join(', ')}` : ''}`,
+    `logins: ${plan.auth.method === 'none' ? 'left to Trac (no Apache login)' : `${plan.auth.method}, ${plan.auth.scope === 'site' ? 'whole site' : 'at /login'}`}`,
+    `pooling: ${plan.pool.reason}`,
+    `Apache modules: ${plan.apacheModules.join(', ')}`,
+  ];
+  return lines.map((l) => `    ${l}`).join('\n');
+}
+
+/** Show each file: new ones in full, changed ones as a unified diff, the plan as a summary. */
+async function preview(files: RenderedFile[], plan: DeploymentPlan, ctx: CliContext): Promise<{ total: number; created: number; changed: number }> {
   const outcomes = await compareFiles(files);
   let created = 0;
   let changed = 0;
@@ -165,6 +225,11 @@ async function preview(files: RenderedFile[], ctx: CliContext): Promise<{ total:
     if (!file) continue;
     if (o.status === 'unchanged') {
       ctx.stdout(`unchanged: ${o.path}`);
+    } else if (file.kind === 'manifest') {
+      // The plan file is for trac-deploy's other commands: a summary, not its JSON.
+      if (o.status === 'new') created++;
+      else changed++;
+      ctx.stdout(`${o.status === 'new' ? ctx.colors.green('new file') : ctx.colors.yellow('changed')}: ${o.path} (the plan, for smoke, apply and ci)\n${planSummary(plan)}\n`);
     } else if (o.status === 'new') {
       created++;
       ctx.stdout(`${ctx.colors.green('new file')}: ${o.path}\n${file.content.replace(/^/gm, '    ').trimEnd()}\n`);

@@ -1,6 +1,7 @@
 import { EXIT } from '../errors.js';
 import { allProblems, inspectPath } from '../inspect/inspectPath.js';
-import { probeDatabaseServers, type ClientRunner } from '../inspect/probeDatabase.js';
+import { withPreflight } from '../inspect/preflight.js';
+import type { ClientRunner } from '../inspect/probeDatabase.js';
 import type { InspectOutcome } from './outcome.js';
 
 export interface InspectArgs {
@@ -10,11 +11,21 @@ export interface InspectArgs {
   threads: number;
   /** Ask each database server for max_connections. */
   probeDb: boolean;
+  /** Ask Trac itself (python/preflight.py) in this virtualenv (else python3) with these site dirs. */
+  preflight: boolean;
+  pythonHome?: string | undefined;
+  siteDir?: string[] | undefined;
+  eggCache?: string | undefined;
 }
 
 export async function runInspect(args: InspectArgs, runClient?: ClientRunner): Promise<InspectOutcome> {
   let inspection = await inspectPath(args.path, { processes: args.processes, threads: args.threads });
+  if (args.preflight) {
+    inspection = await withPreflight(inspection, { pythonHome: args.pythonHome ?? null, siteDirs: args.siteDir ?? [], eggCache: args.eggCache ?? null });
+  }
   if (args.probeDb) {
+    // Loaded only when asked: it brings execa, which costs start-up time on every inspect.
+    const { probeDatabaseServers } = await import('../inspect/probeDatabase.js');
     const { servers, problems } = await probeDatabaseServers(inspection, runClient);
     inspection = { ...inspection, databaseServers: servers, problems: [...inspection.problems, ...problems] };
   }

@@ -4,9 +4,9 @@ import path from 'node:path';
 import { reasonOf, usageError } from '../errors.js';
 import { groupDatabaseServers } from './databaseServers.js';
 import { checkEnvironment, inspectEnvironment } from './environment.js';
-import pMap from 'p-map';
 import { apacheUserProblems } from './apacheUserAccess.js';
 import { fnmatchToRegExp } from './fnmatch.js';
+import { inspectCandidates, workerCount, type Candidate } from './parallelCandidates.js';
 import { checkSizing, DEFAULT_SIZING, type Sizing } from './sizing.js';
 import { TracIniUnreadable } from './tracIni.js';
 import type { EnvironmentInfo, Inspection, Problem } from './types.js';
@@ -82,10 +82,14 @@ async function inspectParent(root: string): Promise<Omit<Inspection, 'databaseSe
   const environments: EnvironmentInfo[] = [];
   const skipped: Inspection['skipped'] = [];
   const problems: Problem[] = [];
-  const names = entries.map((e) => e.name).sort();
+  // The listing says what is a directory; only symbolic links (followed, as Trac's os.path.isdir
+  // does) and entries of unknown type need a stat of their own.
+  const candidates: Candidate[] = entries
+    .filter((e) => !(e.isFile() || e.isFIFO() || e.isSocket() || e.isBlockDevice() || e.isCharacterDevice()))
+    .map((e): Candidate => [e.name, e.isDirectory() ? true : null])
+    .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
   const matchers = patterns.map((pattern) => ({ pattern, regexp: fnmatchToRegExp(pattern) }));
-  // Each candidate is a few small reads; done 32 at a time they overlap instead of queueing.
-  const outcomes = await pMap(names, (name) => inspectCandidate(root, name, matchers), { concurrency: 32 });
+  const outcomes = await inspectCandidates(root, candidates, matchers, workerCount(candidates.length));
   for (const outcome of outcomes) {
     if (outcome.environment) environments.push(outcome.environment);
     if (outcome.skipped) skipped.push(outcome.skipped);
@@ -98,39 +102,6 @@ async function inspectParent(root: string): Promise<Omit<Inspection, 'databaseSe
     );
   }
   return { kind: 'parent', path: root, environments, skipped, problems };
-}
-
-interface CandidateOutcome {
-  environment?: EnvironmentInfo;
-  skipped?: Inspection['skipped'][number];
-  problem?: Problem;
-}
-
-/** One entry of a parent directory, judged as Trac's project index would. */
-async function inspectCandidate(root: string, name: string, matchers: { pattern: string; regexp: RegExp }[]): Promise<CandidateOutcome> {
-  const dir = path.join(root, name);
-  const isDir = await fs.stat(dir).then((s) => s.isDirectory(), () => false);
-  if (!isDir) return {};
-  const ignored = matchers.find((m) => m.regexp.test(name));
-  if (ignored) return { skipped: { name, reason: `matches .tracignore pattern "${ignored.pattern}"` } };
-  const check = await checkEnvironment(dir);
-  if (!check.isEnvironment) {
-    return {
-      skipped: { name, reason: 'not a Trac environment' },
-      problem: {
-        code: 'not-an-environment',
-        severity: 'warning',
-        message: `${dir} is not a Trac environment but Trac's project index will try to open it; add "${name}" to ${path.join(root, '.tracignore')}`,
-        path: dir,
-      },
-    };
-  }
-  try {
-    return { environment: await inspectEnvironment(dir, check.formatVersion) };
-  } catch (error) {
-    if (!(error instanceof TracIniUnreadable)) throw error;
-    return { problem: { code: 'trac-ini-unreadable', severity: 'error', message: error.message, path: error.file } };
-  }
 }
 
 /** Every problem in an inspection, the environment ones included. */

@@ -63,7 +63,10 @@ function readRepositoryTable(db: import('better-sqlite3').Database): Repository[
   const repositories: Repository[] = [];
   for (const props of byId.values()) {
     const name = props.get('name');
-    if (name === undefined) continue;
+    // Trac's DbRepositoryProvider: a row set is a repository only with a dir or an alias. Every
+    // repository, trac.ini's too, gets an id row with just its name (and youngest_rev after a
+    // resync): those are not repositories of their own.
+    if (name === undefined || !(props.has('dir') || props.has('alias'))) continue;
     repositories.push({
       name,
       type: props.get('type') || '',

@@ -54,7 +54,27 @@ export interface EnvironmentInfo {
    */
   loginFormComponents: string[];
   problems: Problem[];
+  /** What Trac itself said when it opened the environment (python/preflight.py); absent when not asked. */
+  preflight?: EnvironmentPreflight | null;
 }
+
+export interface EnvironmentPreflight {
+  /** Opened with its database usable and up to date: Trac will serve it. */
+  opened: boolean;
+  project: string | null;
+  /** As Trac's RepositoryManager lists them (trac.ini and the database), each opened or not. */
+  repositories: { name: string; type: string; ok: boolean; error: string | null; hidden: boolean; alias: string | null }[];
+  /** One attachment whose file exists, for the smoke test. */
+  attachment: { realm: string; id: string; filename: string; size: number } | null;
+  xsendfile: { on: boolean; header: string } | null;
+  filesDir: string | null;
+  pluginsNotLoaded: string[];
+}
+
+/** Whether Trac was asked, and by which interpreter as which user; or why not. */
+export type PreflightSummary =
+  | { status: 'ran'; python: string; pythonVersion: string; user: string | null; trac: string; svnBindingsFrom: string | null }
+  | { status: 'skipped'; reason: string };
 
 export interface Inspection {
   kind: 'environment' | 'parent';
@@ -65,6 +85,8 @@ export interface Inspection {
   /** PostgreSQL/MySQL servers the environments connect to, and which environments share each. */
   databaseServers: DatabaseServer[];
   problems: Problem[];
+  /** The preflight (python/preflight.py); absent when the command does not ask Trac. */
+  preflight?: PreflightSummary;
 }
 
 export interface DatabaseServer extends DatabaseServerAddress {

@@ -10,7 +10,7 @@ import type { Inspection } from '../inspect/types.js';
 import { decideAuth, moduleHint } from './authDecision.js';
 import { decidePool } from './poolDecision.js';
 import type { GenerateOptions } from './options.js';
-import type { DeploymentPlan } from './types.js';
+import type { DeploymentPlan, EnvironmentUses } from './types.js';
 import {
   apacheSafePath,
   existingDirectory,
@@ -33,6 +33,11 @@ export interface PlanInput {
   deployTarget?: string;
   /** deploy: the environment's Python, named on the scripts' #! line. */
   interpreter?: string;
+  /**
+   * ci: --python-home names a directory on the CI runner (the pipeline makes it there), so it
+   * need not exist on this machine; it must still be absolute-able and fit Apache's syntax.
+   */
+  pythonHomeOnRunner?: boolean;
 }
 
 /** How long browsers may keep Trac's static files: a day, since Trac's chrome URLs carry no version. */
@@ -42,7 +47,7 @@ export const STATIC_MAX_AGE = 86400;
  * The one function that turns what is on disk and what the user asked for into every
  * decision of the deployment. generate, deploy, init and ci all call it.
  */
-export async function planDeployment({ inspection, options, outDir, staticDirs, deployTarget, interpreter }: PlanInput): Promise<DeploymentPlan> {
+export async function planDeployment({ inspection, options, outDir, staticDirs, deployTarget, interpreter, pythonHomeOnRunner }: PlanInput): Promise<DeploymentPlan> {
   const urlPrefix = validateUrlPrefix(options.urlPrefix);
   const name = validateName(options.name ?? nameFromPath(inspection.path));
   const envPaths = inspection.environments.map((e) => e.path);
@@ -55,7 +60,9 @@ export async function planDeployment({ inspection, options, outDir, staticDirs, 
   // "site" is each environment's own htdocs/: one deployed copy would serve one project's logo
   // and CSS to all of them, so under a parent directory Trac keeps serving it per project.
   const statics = parentDir ? allStatics.filter((s) => s.key !== 'site') : allStatics;
-  const pythonHome = options.pythonHome ? apacheSafePath('--python-home', await existingDirectory('--python-home', options.pythonHome)) : null;
+  const pythonHome = options.pythonHome
+    ? apacheSafePath('--python-home', pythonHomeOnRunner ? path.resolve(options.pythonHome) : await existingDirectory('--python-home', options.pythonHome))
+    : null;
   const siteDirs: string[] = [];
   for (const dir of options.siteDir) siteDirs.push(await existingDirectory('--site-dir', dir));
   const sizing = decideSizing({ processes: options.processes, threads: options.threads }, inspection.environments.length);
@@ -97,6 +104,15 @@ export async function planDeployment({ inspection, options, outDir, staticDirs, 
   if (options.mode === 'embedded' && pythonHome) {
     notes.push('embedded mode: the script adds the virtualenv\'s site-packages itself, since python-home= exists only for daemon processes');
   }
+  const svnBindings = inspection.preflight?.status === 'ran' ? inspection.preflight.svnBindingsFrom : null;
+  if (svnBindings) {
+    notes.push(`Subversion: the interpreter has no bindings of its own, so the script makes the svn and libsvn packages of ${svnBindings} (Debian's python3-subversion) importable, and nothing else of that directory`);
+  }
+  const xsendfile = xsendfileDecision(inspection);
+  if (xsendfile) {
+    apacheModules.push('xsendfile');
+    notes.push(`[trac] use_xsendfile is on: mod_xsendfile sends attachments from ${xsendfile.paths.join(', ')} (Debian: apt-get install libapache2-mod-xsendfile; a2enmod xsendfile)`);
+  }
   const staticAliases = statics.map(({ key, dir }) => staticAlias(urlPrefix, inspection.kind, key, apacheSafePath('--htdocs', dir)));
   if (target && interpreter === undefined) throw new Error('planDeployment: deployTarget needs the interpreter for the #! line');
   if (interpreter !== undefined) validateInterpreter(interpreter);
@@ -105,7 +121,7 @@ export async function planDeployment({ inspection, options, outDir, staticDirs, 
     source: {
       kind: inspection.kind,
       path: inspection.path,
-      environments: inspection.environments.map((e) => ({ name: e.name, path: e.path, projectName: e.project.name })),
+      environments: inspection.environments.map((e) => ({ name: e.name, path: e.path, projectName: e.project.name, ...(e.preflight ? { uses: usesOf(e.preflight) } : {}) })),
     },
     urlPrefix,
     name,
@@ -123,7 +139,9 @@ export async function planDeployment({ inspection, options, outDir, staticDirs, 
       ...(interpreter !== undefined ? { interpreter } : {}),
       siteDirs,
       eggCache,
+      ...(svnBindings ? { svnBindings } : {}),
     },
+    ...(xsendfile ? { xsendfile } : {}),
     pool,
     auth: auth.auth,
     apacheModules: [...new Set(apacheModules)],
@@ -141,6 +159,34 @@ export async function planDeployment({ inspection, options, outDir, staticDirs, 
       : { outDir: out, wsgi: path.join(out, `${name}.wsgi`), apache: path.join(out, `${name}.conf`) },
     notes,
   };
+}
+
+function usesOf(pre: NonNullable<Inspection['environments'][number]['preflight']>): EnvironmentUses {
+  return {
+    repositories: pre.repositories.filter((r) => r.ok && !r.hidden && !r.alias).map((r) => r.name),
+    attachment: pre.attachment,
+    xsendfile: pre.xsendfile?.on ?? false,
+  };
+}
+
+/**
+ * Environments with [trac] use_xsendfile answer downloads with a header and an empty body;
+ * Apache's mod_xsendfile handles X-Sendfile only (X-Accel-Redirect is nginx's).
+ */
+function xsendfileDecision(inspection: Inspection): { paths: string[] } | null {
+  const on = inspection.environments.filter((e) => e.preflight?.xsendfile?.on);
+  if (on.length === 0) return null;
+  for (const env of on) {
+    const header = env.preflight?.xsendfile?.header ?? 'X-Sendfile';
+    if (header.toLowerCase() !== 'x-sendfile') {
+      throw usageError(
+        `${path.join(env.path, 'conf', 'trac.ini')}: [trac] use_xsendfile with xsendfile_header = ${header}, which Apache does not handle (it is nginx's); downloads would arrive empty`,
+        'set [trac] xsendfile_header = X-Sendfile (Apache mod_xsendfile), or use_xsendfile = false',
+      );
+    }
+  }
+  const paths = on.map((e) => e.preflight?.filesDir ?? path.join(e.path, 'files'));
+  return { paths: [...new Set(paths.map((p) => apacheSafePath('[trac] files dir', p)))] };
 }
 
 /**

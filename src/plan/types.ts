@@ -6,7 +6,13 @@ export interface DeploymentPlan {
   source: {
     kind: 'environment' | 'parent';
     path: string;
-    environments: { name: string; path: string; projectName: string | null }[];
+    environments: {
+      name: string;
+      path: string;
+      projectName: string | null;
+      /** What the preflight found this environment uses, for the smoke test; absent when it did not run. */
+      uses?: EnvironmentUses;
+    }[];
   };
   urlPrefix: string;
   /** Base name of the files and of the process group; [A-Za-z0-9_.-] only. */
@@ -43,7 +49,14 @@ export interface DeploymentPlan {
     interpreter?: string;
     siteDirs: string[];
     eggCache: string;
+    /**
+     * Debian's dist-packages, when the interpreter has no Subversion bindings and an svn
+     * repository is configured: the script makes only its svn and libsvn packages importable.
+     */
+    svnBindings?: string;
   };
+  /** [trac] use_xsendfile: mod_xsendfile sends the files Trac names, from these directories. */
+  xsendfile?: { paths: string[] };
   pool: {
     disable: boolean;
     /** Backends whose pooling the script switches off. */
@@ -107,6 +120,13 @@ export interface SitePlan {
    * file because a site is what a production server runs; see templates/apache/site.conf.hbs.
    */
   socketRotation: 'off';
+}
+
+/** Repositories Trac opened (names; '' is the default) and one attachment whose file exists. */
+export interface EnvironmentUses {
+  repositories: string[];
+  attachment: { realm: string; id: string; filename: string; size: number } | null;
+  xsendfile: boolean;
 }
 
 export interface RenderedFile {

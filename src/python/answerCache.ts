@@ -1,18 +1,32 @@
-import { createHash } from 'node:crypto';
-import fs from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
+import fs, { type FileHandle } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
+import { PYTHON_PROGRAMS_DIR, pythonFor } from './askPython.js';
 import type { HtdocsAnswer } from './htdocsDirs.js';
 
 /**
- * Asking the environment's Python costs about 0.3 s (Trac loads every component). Its answer
- * only changes when what Trac reads to make it changes, so deploy keeps it beside the files it
- * wrote, with a fingerprint of those inputs: trac.ini and the files it inherits, the plugins
- * directories and their entries, the interpreter, and its site-packages directories (whose
- * mtime changes when anything is installed or removed). Any difference means asking again.
+ * Asking the environment's Python costs about half a second (Trac loads every component). Its
+ * answer only changes when what Trac reads to make it changes, so it is kept in a cache of the
+ * user who runs trac-deploy (not in a TARGET: any TARGET reuses it), under a key made of the
+ * question (interpreter, environment, the variables that steer Python's import path, our
+ * program), with a fingerprint of everything the answer depends on: the environment's VERSION,
+ * trac.ini and every file it inherits (also those missing now), its plugins directories and
+ * their entries, the interpreter, every directory on its sys.path (site-packages among them:
+ * their mtime changes when anything is installed or removed), Trac's package, and the program
+ * that asked. Any difference means asking again.
  */
+export interface Question {
+  python: string;
+  envPath: string;
+  /** Variables that change what the interpreter imports. */
+  env: Record<string, string>;
+  program: string;
+}
+
 export interface CachedAnswer {
-  /** Who was asked, about what. */
-  question: { python: string; envPath: string; pathEnv: string };
+  question: Question;
   /** The paths fingerprinted; directories listed in `dirsWithEntries` count their entries too. */
   paths: string[];
   dirsWithEntries: string[];
@@ -20,15 +34,33 @@ export interface CachedAnswer {
   answer: HtdocsAnswer;
 }
 
+const PROGRAM = 'htdocs_dirs.py';
+const PYTHON_VARIABLES = ['PATH', 'PYTHONPATH', 'PYTHONHOME', 'PYTHONUSERBASE', 'PYTHONNOUSERSITE', 'PYTHONSAFEPATH', 'PYTHONPLATLIBDIR'];
+const MAX_ENTRY = 4 * 1024 * 1024;
+
+export function questionFor(pythonHome: string | null | undefined, envPath: string, env: NodeJS.ProcessEnv = process.env): Question {
+  const vars: Record<string, string> = {};
+  for (const name of PYTHON_VARIABLES) if (env[name] !== undefined) vars[name] = env[name];
+  return { python: pythonFor(pythonHome).command, envPath: path.resolve(envPath), env: vars, program: path.join(PYTHON_PROGRAMS_DIR, PROGRAM) };
+}
+
+/** What can change the answer and is known before asking: the environment's own files. */
+export function environmentInputs(envPath: string): { paths: string[]; dirsWithEntries: string[] } {
+  const plugins = path.join(envPath, 'plugins');
+  return { paths: [path.join(envPath, 'VERSION'), path.join(envPath, 'conf', 'trac.ini'), plugins], dirsWithEntries: [plugins] };
+}
+
 /** The files and directories whose change can change the answer. */
-export function inputsOf(envPath: string, answer: HtdocsAnswer, extra: { inheritFiles: string[]; pluginsDirs: string[] }): { paths: string[]; dirsWithEntries: string[] } {
-  const dirsWithEntries = [path.join(envPath, 'plugins'), ...extra.pluginsDirs];
+export function inputsOf(question: Question, answer: HtdocsAnswer, extra: { inheritFiles: string[]; pluginsDirs: string[] }): { paths: string[]; dirsWithEntries: string[] } {
+  const own = environmentInputs(question.envPath);
+  const dirsWithEntries = [...own.dirsWithEntries, ...extra.pluginsDirs];
   const paths = [
-    path.join(envPath, 'VERSION'),
-    path.join(envPath, 'conf', 'trac.ini'),
+    ...own.paths,
     ...extra.inheritFiles,
+    question.program,
     answer.python.executable,
     ...answer.python.sitePackages,
+    ...(answer.python.path ?? []),
     answer.trac.package,
     ...dirsWithEntries,
   ];
@@ -36,14 +68,14 @@ export function inputsOf(envPath: string, answer: HtdocsAnswer, extra: { inherit
 }
 
 export async function fingerprint(paths: string[], dirsWithEntries: string[]): Promise<string> {
-  const hash = createHash('sha1');
+  const hash = createHash('sha256');
   const withEntries = new Set(dirsWithEntries);
   const stamps = await Promise.all(
     paths.map(async (p) => {
       const lines = [stamp(p, await fs.stat(p).catch(() => null))];
       if (withEntries.has(p)) {
         const names = await fs.readdir(p).catch(() => [] as string[]);
-        for (const name of names.sort()) lines.push(stamp(path.join(p, name), await fs.stat(path.join(p, name)).catch(() => null)));
+        for (const name of names.sort()) lines.push(stamp(path.join(p, name), await fs.lstat(path.join(p, name)).catch(() => null)));
       }
       return lines.join('\n');
     }),
@@ -53,14 +85,87 @@ export async function fingerprint(paths: string[], dirsWithEntries: string[]): P
 }
 
 function stamp(p: string, stat: import('node:fs').Stats | null): string {
-  return stat ? `${p}\t${stat.ino}\t${stat.size}\t${stat.mtimeMs}\t${stat.ctimeMs}` : `${p}\tmissing`;
+  return stat ? `${p}\t${stat.dev}\t${stat.ino}\t${stat.mode}\t${stat.size}\t${stat.mtimeMs}\t${stat.ctimeMs}` : `${p}\tmissing`;
+}
+
+/**
+ * The cache directory of the user running trac-deploy: TRAC_DEPLOY_CACHE_DIR, else
+ * /var/cache/trac-deploy for root, else $XDG_CACHE_HOME/trac-deploy (~/.cache/trac-deploy).
+ */
+export function cacheDirectory(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.TRAC_DEPLOY_CACHE_DIR) return path.resolve(env.TRAC_DEPLOY_CACHE_DIR);
+  if (process.getuid?.() === 0) return '/var/cache/trac-deploy';
+  const base = env.XDG_CACHE_HOME && path.isAbsolute(env.XDG_CACHE_HOME) ? env.XDG_CACHE_HOME : path.join(os.homedir(), '.cache');
+  return path.join(base, 'trac-deploy');
+}
+
+/**
+ * The cache directory, made 0700 when missing; null (with the reason) when it is not a real
+ * directory owned by this user and closed to everyone else: then nothing is read or written.
+ */
+export async function usableCacheDirectory(dir: string): Promise<{ dir: string | null; reason: string | null }> {
+  await fs.mkdir(path.dirname(dir), { recursive: true, mode: 0o700 }).catch(() => undefined);
+  await fs.mkdir(dir, { mode: 0o700 }).catch(() => undefined);
+  const stat = await fs.lstat(dir).catch(() => null);
+  const uid = process.getuid?.();
+  if (!stat) return { dir: null, reason: `${dir} could not be made` };
+  if (stat.isSymbolicLink() || !stat.isDirectory()) return { dir: null, reason: `${dir} is not a directory (a symbolic link is refused)` };
+  if (uid !== undefined && stat.uid !== uid) return { dir: null, reason: `${dir} belongs to uid ${stat.uid}, not to this user` };
+  if ((stat.mode & 0o077) !== 0) return { dir: null, reason: `${dir} is open to other users (mode ${(stat.mode & 0o777).toString(8)}); chmod 700 it` };
+  return { dir, reason: null };
+}
+
+function entryFile(dir: string, question: Question): string {
+  return path.join(dir, `htdocs-${createHash('sha256').update(JSON.stringify(question)).digest('hex').slice(0, 40)}.json`);
 }
 
 /** The cached answer when it was given to the same question and nothing it depends on changed. */
-export async function reusableAnswer(cached: CachedAnswer | null | undefined, question: CachedAnswer['question']): Promise<HtdocsAnswer | null> {
-  if (!cached || !cached.answer || !Array.isArray(cached.paths)) return null;
-  const q = cached.question;
-  if (!q || q.python !== question.python || q.envPath !== question.envPath || q.pathEnv !== question.pathEnv) return null;
-  const now = await fingerprint(cached.paths, cached.dirsWithEntries ?? []);
+export async function cachedAnswer(dir: string, question: Question): Promise<HtdocsAnswer | null> {
+  const text = await readOwnFile(entryFile(dir, question));
+  if (text === null) return null;
+  let cached: CachedAnswer;
+  try {
+    cached = JSON.parse(text) as CachedAnswer;
+  } catch {
+    return null;
+  }
+  if (!cached || !cached.answer || !Array.isArray(cached.paths) || !Array.isArray(cached.dirsWithEntries)) return null;
+  if (JSON.stringify(cached.question) !== JSON.stringify(question)) return null;
+  const now = await fingerprint(cached.paths, cached.dirsWithEntries);
   return now === cached.fingerprint ? cached.answer : null;
+}
+
+/** Writes the entry atomically (a private temporary file renamed over it). */
+export async function storeAnswer(dir: string, entry: Omit<CachedAnswer, 'fingerprint'>): Promise<void> {
+  const file = entryFile(dir, entry.question);
+  const record: CachedAnswer = { ...entry, fingerprint: await fingerprint(entry.paths, entry.dirsWithEntries) };
+  const temp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}`;
+  const handle = await fs.open(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+  try {
+    await handle.writeFile(JSON.stringify(record));
+  } finally {
+    await handle.close();
+  }
+  await fs.rename(temp, file).catch(async (error: unknown) => {
+    await fs.rm(temp, { force: true });
+    throw error;
+  });
+}
+
+/** A regular file of ours, not through a symbolic link, bounded; null otherwise. */
+async function readOwnFile(file: string): Promise<string | null> {
+  let handle: FileHandle;
+  try {
+    handle = await fs.open(file, constants.O_RDONLY | constants.O_NOFOLLOW);
+  } catch {
+    return null;
+  }
+  try {
+    const stat = await handle.stat();
+    const uid = process.getuid?.();
+    if (!stat.isFile() || stat.size > MAX_ENTRY || (uid !== undefined && stat.uid !== uid)) return null;
+    return await handle.readFile('utf8');
+  } finally {
+    await handle.close();
+  }
 }

@@ -9,7 +9,7 @@ export const PYTHON_PROGRAMS_DIR = fileURLToPath(new URL('../../python/', import
 export type PythonRunner = (
   file: string,
   args: string[],
-  options: { env: Record<string, string> },
+  options: { env: Record<string, string>; signal?: AbortSignal },
 ) => Promise<{ exitCode?: number | undefined; stdout: string; stderr: string; failed?: boolean; code?: string | undefined }>;
 
 /**
@@ -22,7 +22,7 @@ export const childProcessRunner: PythonRunner = async (file, args, options) => {
     const child = execFile(
       file,
       args,
-      { env: { ...process.env, ...options.env }, timeout: 120_000, maxBuffer: 64 * 1024 * 1024, encoding: 'utf8' },
+      { env: { ...process.env, ...options.env }, timeout: 120_000, maxBuffer: 64 * 1024 * 1024, encoding: 'utf8', ...(options.signal ? { signal: options.signal } : {}) },
       (error, stdout, stderr) => {
         const code = (error as NodeJS.ErrnoException | null)?.code;
         resolve({
@@ -52,10 +52,10 @@ export async function askPython<T>(
   python: { command: string; from: string },
   program: string,
   args: string[],
-  options: { env?: Record<string, string>; run?: PythonRunner } = {},
+  options: { env?: Record<string, string>; run?: PythonRunner; signal?: AbortSignal } = {},
 ): Promise<{ exitCode: number; answer: T }> {
   const run = options.run ?? childProcessRunner;
-  const result = await run(python.command, [path.join(PYTHON_PROGRAMS_DIR, program), ...args], { env: options.env ?? {} });
+  const result = await run(python.command, [path.join(PYTHON_PROGRAMS_DIR, program), ...args], { env: options.env ?? {}, ...(options.signal ? { signal: options.signal } : {}) });
   if (result.exitCode === undefined || result.code === 'ENOENT') {
     throw usageError(
       `cannot run ${python.command} (from ${python.from}): ${result.code === 'ENOENT' ? 'no such program' : firstLine(result.stderr) || 'it did not start'}`,

@@ -2,8 +2,9 @@ import fs from 'fs-extra';
 import path from 'node:path';
 
 /**
- * Finding the interpreters that can run Trac: the virtualenvs beside and above an environment,
- * `--python-home`, $VIRTUAL_ENV, `python3` on PATH and /usr/bin/python3. Each is asked once,
+ * Finding the interpreters that can run Trac: `--python-home`, $VIRTUAL_ENV, the virtualenvs
+ * beside and above an environment, those in /opt, /srv, /usr/local and the environment owner's
+ * home (two levels deep), `python3` on PATH and /usr/bin/python3. Each is asked once,
  * with one short program, whether it imports trac. Bounded: a few directories, one level deep,
  * at most MAX_CANDIDATES interpreters, each with a timeout.
  */
@@ -68,6 +69,41 @@ export async function venvsNear(envPath: string): Promise<string[]> {
   return found;
 }
 
+/** Where administrators put virtualenvs besides the environment's own neighbourhood. */
+export const WELL_KNOWN_VENV_ROOTS = ['/opt', '/srv', '/usr/local'];
+
+/**
+ * Virtualenvs at most two levels below each root (/opt/venv, /opt/trac/venv), in name order,
+ * hidden directories skipped; bounded per directory.
+ */
+export async function venvsUnder(roots: readonly string[], depth = 2): Promise<string[]> {
+  const found: string[] = [];
+  const walk = async (dir: string, level: number): Promise<void> => {
+    if (await isVirtualenv(dir)) {
+      found.push(dir);
+      return;
+    }
+    if (level >= depth) return;
+    const entries = await fs.readdir(dir, { withFileTypes: true }).catch(() => []);
+    const dirs = entries.filter((e) => e.isDirectory() && !e.name.startsWith('.')).map((e) => e.name).sort().slice(0, MAX_ENTRIES_PER_DIR);
+    for (const name of dirs) await walk(path.join(dir, name), level + 1);
+  };
+  for (const root of roots) await walk(path.resolve(root), 0);
+  return found;
+}
+
+/** The home directory of the user owning `file` (from /etc/passwd, read bounded), or null. */
+export async function ownerHome(file: string, passwd = '/etc/passwd'): Promise<string | null> {
+  const stat = await fs.stat(file).catch(() => null);
+  if (!stat || stat.uid === 0) return null;
+  const text = await fs.readFile(passwd, 'utf8').then((t) => t.slice(0, 1_000_000), () => '');
+  for (const line of text.split('\n')) {
+    const fields = line.split(':');
+    if (fields[2] === String(stat.uid) && fields[5] && fields[5] !== '/' && path.isAbsolute(fields[5])) return fields[5];
+  }
+  return null;
+}
+
 /** `name` on PATH, as the shell would find it, or null. */
 export async function onPath(name: string, searchPath = process.env.PATH ?? ''): Promise<string | null> {
   for (const dir of searchPath.split(path.delimiter)) {
@@ -89,6 +125,8 @@ export interface FindOptions {
   env?: { VIRTUAL_ENV?: string | undefined; PATH?: string | undefined };
   /** The interpreter mod_wsgi embeds on Debian. */
   systemPython?: string;
+  /** Searched for virtualenvs after the environment's neighbourhood; default /opt, /srv, /usr/local and the environment owner's home. */
+  wellKnown?: string[];
 }
 
 /** Every candidate interpreter, asked in order; those that import trac come first. */
@@ -98,8 +136,10 @@ export async function findPythons(options: FindOptions): Promise<PythonFound[]> 
   if (options.pythonHome) homes.push(path.resolve(options.pythonHome));
   if (env.VIRTUAL_ENV) homes.push(path.resolve(env.VIRTUAL_ENV));
   homes.push(...(await venvsNear(options.near)));
+  const owner = options.wellKnown ? null : await ownerHome(options.near);
+  homes.push(...(await venvsUnder(options.wellKnown ?? [...WELL_KNOWN_VENV_ROOTS, ...(owner ? [owner] : [])])));
   const executables: { executable: string; home: string | null }[] = [];
-  for (const home of homes) {
+  for (const home of [...new Set(homes)]) {
     if (await isVirtualenv(home)) executables.push({ executable: path.join(home, 'bin', 'python'), home });
   }
   const python3 = await onPath('python3', env.PATH ?? '');

@@ -7,6 +7,8 @@ export interface PythonFacts {
   prefix: string;
   basePrefix: string;
   sitePackages: string[];
+  /** The directories on sys.path (what the answer's imports came from); absent in older answers. */
+  path?: string[];
 }
 
 export interface HtdocsAnswer {
@@ -24,12 +26,13 @@ type Raw = HtdocsAnswer | { error: string; message: string };
  */
 export async function htdocsDirs(
   envPath: string,
-  options: { pythonHome?: string | null; eggCache: string; run?: PythonRunner },
+  options: { pythonHome?: string | null; eggCache: string; run?: PythonRunner; signal?: AbortSignal },
 ): Promise<HtdocsAnswer> {
   const python = pythonFor(options.pythonHome);
   const { answer } = await askPython<Raw>(python, 'htdocs_dirs.py', [envPath], {
     env: { PYTHON_EGG_CACHE: options.eggCache },
     ...(options.run ? { run: options.run } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
   });
   if ('error' in answer) {
     if (answer.error === 'import-trac') {

@@ -1,27 +1,65 @@
-import Handlebars from 'handlebars';
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { helpers } from './helpers.js';
 
+type Handlebars = typeof import('handlebars');
+type TemplateSpec = Parameters<Handlebars['template']>[0];
+
 /** templates/ beside src/ and dist/, so it works from the source tree and from a package. */
 export const TEMPLATES_DIR = fileURLToPath(new URL('../../templates/', import.meta.url));
 
-let instance: typeof Handlebars | undefined;
+/** How every template is compiled: no HTML escaping (we escape per language), strict lookups. */
+const OPTIONS = { noEscape: true, strict: true } as const;
+
+const require = createRequire(import.meta.url);
+let instance: Handlebars | undefined;
+let precompiled: Record<string, { source: string; spec: TemplateSpec }> | undefined;
 const compiled = new Map<string, Handlebars.TemplateDelegate>();
 
-/** One private Handlebars instance: no HTML escaping, strict lookups, our helpers and partials. */
-function engine(): typeof Handlebars {
-  if (instance) return instance;
-  instance = Handlebars.create();
-  for (const [name, fn] of Object.entries(helpers)) instance.registerHelper(name, fn as Handlebars.HelperDelegate);
-  const partialsDir = path.join(TEMPLATES_DIR, 'partials');
-  for (const file of fs.readdirSync(partialsDir)) {
-    if (file.endsWith('.hbs')) {
-      instance.registerPartial(file.slice(0, -4), fs.readFileSync(path.join(partialsDir, file), 'utf8'));
+/**
+ * The templates precompiled at build time (scripts/precompile-templates.mjs), keyed by their
+ * path under templates/; empty when the build made none (tsc alone, or the TypeScript sources).
+ */
+function precompiledTemplates(): Record<string, { source: string; spec: TemplateSpec }> {
+  if (!precompiled) {
+    try {
+      precompiled = require('./templates.compiled.cjs') as Record<string, { source: string; spec: TemplateSpec }>;
+    } catch {
+      precompiled = {};
     }
   }
+  return precompiled;
+}
+
+/**
+ * One private Handlebars instance with our helpers and partials: the small runtime when every
+ * template in use was precompiled from the file as it is now, else the full compiler.
+ */
+function engine(needCompiler: boolean): Handlebars {
+  if (instance && (!needCompiler || typeof instance.compile === 'function')) return instance;
+  const base = (needCompiler ? require('handlebars') : require('handlebars/runtime')) as Handlebars & { default?: Handlebars };
+  const created = (base.default ?? base).create();
+  for (const [name, fn] of Object.entries(helpers)) created.registerHelper(name, fn as Handlebars.HelperDelegate);
+  const partialsDir = path.join(TEMPLATES_DIR, 'partials');
+  for (const file of fs.readdirSync(partialsDir)) {
+    if (!file.endsWith('.hbs')) continue;
+    const name = file.slice(0, -4);
+    const fresh = fromPrecompiled(created, `partials/${file}`, fs.readFileSync(path.join(partialsDir, file), 'utf8'));
+    if (fresh) created.registerPartial(name, fresh);
+    else if (typeof created.compile === 'function') created.registerPartial(name, created.compile(fs.readFileSync(path.join(partialsDir, file), 'utf8'), OPTIONS));
+    else return engine(true);
+  }
+  instance = created;
+  compiled.clear();
   return instance;
+}
+
+/** The precompiled template of NAME, if it was made from SOURCE. */
+function fromPrecompiled(hbs: Handlebars, name: string, source: string): Handlebars.TemplateDelegate | null {
+  const entry = precompiledTemplates()[name];
+  return entry && entry.source === source ? hbs.template(entry.spec) : null;
 }
 
 /** Render templates/<name> (e.g. "wsgi/trac.wsgi.hbs") with a context object. */
@@ -29,7 +67,9 @@ export function renderTemplate(name: string, context: object): string {
   let template = compiled.get(name);
   if (!template) {
     const source = fs.readFileSync(path.join(TEMPLATES_DIR, name), 'utf8');
-    template = engine().compile(source, { noEscape: true, strict: true });
+    const fresh = precompiledTemplates()[name]?.source === source;
+    const hbs = engine(!fresh);
+    template = fresh ? fromPrecompiled(hbs, name, source)! : hbs.compile(source, OPTIONS);
     compiled.set(name, template);
   }
   return tidy(template(context));

@@ -12,6 +12,14 @@ export function formatInspection(inspection: Inspection): string {
       : `Directory of ${count} Trac environment${count === 1 ? '' : 's'}: ${inspection.path}`,
   );
   for (const skip of inspection.skipped) lines.push(`  skipped ${skip.name}: ${skip.reason}`);
+  const pre = inspection.preflight;
+  if (pre) {
+    lines.push(
+      pre.status === 'ran'
+        ? `  preflight: Trac ${pre.trac} asked in ${pre.python} (Python ${pre.pythonVersion})${pre.user ? ` as ${pre.user}` : ''}`
+        : `  preflight: skipped (${pre.reason})`,
+    );
+  }
   for (const env of inspection.environments) lines.push('', ...formatEnvironment(env));
   if (inspection.databaseServers.length > 0) lines.push('', ...formatServers(inspection.databaseServers));
   return lines.join('\n');
@@ -53,8 +61,20 @@ function formatEnvironment(env: EnvironmentInfo): string[] {
   if (env.enabledComponents.length) row('components', env.enabledComponents.join(', '));
   row('login', loginSummary(env));
   if (env.inherit.files.length) row('inherits', env.inherit.files.join(', '));
+  if (env.preflight) row('trac says', preflightSummary(env.preflight));
   if (env.problems.length) row('problems', String(env.problems.length));
   return lines;
+}
+
+function preflightSummary(pre: NonNullable<EnvironmentInfo['preflight']>): string {
+  if (!pre.opened) return 'will not serve it (see problems)';
+  const repos = pre.repositories.filter((r) => !r.alias);
+  const bad = repos.filter((r) => !r.ok).length;
+  const parts = ['opens it'];
+  if (repos.length) parts.push(`${repos.length - bad} of ${repos.length} repositories open`);
+  if (pre.pluginsNotLoaded.length) parts.push(`${pre.pluginsNotLoaded.length} plugin(s) not loaded`);
+  if (pre.xsendfile?.on) parts.push(`use_xsendfile (${pre.xsendfile.header})`);
+  return parts.join('; ');
 }
 
 /** What the environment expects of the login: case, domain-prefixed users, a login form. */

@@ -6,6 +6,7 @@ import { printDeploy, deployJson } from './deploy.js';
 import { filesJson, printFiles } from './files.js';
 import { printFindings } from './findings.js';
 import { formatInspection } from './inspection.js';
+import { jsonPieces } from './jsonText.js';
 import { printSmoke } from './smoke.js';
 
 /**
@@ -15,7 +16,16 @@ import { printSmoke } from './smoke.js';
 export function present(outcome: Outcome, ctx: CliContext, json: boolean): void {
   const document = json ? jsonOf(outcome) : undefined;
   if (document !== undefined) {
-    ctx.stdout(JSON.stringify(document, null, 2));
+    // Piece by piece: a large document (inspect of a big parent directory) is never one string.
+    let text = '';
+    for (const piece of jsonPieces(document)) {
+      text += piece;
+      if (text.length >= 65536) {
+        ctx.stdout(text);
+        text = '';
+      }
+    }
+    if (text) ctx.stdout(text);
     return;
   }
   printText(outcome, ctx);

@@ -260,10 +260,28 @@ const embeddedDisabled: Rule = {
 const startFailed: Rule = {
   code: 'apache-start-failed',
   diagnose: (e) =>
-    e.startError
-      ? finding('apache-start-failed', `Apache did not start: ${e.startError.split('\n')[0]}`, ['fix the configuration lines named below; apache2ctl -t shows the same'], logLines(`${e.startError}\n${e.errorLog}`, ANY_ERRORS))
-      : null,
+    e.startError ? startFailure(`${e.startError}\n${e.errorLog}`, e.startError.split('\n')[0] ?? '') : null,
 };
+
+/**
+ * Apache's syntax error spans two lines: "AH00526: Syntax error on line 12 of FILE:" and then
+ * the reason. Both are kept, and a duplicate definition (a copied directory served beside its
+ * original, two sites with one name) is named as such.
+ */
+function startFailure(text: string, first: string): Finding {
+  const lines = text.split('\n');
+  const at = lines.findIndex((l) => /Syntax error on line \d+ of/.test(l));
+  const reason = at >= 0 ? (lines[at + 1] ?? '').trim() : '';
+  const where = at >= 0 ? (/Syntax error on line \d+ of .*$/.exec(lines[at] ?? '')?.[0] ?? '') : '';
+  const message = at >= 0 ? `Apache did not start: ${where.replace(/:$/, '')}: ${reason}` : `Apache did not start: ${first}`;
+  const duplicate = /duplicates previous|already (defined|used)/i.test(reason);
+  const advice = duplicate
+    ? ['two of the configurations served here define the same name (a copied output directory, or two sites generated with one --name): serve one of them, or generate the other with another --name']
+    : ['fix the configuration lines named below; apache2ctl -t shows the same'];
+  const log = logLines(text, ANY_ERRORS);
+  if (reason && !log.includes(reason)) log.push(reason);
+  return finding('apache-start-failed', message, advice, log);
+}
 
 const noAnswer: Rule = {
   code: 'no-answer',
@@ -291,13 +309,29 @@ const pythonError: Rule = {
   },
 };
 
+/** The message of Trac's error page, without its markup. */
+export function tracErrorLines(body: string): string[] {
+  const text = body
+    .replace(/<script[\s\S]*?<\/script>|<style[\s\S]*?<\/style>/gi, '')
+    .replace(/<[^>]+>/g, '\n')
+    .replace(/&quot;/g, '"')
+    .replace(/&#34;|&#x22;/g, '"')
+    .replace(/&#39;|&#x27;/g, "'")
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&amp;/g, '&');
+  const lines = text.split('\n').map((l) => l.trim()).filter(Boolean);
+  const at = lines.findIndex((l) => /Error|error:|Exception|needs to be upgraded|Unsupported/.test(l) && !/^(Trac Error|Oops…|Oops\.\.\.)$/.test(l));
+  return at < 0 ? [] : lines.slice(at, at + 3);
+}
+
 const tracError: Rule = {
   code: 'trac-error',
   diagnose: (e) => {
     const failed = e.requests.find((r) => (r.status ?? 0) >= 500 && /Trac Error|TracError/.test(r.body));
     if (!failed) return null;
-    const lines = failed.body.split('\n').map((l) => l.trim()).filter(Boolean).slice(0, 6);
-    return finding('trac-error', `${failed.url}: Trac answered ${failed.status}: ${lines.find((l) => /Error/.test(l) && l !== 'Trac Error') ?? lines[0] ?? ''}`, ['the page Trac sent is below; its log (log_type in trac.ini) may say more'], lines);
+    const lines = tracErrorLines(failed.body);
+    return finding('trac-error', `${failed.url}: Trac answered ${failed.status}: ${lines[0] ?? 'an error page'}`, ['the page Trac sent is below; its log (log_type in trac.ini) may say more'], lines);
   },
 };
 
@@ -328,6 +362,7 @@ const httpError: Rule = {
 
 /** Specific rules first; the general ones speak only when no specific rule did. */
 export const SPECIFIC_RULES: readonly Rule[] = [modWsgiMissing, moduleMissing, accessRules22, tracNotImportable, permissionDenied, strBody, embeddedDisabled];
+export const SPECIFIC_CODES: ReadonlySet<string> = new Set(SPECIFIC_RULES.map((r) => r.code));
 export const GENERAL_RULES: readonly Rule[] = [startFailed, noAnswer, pythonError, tracError, wrongPage, httpError];
 
 export function diagnose(e: Evidence): Finding[] {

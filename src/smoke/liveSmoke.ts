@@ -68,22 +68,34 @@ function parseUrl(text: string): URL {
 /** With DIR the page paths are the plan's (its url-prefix); the URL gives scheme, host and port. */
 async function request(base: URL, page: PageCheck, timeoutMs: number): Promise<RequestResult> {
   const url = new URL(page.path, base.origin).toString();
+  if (page.expect.kind === 'skipped') {
+    return { target: page.target, url, what: page.what, skipped: page.expect.reason, status: null, ms: 0, ok: true, title: null, problem: null };
+  }
   const t = performance.now();
   let status: number | null = null;
   let body = '';
-  let contentType: string | null = null;
+  let length = 0;
+  let headers: Headers = new Headers();
   let error: string | null = null;
   let finalUrl = url;
   try {
     const response = await fetch(url, { redirect: 'follow', signal: AbortSignal.timeout(timeoutMs) });
     status = response.status;
     finalUrl = response.url || url;
-    contentType = response.headers.get('content-type');
-    body = await response.text();
+    headers = response.headers;
+    let bytes: Buffer;
+    try {
+      bytes = Buffer.from(await response.arrayBuffer());
+    } catch {
+      // Closed before Content-Length bytes came: a broken download, judged as such.
+      bytes = Buffer.alloc(0);
+    }
+    length = bytes.length;
+    body = bytes.toString('utf8');
   } catch (e) {
     error = (e as Error).name === 'TimeoutError' ? `no answer within ${timeoutMs / 1000} s` : `request failed: ${messageOf((e as Error & { cause?: unknown }).cause ?? e)}`;
   }
-  const verdict = judge(page, status, body, contentType);
+  const verdict = judge(page, { status, body, length, headers });
   const problem = error ?? (verdict.problem && finalUrl !== url ? `${verdict.problem} (after redirects, at ${finalUrl})` : verdict.problem);
-  return { target: page.target, url, status, ms: Math.round(performance.now() - t), ok: error === null && verdict.ok, title: verdict.title, problem };
+  return { target: page.target, url, what: page.what, status, ms: Math.round(performance.now() - t), ok: error === null && verdict.ok, title: verdict.title, problem };
 }

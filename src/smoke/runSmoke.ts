@@ -6,11 +6,12 @@ import { findApache, moduleAvailable, type ApacheLayout } from '../apache/layout
 import { DEFAULT_MODULES } from '../apache/serverConfig.js';
 import { ServerStartError, ThrowawayServer } from '../apache/throwawayServer.js';
 import { messageOf } from '../errors.js';
-import { diagnose, modWsgiPythonFrom, serverBannerFrom, type Finding, type PythonHomeFacts, type RequestEvidence } from './diagnose.js';
+import { diagnose, tracErrorLines, modWsgiPythonFrom, serverBannerFrom, type Finding, type PythonHomeFacts, type RequestEvidence } from './diagnose.js';
 import { writeHelloConfig } from './helloConfig.js';
 import { judge, pagesFor, type PageCheck } from './pages.js';
 import { getFromSite, siteEndpoints, type SiteEndpoint } from './siteEndpoints.js';
 import { findTargets, type SmokeTarget } from './targets.js';
+import { shadowedMounts } from '../plan/mounts.js';
 import { renderTemplate } from '../render/engine.js';
 
 export interface SmokeOptions {
@@ -30,6 +31,10 @@ export interface SmokeOptions {
 export interface RequestResult {
   target: string;
   url: string;
+  /** What the page proves: "front page", "repository r1", "attachment a.txt", ... */
+  what: string;
+  /** Not requested, and why (the data it needs does not exist); never counted as passed. */
+  skipped?: string;
   status: number | null;
   ms: number;
   ok: boolean;
@@ -77,6 +82,7 @@ export async function runSmoke(options: SmokeOptions): Promise<SmokeReport> {
   let startMs: number | null = null;
   let stopMs: number | null = null;
   const evidence: RequestEvidence[] = [];
+  const groupFindings: Finding[] = [];
   const requests: RequestResult[] = [];
 
   step(`starting Apache with ${targets.map((t) => `${t.name}.conf`).join(', ')}${options.hello ? ' (Hello World)' : ''}`);
@@ -87,6 +93,9 @@ export async function runSmoke(options: SmokeOptions): Promise<SmokeReport> {
         layout,
         includes: (root) => includesFor(targets, options.hello, root, sites),
         startTimeoutMs: timeoutMs,
+        // mod_wsgi names the process group that loads each script at info level: the evidence
+        // that each mount point runs where its plan says.
+        ...((modules ?? DEFAULT_MODULES).includes('wsgi') && moduleAvailable(layout, 'wsgi') ? { logLevel: 'warn wsgi:info' } : {}),
         ...(modules ? { modules } : {}),
         ...(sites.size > 0 ? { extra: [...sites.values()].flatMap((s) => s.listen).join('\n') } : {}),
       });
@@ -96,14 +105,28 @@ export async function runSmoke(options: SmokeOptions): Promise<SmokeReport> {
       startError = `${error.message}\n${error.errorLog}`.trim();
     }
     if (server) {
-      configText = await readIncludes(server.root, targets, options.hello);
-      for (const page of pages) {
+      configText = await readIncludes(server.root, targets, options.hello, sites);
+      // The first page of each site alone (it pays for Trac's start), then the rest together:
+      // the daemon has threads for them, and the run takes the longest page, not their sum.
+      const results = new Array<{ result: RequestResult; raw: RequestEvidence | null }>(pages.length);
+      const firsts = new Set(targets.map((t) => pages.findIndex((p) => p.target === t.name && p.expect.kind !== 'skipped')));
+      const fetchOne = async (page: PageCheck, index: number) => {
+        if (page.expect.kind === 'skipped') {
+          results[index] = { result: { target: page.target, url: page.path, what: page.what, skipped: page.expect.reason, status: null, ms: 0, ok: true, title: null, problem: null }, raw: null };
+          return;
+        }
         step(`GET ${page.path}`);
-        const { result, raw } = await request(server, page, timeoutMs, sites.get(page.target));
+        results[index] = await request(server!, page, timeoutMs, sites.get(page.target));
+      };
+      for (const index of [...firsts].filter((i) => i >= 0)) await fetchOne(pages[index]!, index);
+      await Promise.all(pages.map((page, index) => (firsts.has(index) ? null : fetchOne(page, index))));
+      for (const { result, raw } of results) {
         requests.push(result);
-        evidence.push(raw);
+        if (raw) evidence.push(raw);
       }
       errorLog = await server.errorLog();
+      if (!options.hello) groupFindings.push(...processGroupFindings(targets, errorLog));
+      groupFindings.push(...shadowFindings(targets));
     }
   } finally {
     if (server) {
@@ -115,8 +138,8 @@ export async function runSmoke(options: SmokeOptions): Promise<SmokeReport> {
   }
   if (!server) configText = (await Promise.all(targets.map((t) => fs.readFile(t.conf, 'utf8').catch(() => '')))).join('\n');
 
-  const ok = startError === null && requests.every((r) => r.ok);
-  const findings = ok
+  const ok = startError === null && requests.every((r) => r.ok) && groupFindings.length === 0;
+  const diagnosed = ok || (startError === null && requests.every((r) => r.ok))
     ? []
     : diagnose({
         hello: options.hello,
@@ -132,6 +155,9 @@ export async function runSmoke(options: SmokeOptions): Promise<SmokeReport> {
         missingModules: missingModules(targets, layout, modules),
         timeoutSeconds: options.timeoutSeconds,
       });
+  // Beside the diagnosis, each page Trac answered wrongly, grouped by Trac's reason.
+  const named = (url: string) => diagnosed.some((f) => f.message.startsWith(`${url}:`));
+  const findings = ok ? [] : [...groupFindings, ...diagnosed, ...pageFindings(requests.filter((r) => !named(r.url)), evidence, pages)];
   return {
     ok,
     hello: options.hello,
@@ -148,10 +174,12 @@ async function includesFor(targets: SmokeTarget[], hello: boolean, root: string,
   const out: string[] = [];
   for (const target of targets) {
     const site = sites.get(target.name);
-    if (hello) out.push(await writeHelloConfig(site ? { ...target, plan: site.plan } : target, path.join(root, `hello-${target.name}`)));
+    // Scripts that share a directory share it in the Hello World copy too: their <Directory>
+    // blocks then merge as the real ones do. A site's copy keeps its virtual hosts (ports moved).
+    if (hello) out.push(await writeHelloConfig(site ? { ...target, plan: site.plan } : target, helloDir(targets, target, root)));
     else if (site) {
       // The same plan through the same template, only the virtual hosts' ports moved.
-      const conf = path.join(root, `site-${target.name}.conf`);
+      const conf = siteConf(root, target);
       await fs.writeFile(conf, renderTemplate('apache/site.conf.hbs', site.plan));
       out.push(conf);
     } else out.push(target.conf);
@@ -159,8 +187,17 @@ async function includesFor(targets: SmokeTarget[], hello: boolean, root: string,
   return out;
 }
 
-async function readIncludes(root: string, targets: SmokeTarget[], hello: boolean): Promise<string> {
-  const files = hello ? targets.map((t) => path.join(root, `hello-${t.name}`, `${t.name}.conf`)) : targets.map((t) => t.conf);
+function siteConf(root: string, target: SmokeTarget): string {
+  return path.join(root, `site-${target.name}.conf`);
+}
+
+function helloDir(targets: SmokeTarget[], target: SmokeTarget, root: string): string {
+  const first = targets.find((t) => path.dirname(t.script) === path.dirname(target.script)) ?? target;
+  return path.join(root, `hello-${first.name}`);
+}
+
+async function readIncludes(root: string, targets: SmokeTarget[], hello: boolean, sites: Map<string, SiteEndpoint>): Promise<string> {
+  const files = targets.map((t) => (hello ? path.join(helloDir(targets, t, root), `${t.name}.conf`) : sites.has(t.name) ? siteConf(root, t) : t.conf));
   return (await Promise.all(files.map((f) => fs.readFile(f, 'utf8').catch(() => '')))).join('\n');
 }
 
@@ -170,45 +207,131 @@ async function request(server: ThrowawayServer, page: PageCheck, timeoutMs: numb
   const t = performance.now();
   let status: number | null = null;
   let body = '';
-  let contentType: string | null = null;
+  let length = 0;
+  let headers: Headers = new Headers();
   let error: string | null = null;
   try {
     const response = await fetch(url, { redirect: 'manual', signal: AbortSignal.timeout(timeoutMs) });
     status = response.status;
-    contentType = response.headers.get('content-type');
-    body = await response.text();
+    headers = response.headers;
+    let bytes: Buffer;
+    try {
+      bytes = Buffer.from(await response.arrayBuffer());
+    } catch {
+      // The connection closed before Content-Length bytes came: what a client sees as a broken
+      // download (Trac announces the file's size, then sends an X-Sendfile header instead of it).
+      bytes = Buffer.alloc(0);
+    }
+    length = bytes.length;
+    body = bytes.toString('utf8');
     if (status >= 300 && status < 400) body = `redirect to ${response.headers.get('location') ?? '?'}\n${body}`;
   } catch (e) {
     error = (e as Error).name === 'TimeoutError' ? `no answer within ${timeoutMs / 1000} s` : `request failed: ${messageOf((e as Error & { cause?: unknown }).cause ?? e)}`;
   }
   const ms = round(performance.now() - t) ?? 0;
-  const verdict = judge(page, status, body, contentType);
+  const verdict = judge(page, { status, body, length, headers });
   const problem = error ?? verdict.problem;
-  const result: RequestResult = { target: page.target, url: page.path, status, ms, ok: error === null && verdict.ok, title: verdict.title, problem };
+  const contentType = headers.get('content-type');
+  const result: RequestResult = { target: page.target, url: page.path, what: page.what, status, ms, ok: error === null && verdict.ok, title: verdict.title, problem };
   if (page.expect.kind === 'hello' && verdict.ok) result.hello = helloLines(body);
   return { result, raw: { url: page.path, status, contentType, body, problem, error } };
 }
 
+/** One page of a whole site: to its virtual host's port, with its ServerName as Host header. */
 async function requestSite(site: SiteEndpoint, page: PageCheck, timeoutMs: number): Promise<{ result: RequestResult; raw: RequestEvidence }> {
   const t = performance.now();
   let status: number | null = null;
   let body = '';
-  let contentType: string | null = null;
+  let length = 0;
+  let headers: { get(name: string): string | null } = new Headers();
   let error: string | null = null;
   try {
     const response = await getFromSite(site, page.path, timeoutMs);
     status = response.status;
-    contentType = response.contentType;
+    headers = response.headers;
+    length = response.length;
     body = status >= 300 && status < 400 ? `redirect to ${response.location ?? '?'}\n${response.body}` : response.body;
   } catch (e) {
     error = (e as Error).name === 'TimeoutError' ? `no answer within ${timeoutMs / 1000} s` : `request failed: ${messageOf(e)}`;
   }
-  const verdict = judge(page, status, body, contentType);
+  const verdict = judge(page, { status, body, length, headers });
   const problem = error ?? verdict.problem;
+  // Shown (and matched by the findings) with the site's name, as a visitor would type it.
   const shown = `${site.scheme}://${site.host}${page.path}`;
-  const result: RequestResult = { target: page.target, url: shown, status, ms: round(performance.now() - t) ?? 0, ok: error === null && verdict.ok, title: verdict.title, problem };
+  const result: RequestResult = { target: page.target, url: shown, what: page.what, status, ms: round(performance.now() - t) ?? 0, ok: error === null && verdict.ok, title: verdict.title, problem };
   if (page.expect.kind === 'hello' && verdict.ok) result.hello = helloLines(body);
-  return { result, raw: { url: page.path, status, contentType, body, problem, error } };
+  return { result, raw: { url: shown, status, contentType: headers.get('content-type'), body, problem, error } };
+}
+
+/** Mount points Apache never reaches here because another one, read first, covers them. */
+export function shadowFindings(targets: SmokeTarget[]): Finding[] {
+  // Whole sites (--server-name) are virtual hosts of their own: only mounts of one host meet.
+  const hosts = [...new Set(targets.map((t) => t.plan?.site?.serverName ?? null))];
+  return hosts.flatMap((host) => shadowedMounts(targets.filter((t) => (t.plan?.site?.serverName ?? null) === host))).map(({ hidden, by }) => ({
+    code: 'mount-shadowed',
+    severity: 'error' as const,
+    message: `${hidden.urlPrefix} (${hidden.name}.conf) is answered by ${by.urlPrefix} (${by.name}.conf), which Apache reads first and which covers it`,
+    path: (hidden as SmokeTarget).conf,
+    advice: [
+      `Apache must read ${hidden.name}.conf before ${by.name}.conf: trac-deploy apply installs deeper mount points first; by hand, rename the files so ${hidden.name}.conf sorts first, or serve them from separate directories`,
+    ],
+    log: [],
+  }));
+}
+
+/**
+ * Every page Trac itself answered wrongly, each with its own cause (the diagnosis explains the
+ * first): Trac's error page, a wrong title, a short download. Failures of the server or the
+ * interpreter (Apache's 403, an ImportError, no answer) are the diagnosis's alone.
+ */
+export function pageFindings(requests: RequestResult[], evidence: RequestEvidence[], pages: PageCheck[]): Finding[] {
+  const byCause = new Map<string, { urls: string[]; problem: string; lines: string[] }>();
+  requests.forEach((r) => {
+    if (r.ok || r.skipped || r.status === null) return;
+    const raw = evidence.find((e) => e.url === r.url);
+    // A whole site's pages are shown with its name (https://NAME:PORT/path).
+    const pathOf = r.url.replace(/^https?:\/\/[^/]+/, '');
+    const kind = pages.find((p) => p.path === pathOf && p.target === r.target)?.expect.kind;
+    const fromTrac = raw !== undefined && (/\/chrome\/common\/css\/trac\.css|Trac Error|TracError/.test(raw.body) || (r.status === 200 && (kind === 'bytes' || kind === 'static' || kind === 'index')));
+    if (!fromTrac) return;
+    const lines = raw && (raw.status ?? 0) >= 500 ? tracErrorLines(raw.body) : [];
+    const problem = `${r.problem ?? 'failed'}`;
+    const cause = lines.length ? lines.join('\n') : `${r.url}\n${problem}`;
+    const group = byCause.get(cause) ?? { urls: [], problem, lines };
+    group.urls.push(`${r.url} (${r.what})`);
+    byCause.set(cause, group);
+  });
+  return [...byCause.values()].map((g) => ({ code: 'page-failed', severity: 'error' as const, message: `${g.urls.join(', ')}: ${g.problem}`, advice: [], log: g.lines }));
+}
+
+/**
+ * mod_wsgi logs, at info level, `mod_wsgi (pid=N, process='G', application='A'): Loading Python
+ * script file '/path.wsgi'.` (process '' in embedded mode). Each script must have been loaded
+ * in the group its plan names: <Directory> blocks of two sites for one directory merge, and
+ * then one site runs in the other's daemon.
+ */
+export function processGroupFindings(targets: SmokeTarget[], errorLog: string): Finding[] {
+  const loads = [...errorLog.matchAll(/process='([^']*)', application='[^']*'\): Loading (?:Python|WSGI) script file '([^']+)'/g)].map((m) => ({ group: m[1] ?? '', script: m[2] ?? '' }));
+  const findings: Finding[] = [];
+  for (const target of targets) {
+    if (!target.plan) continue;
+    const wanted = target.plan.daemon?.processGroup ?? '';
+    const seen = [...new Set(loads.filter((l) => l.script === target.script).map((l) => l.group))];
+    const wrong = seen.filter((g) => g !== wanted);
+    if (wrong.length === 0) continue;
+    const where = (g: string) => (g ? `daemon process group ${g}` : 'embedded mode (Apache\'s own processes)');
+    findings.push({
+      code: 'wrong-process-group',
+      severity: 'error',
+      message: `${target.urlPrefix} (${target.name}.conf) ran in ${wrong.map(where).join(' and ')}, not in ${where(wanted)} as its plan says`,
+      path: target.conf,
+      advice: [
+        'two configurations give <Directory> blocks for the same directory and Apache merged them: re-run trac-deploy generate (it now names the group per script, in <Files>), or generate each site into its own --out directory',
+      ],
+      log: errorLog.split('\n').filter((line) => line.includes(target.script)).slice(0, 4),
+    });
+  }
+  return findings;
 }
 
 function helloLines(body: string): Record<string, string> {

@@ -57,6 +57,9 @@ export interface PlainResponse {
   contentType: string | null;
   location: string | null;
   body: string;
+  /** Bytes of the body as received (fewer than Content-Length when the connection closed early). */
+  length: number;
+  headers: { get(name: string): string | null };
 }
 
 /**
@@ -69,11 +72,23 @@ export function getFromSite(endpoint: SiteEndpoint, urlPath: string, timeoutMs: 
     const req = endpoint.scheme === 'https' ? https.request({ ...options, rejectUnauthorized: false, servername: endpoint.host.replace(/:\d+$/, '') }) : http.request(options);
     req.on('response', (res) => {
       const chunks: Buffer[] = [];
+      const get = (name: string): string | null => {
+        const value = res.headers[name.toLowerCase()];
+        return value === undefined ? null : Array.isArray(value) ? value.join(', ') : value;
+      };
+      // A connection closed before Content-Length bytes came is a broken download, not a failed
+      // request: what was received is judged (as the fetch of the throwaway server's own port does).
+      let done = false;
+      const finish = () => {
+        if (done) return;
+        done = true;
+        const body = Buffer.concat(chunks);
+        resolve({ status: res.statusCode ?? 0, contentType: get('content-type'), location: get('location'), body: body.toString('utf8'), length: body.length, headers: { get } });
+      };
       res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () =>
-        resolve({ status: res.statusCode ?? 0, contentType: res.headers['content-type'] ?? null, location: res.headers.location ?? null, body: Buffer.concat(chunks).toString('utf8') }),
-      );
-      res.on('error', reject);
+      res.on('end', finish);
+      res.on('aborted', finish);
+      res.on('error', finish);
     });
     req.on('timeout', () => req.destroy(Object.assign(new Error(`no answer within ${timeoutMs / 1000} s`), { name: 'TimeoutError' })));
     req.on('error', reject);

@@ -1,3 +1,5 @@
+import { usageError } from '../errors.js';
+
 /**
  * What the wizard asks through. The real one is @inquirer/prompts (loaded lazily); unit tests
  * pass a scripted fake; without a terminal a recorder stands in that asks nothing and notes
@@ -56,10 +58,18 @@ export async function inquirerPrompter(): Promise<Prompter> {
   };
 }
 
-/** Answers every question with its default: --yes. */
+/**
+ * Answers every question with its default: --yes. A default the question's own check rejects
+ * (a file flag naming no file, a required answer with none) is bad input: exit 2 with the reason.
+ */
 export function defaultsPrompter(): Prompter {
   return {
-    input: async ({ default: fallback }) => fallback ?? '',
+    input: async ({ default: fallback, validate, flag }) => {
+      const value = fallback ?? '';
+      const verdict = validate?.(value) ?? true;
+      if (verdict !== true) throw usageError(verdict.startsWith('--') ? verdict : `${flag}: ${verdict}`, `Give it as a flag: ${flag} VALUE`);
+      return value;
+    },
     select: async <T>({ choices, default: fallback }: { choices: Choice<T>[]; default?: T }) => {
       if (fallback !== undefined) return fallback;
       const first = choices[0];

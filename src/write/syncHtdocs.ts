@@ -38,14 +38,12 @@ export interface Manifest {
   htdocs: Record<string, string>;
   /** Scripts and configuration trac-deploy wrote: path relative to the target -> content hash. */
   files?: Record<string, string>;
-  /** Whatever else the writer keeps with it (deploy: the cached Python answer). */
-  query?: unknown;
 }
 
 export async function readManifest(target: string): Promise<Manifest> {
   try {
     const data = JSON.parse(await fs.readFile(path.join(target, MANIFEST_NAME), 'utf8')) as Partial<Manifest>;
-    return { htdocs: data.htdocs ?? {}, files: data.files ?? {}, query: data.query };
+    return { htdocs: data.htdocs ?? {}, files: data.files ?? {} };
   } catch {
     return { htdocs: {} };
   }
@@ -56,7 +54,7 @@ export async function writeManifest(target: string, manifest: Manifest): Promise
   const file = path.join(target, MANIFEST_NAME);
   const temp = `${file}.${process.pid}.tmp`;
   await fs.mkdir(target, { recursive: true });
-  await fs.writeFile(temp, JSON.stringify({ generator: 'trac-deploy', files: manifest.files ?? {}, htdocs, query: manifest.query ?? null }, null, 1) + '\n');
+  await fs.writeFile(temp, JSON.stringify({ generator: 'trac-deploy', files: manifest.files ?? {}, htdocs }, null, 1) + '\n');
   await fs.rename(temp, file);
 }
 

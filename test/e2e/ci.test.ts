@@ -47,7 +47,7 @@ describe('trac-deploy ci', () => {
       const repo = path.join(dir, 'repo');
       const flags = ['--url-prefix', '/proj', '--python-home', VENV, '--strip-domain', '--site-dir', dir];
       const file = path.join(repo, provider === 'github' ? '.github/workflows/trac-deploy.yml' : '.gitlab-ci.yml');
-      const ci = await runCli(['ci', env, '--provider', provider, '--out', file, '--deploy-dir', deployDir, ...flags]);
+      const ci = await runCli(['ci', env, '--provider', provider, '--out', file, '--deploy-dir', deployDir, '--package', 'git+https://example.invalid/trac-deploy.git', ...flags]);
       expect(ci.code, ci.stderr).toBe(0);
       const doc = parse(await fs.readFile(file, 'utf8')) as unknown;
 
@@ -122,15 +122,15 @@ describe('trac-deploy ci', () => {
   it('prints to stdout without --out, and refuses to replace a changed file without --force', async () => {
     const dir = await tempDir();
     const env = await copyFixture('trac16-sqlite', dir);
-    const printed = await runCli(['ci', env, '--provider', 'gitlab']);
+    const printed = await runCli(['ci', env, '--provider', 'gitlab'], { cwd: dir });
     expect(printed.code).toBe(0);
     expect(parse(printed.stdout)).toHaveProperty('trac-deploy.script');
     const file = path.join(dir, '.gitlab-ci.yml');
     await fs.writeFile(file, 'stages: [mine]\n');
-    const refused = await runCli(['ci', env, '--provider', 'gitlab', '--out', file]);
+    const refused = await runCli(['ci', env, '--provider', 'gitlab', '--out', file], { cwd: dir });
     expect(refused.code).toBe(2);
     expect(await fs.readFile(file, 'utf8')).toBe('stages: [mine]\n');
-    expect((await runCli(['ci', env, '--provider', 'gitlab', '--out', file, '--force'])).code).toBe(0);
+    expect((await runCli(['ci', env, '--provider', 'gitlab', '--out', file, '--force'], { cwd: dir })).code).toBe(0);
     expect((await fs.readFile(file, 'utf8')).trimEnd()).toBe(printed.stdout.trimEnd());
   });
 });
@@ -141,11 +141,33 @@ describe('ci without a PATH, as shared/CLI.md writes it', () => {
     const env = await copyFixture('trac16-sqlite', await tempDir());
     expect((await runCli(['generate', env, '--out', path.join(repo, 'deploy')])).code).toBe(0);
     const r = await runCli(['ci', '--provider', 'github'], { cwd: repo });
-    // Only the note that the daemon was sized from this machine's cores (no --processes/--threads).
-    expect(r.stderr.replace(/^note: --processes\/--threads not given.*\n?/m, '')).toBe('');
-    expect(r.code).toBe(0);
+    expect(r.code, r.stderr).toBe(0);
+    // The default --package: this trac-deploy, packed into the repository.
+    expect(r.stderr).toContain(`${repo}/.trac-deploy/trac-deploy-`);
+    expect(r.stderr).not.toContain('differ from what these flags render');
+    expect((await fs.readdir(path.join(repo, '.trac-deploy'))).filter((f) => f.endsWith('.tgz'))).toHaveLength(1);
+    // Without --processes/--threads: the daemon was sized from this machine's cores.
+    expect(r.stderr).toMatch(/^note: --processes\/--threads not given/m);
     const lines = runLines('github', parse(r.stdout));
     expect(lines.some((l) => l.includes('trac-deploy generate') && l.includes(env) && l.endsWith('--check'))).toBe(true);
+  });
+
+  it('takes --deploy-dir from the committed plan and refuses one that contradicts it', async () => {
+    const repo = await tempDir();
+    const env = await copyFixture('trac16-sqlite', await tempDir());
+    const served = path.join(await tempDir(), 'srv');
+    expect((await runCli(['generate', env, '--out', served])).code).toBe(0);
+    await fs.copy(served, path.join(repo, 'deploy'));
+    const r = await runCli(['ci', '--provider', 'gitlab', '--package', 'x.tgz', '--python-home', '/nowhere/on/this/machine/venv'], { cwd: repo });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain(`--out ${served} --python-home /nowhere/on/this/machine/venv --check`);
+    expect(r.stdout).toContain('/usr/bin/python3 -m venv /nowhere/on/this/machine/venv');
+    // The committed files were generated without --python-home: the first run would fail; said now.
+    expect(r.stderr).toContain('trac16-sqlite.conf, trac16-sqlite.plan.json in deploy differ from what these flags render');
+    const other = await runCli(['ci', '--provider', 'gitlab', '--package', 'x.tgz', '--deploy-dir', '/srv/elsewhere'], { cwd: repo });
+    expect(other.code).toBe(2);
+    expectCleanError(other);
+    expect(other.stderr).toContain(served);
   });
 
   it('exits 2 asking for the PATH when the configuration does not tell', async () => {

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { expectCleanError, runCli } from '../helpers/cli.js';
 import { VENV } from '../helpers/paths.js';
 import { tempDir } from '../helpers/tempDir.js';
-import { copyFixture } from '../helpers/tracEnv.js';
+import { chownToApache, copyFixture, initEnv } from '../helpers/tracEnv.js';
 
 async function readTree(dir: string): Promise<Record<string, string>> {
   const files: Record<string, string> = {};
@@ -27,7 +27,7 @@ describe('trac-deploy init (no terminal)', () => {
       const viaGenerate = path.join(dir, 'generate-out');
       // init detects a Python home when none is given; generate does not: name it for both.
       const python = flags.includes('--python-home') ? [] : ['--python-home', VENV];
-      const init = await runCli(['init', env, '--out', viaInit, '--yes', ...python, ...flags]);
+      const init = await runCli(['init', env, '--out', viaInit, '--yes', '--no-smoke', ...python, ...flags]);
       expect(init.code, init.stderr).toBe(0);
       const generate = await runCli(['generate', env, '--out', viaGenerate, ...python, ...flags]);
       expect(generate.code, generate.stderr).toBe(0);
@@ -56,11 +56,37 @@ describe('trac-deploy init (no terminal)', () => {
     const dir = await tempDir();
     const env = await copyFixture('trac16-sqlite', dir);
     await fs.symlink(VENV, path.join(dir, 'venv'));
-    const result = await runCli(['init', env, '--yes']);
+    const out = path.join(dir, 'out');
+    const result = await runCli(['init', env, '--yes', '--no-smoke', '--out', out]);
     expect(result.code, result.stderr).toBe(0);
-    const conf = await fs.readFile(path.join(`${env}-deploy`, 'trac16-sqlite.conf'), 'utf8');
+    const conf = await fs.readFile(path.join(out, 'trac16-sqlite.conf'), 'utf8');
     expect(conf).toContain(`python-home="${path.join(dir, 'venv')}"`);
-    expect(result.stdout).toContain(`next: trac-deploy smoke ${env}-deploy`);
+    expect(result.stdout).toContain(`next: trac-deploy smoke ${out}`);
+  });
+
+  it.runIf(/^\/(opt|srv|usr\/local)\//.test(VENV))('--yes finds a virtualenv where administrators put them (here the one setup.sh made), and smoke-tests by default', async () => {
+    const dir = await tempDir();
+    const env = await initEnv(path.join(dir, 'found'), 'Found Project');
+    await chownToApache(env);
+    const out = path.join(dir, 'out');
+    const result = await runCli(['init', env, '--yes', '--out', out]);
+    expect(result.code, result.stdout + result.stderr).toBe(0);
+    expect(await fs.readFile(path.join(out, 'found.conf'), 'utf8')).toContain(`python-home="${VENV}"`);
+    // The smoke test ran (the default) and passed on the project's title.
+    expect(result.stdout).toMatch(/smoke: /);
+    expect(result.stdout).not.toContain('next: trac-deploy smoke');
+  });
+
+  it('--yes with a password file that does not exist: exit 2 naming it, before writing anything', async () => {
+    const dir = await tempDir();
+    const env = await copyFixture('trac16-sqlite', dir);
+    const out = path.join(dir, 'out');
+    const missing = path.join(dir, 'users.htpasswd');
+    const result = await runCli(['init', env, '--yes', '--out', out, '--python-home', VENV, '--auth', 'basic', '--auth-user-file', missing]);
+    expect(result.code).toBe(2);
+    expectCleanError(result);
+    expect(result.stderr).toContain(`--auth-user-file ${missing}: no such file`);
+    expect(await fs.pathExists(out)).toBe(false);
   });
 
   it('--help lists the wizard flags and every generate flag', async () => {

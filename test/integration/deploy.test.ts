@@ -165,8 +165,8 @@ describe('deploy re-run', () => {
     const mine = path.join(target, 'htdocs', 'mine.txt');
     await fs.writeFile(mine, 'not trac-deploy\'s\n');
     const drift = await runCli(['deploy', env, target, '--python-home', VENV, '--check']);
-    expect(drift.code).toBe(1);
-    expect(drift.stdout).toContain(path.join(target, 'htdocs', 'second', 'second.js'));
+    expect(drift.code, drift.stderr).toBe(1);
+    expect(drift.stdout, drift.stderr).toContain(path.join(target, 'htdocs', 'second', 'second.js'));
     const result = await runCli(['deploy', env, target, '--python-home', VENV, '--processes', '1', '--threads', '4', '--json']);
     expect(result.code, result.stderr).toBe(0);
     const json = JSON.parse(result.stdout) as { htdocs: Record<string, number>; files: { path: string; status: string; kind: string }[] };

@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { CLI, VENV } from '../helpers/paths.js';
 import { tempDir } from '../helpers/tempDir.js';
 import { TmuxSession } from '../helpers/tmux.js';
-import { initEnv } from '../helpers/tracEnv.js';
+import { chownToApache, initEnv } from '../helpers/tracEnv.js';
 
 /** The wizard under a real terminal (tmux): keystrokes in, files out. */
 describe('trac-deploy init in a terminal', () => {
@@ -26,9 +26,13 @@ describe('trac-deploy init in a terminal', () => {
     return Number((await fs.readFile(rcFile, 'utf8')).trim());
   }
 
-  it('asks, shows the files, writes them on confirmation', async () => {
+  it('asks, re-asks a password file that is not there, shows the files, writes them on confirmation, smoke-tests by default', async () => {
     const dir = await tempDir();
     const env = await initEnv(path.join(dir, 'proj'), 'Terminal Project');
+    await chownToApache(env);
+    const users = path.join(dir, 'users.htpasswd');
+    await fs.writeFile(users, 'alice:$apr1$abc$xyz\n');
+    const missing = path.join(dir, 'nope.htpasswd');
     await fs.symlink(VENV, path.join(dir, 'venv'));
     const out = path.join(dir, 'deploy');
     const { tmux, rcFile } = await start(dir, ['init', env]);
@@ -44,6 +48,14 @@ describe('trac-deploy init in a terminal', () => {
     expect(venvQuestion).toContain(`${path.join(dir, 'venv')} (Python 3.`);
     await tmux.keys(['Enter']);
     await tmux.waitFor('Login method');
+    await tmux.keys(['Down', 'Enter']);
+    await tmux.waitFor('Password file');
+    await tmux.type(missing);
+    await tmux.keys(['Enter']);
+    // Asked again at once, with the reason; the answers so far stay.
+    await tmux.waitFor(`--auth-user-file ${missing}: no such file`);
+    await tmux.keys(Array.from({ length: missing.length }, () => 'BSpace'));
+    await tmux.type(users);
     await tmux.keys(['Enter']);
     await tmux.waitFor('Strip DOMAIN');
     await tmux.type('y');
@@ -53,18 +65,23 @@ describe('trac-deploy init in a terminal', () => {
     await tmux.keys(['Enter']);
     const preview = await tmux.waitFor('Write 3 files to');
     expect(preview).toContain(`new file: ${path.join(out, 'proj.conf')}`);
+    // The plan as a summary, not its JSON.
+    expect(preview).toContain('mounted at /wiki, daemon mode');
+    expect(preview).not.toContain('"kind": "trac-deploy-plan"');
     // Nothing is written before the answer.
     expect(await fs.pathExists(out)).toBe(false);
     await tmux.type('y');
     await tmux.keys(['Enter']);
-    await tmux.waitFor('Run the smoke test now');
-    await tmux.type('n');
+    const offer = await tmux.waitFor('Run the smoke test now');
+    expect(offer).toContain('(Y/n)');
     await tmux.keys(['Enter']);
 
     expect(await exitCode(rcFile)).toBe(0);
+    expect(await tmux.screen()).toMatch(/smoke: /);
     const conf = await fs.readFile(path.join(out, 'proj.conf'), 'utf8');
     expect(conf).toContain('WSGIScriptAlias "/wiki"');
     expect(conf).toContain(`python-home="${path.join(dir, 'venv')}"`);
+    expect(conf).toContain(`AuthUserFile ${JSON.stringify(users)}`);
     expect(await fs.readFile(path.join(out, 'proj.wsgi'), 'utf8')).toContain('_strip_domain(environ)');
   });
 

@@ -41,7 +41,15 @@ describe('generate -> smoke', () => {
 
     const trac = await smokeJson(out);
     expect(trac.result.code, trac.result.stderr).toBe(0);
-    expect(trac.report.requests).toEqual([expect.objectContaining({ url: '/trac', status: 200, ok: true, title: 'Smoke Single <&>' })]);
+    expect(trac.report.requests[0]).toEqual(expect.objectContaining({ url: '/trac', status: 200, ok: true, title: 'Smoke Single <&>' }));
+    // Every page the environment uses; none of its repositories and attachments exist: skipped.
+    expect(trac.report.requests.map((r) => [r.url, r.ok, Boolean((r as { skipped?: string }).skipped)])).toEqual([
+      ['/trac', true, false],
+      ['/trac/wiki/WikiStart', true, false],
+      ['/trac/timeline', true, false],
+      ['/trac/browser', true, true],
+      ['/trac/raw-attachment', true, true],
+    ]);
     expect(trac.report.findings).toEqual([]);
     expect(trac.report.server.startMs).toBeGreaterThan(0);
     expect(trac.report.server.stopMs).not.toBeNull();
@@ -60,21 +68,25 @@ describe('generate -> smoke', () => {
     const human = await runCli(['smoke', out]);
     expect(human.code, human.stderr).toBe(0);
     expect(human.stdout).toMatch(/ok\s+200 GET \/projects\/single .*"Smoke Single <&>"/);
-    expect(human.stdout).toContain('Trac answered: the configuration works.');
+    expect(human.stdout).toContain('Trac answered: the configuration works (every page asked for; 2 skipped, listed above).');
+    expect(human.stdout).toContain('skip --- repositories: no repository is configured');
     expect(human.stderr).toBe('');
   });
 
-  it('a parent directory of three environments: the index and a page of each', async () => {
+  it('a parent directory of three environments: the index and the pages of each', async () => {
     const out = path.join(root, 'out-parent');
     await generate(parent, out, '--python-home', VENV);
     const { result, report } = await smokeJson(out);
     expect(result.code, result.stderr).toBe(0);
-    expect(report.requests.map((r) => [r.url, r.status, r.ok, r.title])).toEqual([
+    expect(report.requests.filter((r) => !r.url.includes('/', 6) || r.url === '/trac').map((r) => [r.url, r.status, r.ok, r.title])).toEqual([
       ['/trac', 200, true, 'Available Projects'],
       ['/trac/alpha', 200, true, 'Project alpha'],
       ['/trac/beta', 200, true, 'Project beta'],
       ['/trac/gamma', 200, true, 'Project gamma'],
     ]);
+    for (const name of ['alpha', 'beta', 'gamma']) {
+      expect(report.requests.filter((r) => r.url.startsWith(`/trac/${name}/`) && r.status === 200).map((r) => r.url)).toEqual([`/trac/${name}/wiki/WikiStart`, `/trac/${name}/timeline`]);
+    }
   });
 
   it('several configurations in one directory are served together; --name picks one', async () => {
@@ -89,7 +101,7 @@ describe('generate -> smoke', () => {
     ]);
     const one = await smokeJson(out, '--name', 'second');
     expect(one.result.code, one.result.stderr).toBe(0);
-    expect(one.report.requests.map((r) => r.url)).toEqual(['/second', '/second/alpha', '/second/beta', '/second/gamma']);
+    expect(one.report.requests.map((r) => r.url).filter((u) => !u.includes('/', 8))).toEqual(['/second', '/second/alpha', '/second/beta', '/second/gamma']);
   });
 });
 

@@ -86,7 +86,8 @@ describe('smoke says why', () => {
     await generate(locked, out, '--python-home', VENV);
     const { result, report } = await smokeJson(out);
     expect(result.code).toBe(1);
-    expect(report.findings.map((f) => f.code)).toEqual(['permission-denied']);
+    // The cause first; then the pages Trac answered with its error page, grouped by its reason.
+    expect(report.findings.map((f) => f.code)).toEqual(['permission-denied', 'page-failed']);
     expect(report.findings[0]?.message).toBe(`the Apache user www-data cannot use ${locked}/VERSION`);
     expect(report.findings[0]?.advice[0]).toContain(`chown -R www-data: ${locked}`);
     expect(report.findings[0]?.log).toContain(`PermissionError: [Errno 13] Permission denied: '${locked}/VERSION'`);

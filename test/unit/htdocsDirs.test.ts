@@ -2,7 +2,7 @@ import fs from 'fs-extra';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { UserError } from '../../src/errors.js';
-import { fingerprint, reusableAnswer, inputsOf, type CachedAnswer } from '../../src/python/answerCache.js';
+import { cacheDirectory, cachedAnswer, inputsOf, questionFor, storeAnswer, usableCacheDirectory } from '../../src/python/answerCache.js';
 import type { PythonRunner } from '../../src/python/askPython.js';
 import { htdocsDirs, type HtdocsAnswer } from '../../src/python/htdocsDirs.js';
 import { tempDir } from '../helpers/tempDir.js';
@@ -39,22 +39,70 @@ describe('htdocsDirs', () => {
 });
 
 describe('the cached answer', () => {
-  it('is reused until trac.ini or the plugins directory changes', async () => {
-    const env = await tempDir();
+  const setup = async () => {
+    const root = await tempDir();
+    const env = path.join(root, 'env');
     await fs.outputFile(path.join(env, 'conf', 'trac.ini'), '[trac]\n');
     await fs.outputFile(path.join(env, 'VERSION'), 'Trac Environment Version 1\n');
     await fs.mkdirp(path.join(env, 'plugins'));
+    const site = path.join(root, 'site-packages');
+    await fs.mkdirp(path.join(site, 'trac'));
     const answer: HtdocsAnswer = {
-      python: { executable: process.execPath, version: '3', prefix: '/p', basePrefix: '/p', sitePackages: [] },
-      trac: { version: '1.6', package: env },
+      python: { executable: process.execPath, version: '3', prefix: '/p', basePrefix: '/p', sitePackages: [site], path: [site] },
+      trac: { version: '1.6', package: path.join(site, 'trac') },
       providers: [],
     };
-    const question = { python: 'python3', envPath: env, pathEnv: '/bin' };
-    const inputs = inputsOf(env, answer, { inheritFiles: [], pluginsDirs: [] });
-    const cached: CachedAnswer = { question, ...inputs, fingerprint: await fingerprint(inputs.paths, inputs.dirsWithEntries), answer };
-    expect(await reusableAnswer(cached, question)).toEqual(answer);
-    expect(await reusableAnswer(cached, { ...question, python: '/other/bin/python' })).toBeNull();
-    await fs.writeFile(path.join(env, 'plugins', 'new.py'), '# a plugin\n');
-    expect(await reusableAnswer(cached, question)).toBeNull();
+    const dir = (await usableCacheDirectory(path.join(root, 'cache'))).dir!;
+    const question = questionFor('/v', env, { PATH: '/bin' });
+    await storeAnswer(dir, { question, ...inputsOf(question, answer, { inheritFiles: [], pluginsDirs: [] }), answer });
+    return { root, env, site, dir, question, answer };
+  };
+
+  it('is reused for the same question until something it depends on changes', async () => {
+    const { env, site, dir, question, answer } = await setup();
+    expect(await cachedAnswer(dir, question)).toEqual(answer);
+    expect(await cachedAnswer(dir, questionFor('/other', env, { PATH: '/bin' }))).toBeNull();
+    expect(await cachedAnswer(dir, questionFor('/v', env, { PATH: '/bin', PYTHONPATH: '/x' }))).toBeNull();
+    await fs.mkdirp(path.join(site, 'Added-1.0.dist-info'));
+    expect(await cachedAnswer(dir, question)).toBeNull();
+  });
+
+  it('is not read through a symbolic link or from a file of another user', async () => {
+    const { root, dir, question } = await setup();
+    const [entry] = await fs.readdir(dir);
+    const file = path.join(dir, entry!);
+    const moved = path.join(root, 'elsewhere.json');
+    await fs.move(file, moved);
+    await fs.symlink(moved, file);
+    expect(await cachedAnswer(dir, question)).toBeNull();
+    await fs.remove(file);
+    await fs.move(moved, file);
+    expect(await cachedAnswer(dir, question)).not.toBeNull();
+    if (process.getuid?.() === 0) {
+      await fs.chown(file, 65534, 65534);
+      expect(await cachedAnswer(dir, question)).toBeNull();
+    }
+  });
+
+  it('refuses a cache directory that is a link, open to others, or not ours', async () => {
+    const root = await tempDir();
+    const real = path.join(root, 'real');
+    await fs.mkdirp(real);
+    await fs.chmod(real, 0o700);
+    expect((await usableCacheDirectory(real)).dir).toBe(real);
+    await fs.symlink(real, path.join(root, 'link'));
+    expect((await usableCacheDirectory(path.join(root, 'link'))).reason).toMatch(/symbolic link/);
+    await fs.chmod(real, 0o750);
+    expect((await usableCacheDirectory(real)).reason).toMatch(/open to other users/);
+    expect((await fs.stat(real)).mode & 0o777).toBe(0o750);
+    const made = path.join(root, 'new', 'cache');
+    expect((await usableCacheDirectory(made)).dir).toBe(made);
+    expect((await fs.stat(made)).mode & 0o777).toBe(0o700);
+  });
+
+  it('lives in /var/cache/trac-deploy for root, else under XDG_CACHE_HOME or ~/.cache', () => {
+    expect(cacheDirectory({ TRAC_DEPLOY_CACHE_DIR: '/x/y' })).toBe('/x/y');
+    if (process.getuid?.() === 0) expect(cacheDirectory({})).toBe('/var/cache/trac-deploy');
+    else expect(cacheDirectory({ XDG_CACHE_HOME: '/c' })).toBe('/c/trac-deploy');
   });
 });

@@ -12,31 +12,43 @@ import { type Choice, type Prompter, WizardCancelled } from '../../src/wizard/pr
 import { tempDir } from '../helpers/tempDir.js';
 import { copyFixture } from '../helpers/tracEnv.js';
 
-/** A prompter that answers from a script keyed by flag, and records every question. */
-function scripted(answers: Record<string, unknown>, options: { cancelAt?: string } = {}) {
-  const asked: { flag: string; message: string; default: unknown; choices?: unknown[] }[] = [];
+/**
+ * A prompter that answers from a script keyed by flag, and records every question. An array is
+ * a sequence of answers: like inquirer, an answer the question's check rejects is recorded and
+ * the question asked again with the next one. `out` (the context's stdout) lets a question
+ * record how much had been shown before it.
+ */
+function scripted(answers: Record<string, unknown>, options: { cancelAt?: string; out?: string[] } = {}) {
+  const asked: { flag: string; message: string; default: unknown; choices?: unknown[]; shownBefore: number }[] = [];
+  const rejected: { flag: string; value: string; reason: string }[] = [];
   const answer = (flag: string, fallback: unknown) => {
     if (flag === options.cancelAt) throw new WizardCancelled();
-    return flag in answers ? answers[flag] : fallback;
+    const scriptedAnswer = answers[flag];
+    if (Array.isArray(scriptedAnswer)) return scriptedAnswer.length > 0 ? scriptedAnswer.shift() : fallback;
+    return flag in answers ? scriptedAnswer : fallback;
   };
+  const shownBefore = () => options.out?.length ?? 0;
   const prompter: Prompter = {
     input: async (q) => {
-      asked.push({ flag: q.flag, message: q.message, default: q.default });
-      const value = String(answer(q.flag, q.default ?? ''));
-      const verdict = q.validate?.(value) ?? true;
-      if (verdict !== true) throw new Error(`scripted answer ${value} for ${q.flag} rejected: ${verdict}`);
-      return value;
+      asked.push({ flag: q.flag, message: q.message, default: q.default, shownBefore: shownBefore() });
+      for (let tries = 0; tries < 5; tries++) {
+        const value = String(answer(q.flag, q.default ?? ''));
+        const verdict = q.validate?.(value) ?? true;
+        if (verdict === true) return value;
+        rejected.push({ flag: q.flag, value, reason: verdict });
+      }
+      throw new Error(`scripted answers for ${q.flag} all rejected: ${JSON.stringify(rejected)}`);
     },
     select: async <T>(q: { message: string; choices: Choice<T>[]; default?: T; flag: string }) => {
-      asked.push({ flag: q.flag, message: q.message, default: q.default, choices: q.choices.map((c) => c.value) });
+      asked.push({ flag: q.flag, message: q.message, default: q.default, choices: q.choices.map((c) => c.value), shownBefore: shownBefore() });
       return answer(q.flag, q.default) as T;
     },
     confirm: async (q) => {
-      asked.push({ flag: q.flag, message: q.message, default: q.default });
+      asked.push({ flag: q.flag, message: q.message, default: q.default, shownBefore: shownBefore() });
       return Boolean(answer(q.flag, q.default));
     },
   };
-  return { prompter, asked };
+  return { prompter, asked, rejected };
 }
 
 function capture(): CliContext & { out: string[]; err: string[] } {
@@ -50,7 +62,8 @@ const noPython: PythonRunner = async () => ({ exitCode: 1, stdout: '' });
 
 /** init as the CLI runs it: each step shown as it goes, the last outcome presented, its exit code. */
 function runInit(a: InitArgs, ctx: CliContext, deps: InitDeps = {}) {
-  return presented(runInitOutcome(a, ctx, { show: (o) => present(o, ctx, false), ...deps }), ctx);
+  // venvRoots: []: this machine's /opt, /srv, /usr/local are not the test's business.
+  return presented(runInitOutcome(a, ctx, { show: (o) => present(o, ctx, false), venvRoots: [], ...deps }), ctx);
 }
 
 function args(over: Partial<InitArgs>): InitArgs {
@@ -61,18 +74,27 @@ describe('init wizard (scripted prompter)', () => {
   it('asks the open questions with detected defaults and writes what it shows', async () => {
     const dir = await tempDir();
     const env = await copyFixture('trac16-sqlite', dir);
-    const { prompter, asked } = scripted({ '--url-prefix': '/projects/x', '--yes': true, '--smoke': false });
+    const out = path.join(dir, 'out');
+    const { prompter, asked } = scripted({ '--url-prefix': '/projects/x', '--out': out, '--yes': true, '--smoke': false });
     const ctx = capture();
     const code = await runInit(args({ path: env }), ctx, { prompter, runPython: noPython, searchRoots: [] });
     expect(code).toBe(EXIT.ok);
     expect(asked.map((q) => q.flag)).toEqual(['--url-prefix', '--name', '--mode', '--python-home', '--auth', '--strip-domain', '--out', '--yes', '--smoke']);
     expect(asked.find((q) => q.flag === '--name')?.default).toBe('trac16-sqlite');
-    expect(asked.find((q) => q.flag === '--out')?.default).toBe(`${env}-deploy`);
+    // Debian's place for what a site serves, one directory per site: outside every environment.
+    expect(asked.find((q) => q.flag === '--out')?.default).toBe('/srv/trac-deploy/trac16-sqlite');
     // SQLite only: the pooling question is not asked.
     expect(asked.some((q) => q.flag === '--pool')).toBe(false);
-    const conf = await fs.readFile(path.join(`${env}-deploy`, 'trac16-sqlite.conf'), 'utf8');
+    const conf = await fs.readFile(path.join(out, 'trac16-sqlite.conf'), 'utf8');
     expect(conf).toContain('WSGIScriptAlias "/projects/x"');
-    expect(ctx.out.join('\n')).toContain('new file');
+    const shown = ctx.out.join('\n');
+    expect(shown).toContain('new file');
+    // The .wsgi and .conf in full; the plan as a summary, not its JSON.
+    expect(shown).toContain('WSGIScriptAlias "/projects/x"');
+    expect(shown).toContain('mounted at /projects/x, daemon mode');
+    expect(shown).not.toContain('"kind": "trac-deploy-plan"');
+    // The smoke offer defaults to running it.
+    expect(asked.find((q) => q.flag === '--smoke')?.default).toBe(true);
   });
 
   it('asks nothing that a flag answered, and asks about pooling for PostgreSQL', async () => {
@@ -166,20 +188,21 @@ describe('init wizard (scripted prompter)', () => {
     const out = path.join(dir, 'out');
     await fs.mkdirp(out);
     await fs.writeFile(path.join(out, 'trac16-sqlite.conf'), '# mine\n');
-    await expect(runInit(args({ path: env, out, yes: true }), capture(), { runPython: noPython })).rejects.toThrow(/already exists with other content/);
+    await expect(runInit(args({ path: env, out, yes: true, given: { pythonHome: dir } }), capture(), { runPython: noPython })).rejects.toThrow(/already exists with other content/);
     expect(await fs.readFile(path.join(out, 'trac16-sqlite.conf'), 'utf8')).toBe('# mine\n');
   });
 
   it('Ctrl-C at any question: exit 130, one line, nothing written', async () => {
     const dir = await tempDir();
     const env = await copyFixture('trac16-sqlite', dir);
+    const out = path.join(dir, 'out');
     for (const cancelAt of ['--url-prefix', '--python-home', '--out', '--yes']) {
-      const { prompter, asked } = scripted({}, { cancelAt });
+      const { prompter, asked } = scripted({ '--out': out }, { cancelAt });
       const ctx = capture();
       expect(await runInit(args({ path: env }), ctx, { prompter, runPython: noPython })).toBe(EXIT.cancelled);
       expect(asked.at(-1)?.flag).toBe(cancelAt);
       expect(ctx.err).toEqual(['trac-deploy: init cancelled, nothing written']);
-      expect(await fs.pathExists(`${env}-deploy`)).toBe(false);
+      expect(await fs.pathExists(out)).toBe(false);
     }
   });
 
@@ -215,10 +238,112 @@ describe('init wizard (scripted prompter)', () => {
       ran.push(d);
       return { kind: 'init' as const, exitCode: EXIT.ok, next: null, message: null };
     };
-    expect(await runInit(args({ path: env, out, yes: true }), ctx, { runPython: noPython, runSmoke })).toBe(EXIT.ok);
+    const given = { pythonHome: dir };
+    expect(await runInit(args({ path: env, out, yes: true, given, smoke: false }), ctx, { runPython: noPython, runSmoke })).toBe(EXIT.ok);
     expect(ran).toEqual([]);
     expect(ctx.out.join('\n')).toContain(`next: trac-deploy smoke ${out}`);
-    expect(await runInit(args({ path: env, out, yes: true, smoke: true }), capture(), { runPython: noPython, runSmoke })).toBe(EXIT.ok);
+    // --yes takes the offer's default: run it.
+    expect(await runInit(args({ path: env, out, yes: true, given }), capture(), { runPython: noPython, runSmoke })).toBe(EXIT.ok);
     expect(ran).toEqual([out]);
+  });
+
+  it('a password file that is not there is asked again with the reason, and no answer is lost', async () => {
+    const dir = await tempDir();
+    const env = await copyFixture('trac16-sqlite', dir);
+    const users = path.join(dir, 'users.htpasswd');
+    await fs.writeFile(users, 'alice:$apr1$abc$xyz\n');
+    const missing = path.join(dir, 'nope.htpasswd');
+    const out = path.join(dir, 'out');
+    const { prompter, asked, rejected } = scripted({
+      '--url-prefix': '/kept',
+      '--auth': 'basic',
+      '--auth-user-file': [missing, dir, users],
+      '--out': out,
+      '--yes': true,
+      '--smoke': false,
+    });
+    expect(await runInit(args({ path: env }), capture(), { prompter, runPython: noPython })).toBe(EXIT.ok);
+    expect(rejected.map((r) => r.value)).toEqual([missing, dir]);
+    expect(rejected[0]?.reason).toContain(`--auth-user-file ${missing}: no such file`);
+    expect(rejected[0]?.reason).toContain('htpasswd -c');
+    expect(rejected[1]?.reason).toContain('not a regular file');
+    // Asked once: the re-asking happens at the question, the rest goes on.
+    expect(asked.filter((q) => q.flag === '--auth-user-file')).toHaveLength(1);
+    const conf = await fs.readFile(path.join(out, 'trac16-sqlite.conf'), 'utf8');
+    expect(conf).toContain('WSGIScriptAlias "/kept"');
+    expect(conf).toContain(`AuthUserFile ${JSON.stringify(users)}`);
+  });
+
+  it('a file flag naming no file: asked at its question (interactive), exit 2 before anything else with --yes', async () => {
+    const dir = await tempDir();
+    const env = await copyFixture('trac16-sqlite', dir);
+    const keytab = path.join(dir, 'http.keytab');
+    await fs.writeFile(keytab, 'binary', { mode: 0o600 });
+    const missing = path.join(dir, 'missing.keytab');
+    const out = path.join(dir, 'out');
+    const given = { auth: 'kerberos' as const, authKeytab: missing, urlPrefix: '/k', pythonHome: dir };
+    const { prompter, asked } = scripted({ '--auth-keytab': keytab, '--out': out, '--yes': true, '--smoke': false });
+    expect(await runInit(args({ path: env, given }), capture(), { prompter, runPython: noPython })).toBe(EXIT.ok);
+    const q = asked.find((a) => a.flag === '--auth-keytab');
+    expect(q?.message).toContain(`--auth-keytab ${missing}: no such file`);
+    expect(q?.default).toBe(missing);
+    expect(await fs.readFile(path.join(out, 'trac16-sqlite.conf'), 'utf8')).toContain(keytab);
+
+    const yes = await runInit(args({ path: env, out: path.join(dir, 'out2'), given, yes: true }), capture(), { runPython: noPython }).catch((e: Error) => e);
+    expect(yes).toBeInstanceOf(Error);
+    expect((yes as Error).message).toContain(`--auth-keytab ${missing}: no such file`);
+    expect(await fs.pathExists(path.join(dir, 'out2'))).toBe(false);
+  });
+
+  it('LDAP: the bind DN and its password file are asked, the file checked', async () => {
+    const dir = await tempDir();
+    const env = await copyFixture('trac16-sqlite', dir);
+    const secret = path.join(dir, 'bind.pw');
+    await fs.writeFile(secret, 'hunter2', { mode: 0o600 });
+    const out = path.join(dir, 'out');
+    const { prompter, asked, rejected } = scripted({
+      '--auth': 'ldap',
+      '--auth-ldap-url': 'ldap://dc.example.com/dc=example,dc=com?uid?sub',
+      '--auth-ldap-bind-dn': 'cn=trac,dc=example,dc=com',
+      '--auth-ldap-bind-password-file': [path.join(dir, 'nope'), secret],
+      '--out': out,
+      '--yes': true,
+      '--smoke': false,
+    });
+    expect(await runInit(args({ path: env, given: { pythonHome: dir } }), capture(), { prompter, runPython: noPython })).toBe(EXIT.ok);
+    expect(asked.map((q) => q.flag)).toContain('--auth-ldap-bind-password-file');
+    expect(rejected).toHaveLength(1);
+    const conf = await fs.readFile(path.join(out, 'trac16-sqlite.conf'), 'utf8');
+    expect(conf).toContain(secret);
+    expect(conf).not.toContain('hunter2');
+  });
+
+  it('--yes without any Python that imports trac: exit 2 naming the command that makes one, nothing written', async () => {
+    const dir = await tempDir();
+    const env = await copyFixture('trac16-sqlite', dir);
+    const out = path.join(dir, 'out');
+    const err = await runInit(args({ path: env, out, yes: true }), capture(), { runPython: noPython }).catch((e: Error) => e);
+    expect(err).toBeInstanceOf(Error);
+    const text = `${(err as Error).message}\n${String((err as { advice?: unknown }).advice ?? '')}`;
+    expect(text).toContain('no Python that can import trac');
+    expect(text).toContain(`/usr/bin/python3 -m venv ${path.join(dir, 'trac-venv')}`);
+    expect(text).toContain("pip install 'Trac==1.6.*'");
+    expect(await fs.pathExists(out)).toBe(false);
+  });
+
+  it('shows what inspection found at the question it concerns', async () => {
+    const dir = await tempDir();
+    const env = await copyFixture('trac14-postgres', dir);
+    const ctx = capture();
+    const { prompter, asked } = scripted({ '--out': path.join(dir, 'out'), '--yes': false }, { out: ctx.out });
+    expect(await runInit(args({ path: env, given: { pythonHome: dir } }), ctx, { prompter, runPython: noPython })).toBe(EXIT.ok);
+    // The login-form plugin finding appears right before the login question, not before the first.
+    const authAt = asked.find((q) => q.flag === '--auth')?.shownBefore ?? -1;
+    const firstAt = asked[0]?.shownBefore ?? -1;
+    const loginLine = ctx.out.findIndex((l) => l.includes('LoginModule'));
+    expect(loginLine).toBeGreaterThanOrEqual(firstAt);
+    expect(loginLine).toBeLessThan(authAt);
+    const poolAt = asked.find((q) => q.flag === '--pool')?.shownBefore ?? -1;
+    expect(loginLine).toBeGreaterThanOrEqual(poolAt);
   });
 });

@@ -1,0 +1,302 @@
+# -*- coding: utf-8 -*-
+"""Asked by trac-deploy: will Trac serve these environments? Trac itself answers.
+
+Run once for all environments, in the interpreter the deployment uses, as the web server's user.
+Reads one JSON document on stdin:
+  {"environments": [path, ...], "siteDirs": [dir, ...], "svnBindings": dir or null}
+and writes JSON lines on stdout:
+  {"kind": "python", "python": ..., "trac": ... or null, "error": ..., "svn": {...}}   first
+  {"kind": "environment", "path": ..., "problems": [...], "repositories": [...], ...}  one each
+  {"kind": "done"}                                                                      last
+
+Each environment is opened as trac.env.open_environment does for dispatch_request (its
+configuration, [inherit] files, log, plugins, then the database and needs_upgrade); each
+repository through RepositoryManager. The log file is checked for access, not opened; the one
+write is Trac's own: RepositoryManager records an id for each repository it lists, as it does
+at the first request.
+"""
+import json
+import logging
+import os
+import site
+import sys
+
+
+def emit(document):
+    sys.stdout.write(json.dumps(document))
+    sys.stdout.write('\n')
+    sys.stdout.flush()
+
+
+def problem(code, severity, message, path=None, advice=None):
+    found = {'code': code, 'severity': severity, 'message': message}
+    if path:
+        found['path'] = path
+    if advice:
+        found['advice'] = advice
+    return found
+
+
+def text_of(e):
+    return '%s: %s' % (e.__class__.__name__, e) if not e.__class__.__name__ == 'TracError' else '%s' % e
+
+
+class SvnBindingsFinder(object):
+    """Finds only the packages svn and libsvn in one directory (Debian's dist-packages), so
+    the rest of that directory stays invisible; the generated script installs the same finder."""
+    directory = None
+
+    @classmethod
+    def find_spec(cls, name, path=None, target=None):
+        if name not in ('svn', 'libsvn') or path is not None:
+            return None
+        import importlib.machinery
+        return importlib.machinery.PathFinder.find_spec(name, [cls.directory])
+
+
+def svn_facts(system_dir):
+    import importlib.util
+    own = importlib.util.find_spec('svn') is not None
+    facts = {'inInterpreter': own, 'systemDir': None}
+    if not own and system_dir and os.path.isfile(os.path.join(system_dir, 'svn', '__init__.py')) \
+            and os.path.isdir(os.path.join(system_dir, 'libsvn')):
+        facts['systemDir'] = system_dir
+        SvnBindingsFinder.directory = system_dir
+        sys.meta_path.append(SvnBindingsFinder)
+    return facts
+
+
+class Captured(logging.Handler):
+    """What Trac logs at WARNING and above while it opens an environment."""
+
+    def __init__(self):
+        logging.Handler.__init__(self, logging.WARNING)
+        self.records = []
+
+    def emit(self, record):
+        try:
+            self.records.append(record.getMessage())
+        except Exception:
+            self.records.append(str(record.msg))
+
+
+def log_problem(env):
+    """Trac opens its log file at start and fails without it: check that, without writing."""
+    log_type = (env.log_type or 'none').lower()
+    if log_type != 'file':
+        return None
+    log_file = env.log_file_path
+    if os.path.exists(log_file):
+        if os.access(log_file, os.W_OK):
+            return None
+        target = log_file
+    else:
+        target = os.path.dirname(log_file)
+        if os.path.isdir(target) and os.access(target, os.W_OK | os.X_OK):
+            return None
+    return problem('log-file-unwritable', 'error',
+                   '%s: [logging] log_type = file, but this user cannot write %s; Trac fails at start'
+                   % (env.path, target), target,
+                   ['make %s writable by the web server user, or set [logging] log_type = none' % target])
+
+
+def open_environment(path, captured, counter):
+    from trac.env import Environment
+
+    found = {}
+
+    class PreflightEnvironment(Environment):
+        def setup_log(self):
+            found['log'] = log_problem(self)
+            self.log = logging.getLogger('trac-deploy.preflight.%d' % counter)
+            self.log.propagate = False
+            self.log.setLevel(logging.WARNING)
+            self.log.handlers = [captured]
+
+    env = PreflightEnvironment(path)
+    return env, found.get('log')
+
+
+def check_repositories(env, problems):
+    from trac.core import TracError
+    from trac.versioncontrol.api import RepositoryManager
+    repositories = []
+    try:
+        manager = RepositoryManager(env)
+        infos = manager.get_all_repositories()
+    except Exception as e:
+        problems.append(problem('repositories-unreadable', 'error', '%s: Trac cannot list its repositories: %s' % (env.path, text_of(e)), env.path))
+        return repositories
+    for name in sorted(infos):
+        info = infos[name]
+        entry = {'name': name, 'type': info.get('type') or manager.default_repository_type,
+                 'dir': info.get('dir'), 'alias': info.get('alias'), 'hidden': bool(info.get('hidden')),
+                 'ok': False, 'error': None}
+        repositories.append(entry)
+        if info.get('alias') is None and not info.get('dir'):
+            continue
+        try:
+            repos = manager.get_repository(name)
+            entry['ok'] = repos is not None
+            if repos is not None:
+                repos.close()
+        except TracError as e:
+            entry['error'] = text_of(e)
+        except Exception as e:
+            entry['error'] = text_of(e)
+    return repositories
+
+
+def one_attachment(env):
+    """One attachment whose file is on disk, for the smoke test's download."""
+    try:
+        rows = env.db_query("SELECT type, id, filename, size FROM attachment ORDER BY time LIMIT 20")
+    except Exception:
+        return None
+    from trac.attachment import Attachment
+    for realm, resource_id, filename, size in rows:
+        try:
+            attachment = Attachment(env, realm, resource_id, filename)
+            if os.path.isfile(attachment.path):
+                return {'realm': realm, 'id': resource_id, 'filename': filename,
+                        'size': os.path.getsize(attachment.path)}
+        except Exception:
+            continue
+    return None
+
+
+def check_environment(path, counter):
+    result = {'kind': 'environment', 'path': path, 'problems': [], 'repositories': [], 'plugins': [],
+              'attachment': None, 'project': None, 'xsendfile': None, 'filesDir': None, 'opened': False}
+    problems = result['problems']
+    captured = Captured()
+    try:
+        env, log = open_environment(path, captured, counter)
+    except Exception as e:
+        unreadable = getattr(e, 'errno', None) == 13 or any(words in str(e) for words in ('make sure it is readable', 'Permission denied', 'Errno 13'))
+        problems.append(problem('trac-cannot-read' if unreadable else 'trac-cannot-open', 'error',
+                                '%s: Trac cannot open the environment: %s' % (path, text_of(e)), path))
+        return result
+    if log:
+        problems.append(log)
+    for message in captured.records:
+        # trac.loader logs each plugin it skips: 'Skipping "name": reason' / 'Failed to load plugin from ...'
+        if message.startswith('Skipping ') or message.startswith('Failed to load plugin'):
+            result['plugins'].append(message.split('\n')[0])
+            problems.append(problem('plugin-not-loaded', 'warning', '%s: a plugin does not load: %s' % (path, message.split('\n')[0]), path))
+    del captured.records[:]
+    try:
+        if env.needs_upgrade():
+            problems.append(problem('needs-upgrade', 'error',
+                                    '%s: Trac says the environment needs an upgrade and will not serve it' % path, path,
+                                    ['trac-admin %s upgrade' % path]))
+            return result
+    except Exception as e:
+        message = text_of(e).replace('<code>', '').replace('</code>', '')
+        if 'permissions to the database file' in message:
+            problems.append(problem('database-access', 'error', '%s: Trac cannot use the database: %s' % (path, message), path,
+                                    ['give the database file and its directory to the web server user (chown)']))
+        elif any(words in message for words in ('Unable to get database connection', 'could not connect',
+                                                 'Connection refused', "Can't connect", 'timeout expired')):
+            problems.append(problem('database-unreachable', 'error', '%s: Trac cannot reach the database: %s' % (path, message), path,
+                                    ['start the database server, or check [trac] database in trac.ini']))
+        else:
+            problems.append(problem('database-unusable', 'error', '%s: Trac cannot use the database: %s' % (path, message), path))
+        return result
+    result['opened'] = True
+    try:
+        result['project'] = env.project_name
+        result['filesDir'] = env.files_dir
+        result['xsendfile'] = {'on': env.config.getbool('trac', 'use_xsendfile'),
+                               'header': env.config.get('trac', 'xsendfile_header') or 'X-Sendfile'}
+    except Exception:
+        pass
+    result['repositories'] = check_repositories(env, problems)
+    for repo in result['repositories']:
+        if repo['error']:
+            label = repo['name'] or '(default)'
+            problems.append(problem('repository-unavailable', 'error',
+                                    '%s: repository %s (%s) cannot be opened: %s' % (path, label, repo['type'], repo['error']), path))
+    result['attachment'] = one_attachment(env)
+    try:
+        env.shutdown()
+    except Exception:
+        pass
+    return result
+
+
+def remember_resolved_requirements():
+    """Trac resolves every plugin entry point's requirements each time it opens an environment
+    (trac.loader: entry.load(require=True)), which is nearly all of opening one. The preflight
+    opens many in one process: a requirement set resolved once stays resolved (the working set
+    only grows), so successes are remembered; a failure is remembered only while the working set
+    is unchanged (a plugin egg added later could satisfy it), and raised again for each
+    environment, which reports it."""
+    try:
+        import pkg_resources
+    except Exception:
+        return
+    original = pkg_resources.EntryPoint.require
+    working_set = pkg_resources.working_set
+    resolved = set()
+    failed = {}
+
+    def size():
+        return len(working_set.by_key)
+
+    def require(self, env=None, installer=None):
+        dist = self.dist
+        if dist is None or env is not None or installer is not None:
+            return original(self, env, installer)
+        key = (dist.location, dist.project_name, dist.version, tuple(self.extras))
+        if key in resolved:
+            return None
+        known = failed.get(key)
+        if known is not None and known[0] == size():
+            raise known[1]
+        try:
+            result = original(self, env, installer)
+        except Exception as e:
+            failed[key] = (size(), e)
+            raise
+        resolved.add(key)
+        return result
+
+    pkg_resources.EntryPoint.require = require
+
+
+def main():
+    request = json.loads(sys.stdin.read() or '{}')
+    for directory in request.get('siteDirs') or []:
+        site.addsitedir(directory)
+    first = {'kind': 'python', 'python': {'executable': sys.executable,
+                                          'version': '%d.%d.%d' % tuple(sys.version_info[:3])},
+             'user': None, 'trac': None, 'error': None}
+    try:
+        import pwd
+        first['user'] = pwd.getpwuid(os.getuid()).pw_name
+    except Exception:
+        pass
+    first['svn'] = svn_facts(request.get('svnBindings'))
+    try:
+        import trac
+        import trac.env  # noqa: F401 (what dispatch_request imports)
+        first['trac'] = trac.__version__
+    except Exception as e:
+        first['error'] = text_of(e)
+        emit(first)
+        emit({'kind': 'done'})
+        return
+    emit(first)
+    remember_resolved_requirements()
+    for counter, path in enumerate(request.get('environments') or []):
+        try:
+            emit(check_environment(path, counter))
+        except Exception as e:
+            emit({'kind': 'environment', 'path': path, 'opened': False, 'repositories': [], 'plugins': [],
+                  'problems': [problem('preflight-failed', 'error', '%s: %s' % (path, text_of(e)), path)]})
+    emit({'kind': 'done'})
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,34 @@
+// Bundles dist/ (after tsc) into dist/bundle/: trac-deploy.js (what bin/trac-deploy.js loads),
+// a chunk per lazily loaded command, and inspectWorker.js (inspect's worker threads). Node
+// then reads a few files instead of resolving ~150 modules on every run. better-sqlite3 (native)
+// and handlebars' runtime (loaded with require) stay in node_modules. Paths relative to the
+// module (python/, templates/) are the same from dist/bundle/ as from dist/<layer>/.
+// Run by `npm run build` after tsc and scripts/precompile-templates.mjs.
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { rolldown } from 'rolldown';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const OUT = path.join(ROOT, 'dist', 'bundle');
+// Built beside and swapped in with renames: a CLI running from the old bundle meanwhile (tests
+// run while `npm pack` rebuilds) finds its chunks, whose names are hashes of their content.
+const NEXT = `${OUT}.next-${process.pid}`;
+const OLD = `${OUT}.old-${process.pid}`;
+fs.rmSync(NEXT, { recursive: true, force: true });
+const bundle = await rolldown({
+  input: { 'trac-deploy': path.join(ROOT, 'dist/cli/binMain.js'), inspectWorker: path.join(ROOT, 'dist/inspect/inspectWorker.js') },
+  platform: 'node',
+  external: ['better-sqlite3'],
+  logLevel: 'warn',
+});
+await bundle.write({ dir: NEXT, format: 'esm', entryFileNames: '[name].js', chunkFileNames: '[name]-[hash].js' });
+await bundle.close();
+const compiled = path.join(ROOT, 'dist', 'render', 'templates.compiled.cjs');
+if (fs.existsSync(compiled)) fs.copyFileSync(compiled, path.join(NEXT, 'templates.compiled.cjs'));
+// Stamped last: bin/trac-deploy.js uses the bundle only when it is newer than dist/cli.js.
+const now = new Date();
+fs.utimesSync(path.join(NEXT, 'trac-deploy.js'), now, now);
+if (fs.existsSync(OUT)) fs.renameSync(OUT, OLD);
+fs.renameSync(NEXT, OUT);
+fs.rmSync(OLD, { recursive: true, force: true });

@@ -1,0 +1,79 @@
+import os from 'node:os';
+import { Worker } from 'node:worker_threads';
+import pMap from 'p-map';
+import { inspectCandidate, type CandidateOutcome, type Matcher } from './candidate.js';
+
+/** A directory entry to judge: its name, and whether the listing says it is a directory (null: follow the link). */
+export type Candidate = [name: string, isDir: boolean | null];
+
+export interface CandidateChunk {
+  id: number;
+  entries: Candidate[];
+}
+
+export type ChunkAnswer = { id: number; outcomes: CandidateOutcome[] } | { id: number; error: string };
+
+/** Below this many entries, starting threads costs more than it saves. */
+const PARALLEL_FROM = 2000;
+const CHUNK = 250;
+
+/**
+ * How many worker threads judge a parent directory's entries: TRAC_DEPLOY_INSPECT_WORKERS when
+ * set (0 = none), else one per core for large directories. Workers run the built JavaScript; from
+ * TypeScript sources (unit tests) everything stays on the main thread.
+ */
+export function workerCount(entries: number): number {
+  const given = process.env.TRAC_DEPLOY_INSPECT_WORKERS;
+  const wanted = given !== undefined && /^\d+$/.test(given) ? Number(given) : entries >= PARALLEL_FROM ? Math.min(os.availableParallelism(), 8) : 0;
+  return import.meta.url.endsWith('.js') ? Math.min(wanted, Math.ceil(entries / CHUNK)) : 0;
+}
+
+/**
+ * Every entry judged as Trac's project index would (candidate.ts), in the order given: on the
+ * main thread, or spread over worker threads in chunks handed out as workers become free.
+ */
+export async function inspectCandidates(root: string, entries: Candidate[], matchers: readonly Matcher[], workers: number): Promise<CandidateOutcome[]> {
+  if (workers <= 0) {
+    // Each candidate is a few small reads; done 32 at a time they overlap instead of queueing.
+    return pMap(entries, ([name, isDir]) => inspectCandidate(root, name, matchers, isDir ?? undefined), { concurrency: 32 });
+  }
+  const chunks: Candidate[][] = [];
+  for (let i = 0; i < entries.length; i += CHUNK) chunks.push(entries.slice(i, i + CHUNK));
+  const answers: CandidateOutcome[][] = new Array<CandidateOutcome[]>(chunks.length);
+  let next = 0;
+  const patterns = matchers.map((m) => m.pattern);
+  const runWorker = () =>
+    new Promise<void>((resolve, reject) => {
+      const worker = new Worker(new URL('./inspectWorker.js', import.meta.url), { workerData: { root, patterns } });
+      let inFlight = 0;
+      let failed = false;
+      const fail = (error: Error) => {
+        if (failed) return;
+        failed = true;
+        void worker.terminate();
+        reject(error);
+      };
+      const send = () => {
+        // Two chunks per worker: the next one is waiting while the thread answers the first.
+        while (inFlight < 2 && next < chunks.length) {
+          const id = next++;
+          worker.postMessage({ id, entries: chunks[id]! } satisfies CandidateChunk);
+          inFlight++;
+        }
+        if (inFlight === 0) void worker.terminate().then(() => resolve());
+      };
+      worker.on('message', (answer: ChunkAnswer) => {
+        inFlight--;
+        if ('error' in answer) return fail(new Error(answer.error));
+        answers[answer.id] = answer.outcomes;
+        send();
+      });
+      worker.on('error', fail);
+      worker.on('exit', (code) => {
+        if (inFlight > 0) fail(new Error(`an inspect worker thread stopped (exit ${code})`));
+      });
+      send();
+    });
+  await Promise.all(Array.from({ length: workers }, runWorker));
+  return answers.flat();
+}

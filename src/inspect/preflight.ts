@@ -1,0 +1,126 @@
+import path from 'node:path';
+import { findApache } from '../apache/layout.js';
+import type { Finding } from '../findings.js';
+import { DEBIAN_SVN_BINDINGS, runPreflight, type PreflightEnvironment, type PreflightRunner } from '../python/preflight.js';
+import type { Inspection, PreflightSummary } from './types.js';
+
+export interface PreflightOptions {
+  pythonHome: string | null;
+  siteDirs: string[];
+  eggCache: string | null;
+  run?: PreflightRunner;
+}
+
+/** The codes of python/preflight.py's findings: Trac's own verdict. */
+export const PREFLIGHT_CODES = new Set([
+  'trac-cannot-open',
+  'trac-cannot-read',
+  'needs-upgrade',
+  'database-unusable',
+  'database-access',
+  'database-unreachable',
+  'log-file-unwritable',
+  'repository-unavailable',
+  'repositories-unreadable',
+  'plugin-not-loaded',
+  'preflight-failed',
+  'preflight-crashed',
+]);
+
+/**
+ * The state of this machine rather than of the environment: what the web server user may not
+ * do to its files (chown/chmod), a database server that does not answer. Fixed at any time before
+ * the site goes live, so generate reports them and apply refuses on them.
+ */
+export const MACHINE_STATE_CODES = new Set(['trac-cannot-read', 'database-access', 'database-unreachable', 'log-file-unwritable']);
+
+/** Static findings Trac's own answer replaces when it was asked. */
+const ANSWERED_BY_TRAC = new Set(['needs-upgrade']);
+
+/**
+ * Ask Trac itself, once for all environments, in the interpreter and as the user that will run
+ * them (python/preflight.py); its findings join each environment's problems. When it cannot run
+ * (no interpreter with Trac), the inspection says "skipped" and why, never that all is well.
+ */
+export async function withPreflight(inspection: Inspection, options: PreflightOptions): Promise<Inspection> {
+  let asUser: { user: string; group: string } | null = null;
+  if (process.getuid?.() === 0) {
+    try {
+      const { user, group } = findApache();
+      asUser = { user, group };
+    } catch {
+      asUser = null;
+    }
+  }
+  const result = await runPreflight(
+    {
+      environments: inspection.environments.map((e) => e.path),
+      pythonHome: options.pythonHome,
+      siteDirs: options.siteDirs,
+      eggCache: path.resolve(options.eggCache ?? path.join(inspection.path, '.egg-cache')),
+      asUser,
+      svnBindings: DEBIAN_SVN_BINDINGS,
+    },
+    options.run,
+  );
+  if (result.status === 'skipped') {
+    const summary: PreflightSummary = { status: 'skipped', reason: result.reason };
+    const finding: Finding = { code: 'preflight-skipped', severity: 'warning', message: `preflight skipped, Trac was not asked: ${result.reason}`, ...(result.advice.length ? { advice: result.advice } : {}) };
+    return { ...inspection, preflight: summary, problems: [...inspection.problems, finding] };
+  }
+  const byPath = new Map(result.environments.map((e) => [e.path, e]));
+  const usesSvn = result.environments.some((e) => e.repositories.some((r) => r.type === 'svn' && !r.alias));
+  const svnRemedy = usesSvn && !result.svn.inInterpreter && result.svn.systemDir !== null ? result.svn.systemDir : null;
+  const summary: PreflightSummary = {
+    status: 'ran',
+    python: result.python.executable,
+    pythonVersion: result.python.version,
+    user: result.user,
+    trac: result.trac,
+    svnBindingsFrom: svnRemedy,
+  };
+  const problems = [...inspection.problems];
+  if (svnRemedy) {
+    problems.push({
+      code: 'svn-bindings-system',
+      severity: 'info',
+      message: `${result.python.executable} has no Subversion bindings; Debian's python3-subversion has them in ${svnRemedy}: trac-deploy generate makes only its svn and libsvn packages importable (the preflight did the same)`,
+    });
+  }
+  const environments = inspection.environments.map((env) => {
+    const answer = byPath.get(env.path);
+    if (!answer) return { ...env, preflight: null };
+    const kept = env.problems.filter((p) => !ANSWERED_BY_TRAC.has(p.code));
+    return { ...env, problems: [...kept, ...answer.problems.map((p) => withRemedy(p, svnRemedy))], preflight: facts(answer) };
+  });
+  return { ...inspection, environments, problems, preflight: summary };
+}
+
+function facts(answer: PreflightEnvironment): NonNullable<Inspection['environments'][number]['preflight']> {
+  return {
+    opened: answer.opened,
+    project: answer.project,
+    repositories: answer.repositories.map((r) => ({ name: r.name, type: r.type, ok: r.ok, error: r.error, hidden: r.hidden, alias: r.alias })),
+    attachment: answer.attachment,
+    xsendfile: answer.xsendfile,
+    filesDir: answer.filesDir,
+    pluginsNotLoaded: answer.plugins,
+  };
+}
+
+/** The advice Trac's message calls for, where the remedy is known. */
+function withRemedy(finding: Finding, svnRemedy: string | null): Finding {
+  if (finding.code === 'repository-unavailable' && /No module named '(svn|libsvn)/.test(finding.message) && !svnRemedy) {
+    return { ...finding, advice: ['Debian/Ubuntu: apt-get install python3-subversion (trac-deploy then makes only its svn and libsvn packages importable)', 'else: pip install the Subversion bindings into the virtualenv'] };
+  }
+  if (finding.code === 'repository-unavailable' && /Can't find an appropriate component/.test(finding.message)) {
+    return { ...finding, advice: ['enable the connector in trac.ini [components], e.g. tracopt.versioncontrol.svn.* = enabled'] };
+  }
+  if (finding.code === 'trac-cannot-open' && /DuplicateSection/.test(finding.message)) {
+    return { ...finding, advice: ['merge the two sections of that name in trac.ini into one'] };
+  }
+  if (finding.code === 'trac-cannot-read') {
+    return { ...finding, advice: ['make that file readable by the web server user (trac.ini and every [inherit] file)'] };
+  }
+  return finding;
+}
