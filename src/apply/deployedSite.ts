@@ -11,7 +11,7 @@ import { PLAN_FILE_SUFFIX, readPlanFiles } from '../write/planFile.js';
 export interface DeployedSite {
   dir: string;
   /** Apache snippets (<name>.conf), by base name. */
-  confFiles: { name: string; path: string; content: string; bytes: Buffer }[];
+  confFiles: { name: string; path: string; content: string; bytes: Buffer; installAs: 'conf' | 'site' }[];
   plans: DeploymentPlan[];
   mode: 'daemon' | 'embedded';
   pythonHome: string | null;
@@ -47,7 +47,8 @@ export async function readDeployedSite(input: string): Promise<DeployedSite> {
     const bytes = await fs.readFile(file).catch((error: unknown) => {
       throw usageError(`${file}: ${reasonOf(error)}`);
     });
-    confFiles.push({ name: entry, path: file, content: bytes.toString('utf8'), bytes });
+    // The plan says what kind of file it is: a whole site goes where a2ensite looks.
+    confFiles.push({ name: entry, path: file, content: bytes.toString('utf8'), bytes, installAs: planned.get(entry)?.site ? ('site' as const) : ('conf' as const) });
   }
   if (confFiles.length === 0) throw usageError(`${dir} holds no .conf file; run trac-deploy generate --out ${dir} first`);
   const first = plans[0];

@@ -46,12 +46,12 @@ export async function prepareStateDir(stateDir: string): Promise<void> {
 }
 
 /**
- * A journal names only paths apply may change (the snippet and link directories of this
+ * A journal names only paths apply may change (the snippet, site and link directories of this
  * Apache) and backups inside its own transaction directory. Anything else was not written by
  * apply: it is refused, and nothing it names is touched.
  */
 export function checkJournal(journal: Journal, target: ApacheTarget, transactionDir: string): void {
-  const allowed = [target.installDir, ...(target.enabledDir ? [target.enabledDir] : [])];
+  const allowed = [...new Set([target.installDir, target.siteInstallDir, ...[target.enabledDir, target.siteEnabledDir].filter((d): d is string => d !== null)])];
   const refuse = (what: string) =>
     usageError(`the journal ${path.join(transactionDir, 'journal.json')} ${what}; apply did not write it and will not act on it. Move it out of ${path.dirname(transactionDir)}`);
   if (!/^[0-9A-Za-z-]+$/.test(journal.id ?? '') || path.basename(transactionDir) !== journal.id) throw refuse('has an id that is not its directory name');

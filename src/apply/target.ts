@@ -17,6 +17,9 @@ export interface ApacheTarget {
   installDir: string;
   /** Debian: where the enabling symlink goes (a2enconf's conf-enabled). */
   enabledDir: string | null;
+  /** Whole sites (<VirtualHost>): Debian sites-available + sites-enabled (a2ensite); RHEL conf.d. */
+  siteInstallDir: string;
+  siteEnabledDir: string | null;
   /** The control script and the environment it needs. */
   ctl: string;
   ctlArgs: string[];
@@ -47,6 +50,8 @@ export async function resolveTarget(options: TargetOptions): Promise<ApacheTarge
       root,
       installDir: path.join(root, 'conf-available'),
       enabledDir: path.join(root, 'conf-enabled'),
+      siteInstallDir: path.join(root, 'sites-available'),
+      siteEnabledDir: path.join(root, 'sites-enabled'),
       ctl,
       ctlArgs: [],
       env: { APACHE_CONFDIR: root, APACHE_STARTED_BY_SYSTEMD: isSystem ? '' : '1' },
@@ -59,6 +64,8 @@ export async function resolveTarget(options: TargetOptions): Promise<ApacheTarge
       root,
       installDir: path.join(root, 'conf.d'),
       enabledDir: null,
+      siteInstallDir: path.join(root, 'conf.d'),
+      siteEnabledDir: null,
       ctl: options.apacheCtl ?? '/usr/sbin/httpd',
       ctlArgs: ['-d', root],
       env: {},

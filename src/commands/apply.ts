@@ -65,17 +65,20 @@ export async function runApply(args: ApplyArgs): Promise<ApplyOutcome> {
       const changes: Change[] = [];
       const ours = await installedByUs(target);
       for (const conf of site.confFiles) {
-        const installed = path.join(target.installDir, conf.name);
+        const site = conf.installAs === 'site';
+        const installDir = site ? target.siteInstallDir : target.installDir;
+        const enabledDir = site ? target.siteEnabledDir : target.enabledDir;
+        const installed = path.join(installDir, conf.name);
         const current = await readState(installed);
         // The same bytes already installed: left as they are, with the mode and owner the administrator gave them.
         const after: PathState =
           current.type === 'file' && current.content.equals(conf.bytes) ? current : { type: 'file', content: conf.bytes, mode: 0o644, ...rootOwner() };
         await refuseForeign(installed, after, args.force, ours);
         changes.push({ path: installed, after });
-        if (target.enabledDir) {
-          // What a2enconf does: a relative link in conf-enabled to conf-available.
-          const link = path.join(target.enabledDir, conf.name);
-          const linkTarget = path.relative(target.enabledDir, installed);
+        if (enabledDir) {
+          // What a2enconf (a2ensite) does: a relative link in conf-enabled (sites-enabled) to conf-available (sites-available).
+          const link = path.join(enabledDir, conf.name);
+          const linkTarget = path.relative(enabledDir, installed);
           await refuseForeign(link, { type: 'symlink', target: linkTarget }, args.force, ours);
           changes.push({ path: link, after: { type: 'symlink', target: linkTarget } });
         }

@@ -53,6 +53,13 @@ export async function runCi(args: CiArgs): Promise<CiOutcome> {
   // --python-home is a path on the runner, made there by the pipeline.
   const plan = await planDeployment({ inspection, options: resolveOptions(args.given), outDir: deployDir, pythonHomeOnRunner: true });
   const notes: string[] = [];
+  // Without --processes the daemon is sized from the cores of the machine generate runs on; a
+  // runner with other cores would render other values and report drift.
+  if (plan.daemon && (args.given.processes === undefined || args.given.threads === undefined)) {
+    notes.push(
+      `--processes/--threads not given: generate sizes the daemon from the machine's cores (${plan.daemon.processes}x${plan.daemon.threads} here), so a runner with other cores reports drift; give both to ci and to generate`,
+    );
+  }
   const differing = await differsFromCommitted([...renderPlan(plan), renderPlanFile(plan)], args.configDir);
   if (differing.length > 0) {
     notes.push(

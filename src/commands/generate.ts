@@ -8,6 +8,8 @@ import type { DeploymentPlan, RenderedFile } from '../plan/types.js';
 import { renderPlan } from '../render/renderPlan.js';
 import { emitFiles, filesExitCode, type EmitOptions } from '../write/emitFiles.js';
 import { readPlanFiles, renderPlanFile } from '../write/planFile.js';
+import { tracSettingFindings, tracUrlSettings, type TracSetting } from '../plan/tracUrlSettings.js';
+import { configureTrac, findTracAdmin } from '../write/configureTrac.js';
 import { shadowedMounts } from '../plan/mounts.js';
 import path from 'node:path';
 import type { FilesOutcome } from './outcome.js';
@@ -23,6 +25,9 @@ export interface Deployment {
   plan: DeploymentPlan;
   files: RenderedFile[];
   findings: Finding[];
+  /** [trac] options that do not match the public URL (see --configure-trac). */
+  tracSettings: TracSetting[];
+  configureTrac: boolean;
 }
 
 /**
@@ -38,7 +43,8 @@ export async function buildDeployment(source: string, options: GenerateOptions, 
   }
   const plan = await planDeployment({ inspection, options, outDir: out });
   // The plan file lets `smoke DIR`, `apply DIR` and `ci` know what was generated.
-  return { plan, files: [...renderPlan(plan), renderPlanFile(plan)], findings: allProblems(inspection) };
+  const tracSettings = tracUrlSettings(inspection, plan);
+  return { plan, files: [...renderPlan(plan), renderPlanFile(plan)], findings: allProblems(inspection), tracSettings, configureTrac: options.configureTrac };
 }
 
 export async function runGenerate(args: GenerateArgs): Promise<FilesOutcome> {
@@ -52,7 +58,9 @@ export async function runGenerate(args: GenerateArgs): Promise<FilesOutcome> {
  * a mount point read first that covers another one hides it.
  */
 async function neighbourFindings(plan: DeploymentPlan): Promise<Finding[]> {
-  const others = (await readPlanFiles(plan.files.outDir).catch(() => [])).map((p) => p.plan).filter((p) => p.name !== plan.name);
+  const others = (await readPlanFiles(plan.files.outDir).catch(() => [])).map((p) => p.plan)
+    // Whole sites (--server-name) are virtual hosts of their own: only mounts of one host meet.
+    .filter((p) => p.name !== plan.name && (p.site?.serverName ?? null) === (plan.site?.serverName ?? null));
   if (others.length === 0) return [];
   const mounts = [...others, plan]
     .map((p) => ({ name: path.basename(p.files.apache).replace(/\.conf$/, ''), urlPrefix: p.urlPrefix }))
@@ -83,7 +91,15 @@ function refuseWhatTracRefuses(findings: Finding[]): void {
 
 /** --check, --dry-run or a write of a deployment's files; shared by generate and init. */
 export async function emitDeployment(deployment: Deployment, options: EmitOptions): Promise<FilesOutcome> {
-  const { plan, files, findings } = deployment;
+  const { plan, files, tracSettings } = deployment;
   const result = await emitFiles(files, options, plan.files.outDir);
-  return { kind: 'files', exitCode: filesExitCode(result), result, plan, findings, notes: result.action === 'check' ? [] : plan.notes };
+  // trac.ini is changed only by a real write with --configure-trac, after the files are in place.
+  const configure = deployment.configureTrac && result.action === 'write' && tracSettings.length > 0;
+  const notes = result.action === 'check' ? [] : [...plan.notes];
+  if (configure) {
+    const configured = await configureTrac(tracSettings, await findTracAdmin(plan.python.home));
+    notes.push(...configured.backups.map((b) => `--configure-trac: ${b.file} backed up to ${b.backup} (bytes, mode and owner)`));
+  }
+  const findings = [...deployment.findings, ...tracSettingFindings(tracSettings, configure)];
+  return { kind: 'files', exitCode: filesExitCode(result), result, plan, findings, notes };
 }

@@ -7,6 +7,7 @@ import type { Finding } from '../findings.js';
 import { allProblems, inspectPath } from '../inspect/inspectPath.js';
 import { probeDatabaseServers, type ClientRunner } from '../inspect/probeDatabase.js';
 import type { Inspection } from '../inspect/types.js';
+import { DEFAULT_SIZING } from '../inspect/sizing.js';
 import { staticSources, type ProviderReport } from '../plan/deployDecisions.js';
 import type { GenerateOptions } from '../plan/options.js';
 import { planDeployment } from '../plan/planDeployment.js';
@@ -64,7 +65,9 @@ export interface FleetDeps {
  */
 export async function buildFleet(input: FleetInput, deps: FleetDeps = {}): Promise<FleetBuild> {
   const inventory = await readInventory(input.inventory, input.group, deps.runProgram);
-  const sizing = { processes: input.options.processes, threads: input.options.threads };
+  // The hosts' cores are unknown here: the controller's would say nothing about them, so without
+  // --processes/--threads the fleet keeps the fixed default (generate sizes from its own machine).
+  const sizing = { processes: input.options.processes ?? DEFAULT_SIZING.processes, threads: input.options.threads ?? DEFAULT_SIZING.threads };
   let inspection = await inspectPath(input.path, sizing);
   if (input.probeDb) {
     const { servers, problems } = await probeDatabaseServers(inspection, deps.runClient);
@@ -105,7 +108,7 @@ export async function buildFleet(input: FleetInput, deps: FleetDeps = {}): Promi
   };
   const plan = await planDeployment({
     inspection,
-    options: { ...input.options, pythonHome: undefined, pool: rules.pool.choice },
+    options: { ...input.options, ...sizing, pythonHome: undefined, pool: rules.pool.choice },
     outDir: root,
     staticDirs: keys.filter((k) => statics.some((s) => s.key === k)).map((key) => ({ key, dir: path.posix.join(layout.htdocs, key) })),
   });

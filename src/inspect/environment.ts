@@ -129,6 +129,11 @@ export async function inspectEnvironment(envPath: string, formatVersion: number)
       pluginsDir,
     },
     ignoreAuthCase: iniBool(iniGet(sections, 'trac', 'ignore_auth_case')) ?? false,
+    urlSettings: {
+      baseUrl: iniGet(sections, 'trac', 'base_url') || null,
+      useBaseUrlForRedirect: iniBool(iniGet(sections, 'trac', 'use_base_url_for_redirect')) ?? null,
+      secureCookies: iniBool(iniGet(sections, 'trac', 'secure_cookies')) ?? null,
+    },
     domainUsers,
     loginFormComponents,
     problems,

@@ -44,6 +44,8 @@ export interface EnvironmentInfo {
   inherit: { files: string[]; htdocsDir: string | null; templatesDir: string | null; pluginsDir: string | null };
   /** [trac] ignore_auth_case. */
   ignoreAuthCase: boolean;
+  /** [trac] base_url, use_base_url_for_redirect, secure_cookies as trac.ini (and [inherit]) set them; null when unset. */
+  urlSettings: { baseUrl: string | null; useBaseUrlForRedirect: boolean | null; secureCookies: boolean | null };
   /** Users and groups in the permission table with a DOMAIN\\ prefix or an @REALM (SQLite only). */
   domainUsers: string[];
   /**

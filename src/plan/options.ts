@@ -1,5 +1,3 @@
-import { DEFAULT_SIZING } from '../inspect/sizing.js';
-
 /**
  * The generate options, one typed table: it drives the yargs flags, the wizard's questions
  * and validation, so the three cannot disagree.
@@ -40,12 +38,55 @@ export interface GenerateOptions {
   authLdapBindPasswordFile?: string | undefined;
   authKeytab?: string | undefined;
   authForce: boolean;
-  processes: number;
-  threads: number;
+  /** Daemon processes and threads; when not given, plan/sizingDecision.ts sizes them from the machine. */
+  processes?: number | undefined;
+  threads?: number | undefined;
   apacheSyntax: ApacheSyntax;
   /** A deployed htdocs directory (one subdirectory per chrome key) that Apache serves itself. */
   htdocs?: string | undefined;
+  /** A whole site: <VirtualHost> with ServerName (and ServerAlias) instead of a snippet. */
+  serverName?: string | undefined;
+  serverAlias: string[];
+  /** TLS: certificate (leaf or full chain), private key, and an optional separate chain file. */
+  tlsCert?: string | undefined;
+  tlsKey?: string | undefined;
+  tlsChain?: string | undefined;
+  hsts: boolean;
+  /** Directory of the site's own ErrorLog/CustomLog (default: /var/log/apache2, /var/log/httpd on RHEL). */
+  logDir?: string | undefined;
+  httpPort: number;
+  httpsPort: number;
+  /** Addresses (or CIDR ranges) of the proxies whose X-Forwarded-* headers are trusted. */
+  behindProxy: string[];
+  /** Set base_url, use_base_url_for_redirect and secure_cookies in trac.ini through trac-admin. */
+  configureTrac: boolean;
+  /** mod_wsgi daemon timeouts in seconds (WSGIDaemonProcess options of the same names). */
+  requestTimeout: number;
+  queueTimeout: number;
+  socketTimeout: number;
+  connectTimeout: number;
+  gracefulTimeout: number;
+  shutdownTimeout: number;
+  /** Restart a daemon process after this many requests; 0 never. */
+  maximumRequests: number;
 }
+
+/**
+ * The daemon's timeouts, chosen for Trac. mod_wsgi-express (4.9, start-server) uses
+ * request-timeout 60, queue-timeout 45, socket-timeout 60, connect-timeout 15,
+ * graceful-timeout 15, shutdown-timeout 5, maximum-requests 0; plain WSGIDaemonProcess sets
+ * no request or queue timeout at all, so one hung request holds a thread for ever. The reasons
+ * for each value are written beside it in the generated .conf (templates/partials/daemonTimeouts.hbs).
+ */
+export const DEFAULT_TIMEOUTS = {
+  requestTimeout: 60,
+  queueTimeout: 45,
+  socketTimeout: 60,
+  connectTimeout: 15,
+  gracefulTimeout: 15,
+  shutdownTimeout: 5,
+  maximumRequests: 0,
+} as const;
 
 export const DEFAULT_GENERATE_OPTIONS: GenerateOptions = {
   urlPrefix: '/trac',
@@ -58,9 +99,14 @@ export const DEFAULT_GENERATE_OPTIONS: GenerateOptions = {
   authScope: 'login',
   authRealm: 'Trac',
   authForce: false,
-  processes: DEFAULT_SIZING.processes,
-  threads: DEFAULT_SIZING.threads,
   apacheSyntax: '2.4',
+  serverAlias: [],
+  hsts: false,
+  httpPort: 80,
+  httpsPort: 443,
+  behindProxy: [],
+  configureTrac: false,
+  ...DEFAULT_TIMEOUTS,
 };
 
 type FlagType = 'string' | 'boolean' | 'number' | 'array';
@@ -96,8 +142,26 @@ export const GENERATE_OPTION_SPECS: readonly OptionSpec[] = [
   { key: 'authForce', flag: 'auth-force', type: 'boolean', describe: 'protect /login even though a plugin with its own login form (TracAccountManager) is enabled' },
   { key: 'stripDomain', flag: 'strip-domain', type: 'boolean', describe: 'turn DOMAIN\\user in REMOTE_USER into user (SSPI)', question: 'Strip DOMAIN\\ from user names' },
   { key: 'stripRealm', flag: 'strip-realm', type: 'boolean', describe: 'turn user@REALM in REMOTE_USER into user (Kerberos)', question: 'Strip @REALM from user names' },
-  { key: 'processes', flag: 'processes', type: 'number', describe: 'daemon processes (Trac is CPU-bound: about one per core)' },
-  { key: 'threads', flag: 'threads', type: 'number', describe: 'threads per daemon process' },
+  { key: 'processes', flag: 'processes', type: 'number', describe: 'daemon processes (Trac is CPU-bound: about one per core; default: sized from this machine\'s cores and the environments)' },
+  { key: 'threads', flag: 'threads', type: 'number', describe: 'threads per daemon process (default 5: requests mostly wait on the database and repositories)' },
   { key: 'htdocs', flag: 'htdocs', type: 'string', describe: 'directory of static files, one subdirectory per chrome key (as trac-deploy deploy writes TARGET/htdocs): Apache serves <url-prefix>/chrome/<key> from it' },
+  { key: 'serverName', flag: 'server-name', type: 'string', describe: 'a whole site: <VirtualHost> with this ServerName and its own logs, for sites-available/ (conf.d/ on RHEL); without it, a snippet' },
+  { key: 'serverAlias', flag: 'server-alias', type: 'array', describe: 'ServerAlias of the site (repeatable; needs --server-name)' },
+  { key: 'tlsCert', flag: 'tls-cert', type: 'string', describe: 'certificate file (certbot: /etc/letsencrypt/live/NAME/fullchain.pem): an https host and an http host that redirects to it' },
+  { key: 'tlsKey', flag: 'tls-key', type: 'string', describe: 'private key file (certbot: privkey.pem); never copied or printed, must not be readable by other users' },
+  { key: 'tlsChain', flag: 'tls-chain', type: 'string', describe: 'intermediate certificates, when --tls-cert holds only the site\'s own certificate' },
+  { key: 'hsts', flag: 'hsts', type: 'boolean', describe: 'send Strict-Transport-Security (one year) from the https host' },
+  { key: 'logDir', flag: 'log-dir', type: 'string', describe: 'directory of the site\'s own error and access logs (default: /var/log/apache2, or /var/log/httpd on RHEL)' },
+  { key: 'httpPort', flag: 'http-port', type: 'number', describe: 'port of the http virtual host' },
+  { key: 'httpsPort', flag: 'https-port', type: 'number', describe: 'port of the https virtual host' },
+  { key: 'behindProxy', flag: 'behind-proxy', type: 'array', describe: 'addresses of TLS-terminating proxies: trust X-Forwarded-Proto/Host/For only from them (repeatable)' },
+  { key: 'configureTrac', flag: 'configure-trac', type: 'boolean', describe: 'set [trac] base_url, use_base_url_for_redirect and secure_cookies to match the public URL, through trac-admin (trac.ini backed up first)' },
+  { key: 'requestTimeout', flag: 'request-timeout', type: 'number', describe: 'mod_wsgi request-timeout: seconds before a daemon process with a stuck request is restarted' },
+  { key: 'queueTimeout', flag: 'queue-timeout', type: 'number', describe: 'mod_wsgi queue-timeout: seconds a request may wait for a free daemon thread before it gets 504' },
+  { key: 'socketTimeout', flag: 'socket-timeout', type: 'number', describe: 'mod_wsgi socket-timeout: seconds of silence on the daemon socket before the request is failed' },
+  { key: 'connectTimeout', flag: 'connect-timeout', type: 'number', describe: 'mod_wsgi connect-timeout: seconds to connect to the daemon socket' },
+  { key: 'gracefulTimeout', flag: 'graceful-timeout', type: 'number', describe: 'mod_wsgi graceful-timeout: seconds a restarting daemon lets running requests finish' },
+  { key: 'shutdownTimeout', flag: 'shutdown-timeout', type: 'number', describe: 'mod_wsgi shutdown-timeout: seconds a stopping daemon gets before it is killed' },
+  { key: 'maximumRequests', flag: 'maximum-requests', type: 'number', describe: 'mod_wsgi maximum-requests: restart a daemon process after this many requests (0: never)' },
   { key: 'apacheSyntax', flag: 'apache-syntax', type: 'string', choices: APACHE_SYNTAXES, describe: 'access-control syntax: Apache 2.4, 2.2, or both under <IfModule>' },
 ];

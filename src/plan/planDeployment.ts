@@ -2,7 +2,10 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { apacheRegexLiteral, substitutionProblem } from '../escape/apacheRegex.js';
 import { validKey } from './chromeKey.js';
-import { checkSizing } from '../inspect/sizing.js';
+import { decideTimeouts } from './daemonTimeouts.js';
+import { decideProxy } from './proxyDecision.js';
+import { decideSite, publicUrlOf } from './siteDecision.js';
+import { decideSizing } from './sizingDecision.js';
 import type { Inspection } from '../inspect/types.js';
 import { decideAuth, moduleHint } from './authDecision.js';
 import { decidePool } from './poolDecision.js';
@@ -62,7 +65,7 @@ export async function planDeployment({ inspection, options, outDir, staticDirs, 
     : null;
   const siteDirs: string[] = [];
   for (const dir of options.siteDir) siteDirs.push(await existingDirectory('--site-dir', dir));
-  checkSizing(options);
+  const sizing = decideSizing({ processes: options.processes, threads: options.threads }, inspection.environments.length);
   const eggCache = path.resolve(options.eggCache ?? path.join(inspection.path, '.egg-cache'));
   if (options.mode === 'embedded') {
     requireAsciiForEmbedded([
@@ -78,14 +81,22 @@ export async function planDeployment({ inspection, options, outDir, staticDirs, 
   if (statics.length < allStatics.length) {
     notes.push('chrome/site is left to Trac: under a directory of environments each project has its own site files');
   }
-  const pool = decidePool(inspection, options.pool, { processes: options.processes, threads: options.threads });
+  if (options.mode === 'daemon' && sizing.reason) notes.push(sizing.reason);
+  const pool = decidePool(inspection, options.pool, sizing);
   notes.push(pool.reason);
+  const timeouts = decideTimeouts(options);
+  const site = await decideSite(options, name);
+  notes.push(...site.notes);
+  const proxy = decideProxy(options.behindProxy);
+  if (proxy) notes.push(`X-Forwarded-Proto/Host/For are trusted from ${proxy.trusted.join(', ')} only (WSGITrustedProxies); from any other address mod_wsgi ignores them`);
+  if (options.configureTrac && !site.site) throw usageError('--configure-trac needs --server-name: without it the public URL (and so base_url) is unknown');
   const auth = await decideAuth(inspection, options, urlPrefix);
   notes.push(...auth.notes);
   const apacheModules = [
     ...auth.modules,
     ...(statics.length > 0 ? ['alias'] : []),
     ...(options.apacheSyntax === '2.2' ? ['access_compat'] : []),
+    ...site.modules,
   ];
   if (auth.auth.method !== 'none') {
     notes.push(`the configuration needs these Apache modules: ${[...new Set(apacheModules)].join(', ')} (${moduleHint(auth.auth.method, apacheModules)})`);
@@ -117,8 +128,11 @@ export async function planDeployment({ inspection, options, outDir, staticDirs, 
     mode: options.mode,
     daemon:
       options.mode === 'daemon'
-        ? { processGroup: name, processes: options.processes, threads: options.threads, pythonHome }
+        ? { processGroup: name, processes: sizing.processes, threads: sizing.threads, pythonHome, timeouts }
         : null,
+    site: site.site,
+    proxy,
+    publicUrl: publicUrlOf(site.site, proxy !== null, urlPrefix),
     python: {
       home: pythonHome,
       venvInScript: options.mode !== 'daemon' || target !== null,

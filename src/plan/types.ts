@@ -24,7 +24,18 @@ export interface DeploymentPlan {
     threads: number;
     /** `python-home=` of WSGIDaemonProcess. */
     pythonHome: string | null;
+    /** mod_wsgi's timeouts (seconds) and maximum-requests, each with why it was chosen. */
+    timeouts: DaemonTimeout[];
   } | null;
+  /** A whole site (<VirtualHost>), or null for a snippet (conf-available/, conf.d/). */
+  site: SitePlan | null;
+  /** TLS-terminating proxies in front: mod_wsgi trusts X-Forwarded-* only from these. */
+  proxy: { trusted: string[]; headers: string[] } | null;
+  /**
+   * The URL people reach Trac at (scheme, host, port, prefix), when the plan knows it: with
+   * --server-name. For a parent directory each environment is below it.
+   */
+  publicUrl: string | null;
   python: {
     /** The virtualenv; see venvInScript. */
     home: string | null;
@@ -78,6 +89,37 @@ export interface DeploymentPlan {
   };
   /** Things the user should know about the decisions, for people (not errors). */
   notes: string[];
+}
+
+export interface DaemonTimeout {
+  /** The WSGIDaemonProcess option name, e.g. "request-timeout". */
+  option: string;
+  value: number;
+  /** Why this value: written as a comment above the directive. */
+  reason: string;
+}
+
+export interface SitePlan {
+  serverName: string;
+  aliases: string[];
+  httpPort: number;
+  httpsPort: number;
+  /** Paths as given (certbot's live/ links stay links, so renewals are picked up). */
+  tls: { cert: string; key: string; chain: string | null; hsts: boolean } | null;
+  /** With TLS: where the http host sends every request (https://NAME[:PORT]), path appended by Redirect. */
+  redirectTo: string | null;
+  errorLog: string;
+  accessLog: string;
+  /**
+   * Where apply installs the file: "site" goes to sites-available/ + a sites-enabled/ link
+   * (a2ensite) on Debian, conf.d/ on RHEL.
+   */
+  installAs: 'site';
+  /**
+   * WSGISocketRotation Off: server-wide (all daemon groups of the server), written in the site
+   * file because a site is what a production server runs; see templates/apache/site.conf.hbs.
+   */
+  socketRotation: 'off';
 }
 
 /** Repositories Trac opened (names; '' is the default) and one attachment whose file exists. */

@@ -77,5 +77,5 @@ export function renderTemplate(name: string, context: object): string {
 
 /** Collapse the blank lines that block helpers leave behind; end with one newline. */
 function tidy(text: string): string {
-  return text.replace(/\n{3,}/g, '\n\n').replace(/\s*$/, '\n');
+  return text.replace(/[ \t]+\n/g, '\n').replace(/\n{3,}/g, '\n\n').replace(/\s*$/, '\n');
 }

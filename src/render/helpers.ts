@@ -16,6 +16,8 @@ export const helpers = {
   pyList: (values: string[]) => pyList(values),
   /** Text for a `#` comment line in Python or Apache: printable, one line. */
   comment: (value: string) => commentText(String(value)),
+  /** `# `-comment lines of at most `width` characters, each line after the first indented by `indent` spaces. */
+  commentWrap: (value: string, prefix: string, width: number) => wrapComment(String(value), String(prefix), Number(width)),
   /** A double-quoted Apache argument. */
   apacheArg: (value: string) => apacheArg(String(value)),
   /** An AuthName realm: an ap_expr string in Apache 2.4, escaped so the browser sees it as given. */
@@ -58,4 +60,20 @@ function requireArgs(rule: RequireRule | string): string {
     case 'sspi-group':
       return `sspi-group ${apacheArg(rule.name)}`;
   }
+}
+
+/** Word-wrapped comment text: the first line starts with prefix, the rest with "#" and spaces to align. */
+function wrapComment(text: string, prefix: string, width: number): string {
+  const indent = `#${' '.repeat(Math.max(1, prefix.length - 1))}`;
+  const lines: string[] = [];
+  let line = prefix;
+  for (const word of commentText(text).split(' ')) {
+    const candidate = line.endsWith(' ') || line === prefix ? `${line}${word}` : `${line} ${word}`;
+    if (candidate.length > width && line.trim() !== prefix.trim() && line !== indent) {
+      lines.push(line);
+      line = `${indent}${word}`;
+    } else line = candidate;
+  }
+  lines.push(line);
+  return lines.join('\n');
 }

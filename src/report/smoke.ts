@@ -6,7 +6,8 @@ import { printFindings } from './findings.js';
 export function printSmoke(report: SmokeReport, ctx: CliContext): void {
   const c = ctx.colors;
   const what = report.hello ? 'Hello World at the mount point' : 'the site';
-  ctx.stdout(`smoke: ${what} of ${report.targets.map((t) => `${t.name}.conf (${t.urlPrefix})`).join(', ')}`);
+  if (report.live) ctx.stdout(`smoke: the live site at ${report.live}${report.dir ? ` (pages from ${report.dir})` : ''}`);
+  else ctx.stdout(`smoke: ${what} of ${report.targets.map((t) => `${t.name}.conf (${t.urlPrefix})`).join(', ')}`);
   if (report.server.startMs !== null) {
     ctx.stdout(`  started ${report.server.banner ?? 'Apache'} on 127.0.0.1:${report.server.port} in ${report.server.startMs} ms`);
   }
@@ -23,9 +24,11 @@ export function printSmoke(report: SmokeReport, ctx: CliContext): void {
   if (report.ok) {
     const skipped = report.requests.filter((r) => r.skipped).length;
     ctx.stdout(
-      report.hello
-        ? 'Hello World answered: Apache, mod_wsgi and Python work with this configuration.'
-        : `Trac answered: the configuration works (every page asked for${skipped ? `; ${skipped} skipped, listed above` : ''}).`,
+      report.live
+        ? `Trac answered on the live site${skipped ? ` (${skipped} skipped, listed above)` : ''}.`
+        : report.hello
+          ? 'Hello World answered: Apache, mod_wsgi and Python work with this configuration.'
+          : `Trac answered: the configuration works (every page asked for${skipped ? `; ${skipped} skipped, listed above` : ''}).`,
     );
     return;
   }

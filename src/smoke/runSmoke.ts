@@ -10,8 +10,10 @@ import { diagnose, tracErrorLines, modWsgiPythonFrom, serverBannerFrom, type Fin
 import { writeHelloConfig } from './helloConfig.js';
 import { judge, pagesFor, type PageCheck } from './pages.js';
 import { withEnvironmentUses } from './environmentUses.js';
+import { getFromSite, siteEndpoints, type SiteEndpoint } from './siteEndpoints.js';
 import { findTargets, type SmokeTarget } from './targets.js';
 import { shadowedMounts } from '../plan/mounts.js';
+import { renderTemplate } from '../render/engine.js';
 
 export interface SmokeOptions {
   dir: string;
@@ -47,6 +49,8 @@ export interface SmokeReport {
   ok: boolean;
   hello: boolean;
   dir: string;
+  /** smoke --url: the live site checked (no throwaway server). */
+  live?: string;
   targets: { name: string; conf: string; urlPrefix: string; script: string; manifest: boolean }[];
   server: { banner: string | null; port: number | null; startMs: number | null; stopMs: number | null };
   requests: RequestResult[];
@@ -69,6 +73,10 @@ export async function runSmoke(options: SmokeOptions): Promise<SmokeReport> {
   const asRoot = process.getuid?.() === 0;
   const pages = targets.flatMap((t) => pagesFor(t, options.hello));
   const timeoutMs = options.timeoutSeconds * 1000;
+  // Whole sites (--server-name) are served on free ports of their own, as the plan renders them.
+  const sites = await siteEndpoints(targets);
+  const tlsModules = [...sites.values()].some((s) => s.scheme === 'https') ? ['ssl', 'socache_shmcb'] : [];
+  const modules = options.modules ?? (tlsModules.length > 0 ? [...DEFAULT_MODULES, ...tlsModules] : undefined);
 
   let server: ThrowawayServer | null = null;
   let startError: string | null = null;
@@ -86,12 +94,13 @@ export async function runSmoke(options: SmokeOptions): Promise<SmokeReport> {
     try {
       server = await ThrowawayServer.start({
         layout,
-        includes: (root) => includesFor(targets, options.hello, root),
+        includes: (root) => includesFor(targets, options.hello, root, sites),
         startTimeoutMs: timeoutMs,
         // mod_wsgi names the process group that loads each script at info level: the evidence
         // that each mount point runs where its plan says.
-        ...((options.modules ?? DEFAULT_MODULES).includes('wsgi') && moduleAvailable(layout, 'wsgi') ? { logLevel: 'warn wsgi:info' } : {}),
-        ...(options.modules ? { modules: options.modules } : {}),
+        ...((modules ?? DEFAULT_MODULES).includes('wsgi') && moduleAvailable(layout, 'wsgi') ? { logLevel: 'warn wsgi:info' } : {}),
+        ...(modules ? { modules } : {}),
+        ...(sites.size > 0 ? { extra: [...sites.values()].flatMap((s) => s.listen).join('\n') } : {}),
       });
       startMs = performance.now() - tStart;
     } catch (error) {
@@ -99,7 +108,7 @@ export async function runSmoke(options: SmokeOptions): Promise<SmokeReport> {
       startError = `${error.message}\n${error.errorLog}`.trim();
     }
     if (server) {
-      configText = await readIncludes(server.root, targets, options.hello);
+      configText = await readIncludes(server.root, targets, options.hello, sites);
       // The first page of each site alone (it pays for Trac's start), then the rest together:
       // the daemon has threads for them, and the run takes the longest page, not their sum.
       const results = new Array<{ result: RequestResult; raw: RequestEvidence | null }>(pages.length);
@@ -110,7 +119,7 @@ export async function runSmoke(options: SmokeOptions): Promise<SmokeReport> {
           return;
         }
         step(`GET ${page.path}`);
-        results[index] = await request(server!, page, timeoutMs);
+        results[index] = await request(server!, page, timeoutMs, sites.get(page.target));
       };
       for (const index of [...firsts].filter((i) => i >= 0)) await fetchOne(pages[index]!, index);
       await Promise.all(pages.map((page, index) => (firsts.has(index) ? null : fetchOne(page, index))));
@@ -146,7 +155,7 @@ export async function runSmoke(options: SmokeOptions): Promise<SmokeReport> {
         pythonHomes: await pythonHomeFacts(targets),
         modWsgiPython: modWsgiPythonFrom(errorLog),
         modWsgiInstalled: moduleAvailable(layout, 'wsgi'),
-        missingModules: missingModules(targets, layout, options.modules),
+        missingModules: missingModules(targets, layout, modules),
         timeoutSeconds: options.timeoutSeconds,
       });
   // Beside the diagnosis, each page Trac answered wrongly, grouped by Trac's reason.
@@ -164,13 +173,25 @@ export async function runSmoke(options: SmokeOptions): Promise<SmokeReport> {
   };
 }
 
-async function includesFor(targets: SmokeTarget[], hello: boolean, root: string): Promise<string[]> {
-  if (!hello) return targets.map((t) => t.conf);
-  // Scripts that share a directory share it in the Hello World copy too: their <Directory>
-  // blocks then merge as the real ones do.
+async function includesFor(targets: SmokeTarget[], hello: boolean, root: string, sites: Map<string, SiteEndpoint>): Promise<string[]> {
   const out: string[] = [];
-  for (const target of targets) out.push(await writeHelloConfig(target, helloDir(targets, target, root)));
+  for (const target of targets) {
+    const site = sites.get(target.name);
+    // Scripts that share a directory share it in the Hello World copy too: their <Directory>
+    // blocks then merge as the real ones do. A site's copy keeps its virtual hosts (ports moved).
+    if (hello) out.push(await writeHelloConfig(site ? { ...target, plan: site.plan } : target, helloDir(targets, target, root)));
+    else if (site) {
+      // The same plan through the same template, only the virtual hosts' ports moved.
+      const conf = siteConf(root, target);
+      await fs.writeFile(conf, renderTemplate('apache/site.conf.hbs', site.plan));
+      out.push(conf);
+    } else out.push(target.conf);
+  }
   return out;
+}
+
+function siteConf(root: string, target: SmokeTarget): string {
+  return path.join(root, `site-${target.name}.conf`);
 }
 
 function helloDir(targets: SmokeTarget[], target: SmokeTarget, root: string): string {
@@ -178,12 +199,13 @@ function helloDir(targets: SmokeTarget[], target: SmokeTarget, root: string): st
   return path.join(root, `hello-${first.name}`);
 }
 
-async function readIncludes(root: string, targets: SmokeTarget[], hello: boolean): Promise<string> {
-  const files = hello ? targets.map((t) => path.join(helloDir(targets, t, root), `${t.name}.conf`)) : targets.map((t) => t.conf);
+async function readIncludes(root: string, targets: SmokeTarget[], hello: boolean, sites: Map<string, SiteEndpoint>): Promise<string> {
+  const files = targets.map((t) => (hello ? path.join(helloDir(targets, t, root), `${t.name}.conf`) : sites.has(t.name) ? siteConf(root, t) : t.conf));
   return (await Promise.all(files.map((f) => fs.readFile(f, 'utf8').catch(() => '')))).join('\n');
 }
 
-async function request(server: ThrowawayServer, page: PageCheck, timeoutMs: number): Promise<{ result: RequestResult; raw: RequestEvidence }> {
+async function request(server: ThrowawayServer, page: PageCheck, timeoutMs: number, site?: SiteEndpoint): Promise<{ result: RequestResult; raw: RequestEvidence }> {
+  if (site) return requestSite(site, page, timeoutMs);
   const url = server.url(page.path);
   const t = performance.now();
   let status: number | null = null;
@@ -218,9 +240,37 @@ async function request(server: ThrowawayServer, page: PageCheck, timeoutMs: numb
   return { result, raw: { url: page.path, status, contentType, body, problem, error } };
 }
 
+/** One page of a whole site: to its virtual host's port, with its ServerName as Host header. */
+async function requestSite(site: SiteEndpoint, page: PageCheck, timeoutMs: number): Promise<{ result: RequestResult; raw: RequestEvidence }> {
+  const t = performance.now();
+  let status: number | null = null;
+  let body = '';
+  let length = 0;
+  let headers: { get(name: string): string | null } = new Headers();
+  let error: string | null = null;
+  try {
+    const response = await getFromSite(site, page.path, timeoutMs);
+    status = response.status;
+    headers = response.headers;
+    length = response.length;
+    body = status >= 300 && status < 400 ? `redirect to ${response.location ?? '?'}\n${response.body}` : response.body;
+  } catch (e) {
+    error = (e as Error).name === 'TimeoutError' ? `no answer within ${timeoutMs / 1000} s` : `request failed: ${messageOf(e)}`;
+  }
+  const verdict = judge(page, { status, body, length, headers });
+  const problem = error ?? verdict.problem;
+  // Shown (and matched by the findings) with the site's name, as a visitor would type it.
+  const shown = `${site.scheme}://${site.host}${page.path}`;
+  const result: RequestResult = { target: page.target, url: shown, what: page.what, status, ms: round(performance.now() - t) ?? 0, ok: error === null && verdict.ok, title: verdict.title, problem };
+  if (page.expect.kind === 'hello' && verdict.ok) result.hello = helloLines(body);
+  return { result, raw: { url: shown, status, contentType: headers.get('content-type'), body, problem, error } };
+}
+
 /** Mount points Apache never reaches here because another one, read first, covers them. */
 export function shadowFindings(targets: SmokeTarget[]): Finding[] {
-  return shadowedMounts(targets).map(({ hidden, by }) => ({
+  // Whole sites (--server-name) are virtual hosts of their own: only mounts of one host meet.
+  const hosts = [...new Set(targets.map((t) => t.plan?.site?.serverName ?? null))];
+  return hosts.flatMap((host) => shadowedMounts(targets.filter((t) => (t.plan?.site?.serverName ?? null) === host))).map(({ hidden, by }) => ({
     code: 'mount-shadowed',
     severity: 'error' as const,
     message: `${hidden.urlPrefix} (${hidden.name}.conf) is answered by ${by.urlPrefix} (${by.name}.conf), which Apache reads first and which covers it`,
@@ -242,7 +292,9 @@ export function pageFindings(requests: RequestResult[], evidence: RequestEvidenc
   requests.forEach((r) => {
     if (r.ok || r.skipped || r.status === null) return;
     const raw = evidence.find((e) => e.url === r.url);
-    const kind = pages.find((p) => p.path === r.url && p.target === r.target)?.expect.kind;
+    // A whole site's pages are shown with its name (https://NAME:PORT/path).
+    const pathOf = r.url.replace(/^https?:\/\/[^/]+/, '');
+    const kind = pages.find((p) => p.path === pathOf && p.target === r.target)?.expect.kind;
     const fromTrac = raw !== undefined && (/\/chrome\/common\/css\/trac\.css|Trac Error|TracError/.test(raw.body) || (r.status === 200 && (kind === 'bytes' || kind === 'static' || kind === 'index')));
     if (!fromTrac) return;
     const lines = raw && (raw.status ?? 0) >= 500 ? tracErrorLines(raw.body) : [];

@@ -146,6 +146,8 @@ describe('ci without a PATH, as shared/CLI.md writes it', () => {
     expect(r.stderr).toContain(`${repo}/.trac-deploy/trac-deploy-`);
     expect(r.stderr).not.toContain('differ from what these flags render');
     expect((await fs.readdir(path.join(repo, '.trac-deploy'))).filter((f) => f.endsWith('.tgz'))).toHaveLength(1);
+    // Without --processes/--threads: the daemon was sized from this machine's cores.
+    expect(r.stderr).toMatch(/^note: --processes\/--threads not given/m);
     const lines = runLines('github', parse(r.stdout));
     expect(lines.some((l) => l.includes('trac-deploy generate') && l.includes(env) && l.endsWith('--check'))).toBe(true);
   });

@@ -33,7 +33,7 @@ describe('trac-deploy smoke: bad input', () => {
 
   it('is listed in --help', async () => {
     const result = await runCli(['--help']);
-    expect(result.stdout).toMatch(/smoke <dir>\s+serve the configuration in DIR/);
+    expect(result.stdout).toMatch(/smoke \[dir\]\s+serve the configuration in DIR/);
   });
 });
 

@@ -26,7 +26,7 @@ export const HELLO_TEXT = 'the previous site is still here';
 export async function makeDebianTree(parent: string): Promise<DebianTree> {
   const root = path.join(parent, 'apache2');
   const port = await getPort({ host: '127.0.0.1' });
-  for (const d of ['mods-enabled', 'conf-available', 'conf-enabled', 'sites-enabled', 'run', 'lock', 'log', 'www']) await fs.mkdirp(path.join(root, d));
+  for (const d of ['mods-enabled', 'conf-available', 'conf-enabled', 'sites-available', 'sites-enabled', 'run', 'lock', 'log', 'www']) await fs.mkdirp(path.join(root, d));
   await fs.writeFile(
     path.join(root, 'envvars'),
     [

@@ -17,6 +17,7 @@ export function environmentInfo(overrides: Partial<EnvironmentInfo> = {}): Envir
     enabledComponents: [],
     inherit: { files: [], htdocsDir: null, templatesDir: null, pluginsDir: null },
     ignoreAuthCase: false,
+    urlSettings: { baseUrl: null, useBaseUrlForRedirect: null, secureCookies: null },
     domainUsers: [],
     loginFormComponents: [],
     problems: [],

@@ -1,3 +1,4 @@
+import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { UserError } from '../../src/errors.js';
@@ -15,7 +16,8 @@ describe('planDeployment', () => {
       name: 'project',
       urlPrefix: '/trac',
       mode: 'daemon',
-      daemon: { processGroup: 'project', processes: 2, threads: 5, pythonHome: null },
+      // Sized from this machine's cores (plan/sizingDecision.ts): one per core, 2 to 8.
+      daemon: { processGroup: 'project', processes: Math.max(2, Math.min(os.availableParallelism(), 8)), threads: 5, pythonHome: null },
       python: { eggCache: '/srv/trac/project/.egg-cache', siteDirs: [] },
       files: { outDir: '/srv/deploy', wsgi: '/srv/deploy/project.wsgi', apache: '/srv/deploy/project.conf' },
     });

@@ -1,7 +1,15 @@
 import fs from 'fs-extra';
 import path from 'node:path';
 import yargs from 'yargs';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+
+// Sizing from the machine's cores (plan/sizingDecision.ts) is pinned, so the goldens read the
+// same on every machine: 2 cores, as the machine they were written on.
+vi.mock('node:os', async (importOriginal) => {
+  const os = await importOriginal<typeof import('node:os')>();
+  const pinned = { ...os, availableParallelism: () => 2 };
+  return { ...pinned, default: pinned };
+});
 import { generateCommand } from '../../src/cli/generateCommand.js';
 import { generateOptionsFrom, outputArgsFrom } from '../../src/cli/generateFlags.js';
 import { buildDeployment } from '../../src/commands/generate.js';

@@ -1,0 +1,66 @@
+import { execa } from 'execa';
+import fs from 'fs-extra';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { expectCleanError, runCli } from '../helpers/cli.js';
+import { tempDir } from '../helpers/tempDir.js';
+import { copyFixture } from '../helpers/tracEnv.js';
+
+/** The key checks of --tls-key, through the built CLI: refusals are one clean line, exit 2, and never show the key. */
+async function world(): Promise<{ dir: string; env: string; cert: string; key: string; keyBody: string[] }> {
+  const dir = await tempDir();
+  const env = await copyFixture('trac16-sqlite', dir);
+  const cert = path.join(dir, 'cert.pem');
+  const key = path.join(dir, 'key.pem');
+  await execa('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '2', '-subj', '/CN=trac.test']);
+  await fs.chmod(key, 0o600);
+  const keyBody = (await fs.readFile(key, 'utf8')).split('\n').filter((l) => l && !l.startsWith('-----'));
+  return { dir, env, cert, key, keyBody };
+}
+
+const site = (w: { dir: string; env: string; cert: string }, key: string, extra: string[] = []) =>
+  runCli(['generate', w.env, '--out', path.join(w.dir, 'out'), '--server-name', 'trac.test', '--tls-cert', w.cert, '--tls-key', key, '--log-dir', w.dir, ...extra]);
+
+describe('generate --tls-key', () => {
+  it('a key other users can read is refused with advice, and its content is never printed', async () => {
+    const w = await world();
+    await fs.chmod(w.key, 0o644);
+    const result = await site(w, w.key);
+    expect(result.code).toBe(2);
+    expectCleanError(result);
+    expect(result.stderr).toContain(`--tls-key ${w.key} can be read by every user`);
+    expect(result.stderr).toContain('chmod 600');
+    for (const line of w.keyBody) expect(result.stdout + result.stderr).not.toContain(line);
+    expect(await fs.pathExists(path.join(w.dir, 'out'))).toBe(false);
+  });
+  it('a key that does not belong to the certificate is refused', async () => {
+    const w = await world();
+    const other = path.join(w.dir, 'other.pem');
+    await execa('openssl', ['genrsa', '-out', other, '2048']);
+    await fs.chmod(other, 0o600);
+    const result = await site(w, other);
+    expect(result.code).toBe(2);
+    expectCleanError(result);
+    expect(result.stderr).toContain('does not belong to --tls-cert');
+  });
+  it('a matching private key is accepted, named in the .conf and not copied', async () => {
+    const w = await world();
+    const result = await site(w, w.key, ['--json']);
+    expect(result.code, result.stderr).toBe(0);
+    const conf = await fs.readFile(path.join(w.dir, 'out', 'trac16-sqlite.conf'), 'utf8');
+    expect(conf).toContain(`SSLCertificateKeyFile "${w.key}"`);
+    for (const f of await fs.readdir(path.join(w.dir, 'out'))) {
+      const text = await fs.readFile(path.join(w.dir, 'out', f), 'utf8');
+      for (const line of w.keyBody) expect(text).not.toContain(line);
+    }
+    for (const line of w.keyBody) expect(result.stdout + result.stderr).not.toContain(line);
+  });
+  it('site flags without --server-name, and proxies named by host name, are usage errors', async () => {
+    const w = await world();
+    for (const args of [['--hsts'], ['--tls-cert', w.cert, '--tls-key', w.key], ['--behind-proxy', 'proxy.example'], ['--configure-trac'], ['--request-timeout', '-3']]) {
+      const result = await runCli(['generate', w.env, '--out', path.join(w.dir, 'out2'), ...args]);
+      expect(result.code, args.join(' ')).toBe(2);
+      expectCleanError(result);
+    }
+  });
+});
