@@ -89,7 +89,7 @@ describe('the npm package', () => {
     expect(await fs.readFile(path.join(out, 'env.conf'), 'utf8')).toContain(`python-home="${VENV}"`);
     const check = await installed(['generate', env, '--out', out, '--python-home', VENV, '--check']);
     expect(check.code, check.stdout).toBe(0);
-    const init = await installed(['init', env, '--yes', '--out', path.join(work, 'init-out'), '--python-home', VENV]);
+    const init = await installed(['init', env, '--yes', '--no-smoke', '--out', path.join(work, 'init-out'), '--python-home', VENV]);
     expect(init.code, init.stderr).toBe(0);
     const ci = await installed(['ci', env, '--provider', 'github', '--deploy-dir', out, '--python-home', VENV]);
     expect(ci.code, ci.stderr).toBe(0);

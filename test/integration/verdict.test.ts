@@ -223,7 +223,7 @@ describe('sites apart', () => {
     const out = path.join(root, 'out-two');
     const other = await initEnv(path.join(root, 'other-env'), 'Other');
     await chownToApache(other);
-    await generate(svnEnv, out, '--python-home', VENV, '--name', 'one', '--url-prefix', '/one', '--no-preflight');
+    await generate(svnEnv, out, '--python-home', VENV, '--name', 'one', '--url-prefix', '/one');  // with the preflight: the svn bindings remedy, which smoke's /browser check needs
     await generate(other, out, '--python-home', VENV, '--name', 'two', '--url-prefix', '/two', '--mode', 'embedded', '--no-preflight');
     const hello = await smokeJson(out, '--hello');
     expect(hello.result.code, hello.result.stdout).toBe(0);
