@@ -87,7 +87,12 @@ function compare(strings: string[], tracResults: Record<string, unknown>[]): voi
   strings.forEach((input, i) => {
     const trac = tracResults[i];
     expect(trac, input).toBeDefined();
-    expect(ours(input), JSON.stringify(input)).toEqual(expected(trac!));
+    const mine = ours(input);
+    // Deliberately stricter than Trac: an '@' left in the host or database name may be part of
+    // a password that was not URL-encoded, so the string is refused instead of quoted (issue 13).
+    const leftover = [trac!.host, trac!.path].some((v) => typeof v === 'string' && v.includes('@'));
+    if (leftover && 'error' in mine) return;
+    expect(mine, JSON.stringify(input)).toEqual(expected(trac!));
   });
 }
 

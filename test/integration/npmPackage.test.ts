@@ -83,6 +83,8 @@ describe('the npm package', () => {
 
   it('generate, init --yes and ci work from the installed package on a real environment', async () => {
     const env = await initEnv(path.join(work, 'env'), 'Packaged');
+    // generate asks Trac as the Apache user (the preflight): the environment must be theirs.
+    await chownToApache(env);
     const out = path.join(work, 'deploy');
     const generate = await installed(['generate', env, '--out', out, '--python-home', VENV]);
     expect(generate.code, generate.stderr).toBe(0);
