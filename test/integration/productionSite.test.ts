@@ -153,7 +153,10 @@ describe('smoke --url: the same page checks against the live site, certificate v
     const result = await runCli(['smoke', path.join(root, 'out-tls'), '--url', `https://127.0.0.1:${ports.https}/`, '--json'], withCa());
     expect(result.code, result.stdout + result.stderr).toBe(0);
     const report = JSON.parse(result.stdout) as { ok: boolean; requests: { url: string; title: string }[] };
-    expect(report.requests.map((r) => r.url)).toEqual([`https://127.0.0.1:${ports.https}/trac`]);
+    // Every page the plan's environment uses (main's page list), the front page first.
+    expect(report.requests[0]?.url).toBe(`https://127.0.0.1:${ports.https}/trac`);
+    expect(report.requests.map((r) => r.url)).toContain(`https://127.0.0.1:${ports.https}/trac/timeline`);
+    expect(report.requests.every((r) => r.url.startsWith(`https://127.0.0.1:${ports.https}/trac`))).toBe(true);
     expect(report.requests[0]?.title).toContain('TLS Project');
   });
   it('passes with the URL alone', async () => {
