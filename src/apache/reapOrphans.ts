@@ -35,9 +35,13 @@ export async function reapOrphans(tmp = os.tmpdir()): Promise<string[]> {
   for (const name of await fs.readdir(tmp).catch(() => [] as string[])) {
     if (!name.startsWith(ROOT_PREFIX)) continue;
     const root = path.join(tmp, name);
+    // Only our own server directories: /tmp is anyone's, so a directory someone else made (or a
+    // link, or an owner "file" that is a FIFO) is left alone, never read, killed for or removed.
+    if (!(await ownDirectory(root)) || !(await ownRegularFile(path.join(root, OWNER_FILE)))) continue;
     const record = await fs.readFile(path.join(root, OWNER_FILE), 'utf8').catch(() => null);
     if (record === null || (await ownerAlive(record))) continue;
-    const pid = Number((await fs.readFile(path.join(root, 'httpd.pid'), 'utf8').catch(() => '')).trim());
+    const pidFile = path.join(root, 'httpd.pid');
+    const pid = (await ownRegularFile(pidFile)) ? Number((await fs.readFile(pidFile, 'utf8').catch(() => '')).trim()) : NaN;
     if (Number.isInteger(pid) && pid > 1) {
       const cmdline = (await fs.readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).split('\0');
       if (cmdline.includes(path.join(root, 'httpd.conf'))) {
@@ -56,4 +60,17 @@ export async function reapOrphans(tmp = os.tmpdir()): Promise<string[]> {
     reaped.push(root);
   }
   return reaped;
+}
+
+const uid = () => process.getuid?.() ?? -1;
+
+async function ownDirectory(dir: string): Promise<boolean> {
+  const stat = await fs.lstat(dir).catch(() => null);
+  return Boolean(stat?.isDirectory() && stat.uid === uid());
+}
+
+/** A regular file of ours, small: never a link, FIFO or device (reading one could hang). */
+async function ownRegularFile(file: string): Promise<boolean> {
+  const stat = await fs.lstat(file).catch(() => null);
+  return Boolean(stat?.isFile() && stat.uid === uid() && stat.size < 4096);
 }
