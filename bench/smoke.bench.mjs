@@ -7,10 +7,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+import { VENV } from './lib.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CLI = path.join(ROOT, 'bin', 'trac-deploy.js');
-const VENV = process.env.TRAC_DEPLOY_VENV ?? path.join(ROOT, '.venv-trac');
 const RUNS = Number(process.env.BENCH_RUNS ?? 7);
 const GOAL_MS = 3000;
 
