@@ -68,7 +68,7 @@ export async function runCi(args: CiArgs): Promise<CiOutcome> {
   }
   const packageSpec = args.packageSpec ?? PACKED_SPEC;
   // Rendered first: a value the workflow refuses (--trac-version) stops ci before it packs.
-  const content = renderWorkflow({ ...args, packageSpec, inspection, deployDir });
+  const content = renderWorkflow({ ...args, packageSpec, inspection, deployDir, staticKeys: plan.staticAliases.map((a) => a.key) });
   if (args.packageSpec === null) {
     // cwd is the repository's root: --config-dir is relative to it and the pipeline runs there.
     const packed = await packSelf(process.cwd(), { force: args.force, dryRun: args.dryRun });
