@@ -126,12 +126,15 @@ describe('trac-deploy ci', () => {
     const printed = await runCli(['ci', env, '--provider', 'gitlab'], { cwd: dir });
     expect(printed.code).toBe(0);
     expect(parse(printed.stdout)).toHaveProperty('trac-deploy.script');
-    const file = path.join(dir, '.gitlab-ci.yml');
+    // Another repository, with a pipeline of its own: refused before anything is packed into it.
+    const repo = await tempDir();
+    const file = path.join(repo, '.gitlab-ci.yml');
     await fs.writeFile(file, 'stages: [mine]\n');
-    const refused = await runCli(['ci', env, '--provider', 'gitlab', '--out', file], { cwd: dir });
+    const refused = await runCli(['ci', env, '--provider', 'gitlab', '--out', file], { cwd: repo });
     expect(refused.code).toBe(2);
     expect(await fs.readFile(file, 'utf8')).toBe('stages: [mine]\n');
-    expect((await runCli(['ci', env, '--provider', 'gitlab', '--out', file, '--force'], { cwd: dir })).code).toBe(0);
+    expect(await fs.readdir(repo)).toEqual(['.gitlab-ci.yml']);
+    expect((await runCli(['ci', env, '--provider', 'gitlab', '--out', file, '--force'], { cwd: repo })).code).toBe(0);
     expect((await fs.readFile(file, 'utf8')).trimEnd()).toBe(printed.stdout.trimEnd());
   });
 });
