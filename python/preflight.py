@@ -100,21 +100,38 @@ def log_problem(env):
                    ['make %s writable by the web server user, or set [logging] log_type = none' % target])
 
 
+_OPENING = {}
+_ENVIRONMENT_CLASS = []
+
+
+def environment_class():
+    """trac.env.Environment with the log replaced (checked, then captured): one class for the
+    whole run. A component class registers itself with Trac's ComponentMeta for good, so a class
+    made per environment would pile up there (and in each later environment's participants)."""
+    if not _ENVIRONMENT_CLASS:
+        from trac.env import Environment
+
+        class PreflightEnvironment(Environment):
+            def setup_log(self):
+                _OPENING['log'] = log_problem(self)
+                # A logger of its own, not registered with logging's manager (which would keep
+                # one per environment for the life of the process).
+                self.log = logging.Logger('trac-deploy.preflight.%d' % _OPENING['counter'], logging.WARNING)
+                self.log.propagate = False
+                self.log.handlers = [_OPENING['captured']]
+
+        _ENVIRONMENT_CLASS.append(PreflightEnvironment)
+    return _ENVIRONMENT_CLASS[0]
+
+
 def open_environment(path, captured, counter):
-    from trac.env import Environment
-
-    found = {}
-
-    class PreflightEnvironment(Environment):
-        def setup_log(self):
-            found['log'] = log_problem(self)
-            self.log = logging.getLogger('trac-deploy.preflight.%d' % counter)
-            self.log.propagate = False
-            self.log.setLevel(logging.WARNING)
-            self.log.handlers = [captured]
-
-    env = PreflightEnvironment(path)
-    return env, found.get('log')
+    _OPENING.clear()
+    _OPENING.update(captured=captured, counter=counter, log=None)
+    try:
+        env = environment_class()(path)
+        return env, _OPENING.get('log')
+    finally:
+        _OPENING.clear()
 
 
 def check_repositories(env, problems):
@@ -177,6 +194,20 @@ def check_environment(path, counter):
         problems.append(problem('trac-cannot-read' if unreadable else 'trac-cannot-open', 'error',
                                 '%s: Trac cannot open the environment: %s' % (path, text_of(e)), path))
         return result
+    try:
+        answer_opened(env, path, log, captured, result)
+    finally:
+        # Also after an early answer (needs upgrade, database unusable): a connection left open
+        # per environment would pile up over thousands of them.
+        try:
+            env.shutdown()
+        except Exception:
+            pass
+    return result
+
+
+def answer_opened(env, path, log, captured, result):
+    problems = result['problems']
     if log:
         problems.append(log)
     for message in captured.records:
@@ -190,7 +221,7 @@ def check_environment(path, counter):
             problems.append(problem('needs-upgrade', 'error',
                                     '%s: Trac says the environment needs an upgrade and will not serve it' % path, path,
                                     ['trac-admin %s upgrade' % path]))
-            return result
+            return
     except Exception as e:
         message = text_of(e).replace('<code>', '').replace('</code>', '')
         if 'permissions to the database file' in message:
@@ -202,7 +233,7 @@ def check_environment(path, counter):
                                     ['start the database server, or check [trac] database in trac.ini']))
         else:
             problems.append(problem('database-unusable', 'error', '%s: Trac cannot use the database: %s' % (path, message), path))
-        return result
+        return
     result['opened'] = True
     try:
         result['project'] = env.project_name
@@ -218,11 +249,6 @@ def check_environment(path, counter):
             problems.append(problem('repository-unavailable', 'error',
                                     '%s: repository %s (%s) cannot be opened: %s' % (path, label, repo['type'], repo['error']), path))
     result['attachment'] = one_attachment(env)
-    try:
-        env.shutdown()
-    except Exception:
-        pass
-    return result
 
 
 def remember_resolved_requirements():
@@ -253,7 +279,9 @@ def remember_resolved_requirements():
             return None
         known = failed.get(key)
         if known is not None and known[0] == size():
-            raise known[1]
+            # Without its traceback: raised again as is, it would gather the frames (and so the
+            # environments) of every environment that raised it.
+            raise known[1].with_traceback(None)
         try:
             result = original(self, env, installer)
         except Exception as e:
@@ -263,6 +291,67 @@ def remember_resolved_requirements():
         return result
 
     pkg_resources.EntryPoint.require = require
+
+    # Then trac.loader resolves each entry point: an import of a module already imported and a
+    # getattr, for every environment. A success is kept while sys.modules holds the same module.
+    original_resolve = pkg_resources.EntryPoint.resolve
+    found = {}
+
+    def resolve(self):
+        key = (self.module_name, self.attrs)
+        known = found.get(key)
+        if known is not None and sys.modules.get(self.module_name) is known[0]:
+            return known[1]
+        result = original_resolve(self)
+        module = sys.modules.get(self.module_name)
+        if module is not None:
+            found[key] = (module, result)
+        return result
+
+    pkg_resources.EntryPoint.resolve = resolve
+
+
+def remember_plugin_search():
+    """trac.loader asks pkg_resources, for each environment, which eggs of its plugins
+    directories can be activated (working_set.find_plugins). Without a full_env that call scans
+    every directory on sys.path for distributions, each time: half of opening an environment.
+    Here the scan of sys.path is made once per state of the working set (its entries), and
+    passed as full_env, as pkg_resources allows; an environment whose plugins directories hold
+    no egg gets the answer find_plugins gives for an empty plugin_env, ([], {}), at once. The
+    answer for a set of eggs is remembered while the working set is unchanged (a resolution
+    depends only on the eggs offered, the working set and full_env)."""
+    try:
+        import pkg_resources
+    except Exception:
+        return
+    working_set = pkg_resources.working_set
+    original = working_set.find_plugins
+    full_envs = {}
+    answers = {}
+
+    def state():
+        return (tuple(working_set.entries), len(working_set.by_key))
+
+    def find_plugins(plugin_env, full_env=None, installer=None, fallback=True):
+        if full_env is not None or installer is not None or not fallback:
+            return original(plugin_env, full_env, installer, fallback)
+        offered = tuple(sorted((dist.project_name, str(dist.version), dist.location)
+                               for project in plugin_env for dist in plugin_env[project]))
+        if not offered:
+            return [], {}
+        now = state()
+        key = (now, offered)
+        if key in answers:
+            distributions, errors = answers[key]
+            return list(distributions), dict(errors)
+        if now[0] not in full_envs:
+            full_envs.clear()
+            full_envs[now[0]] = pkg_resources.Environment(working_set.entries)
+        distributions, errors = original(plugin_env, full_envs[now[0]], installer, fallback)
+        answers[key] = (list(distributions), dict(errors))
+        return distributions, errors
+
+    working_set.find_plugins = find_plugins
 
 
 def main():
@@ -289,6 +378,7 @@ def main():
         return
     emit(first)
     remember_resolved_requirements()
+    remember_plugin_search()
     for counter, path in enumerate(request.get('environments') or []):
         try:
             emit(check_environment(path, counter))
