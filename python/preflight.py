@@ -2,9 +2,11 @@
 """Asked by trac-deploy: will Trac serve these environments? Trac itself answers.
 
 Run once for all environments, in the interpreter the deployment uses, as the web server's user.
-Reads one JSON document on stdin:
-  {"environments": [path, ...], "siteDirs": [dir, ...], "svnBindings": dir or null}
-and writes JSON lines on stdout:
+Reads on stdin a first line, one JSON document:
+  {"siteDirs": [dir, ...], "svnBindings": dir or null, "environments": [path, ...] (optional)}
+then any number of lines, each an environment's path as a JSON string; answers each as it comes
+(so a caller can stream any number of environments and hand out more as answers arrive), and
+writes JSON lines on stdout:
   {"kind": "python", "python": ..., "trac": ... or null, "error": ..., "svn": {...}}   first
   {"kind": "environment", "path": ..., "problems": [...], "repositories": [...], ...}  one each
   {"kind": "done"}                                                                      last
@@ -354,8 +356,18 @@ def remember_plugin_search():
     working_set.find_plugins = find_plugins
 
 
+def requested_paths(request):
+    """The environments: those of the first line, then one JSON string a line, as they come."""
+    for path in request.get('environments') or []:
+        yield path
+    for line in sys.stdin:
+        line = line.strip()
+        if line:
+            yield json.loads(line)
+
+
 def main():
-    request = json.loads(sys.stdin.read() or '{}')
+    request = json.loads(sys.stdin.readline() or '{}')
     for directory in request.get('siteDirs') or []:
         site.addsitedir(directory)
     first = {'kind': 'python', 'python': {'executable': sys.executable,
@@ -379,7 +391,7 @@ def main():
     emit(first)
     remember_resolved_requirements()
     remember_plugin_search()
-    for counter, path in enumerate(request.get('environments') or []):
+    for counter, path in enumerate(requested_paths(request)):
         try:
             emit(check_environment(path, counter))
         except Exception as e:
