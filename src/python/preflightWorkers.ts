@@ -79,6 +79,9 @@ export async function runPreflightWorkers(
   /** Set when the interpreter has no Trac: nothing more is handed out. */
   let stopAll = false;
 
+  // A few environments are dealt out a few at a time, so that every process gets its share.
+  const batchSize = Math.max(1, Math.min(BATCH, Math.ceil(paths.length / (Math.max(1, workers) * 4))));
+  const window = Math.min(WINDOW, batchSize * 3);
   const take = (max: number): number[] => {
     const batch: number[] = [];
     while (batch.length < max && retry.length > 0) batch.push(retry.shift()!);
@@ -126,9 +129,9 @@ export async function runPreflightWorkers(
     const exited = { value: false };
     async function* input(): AsyncGenerator<string> {
       for (;;) {
-        while (sent.length >= WINDOW && !exited.value) await ready();
+        while (sent.length >= window && !exited.value) await ready();
         if (exited.value || stopAll) return;
-        const batch = take(Math.min(BATCH, WINDOW - sent.length));
+        const batch = take(Math.min(batchSize, window - sent.length));
         if (batch.length === 0) return;
         sent.push(...batch);
         watch();
