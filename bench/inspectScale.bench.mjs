@@ -49,7 +49,6 @@ try {
     const template = initEnv(path.join(root, 'template'), 'Template');
     const ini = fs.readFileSync(path.join(template, 'conf', 'trac.ini'), 'utf8');
     const db = path.join(template, 'db', 'trac.db');
-    fs.chmodSync(db, 0o666);
     for (const count of preflightCounts) {
       const parent = path.join(root, `q${count}`);
       fs.mkdirSync(parent, { mode: 0o755 });
@@ -62,7 +61,13 @@ try {
         fs.chmodSync(path.join(env, 'log'), 0o777);
         fs.writeFileSync(path.join(env, 'VERSION'), 'Trac Environment Version 1\n');
         fs.writeFileSync(path.join(env, 'conf', 'trac.ini'), ini.replace('name = Template', `name = Project ${i}`));
-        fs.linkSync(db, path.join(env, 'db', 'trac.db'));
+        // A copy of the database per 10,000 environments: a file takes at most 65,000 links.
+        const copy = path.join(root, `trac-${Math.floor(i / 10_000)}.db`);
+        if (i % 10_000 === 0) {
+          fs.copyFileSync(db, copy);
+          fs.chmodSync(copy, 0o666);
+        }
+        fs.linkSync(copy, path.join(env, 'db', 'trac.db'));
       }
       const args = [CLI, 'inspect', parent, '--json', '--python-home', VENV];
       const who = asRoot ? 'root (preflight as the Apache user)' : 'this user';
