@@ -136,6 +136,47 @@ describe('trac-deploy ci', () => {
 });
 
 describe('ci without a PATH, as shared/CLI.md writes it', () => {
+  it('a TLS site: the runner gets a throwaway certificate at the deployed paths, and the drift check passes with it', async () => {
+    const dir = await tempDir();
+    const env = await copyFixture('trac16-sqlite', dir);
+    // The server's certificate in certbot's layout (live/ links into archive/), the key root's only.
+    const archive = path.join(dir, 'letsencrypt', 'archive', 'trac.example.org');
+    const live = path.join(dir, 'letsencrypt', 'live', 'trac.example.org');
+    await fs.mkdirp(archive, { mode: 0o700 });
+    await fs.mkdirp(live);
+    await execa('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '30', '-subj', '/CN=trac.example.org', '-addext', 'subjectAltName=DNS:trac.example.org', '-keyout', path.join(archive, 'privkey1.pem'), '-out', path.join(archive, 'fullchain1.pem')]);
+    await fs.chmod(path.join(archive, 'privkey1.pem'), 0o600);
+    for (const f of ['fullchain', 'privkey']) await fs.symlink(`../../archive/trac.example.org/${f}1.pem`, path.join(live, `${f}.pem`));
+    const flags = ['--server-name', 'trac.example.org', '--tls-cert', path.join(live, 'fullchain.pem'), '--tls-key', path.join(live, 'privkey.pem'), '--python-home', VENV, '--processes', '2', '--threads', '5'];
+    const deployDir = path.join(dir, 'srv');
+    expect((await runCli(['generate', env, '--out', deployDir, ...flags])).code).toBe(0);
+    const ci = await runCli(['ci', env, '--provider', 'github', '--deploy-dir', deployDir, '--package', 'x.tgz', ...flags]);
+    expect(ci.code, ci.stderr).toBe(0);
+    const lines = runLines('github', parse(ci.stdout));
+    expect(lines.some((l) => /apt-get install .* openssl/.test(l))).toBe(true);
+    const standIn = lines.filter((l) => l.startsWith('sh -c ') && l.includes('openssl req'));
+    expect(standIn).toHaveLength(1);
+    const checkLine = lines.find((l) => l.startsWith('trac-deploy generate'))!;
+    const bin = await shimBin(dir);
+
+    // On the server the real pair is there: the stand-in line leaves it alone.
+    const realKey = await fs.readFile(path.join(archive, 'privkey1.pem'));
+    expect((await sh(standIn[0]!, bin, dir)).code).toBe(0);
+    expect(await fs.readFile(path.join(archive, 'privkey1.pem'))).toEqual(realKey);
+    // On a runner there is none: the drift check fails on the missing certificate until the stand-in is made.
+    await fs.remove(path.join(dir, 'letsencrypt'));
+    const before = await sh(checkLine, bin, dir);
+    expect(before.code).toBe(2);
+    expect(before.stderr).toContain('--tls-cert');
+    const made = await sh(standIn[0]!, bin, dir);
+    expect(made.code, made.stderr).toBe(0);
+    expect((await fs.stat(path.join(live, 'privkey.pem'))).mode & 0o077).toBe(0);
+    const check = await sh(checkLine, bin, dir);
+    expect(check.code, check.stdout + check.stderr).toBe(0);
+    // Nothing of either key is in the workflow.
+    expect(ci.stdout).not.toContain('PRIVATE KEY');
+  });
+
   it('takes the environment from the configuration committed in --config-dir', async () => {
     const repo = await tempDir();
     const env = await copyFixture('trac16-sqlite', await tempDir());
