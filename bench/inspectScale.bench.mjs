@@ -26,7 +26,7 @@ const asNobody = ['setpriv', '--reuid=nobody', '--regid=nogroup', '--init-groups
 const load = () => `load ${os.loadavg()[0].toFixed(1)}`;
 
 function print(count, who, r) {
-  console.log(`${String(count).padStart(7)} environments, ${who.padEnd(58)} ${fmt(r.seconds)} s wall, ${fmt(r.cpu)} s cpu, ${fmt(r.mib, 0)} MiB peak, ${fmt((r.seconds * 1000) / count)} ms/env (${load()})`);
+  console.log(`${String(count).padStart(7)} environments, ${who.padEnd(68)} ${fmt(r.seconds)} s wall, ${fmt(r.cpu)} s cpu, ${fmt(r.mib, 0)} MiB peak, ${fmt((r.seconds * 1000) / count)} ms/env (${load()})`);
 }
 
 try {
