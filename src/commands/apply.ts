@@ -4,6 +4,7 @@ import { readDeployedSite } from '../apply/deployedSite.js';
 import { holdsAfter, listJournals, loadState, saveJournal, type Journal } from '../apply/journal.js';
 import { readState, type PathState } from '../apply/pathState.js';
 import { runTransaction, type Change, type TransactionResult } from '../apply/transaction.js';
+import { mountCheckOf } from '../apply/serverCheck.js';
 import { resolveTarget, type ApacheTarget, type TargetOptions } from '../apply/target.js';
 import { EXIT, usageError } from '../errors.js';
 import { errorsIn, type Finding } from '../findings.js';
@@ -59,7 +60,7 @@ export async function runApply(args: ApplyArgs): Promise<ApplyOutcome> {
     kind: 'apply',
     source: site.dir,
     reload: args.reload,
-    mounts: site.plans.map((plan) => plan.urlPrefix),
+    mounts: site.plans.map(mountCheckOf),
     log: args.log ?? (() => {}),
     changes: async () => {
       const changes: Change[] = [];
