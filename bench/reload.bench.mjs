@@ -4,9 +4,11 @@
 // also opens the environment into Trac's cache); "import only" is the same script without that
 // block (the previous output: the preload imports trac.web.main and nothing more). Per round and
 // script: warm median of sequential requests; then SIGUSR1 (Apache's graceful reload), and
-//   "during start-up": one request sent at once, answered by the new generation once it runs;
-//   "settled": once both new daemons logged that they loaded the script, plus 3 s, the first
-//   request and the slowest of the first four (two processes: each has taken one by then).
+//   "during start-up": one request sent as soon as the new daemons were forked, answered once
+//   they loaded Trac;
+//   "settled": after another reload, once both new daemons started their threads (which they do
+//   after the preload) and 1 s more, the first request and the slowest of the first four (two
+//   processes: each has taken one by then).
 // Requests on 127.0.0.1 only, each on a new connection, with the site's Host.
 import fs from 'node:fs';
 import http from 'node:http';
@@ -17,7 +19,7 @@ import { execFileSync } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { CLI, ROOT, VENV, fmt, initEnv, median, tempRoot } from './lib.mjs';
 
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 4);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const WARM = 15;
 const HOST = 'bench.test';
 const URL_PATH = '/trac/wiki/WikiStart';
@@ -52,13 +54,18 @@ async function ok(port) {
   return ms;
 }
 
-const loads = async (server) => ((await server.errorLog()).match(/Loading Python script file/g) ?? []).length;
+/** How often the error log says it (LogLevel info wsgi:debug). */
+const count = async (server, re) => ((await server.errorLog()).match(re) ?? []).length;
+/** Forked by the parent (the daemon socket is bound by then). */
+const STARTING = /Starting process '/g;
+/** A daemon starts its request threads only after it loaded (preloaded) the script. */
+const READY = /Started thread 0 in daemon process/g;
 
-async function waitForLoads(server, count) {
-  const deadline = Date.now() + 60000;
-  while ((await loads(server)) < count) {
-    if (Date.now() > deadline) throw new Error('the daemons did not load the script within 60 s');
-    await new Promise((r) => setTimeout(r, 50));
+async function waitForCount(server, re, n) {
+  const deadline = Date.now() + 90000;
+  while ((await count(server, re)) < n) {
+    if (Date.now() > deadline) throw new Error(`${re} did not reach ${n} within 90 s`);
+    await new Promise((r) => setTimeout(r, 25));
   }
 }
 
@@ -69,19 +76,23 @@ async function warmMedian(port) {
   return median(times);
 }
 
-/** A graceful reload; the first request sent at once, then (settled) the first four. */
+/**
+ * A graceful reload, and a request sent as soon as the new daemons were forked (it waits for
+ * them to load Trac); then another reload, and the first four requests once both new daemons
+ * are ready (their threads started, which they do after the preload) and 1 s has passed.
+ */
 async function afterReload(server, port, processes) {
-  const before = await loads(server);
+  const starting = await count(server, STARTING);
+  let ready = await count(server, READY);
   process.kill(server.pid, 'SIGUSR1');
-  // The parent re-reads its configuration and starts new daemons; this request waits for them.
+  await waitForCount(server, STARTING, starting + processes);
   const [duringStatus, duringStart] = await timedGet(port);
-  await waitForLoads(server, before + processes);
-  await new Promise((r) => setTimeout(r, 3000));
-  // Another graceful reload, this time measured only once the new daemons have settled.
-  const settledBefore = await loads(server);
+  await waitForCount(server, READY, ready + processes);
+  await new Promise((r) => setTimeout(r, 1000));
+  ready = await count(server, READY);
   process.kill(server.pid, 'SIGUSR1');
-  await waitForLoads(server, settledBefore + processes);
-  await new Promise((r) => setTimeout(r, 3000));
+  await waitForCount(server, READY, ready + processes);
+  await new Promise((r) => setTimeout(r, 1000));
   const first = [];
   for (let i = 0; i < 4; i++) first.push(await ok(port));
   return { duringStart, duringStatus, first: first[0], slowestOfFour: Math.max(...first) };
@@ -106,7 +117,7 @@ try {
   }
   execFileSync('chown', ['-R', 'www-data:www-data', root]);
   for (const [name, v] of Object.entries(variants)) {
-    const server = await ThrowawayServer.start({ includes: [v.conf], extra: `Listen 127.0.0.1:${v.port}`, logLevel: 'info' });
+    const server = await ThrowawayServer.start({ includes: [v.conf], extra: `Listen 127.0.0.1:${v.port}`, logLevel: 'info wsgi:debug' });
     servers.push(server);
     v.server = server;
     void name;
