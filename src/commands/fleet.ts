@@ -18,6 +18,8 @@ export interface FleetArgs extends FleetInput, EmitOptions {
  */
 export async function runFleet(args: FleetArgs, log: (line: string) => void, deps: FleetDeps = {}): Promise<FleetOutcome> {
   const build = await buildFleet(args, deps);
+  // What the outcome shows as buildFleet decided it; the rest is written below.
+  const { inventory: _inventory, inspection: _inspection, files: _files, statics: _statics, archivePath: _archive, providers: _providers, ...decided } = build;
   const files = await emitFiles(build.files, args, path.resolve(args.out));
   // The archive's name is the digest of what it holds: one that exists already holds the same files.
   let archive: FleetOutcome['archive'] = { path: build.archivePath, status: 'unchanged', written: false };
@@ -39,15 +41,7 @@ export async function runFleet(args: FleetArgs, log: (line: string) => void, dep
     inventory: build.inventory.file,
     hosts: build.inventory.hosts,
     group: build.inventory.group,
-    rules: build.rules,
-    plan: build.plan,
-    layout: build.layout,
-    trac: build.trac,
-    pipPackages: build.pipPackages,
-    debianPackages: build.debianPackages,
-    checks: build.checks,
-    findings: build.findings,
-    notes: build.notes,
+    ...decided,
     run: null,
   };
   if (args.run && files.action === 'write') {

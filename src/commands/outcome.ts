@@ -6,9 +6,7 @@ import type { FilesResult } from '../write/emitFiles.js';
 import type { ApplyResult } from './apply.js';
 import type { DeployResult } from './deploy.js';
 import type { SmokeReport } from '../smoke/runSmoke.js';
-import type { HealthCheck } from '../fleet/healthChecks.js';
-import type { RemoteLayout } from '../fleet/project.js';
-import type { FleetRules } from '../fleet/rules.js';
+import type { FleetBuild } from '../fleet/buildFleet.js';
 import type { PlaybookRun } from '../fleet/runPlaybook.js';
 
 /**
@@ -78,8 +76,11 @@ export interface InitOutcome {
   message: string | null;
 }
 
+/** What fleet decided (as buildFleet made it) and shows as it is. */
+type FleetDecided = Omit<FleetBuild, 'inventory' | 'inspection' | 'files' | 'statics' | 'archivePath' | 'providers'>;
+
 /** fleet: the Ansible project written (or compared), the fleet rules, and the run when --run. */
-export interface FleetOutcome {
+export interface FleetOutcome extends FleetDecided {
   kind: 'fleet';
   exitCode: ExitCode;
   files: FilesResult;
@@ -88,14 +89,5 @@ export interface FleetOutcome {
   inventory: string;
   hosts: string[];
   group: string;
-  rules: FleetRules;
-  plan: DeploymentPlan;
-  layout: RemoteLayout;
-  trac: string;
-  pipPackages: string[];
-  debianPackages: string[];
-  checks: HealthCheck[];
-  findings: Finding[];
-  notes: string[];
   run: PlaybookRun | null;
 }

@@ -1,3 +1,4 @@
+import { decodeHTML } from 'entities';
 import type { Finding as BaseFinding } from '../findings.js';
 import path from 'node:path';
 import type { DeploymentPlan } from '../plan/types.js';
@@ -313,14 +314,9 @@ const pythonError: Rule = {
 export function tracErrorLines(body: string): string[] {
   const text = body
     .replace(/<script[\s\S]*?<\/script>|<style[\s\S]*?<\/style>/gi, '')
-    .replace(/<[^>]+>/g, '\n')
-    .replace(/&quot;/g, '"')
-    .replace(/&#34;|&#x22;/g, '"')
-    .replace(/&#39;|&#x27;/g, "'")
-    .replace(/&lt;/g, '<')
-    .replace(/&gt;/g, '>')
-    .replace(/&amp;/g, '&');
-  const lines = text.split('\n').map((l) => l.trim()).filter(Boolean);
+    .replace(/<[^>]+>/g, '\n');
+  const decoded = decodeHTML(text);
+  const lines = decoded.split('\n').map((l) => l.trim()).filter(Boolean);
   const at = lines.findIndex((l) => /Error|error:|Exception|needs to be upgraded|Unsupported/.test(l) && !/^(Trac Error|Oops…|Oops\.\.\.)$/.test(l));
   return at < 0 ? [] : lines.slice(at, at + 3);
 }

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { messageOf, usageError } from '../errors.js';
+import { usageError } from '../errors.js';
+import { fetchPage } from './fetchPage.js';
 import type { Finding } from './diagnose.js';
 import { judge, pagesFor, type PageCheck } from './pages.js';
 import type { RequestResult, SmokeReport } from './runSmoke.js';
@@ -72,29 +73,7 @@ async function request(base: URL, page: PageCheck, timeoutMs: number): Promise<R
     return { target: page.target, url, what: page.what, skipped: page.expect.reason, status: null, ms: 0, ok: true, title: null, problem: null };
   }
   const t = performance.now();
-  let status: number | null = null;
-  let body = '';
-  let length = 0;
-  let headers: Headers = new Headers();
-  let error: string | null = null;
-  let finalUrl = url;
-  try {
-    const response = await fetch(url, { redirect: 'follow', signal: AbortSignal.timeout(timeoutMs) });
-    status = response.status;
-    finalUrl = response.url || url;
-    headers = response.headers;
-    let bytes: Buffer;
-    try {
-      bytes = Buffer.from(await response.arrayBuffer());
-    } catch {
-      // Closed before Content-Length bytes came: a broken download, judged as such.
-      bytes = Buffer.alloc(0);
-    }
-    length = bytes.length;
-    body = bytes.toString('utf8');
-  } catch (e) {
-    error = (e as Error).name === 'TimeoutError' ? `no answer within ${timeoutMs / 1000} s` : `request failed: ${messageOf((e as Error & { cause?: unknown }).cause ?? e)}`;
-  }
+  const { status, body, length, headers, finalUrl, error } = await fetchPage(url, { redirect: 'follow', timeoutMs });
   const verdict = judge(page, { status, body, length, headers });
   const problem = error ?? (verdict.problem && finalUrl !== url ? `${verdict.problem} (after redirects, at ${finalUrl})` : verdict.problem);
   return { target: page.target, url, what: page.what, status, ms: Math.round(performance.now() - t), ok: error === null && verdict.ok, title: verdict.title, problem };

@@ -1,3 +1,4 @@
+import { decodeHTML } from 'entities';
 import type { AuthMethod } from '../plan/options.js';
 import type { SmokeTarget } from './targets.js';
 
@@ -199,18 +200,10 @@ export function judge(check: PageCheck, answer: Answer): PageVerdict {
 
 export function titleOf(html: string): string | null {
   const match = /<title>([\s\S]*?)<\/title>/i.exec(html);
-  return match?.[1] ? unescapeHtml(match[1].replace(/\s+/g, ' ').trim()) : null;
+  return match?.[1] ? decodeHTML(match[1].replace(/\s+/g, ' ').trim()) : null;
 }
 
 function escapeHtml(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
-function unescapeHtml(text: string): string {
-  return text
-    .replace(/&lt;/g, '<')
-    .replace(/&gt;/g, '>')
-    .replace(/&quot;/g, '"')
-    .replace(/&#0*39;|&#x0*27;/gi, "'")
-    .replace(/&amp;/g, '&');
-}

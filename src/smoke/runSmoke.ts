@@ -7,6 +7,7 @@ import { DEFAULT_MODULES } from '../apache/serverConfig.js';
 import { ServerStartError, ThrowawayServer } from '../apache/throwawayServer.js';
 import { messageOf } from '../errors.js';
 import { diagnose, tracErrorLines, modWsgiPythonFrom, serverBannerFrom, type Finding, type PythonHomeFacts, type RequestEvidence } from './diagnose.js';
+import { fetchPage } from './fetchPage.js';
 import { writeHelloConfig } from './helloConfig.js';
 import { judge, pagesFor, type PageCheck } from './pages.js';
 import { withEnvironmentUses } from './environmentUses.js';
@@ -208,29 +209,10 @@ async function request(server: ThrowawayServer, page: PageCheck, timeoutMs: numb
   if (site) return requestSite(site, page, timeoutMs);
   const url = server.url(page.path);
   const t = performance.now();
-  let status: number | null = null;
-  let body = '';
-  let length = 0;
-  let headers: Headers = new Headers();
-  let error: string | null = null;
-  try {
-    const response = await fetch(url, { redirect: 'manual', signal: AbortSignal.timeout(timeoutMs) });
-    status = response.status;
-    headers = response.headers;
-    let bytes: Buffer;
-    try {
-      bytes = Buffer.from(await response.arrayBuffer());
-    } catch {
-      // The connection closed before Content-Length bytes came: what a client sees as a broken
-      // download (Trac announces the file's size, then sends an X-Sendfile header instead of it).
-      bytes = Buffer.alloc(0);
-    }
-    length = bytes.length;
-    body = bytes.toString('utf8');
-    if (status >= 300 && status < 400) body = `redirect to ${response.headers.get('location') ?? '?'}\n${body}`;
-  } catch (e) {
-    error = (e as Error).name === 'TimeoutError' ? `no answer within ${timeoutMs / 1000} s` : `request failed: ${messageOf((e as Error & { cause?: unknown }).cause ?? e)}`;
-  }
+  const fetched = await fetchPage(url, { redirect: 'manual', timeoutMs });
+  const { status, length, headers, error } = fetched;
+  // A redirect's evidence says where it went: the diagnosis reads the body.
+  const body = status !== null && status >= 300 && status < 400 ? `redirect to ${headers.get('location') ?? '?'}\n${fetched.body}` : fetched.body;
   const ms = round(performance.now() - t) ?? 0;
   const verdict = judge(page, { status, body, length, headers });
   const problem = error ?? verdict.problem;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { diagnose, logLines, logMessage, modWsgiPythonFrom, serverBannerFrom, type Evidence, type RequestEvidence } from '../../src/smoke/diagnose.js';
+import { diagnose, tracErrorLines, logLines, logMessage, modWsgiPythonFrom, serverBannerFrom, type Evidence, type RequestEvidence } from '../../src/smoke/diagnose.js';
 import { samplePlan } from '../helpers/samplePlan.js';
 
 // Lines captured from Apache 2.4.71 + mod_wsgi 4.9.4 (Debian 12) during real smoke runs.
@@ -64,6 +64,13 @@ describe('error log lines', () => {
     expect(modWsgiPythonFrom(BANNER)).toBe('3.11');
     expect(serverBannerFrom(BANNER)).toBe('Apache/2.4.71 (Debian) mod_wsgi/4.9.4 Python/3.11');
     expect(modWsgiPythonFrom('nothing')).toBeNull();
+  });
+});
+
+describe('Trac error page', () => {
+  it('reads the message with every character reference decoded, numeric ones included', () => {
+    const page = '<html><body><h1>Oops&#8230;</h1><div class="message"><p>Unsupported version control system &#34;svn&#34;: No module named &#x27;svn&#x27;</p></div></body></html>';
+    expect(tracErrorLines(page)[0]).toBe('Unsupported version control system "svn": No module named \'svn\'');
   });
 });
 

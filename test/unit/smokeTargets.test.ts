@@ -112,6 +112,8 @@ describe('pages', () => {
     });
     const trac = '<html><head><title>\n  Wiki – A &lt;&amp;&gt;\n</title><link href="/trac/chrome/common/css/trac.css"></head></html>';
     expect(titleOf(trac)).toBe('Wiki – A <&>');
+    // Genshi writes quotes as numeric references; a project called "Q" must still match its title.
+    expect(titleOf('<title>Wiki &#8211; &#34;Q&#x22; &amp;&nbsp;R&#39;s</title>')).toBe('Wiki – "Q" &\u00a0R\'s');
     const check = { target: 'p', path: '/trac', what: 'front page', expect: { kind: 'trac', project: 'A <&>' } } as const;
     expect(judge(check, answer(200, trac, { 'content-type': 'text/html;charset=utf-8' })).ok).toBe(true);
     expect(judge({ ...check, expect: { kind: 'trac', project: 'B' } }, answer(200, trac)).problem).toContain('not project "B"');
