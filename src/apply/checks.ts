@@ -6,6 +6,7 @@ import { PREFLIGHT_CODES, withPreflight } from '../inspect/preflight.js';
 import { accessVerb, checkAccess, nearestExisting, type AccessNeed } from '../apache/userAccess.js';
 import type { DeployedSite } from './deployedSite.js';
 import { shadowedMounts } from '../plan/mounts.js';
+import { apacheNameOrder } from './installOrder.js';
 import { ctl, runConfig, type ApacheTarget } from './target.js';
 
 export type { Finding };
@@ -78,9 +79,16 @@ export function pythonFindings(embedded: string | null, venv: string | null, pyt
 }
 
 /** What the Apache user must be able to do, for the deployed environments. */
-export function accessNeeds(site: Pick<DeployedSite, 'scripts' | 'pythonHome' | 'eggCache' | 'parentDir'>, envs: { path: string; sqlite: string | null; hasLog: boolean }[], eggCacheExisting: string | null): AccessNeed[] {
+/** What the login files are called in findings. */
+const LOGIN = { userFile: 'the login user file', groupFile: 'the login group file', keytab: 'the Kerberos keytab' } as const;
+const LOGIN_FILES: ReadonlySet<string> = new Set(Object.values(LOGIN));
+
+export function accessNeeds(site: Pick<DeployedSite, 'scripts' | 'pythonHome' | 'eggCache' | 'parentDir' | 'plans'>, envs: { path: string; sqlite: string | null; hasLog: boolean }[], eggCacheExisting: string | null): AccessNeed[] {
   const needs: AccessNeed[] = [];
   for (const script of site.scripts) needs.push({ path: script, test: '-r', why: 'the WSGI script' });
+  // Read by Apache's workers at each login, as the Apache user (not at start-up, as root).
+  const logins = site.plans.flatMap(({ auth }) => (['userFile', 'groupFile', 'keytab'] as const).flatMap((key) => (auth[key] ? [{ path: auth[key], why: LOGIN[key] }] : [])));
+  for (const login of new Map(logins.map((l) => [l.path, l])).values()) needs.push({ ...login, test: '-r' });
   if (site.pythonHome) needs.push({ path: path.join(site.pythonHome, 'pyvenv.cfg'), test: '-r', why: 'the virtualenv (python-home)' });
   if (site.parentDir) {
     needs.push({ path: site.parentDir, test: '-r', why: 'the environments directory (project index)' });
@@ -147,7 +155,9 @@ export async function machineChecks(target: ApacheTarget, site: DeployedSite): P
   const access = await checkAccess(user, group, accessNeeds(site, envs, eggExisting));
   if (access.unchecked) findings.push({ severity: 'warning', code: 'access-not-checked', message: `file access of the Apache user ${user} was not checked: ${access.unchecked}` });
   for (const need of access.failed) {
-    findings.push({ severity: 'error', code: 'apache-user-access', message: `the Apache user ${user} cannot ${accessVerb(need.test)} ${need.path} (${need.why}); e.g. chown -R ${user}:${group} the environment, or chmod` });
+    // A secret file is opened to the Apache group only, never to everyone.
+    const fix = LOGIN_FILES.has(need.why) ? `chgrp ${group} ${need.path} && chmod 640 ${need.path}` : `chown -R ${user}:${group} the environment, or chmod`;
+    findings.push({ severity: 'error', code: 'apache-user-access', message: `the Apache user ${user} cannot ${accessVerb(need.test)} ${need.path} (${need.why}); e.g. ${fix}` });
   }
   // What Trac said comes after the file checks, which name the path to chown.
   findings.push(...fromTrac);
@@ -155,19 +165,26 @@ export async function machineChecks(target: ApacheTarget, site: DeployedSite): P
 }
 
 /**
- * conf-enabled/ and conf.d/ are read in name order, and the first WSGIScriptAlias that matches
- * wins: a site at / read before one at /git hides it. Refused, with the order that works.
+ * Snippets are installed in an order where deeper mount points are read first (installOrder.ts).
+ * Whole sites cannot be helped by order: of two <VirtualHost> sections for one host name, Apache
+ * gives every request to the first, so a site under another site's mount point on the same host
+ * is never reached. Refused, naming both.
  */
 export function shadowChecks(site: DeployedSite): Finding[] {
-  const mounts = site.plans
-    .map((p) => ({ name: path.basename(p.files.apache).replace(/\.conf$/, ''), urlPrefix: p.urlPrefix }))
-    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  return shadowedMounts(mounts).map(({ hidden, by }) => ({
-    severity: 'error' as const,
-    code: 'mount-shadowed',
-    message: `${hidden.urlPrefix} (${hidden.name}.conf) would be answered by ${by.urlPrefix} (${by.name}.conf): Apache reads ${by.name}.conf first and its mount point covers ${hidden.urlPrefix}`,
-    advice: [`generate the site at ${by.urlPrefix} with a --name that sorts after ${hidden.name} (e.g. --name zz-${by.name}), so the deeper mount point is read first`],
-  }));
+  const sites = site.plans.filter((p) => p.site !== null);
+  const hosts = [...new Set(sites.map((p) => p.site?.serverName ?? ''))];
+  return hosts.flatMap((host) => {
+    const mounts = sites
+      .filter((p) => (p.site?.serverName ?? '') === host)
+      .map((p) => ({ name: path.basename(p.files.apache), urlPrefix: p.urlPrefix }))
+      .sort((a, b) => apacheNameOrder(a.name, b.name));
+    return shadowedMounts(mounts).map(({ hidden, by }) => ({
+      severity: 'error' as const,
+      code: 'mount-shadowed',
+      message: `${hidden.urlPrefix} (${hidden.name}) would be answered by ${by.urlPrefix} (${by.name}): both are <VirtualHost> sites for ${host}, and Apache gives every request for ${host} to the first, whatever the file names`,
+      advice: [`serve one of them under another --server-name`],
+    }));
+  });
 }
 
 async function wsgiModuleFile(target: ApacheTarget, serverRoot: string): Promise<string | null> {
