@@ -8,6 +8,7 @@ import { makeDebianTree, type DebianTree } from '../helpers/debianTree.js';
 import { sleep } from '../helpers/ownedServer.js';
 import { VENV } from '../helpers/paths.js';
 import { chownToApache, initEnv } from '../helpers/tracEnv.js';
+import { snippetFileName } from '../../src/apply/installOrder.js';
 
 /**
  * Zero downtime, as a browser sees it: a Debian-like Apache tree (apache2ctl, KeepAlive On)
@@ -87,7 +88,7 @@ async function reloadUnderLoad(kind: 'site' | 'snippet'): Promise<void> {
     const result = await runCli(['generate', env, '--out', out, '--name', 'live', '--python-home', VENV, ...site, '--processes', '2', '--threads', '5', '--force', ...extra]);
     expect(result.code, result.stderr).toBe(0);
   };
-  const installed = kind === 'site' ? path.join(tree.root, 'sites-available', 'live.conf') : path.join(tree.root, 'conf-available', 'live.conf');
+  const installed = kind === 'site' ? path.join(tree.root, 'sites-available', 'live.conf') : path.join(tree.root, 'conf-available', snippetFileName('live', '/trac'));
 
   const v1 = path.join(root, `${kind}-v1`);
   await generate(v1, []);
