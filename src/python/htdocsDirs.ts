@@ -1,4 +1,6 @@
 import { usageError } from '../errors.js';
+import { shWord } from '../escape/shell.js';
+import type { Finding } from '../findings.js';
 import { askPython, pythonFor, type PythonRunner } from './askPython.js';
 
 export interface PythonFacts {
@@ -16,9 +18,15 @@ export interface HtdocsAnswer {
   trac: { version: string; package: string };
   /** Enabled ITemplateProviders in Trac's order, with their (key, dir) pairs as Trac gives them. */
   providers: { name: string; dirs: [string, string][] }[];
+  /**
+   * Trac's verdict in the same run: it opened the environment, its database answered and needs
+   * no upgrade (else the program refused, see below); what it still found (plugins it skipped).
+   * Absent in answers of older programs.
+   */
+  verdict?: { problems: Finding[] };
 }
 
-type Raw = HtdocsAnswer | { error: string; message: string };
+type Raw = HtdocsAnswer | { error: string; message: string; code?: string; advice?: string[] };
 
 /**
  * Ask the environment's own Python which static directories Trac and its enabled plugins serve
@@ -40,6 +48,11 @@ export async function htdocsDirs(
         `${python.command} (from ${python.from}) cannot import Trac: ${answer.message}`,
         'pass --python-home DIR, the virtualenv Trac is installed in, so trac-deploy asks the Python that runs the environment',
       );
+    }
+    if (answer.code) {
+      // What trac-admin ENV deploy refuses too: Trac's own reason, and the remedy where known.
+      const advice = answer.code === 'needs-upgrade' ? [`trac-admin ${shWord(envPath)} upgrade`] : (answer.advice ?? []);
+      throw usageError(`Trac would not serve this environment; nothing was written`, answer.message, ...advice.map((a) => `  -> ${a}`));
     }
     throw usageError(`${envPath}: Trac could not load the environment: ${answer.message}`);
   }
