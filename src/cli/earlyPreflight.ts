@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { findApache } from '../apache/layout.js';
 import { earlyRunner } from '../python/earlyRuns.js';
-import { DEBIAN_SVN_BINDINGS, runPreflight } from '../python/preflight.js';
+import { DEBIAN_SVN_BINDINGS, runPreflight, type PreflightRequest } from '../python/preflight.js';
 
 const ENVIRONMENT_VERSION = 'Trac Environment Version 1';
 
@@ -15,18 +15,24 @@ const ENVIRONMENT_VERSION = 'Trac Environment Version 1';
  * own and this one is stopped. A wrong guess costs CPU, never a wrong answer.
  */
 export function startPreflightEarly(argv: readonly string[]): void {
-  if (argv[0] !== 'generate' && argv[0] !== 'inspect') return;
+  const request = earlyPreflightRequest(argv);
+  if (request) runPreflight(request, earlyRunner).catch(() => undefined);
+}
+
+/** The request withPreflight will make for ARGV, when the arguments are plain enough to tell. */
+export function earlyPreflightRequest(argv: readonly string[]): PreflightRequest | null {
+  if (argv[0] !== 'generate' && argv[0] !== 'inspect') return null;
   const target = argv[1];
-  if (!target || target.startsWith('-')) return;
+  if (!target || target.startsWith('-')) return null;
   if (argv.some((a) => a === '--help' || a === '-h' || a === '--version' || a === '--no-preflight' || a.startsWith('--preflight=') || a === '--preflight' || a === '--'))
-    return;
+    return null;
   const flags = flagValues(argv.slice(2), ['--python-home', '--egg-cache', '--site-dir']);
-  if (!flags) return;
+  if (!flags) return null;
   const pythonHome = flags.get('--python-home') ?? [];
   const eggCache = flags.get('--egg-cache') ?? [];
-  if (pythonHome.length > 1 || eggCache.length > 1) return;
+  if (pythonHome.length > 1 || eggCache.length > 1) return null;
   const root = path.resolve(target);
-  if (!isEnvironment(root)) return;
+  if (!isEnvironment(root)) return null;
   let asUser: { user: string; group: string } | null = null;
   if (process.getuid?.() === 0) {
     try {
@@ -36,17 +42,14 @@ export function startPreflightEarly(argv: readonly string[]): void {
       asUser = null;
     }
   }
-  runPreflight(
-    {
-      environments: [root],
-      pythonHome: pythonHome[0] ?? null,
-      siteDirs: flags.get('--site-dir') ?? [],
-      eggCache: path.resolve(eggCache[0] ?? path.join(root, '.egg-cache')),
-      asUser,
-      svnBindings: DEBIAN_SVN_BINDINGS,
-    },
-    earlyRunner,
-  ).catch(() => undefined);
+  return {
+    environments: [root],
+    pythonHome: pythonHome[0] ?? null,
+    siteDirs: flags.get('--site-dir') ?? [],
+    eggCache: path.resolve(eggCache[0] ?? path.join(root, '.egg-cache')),
+    asUser,
+    svnBindings: DEBIAN_SVN_BINDINGS,
+  };
 }
 
 /**

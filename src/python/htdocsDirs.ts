@@ -51,10 +51,20 @@ export async function htdocsDirs(
     }
     if (answer.code) {
       // What trac-admin ENV deploy refuses too: Trac's own reason, and the remedy where known.
-      const advice = answer.code === 'needs-upgrade' ? [`trac-admin ${shWord(envPath)} upgrade`] : (answer.advice ?? []);
+      const quoted = shellWordOrNull(envPath);
+      const advice = answer.code === 'needs-upgrade' && quoted !== null ? [`trac-admin ${quoted} upgrade`] : (answer.advice ?? []);
       throw usageError(`Trac would not serve this environment; nothing was written`, answer.message, ...advice.map((a) => `  -> ${a}`));
     }
     throw usageError(`${envPath}: Trac could not load the environment: ${answer.message}`);
   }
   return answer;
+}
+
+/** The path as one shell word; null for one no command line can carry (a control character). */
+function shellWordOrNull(value: string): string | null {
+  try {
+    return shWord(value);
+  } catch {
+    return null;
+  }
 }
