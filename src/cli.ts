@@ -66,7 +66,10 @@ function buildParser(argv: string[], ctx: CliContext, setCode: (c: ExitCode) => 
       // yargs reports its own parse and check failures with a message; errors thrown by a
       // command's handler arrive as the error alone and keep their meaning.
       if (error instanceof UserError) throw error;
-      if (message || error?.message) throw usageError(`${oneLine(message || error?.message || '', argv)}; see trac-deploy --help`);
+      if (message || error?.message) {
+        const spec = COMMANDS.find((c) => c.command.split(' ')[0] === argv[0]);
+        throw usageError(`${oneLine(message || error?.message || '', argv, spec?.command)}; see trac-deploy ${spec ? `${argv[0]} ` : ''}--help`);
+      }
       throw error;
     })
     .demandCommand(1, 'name a command');
@@ -97,8 +100,16 @@ function renderHelpOnlyWhenAsked(parser: Argv): void {
   if (usage && typeof usage.cacheHelpMessage === 'function') usage.cacheHelpMessage = () => undefined;
 }
 
-/** yargs' messages as one line, naming unknown flags as the user typed them. */
-function oneLine(message: string, argv: string[]): string {
+/** yargs' messages as one line, naming unknown flags as the user typed them and what a flag or command lacks. */
+function oneLine(message: string, argv: string[], command?: string): string {
+  const valueless = /^Not enough arguments following: (.+)$/.exec(message);
+  if (valueless) return `--${valueless[1]} needs a value`;
+  if (command && /^Not enough non-option arguments/.test(message)) {
+    const [name, ...positionals] = command.split(' ');
+    const shown = positionals.map((w) => w.replace(/[<>]/g, '').toUpperCase());
+    const wanted = shown.filter((_, i) => positionals[i]?.startsWith('<'));
+    return `${name} needs ${wanted.join(' and ')}: trac-deploy ${[name, ...shown].join(' ')}`;
+  }
   const unknown = /^Unknown arguments?: (.+)$/.exec(message);
   if (unknown) {
     const names = (unknown[1] ?? '').split(', ').map((name) => {

@@ -1,4 +1,5 @@
 import pc from 'picocolors';
+import type { Colors } from 'picocolors/types.js';
 
 /** What commands use of the outside world, so tests can swap it. */
 export interface CliContext {
@@ -6,7 +7,7 @@ export interface CliContext {
   stderr: (text: string) => void;
   /** Whether stdin and stdout are terminals (progress displays, prompts). */
   interactive: boolean;
-  colors: typeof pc;
+  colors: Colors;
 }
 
 export function processContext(): CliContext {

@@ -7,6 +7,8 @@ import { renderTemplate } from '../render/engine.js';
 import { VERSION } from '../version.js';
 import type { CiProvider } from './providers.js';
 import { standInCommands } from './standIn.js';
+import { standInDirs } from './standInDirs.js';
+import { standInTlsFiles } from './standInTls.js';
 
 export { CI_DEFAULT_FILES, CI_PROVIDERS, type CiProvider } from './providers.js';
 
@@ -22,6 +24,8 @@ export interface WorkflowInput {
   tracVersion: string;
   /** What `npm install -g` installs: trac-deploy@<version>, a tarball, a git URL. */
   packageSpec: string;
+  /** The chrome keys the configuration serves from --htdocs (the plan's static aliases). */
+  staticKeys: string[];
 }
 
 /** A step: a name and its command lines, each an argv the template shell-quotes. */
@@ -62,6 +66,7 @@ export function workflowSteps(input: WorkflowInput): WorkflowStep[] {
     [
       'apt-get', 'install', '-y', '-qq', '--no-install-recommends', 'apache2', 'libapache2-mod-wsgi-py3', 'python3-venv', 'python3-pip',
       ...(input.given.auth === 'kerberos' ? ['libapache2-mod-auth-gssapi'] : []),
+      ...(input.given.tlsCert ? ['openssl'] : []),
     ],
   ];
   // The virtualenv at the deployed python-home, made from the Python mod_wsgi embeds; without
@@ -78,6 +83,9 @@ export function workflowSteps(input: WorkflowInput): WorkflowStep[] {
   const made = input.inspection.kind === 'parent' ? input.inspection.path : path.dirname(input.inspection.path);
   const commands = workflowCommands(input);
   const authFiles = standInAuthFiles(input.given);
+  const tlsFiles = standInTlsFiles(input.given);
+  const firstEnv = input.inspection.environments[0]?.path ?? input.inspection.path;
+  const dirs = standInDirs(input.given, input.staticKeys, tracAdmin, firstEnv);
   const steps: WorkflowStep[] = [
     { name: `Install Apache, mod_wsgi and Trac ${input.tracVersion}`, lines: install },
     // npm 11 runs no install script in a global install unless allowed; better-sqlite3 needs
@@ -88,6 +96,8 @@ export function workflowSteps(input: WorkflowInput): WorkflowStep[] {
       lines: [['mkdir', '-p', made], ...standIn.make, ...standIn.deployedDatabase, owner],
     },
     ...(authFiles.length > 0 ? [{ name: 'Stand-in files Apache reads for logins (no secret: nobody logs in here)', lines: authFiles }] : []),
+    ...(dirs.length > 0 ? [{ name: 'Stand-in directories the flags name (--site-dir, --htdocs with the runner Trac\'s static files)', lines: dirs }] : []),
+    ...(tlsFiles.length > 0 ? [{ name: 'Stand-in certificate and key at the deployed paths (self-signed here; the real key stays on the server)', lines: tlsFiles }] : []),
     { name: 'Put the committed configuration where it is deployed', lines: [['mkdir', '-p', input.deployDir], ['cp', '-R', `${input.configDir.replace(/\/+$/, '')}/.`, `${input.deployDir}/`]] },
     { name: 'No drift between the committed configuration and trac-deploy generate', lines: [commands.check] },
   ];

@@ -10,6 +10,7 @@ import { planDeployment } from '../plan/planDeployment.js';
 import { validateOutDir } from '../plan/validate.js';
 import type { GivenOptions } from '../wizard/questions.js';
 import { emitFiles } from '../write/emitFiles.js';
+import { refusedWrite } from '../write/writeFiles.js';
 import { renderPlan } from '../render/renderPlan.js';
 import { renderPlanFile } from '../write/planFile.js';
 import type { RenderedFile } from '../plan/types.js';
@@ -68,7 +69,10 @@ export async function runCi(args: CiArgs): Promise<CiOutcome> {
   }
   const packageSpec = args.packageSpec ?? PACKED_SPEC;
   // Rendered first: a value the workflow refuses (--trac-version) stops ci before it packs.
-  const content = renderWorkflow({ ...args, packageSpec, inspection, deployDir });
+  const content = renderWorkflow({ ...args, packageSpec, inspection, deployDir, staticKeys: plan.staticAliases.map((a) => a.key) });
+  const workflowFile: RenderedFile[] = args.out ? [{ path: path.resolve(args.out), kind: 'ci', content, mode: 0o644 }] : [];
+  // A workflow file that would be refused is refused before anything is packed.
+  await refusedWrite(workflowFile, { force: args.force, dryRun: args.dryRun });
   if (args.packageSpec === null) {
     // cwd is the repository's root: --config-dir is relative to it and the pipeline runs there.
     const packed = await packSelf(process.cwd(), { force: args.force, dryRun: args.dryRun });
@@ -82,7 +86,7 @@ export async function runCi(args: CiArgs): Promise<CiOutcome> {
     }
   }
   if (!args.out) return { kind: 'ci', exitCode: EXIT.ok, content, result: null, notes };
-  const result = await emitFiles([{ path: path.resolve(args.out), kind: 'ci', content, mode: 0o644 }], { force: args.force, dryRun: args.dryRun, check: false }, path.dirname(path.resolve(args.out)));
+  const result = await emitFiles(workflowFile, { force: args.force, dryRun: args.dryRun, check: false }, path.dirname(path.resolve(args.out)));
   return { kind: 'ci', exitCode: EXIT.ok, content, result, notes };
 }
 

@@ -126,6 +126,9 @@ export async function buildFleet(input: FleetInput, deps: FleetDeps = {}): Promi
   const notes = [
     `${inventory.hosts.length} web host${inventory.hosts.length === 1 ? '' : 's'} in group ${input.group}: ${inventory.hosts.join(', ')} (rolled out in this order, one at a time)`,
     `every host runs Trac ${answer.trac.version}${dists.plugins.length ? ` with ${dists.plugins.map((p) => `${p.name} ${p.version}`).join(', ')}` : ''}, as ${pythonFor(input.options.pythonHome).command} has them (the same versions everywhere)`,
+    ...(input.options.processes === undefined || input.options.threads === undefined
+      ? [`daemon: ${sizing.processes} processes x ${sizing.threads} threads on every host, not sized from cores: each host's may differ, and the database connection budget (hosts x processes x threads) needs one figure; give --processes/--threads for your hosts`]
+      : []),
     ...plan.notes,
   ];
   return {

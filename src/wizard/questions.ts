@@ -75,6 +75,16 @@ export async function askOptions({ prompter, inspection, given, pythons, require
     if (!spec.question) continue;
     const givenValue = kept[spec.key];
     const badFile = typeof givenValue === 'string' ? fileAnswerProblem(spec.key, givenValue) : null;
+    if (spec.key === 'pythonHome' && typeof givenValue === 'string' && kept.siteDir === undefined) {
+      // A given virtualenv must import Trac: else the site fails at its first request.
+      const problem = pythonHomeProblem(givenValue, await pythons());
+      if (problem === null) continue;
+      if (requireTrac) throw usageError(`--python-home ${path.resolve(givenValue)}: ${problem}`, `Make it a virtualenv with Trac: ${makeVenvCommand(path.resolve(givenValue))}`);
+      delete kept.pythonHome;
+      before?.(spec.key);
+      answers[spec.key] = await askPythonHome(prompter, spec, await pythons(), false, inspection.path, `--python-home ${path.resolve(givenValue)}: ${problem}`);
+      continue;
+    }
     if (givenValue !== undefined && badFile === null) continue;
     if (badFile !== null) delete kept[spec.key];
     const relevant = RELEVANT[spec.key];
@@ -141,7 +151,15 @@ export function suggestedVenv(source: string): string {
 }
 
 /** The interpreters that import trac, offered by their virtualenv; the first is the default. */
-export async function askPythonHome(prompter: Prompter, spec: OptionSpec, found: PythonFound[], requireTrac = false, source = '.'): Promise<string | undefined> {
+/** Why a given --python-home cannot serve Trac (no virtualenv, no Trac in it), or null. */
+export function pythonHomeProblem(home: string, found: PythonFound[]): string | null {
+  const resolved = path.resolve(home);
+  const asked = found.find((p) => p.home !== null && path.resolve(p.home) === resolved);
+  if (!asked) return 'not a virtualenv whose Python runs here (no bin/python and pyvenv.cfg, or bin/python does not start)';
+  return asked.tracVersion ? null : `its Python ${asked.pythonVersion} cannot import trac`;
+}
+
+export async function askPythonHome(prompter: Prompter, spec: OptionSpec, found: PythonFound[], requireTrac = false, source = '.', rejected?: string): Promise<string | undefined> {
   const flag = `--${spec.flag}`;
   const withTrac = found.filter((p) => p.tracVersion);
   if (withTrac.length === 0 && requireTrac) {
@@ -163,7 +181,7 @@ export async function askPythonHome(prompter: Prompter, spec: OptionSpec, found:
     choices.push({ value: NONE, name: 'no virtualenv (Trac is installed for the Python mod_wsgi embeds)' });
   }
   choices.push({ value: OTHER, name: 'another directory...' });
-  const message = `${spec.question ?? spec.describe}${withTrac.length === 0 ? ` (none found that can import trac; make one with: ${makeVenvCommand(suggestedVenv(source))})` : ''}`;
+  const message = `${rejected ? `${rejected}. ` : ''}${spec.question ?? spec.describe}${withTrac.length === 0 ? ` (none found that can import trac; make one with: ${makeVenvCommand(suggestedVenv(source))})` : ''}`;
   const picked = await prompter.select({ message, flag, choices, default: choices[0]?.value ?? NONE });
   if (picked === NONE) return undefined;
   if (typeof picked === 'string') return picked;

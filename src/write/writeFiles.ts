@@ -36,11 +36,10 @@ export async function compareFiles(files: RenderedFile[]): Promise<(FileOutcome 
 }
 
 /**
- * The only code that writes deployment files. Existing files that would change are refused
- * (all named, nothing written) unless `force`; identical files are left alone; each write is
- * a temp file in the same directory renamed over the target, so a reader never sees half a file.
+ * What writeFiles would do, refusing (nothing written) when an existing file would change
+ * without `force`: a command that does other work before writing asks this first.
  */
-export async function writeFiles(files: RenderedFile[], options: WriteOptions): Promise<FileOutcome[]> {
+export async function refusedWrite(files: RenderedFile[], options: WriteOptions): Promise<(FileOutcome & { current: string | null })[]> {
   const outcomes = await compareFiles(files);
   const clobbered = outcomes.filter((o) => o.status === 'changed');
   if (clobbered.length > 0 && !options.force && !options.dryRun) {
@@ -48,6 +47,16 @@ export async function writeFiles(files: RenderedFile[], options: WriteOptions): 
       `${clobbered.map((o) => o.path).join(', ')} already exist${clobbered.length === 1 ? 's' : ''} with other content; nothing was written. Use --force to replace, or --check to see the difference`,
     );
   }
+  return outcomes;
+}
+
+/**
+ * The only code that writes deployment files. Existing files that would change are refused
+ * (all named, nothing written) unless `force`; identical files are left alone; each write is
+ * a temp file in the same directory renamed over the target, so a reader never sees half a file.
+ */
+export async function writeFiles(files: RenderedFile[], options: WriteOptions): Promise<FileOutcome[]> {
+  const outcomes = await refusedWrite(files, options);
   const results: FileOutcome[] = [];
   const created = options.dryRun ? [] : await missingDirs(files);
   const done: { path: string; previous: Previous | null }[] = [];

@@ -61,6 +61,7 @@ describe('trac-deploy ci', () => {
           'Install Apache, mod_wsgi and Trac 1.6',
           'Install trac-deploy',
           'Stand-in Trac environments at the deployed paths',
+          "Stand-in directories the flags name (--site-dir, --htdocs with the runner Trac's static files)",
           'Put the committed configuration where it is deployed',
           'No drift between the committed configuration and trac-deploy generate',
           'Smoke test through a real Apache',
@@ -68,7 +69,7 @@ describe('trac-deploy ci', () => {
       } else {
         const job = (doc as GitlabPipeline)['trac-deploy'];
         expect(job?.image).toMatch(/bookworm/);
-        expect(job?.script).toHaveLength(6);
+        expect(job?.script).toHaveLength(7);
       }
       const lines = runLines(provider, doc);
       expect(lines.some((l) => /apt-get install .*apache2 libapache2-mod-wsgi-py3/.test(l))).toBe(true);
@@ -125,17 +126,87 @@ describe('trac-deploy ci', () => {
     const printed = await runCli(['ci', env, '--provider', 'gitlab'], { cwd: dir });
     expect(printed.code).toBe(0);
     expect(parse(printed.stdout)).toHaveProperty('trac-deploy.script');
-    const file = path.join(dir, '.gitlab-ci.yml');
+    // Another repository, with a pipeline of its own: refused before anything is packed into it.
+    const repo = await tempDir();
+    const file = path.join(repo, '.gitlab-ci.yml');
     await fs.writeFile(file, 'stages: [mine]\n');
-    const refused = await runCli(['ci', env, '--provider', 'gitlab', '--out', file], { cwd: dir });
+    const refused = await runCli(['ci', env, '--provider', 'gitlab', '--out', file], { cwd: repo });
     expect(refused.code).toBe(2);
     expect(await fs.readFile(file, 'utf8')).toBe('stages: [mine]\n');
-    expect((await runCli(['ci', env, '--provider', 'gitlab', '--out', file, '--force'], { cwd: dir })).code).toBe(0);
+    expect(await fs.readdir(repo)).toEqual(['.gitlab-ci.yml']);
+    expect((await runCli(['ci', env, '--provider', 'gitlab', '--out', file, '--force'], { cwd: repo })).code).toBe(0);
     expect((await fs.readFile(file, 'utf8')).trimEnd()).toBe(printed.stdout.trimEnd());
   });
 });
 
 describe('ci without a PATH, as shared/CLI.md writes it', () => {
+  it('a TLS site: the runner gets a throwaway certificate at the deployed paths, and the drift check passes with it', async () => {
+    const dir = await tempDir();
+    const env = await copyFixture('trac16-sqlite', dir);
+    // The server's certificate in certbot's layout (live/ links into archive/), the key root's only.
+    const archive = path.join(dir, 'letsencrypt', 'archive', 'trac.example.org');
+    const live = path.join(dir, 'letsencrypt', 'live', 'trac.example.org');
+    await fs.mkdirp(archive, { mode: 0o700 });
+    await fs.mkdirp(live);
+    await execa('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '30', '-subj', '/CN=trac.example.org', '-addext', 'subjectAltName=DNS:trac.example.org', '-keyout', path.join(archive, 'privkey1.pem'), '-out', path.join(archive, 'fullchain1.pem')]);
+    await fs.chmod(path.join(archive, 'privkey1.pem'), 0o600);
+    for (const f of ['fullchain', 'privkey']) await fs.symlink(`../../archive/trac.example.org/${f}1.pem`, path.join(live, `${f}.pem`));
+    const flags = ['--server-name', 'trac.example.org', '--tls-cert', path.join(live, 'fullchain.pem'), '--tls-key', path.join(live, 'privkey.pem'), '--python-home', VENV, '--processes', '2', '--threads', '5'];
+    const deployDir = path.join(dir, 'srv');
+    expect((await runCli(['generate', env, '--out', deployDir, ...flags])).code).toBe(0);
+    const ci = await runCli(['ci', env, '--provider', 'github', '--deploy-dir', deployDir, '--package', 'x.tgz', ...flags]);
+    expect(ci.code, ci.stderr).toBe(0);
+    const lines = runLines('github', parse(ci.stdout));
+    expect(lines.some((l) => /apt-get install .* openssl/.test(l))).toBe(true);
+    const standIn = lines.filter((l) => l.startsWith('sh -c ') && l.includes('openssl req'));
+    expect(standIn).toHaveLength(1);
+    const checkLine = lines.find((l) => l.startsWith('trac-deploy generate'))!;
+    const bin = await shimBin(dir);
+
+    // On the server the real pair is there: the stand-in line leaves it alone.
+    const realKey = await fs.readFile(path.join(archive, 'privkey1.pem'));
+    expect((await sh(standIn[0]!, bin, dir)).code).toBe(0);
+    expect(await fs.readFile(path.join(archive, 'privkey1.pem'))).toEqual(realKey);
+    // On a runner there is none: the drift check fails on the missing certificate until the stand-in is made.
+    await fs.remove(path.join(dir, 'letsencrypt'));
+    const before = await sh(checkLine, bin, dir);
+    expect(before.code).toBe(2);
+    expect(before.stderr).toContain('--tls-cert');
+    const made = await sh(standIn[0]!, bin, dir);
+    expect(made.code, made.stderr).toBe(0);
+    expect((await fs.stat(path.join(live, 'privkey.pem'))).mode & 0o077).toBe(0);
+    const check = await sh(checkLine, bin, dir);
+    expect(check.code, check.stdout + check.stderr).toBe(0);
+    // Nothing of either key is in the workflow.
+    expect(ci.stdout).not.toContain('PRIVATE KEY');
+  });
+
+  it('--htdocs absent on the runner: made there from its own Trac with every key the configuration serves, so the drift check passes', async () => {
+    const dir = await tempDir();
+    const env = await copyFixture('trac16-sqlite', dir);
+    const target = path.join(dir, 'target');
+    expect((await runCli(['deploy', env, target, '--python-home', VENV])).code).toBe(0);
+    await fs.mkdirp(path.join(target, 'htdocs', 'myplugin'));
+    const flags = ['--htdocs', path.join(target, 'htdocs'), '--python-home', VENV, '--processes', '2', '--threads', '5'];
+    const deployDir = path.join(dir, 'srv');
+    expect((await runCli(['generate', env, '--out', deployDir, ...flags])).code).toBe(0);
+    const ci = await runCli(['ci', env, '--provider', 'github', '--deploy-dir', deployDir, '--package', 'x.tgz', ...flags]);
+    expect(ci.code, ci.stderr).toBe(0);
+    const lines = runLines('github', parse(ci.stdout));
+    const standIn = lines.filter((l) => l.startsWith('sh -c ') && l.includes(' deploy '));
+    expect(standIn).toHaveLength(1);
+    const checkLine = lines.find((l) => l.startsWith('trac-deploy generate'))!;
+    const bin = await shimBin(dir);
+    await fs.remove(target);
+    expect((await sh(checkLine, bin, dir)).code).toBe(2);
+    const made = await sh(standIn[0]!, bin, dir);
+    expect(made.code, made.stderr).toBe(0);
+    expect(await fs.pathExists(path.join(target, 'htdocs', 'common', 'css', 'trac.css'))).toBe(true);
+    expect(await fs.pathExists(path.join(target, 'htdocs', 'myplugin'))).toBe(true);
+    const check = await sh(checkLine, bin, dir);
+    expect(check.code, check.stdout + check.stderr).toBe(0);
+  }, 120_000);
+
   it('takes the environment from the configuration committed in --config-dir', async () => {
     const repo = await tempDir();
     const env = await copyFixture('trac16-sqlite', await tempDir());

@@ -199,7 +199,15 @@ describe('a flag that takes a value, followed by another flag', () => {
     for (const args of [['generate', 'x', '--out', 'y', '--url-prefix', '--force'], ['apply', '--rollback', '--apache-root', '--json']]) {
       const r = await runCli(args);
       expect(r.code, args.join(' ')).toBe(2);
-      expect(r.stderr).toMatch(/^trac-deploy: Not enough arguments following: (url-prefix|apache-root)/);
+      expect(r.stderr).toMatch(/^trac-deploy: --(url-prefix|apache-root) needs a value; see trac-deploy (generate|apply) --help$/);
     }
+  });
+});
+
+describe('a command without its arguments', () => {
+  it('names what is missing and the command line it takes', async () => {
+    const r = await runCli(['deploy', '/srv/trac/env']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe('trac-deploy: deploy needs ENV and TARGET: trac-deploy deploy ENV TARGET; see trac-deploy deploy --help');
   });
 });

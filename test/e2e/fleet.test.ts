@@ -2,6 +2,7 @@ import fs from 'fs-extra';
 import path from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { expectCleanError, runCli } from '../helpers/cli.js';
+import { VENV } from '../helpers/paths.js';
 import { tempDir } from '../helpers/tempDir.js';
 
 /** VERSION + trac.ini: enough for inspect and the fleet rules, which run before Trac is asked. */
@@ -49,4 +50,16 @@ describe('fleet (rules before anything is written)', () => {
     expectCleanError(result);
     expect(result.stderr).toContain('--inventory /nonexistent/hosts.ini: no such file');
   }, 60_000);
+
+  test('says why every host gets the same daemon size, and sizes it as given', async () => {
+    const env = await makeEnv('postgres://u:p@db.invalid/proj');
+    const hosts = await inventory(['web1', 'web2']);
+    const dry = await runCli(['fleet', env, '--inventory', hosts, '--out', path.join(await tempDir(), 'p'), '--python-home', VENV, '--dry-run']);
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(dry.stderr + dry.stdout).toContain('daemon: 2 processes x 5 threads on every host, not sized from cores');
+    const given = await runCli(['fleet', env, '--inventory', hosts, '--out', path.join(await tempDir(), 'p'), '--python-home', VENV, '--dry-run', '--processes', '4', '--threads', '8']);
+    expect(given.code, given.stderr).toBe(0);
+    expect(given.stderr + given.stdout).not.toContain('not sized from cores');
+    expect(given.stderr + given.stdout).toContain('processes=4 threads=8');
+  }, 120_000);
 });

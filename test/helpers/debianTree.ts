@@ -2,6 +2,7 @@ import { execa } from 'execa';
 import fs from 'fs-extra';
 import getPort from 'get-port';
 import path from 'node:path';
+import { CLI } from './paths.js';
 
 /**
  * A throwaway Apache laid out like Debian's /etc/apache2 (apache2.conf, envvars, ports.conf,
@@ -196,4 +197,27 @@ export async function snapshotTree(root: string): Promise<Record<string, string>
   };
   await walk('');
   return out;
+}
+
+/**
+ * Runs `trac-deploy apply DIR` against the tree, pauses it at a step (TRAC_DEPLOY_TEST_PAUSE_AT),
+ * sends it `signal` there and returns how it ended.
+ */
+export async function applyInterruptedAt(treeRoot: string, dir: string, step: string, signal: NodeJS.Signals): Promise<{ code: number | undefined; signal: string | undefined; stderr: string }> {
+  const child = execa('node', [CLI, 'apply', dir, '--apache-root', treeRoot], {
+    reject: false,
+    stdin: 'ignore',
+    env: { NO_COLOR: '1', TRAC_DEPLOY_TEST_PAUSE_AT: step },
+  });
+  let stderr = '';
+  await new Promise<void>((resolve, reject) => {
+    child.stderr?.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+      if (stderr.includes(`paused at ${step}`)) resolve();
+    });
+    void child.then(() => reject(new Error(`apply ended before pausing at ${step}: ${stderr}`)));
+  });
+  child.kill(signal);
+  const result = await child;
+  return { code: result.exitCode, signal: result.signal, stderr: String(result.stderr) };
 }

@@ -1,12 +1,13 @@
+import { STATIC_MAX_AGE } from '../../src/plan/planDeployment.js';
 import type { AuthPlan, DeploymentPlan } from '../../src/plan/types.js';
 
 /** A plan with fixed paths, for render tests that must not depend on the disk. */
 export function samplePlan(overrides: SampleOverrides = {}): DeploymentPlan {
   const plan = {
-    source: { kind: 'environment', path: '/srv/trac/project', environments: [{ name: 'project', path: '/srv/trac/project', projectName: 'Project' }] },
+    source: { kind: 'environment' as const, path: '/srv/trac/project', environments: [{ name: 'project', path: '/srv/trac/project', projectName: 'Project' }] },
     urlPrefix: '/trac',
     name: 'project',
-    mode: 'daemon',
+    mode: 'daemon' as const,
     daemon: { processGroup: 'project', processes: 2, threads: 5, pythonHome: '/srv/venv', timeouts: [] },
     site: null,
     proxy: null,
@@ -15,8 +16,9 @@ export function samplePlan(overrides: SampleOverrides = {}): DeploymentPlan {
     pool: { disable: false, backends: [], reason: 'no PostgreSQL or MySQL environment' },
     auth: sampleAuth(),
     apacheModules: ['wsgi', 'authz_core'],
-    apacheSyntax: '2.4',
+    apacheSyntax: '2.4' as const,
     staticAliases: [],
+    staticMaxAge: STATIC_MAX_AGE,
     files: { outDir: '/srv/deploy', wsgi: '/srv/deploy/project.wsgi', apache: '/srv/deploy/project.conf' },
     notes: [],
     ...overrides,

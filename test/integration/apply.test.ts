@@ -1,11 +1,10 @@
-import { execa } from 'execa';
 import fs from 'fs-extra';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
-import { HELLO_TEXT, makeDebianTree, snapshotConfig, type DebianTree } from '../helpers/debianTree.js';
-import { CLI, VENV } from '../helpers/paths.js';
+import { HELLO_TEXT, applyInterruptedAt, makeDebianTree, snapshotConfig, type DebianTree } from '../helpers/debianTree.js';
+import { VENV } from '../helpers/paths.js';
 import { chownToApache, initEnv } from '../helpers/tracEnv.js';
 
 /**
@@ -60,26 +59,6 @@ async function expectOldSite(t: DebianTree): Promise<void> {
 }
 
 const apply = (t: DebianTree, ...args: string[]) => runCli(['apply', ...args, '--apache-root', t.root]);
-
-/** Run apply paused at a step (TRAC_DEPLOY_TEST_PAUSE_AT), send it a signal there, return its result. */
-async function applyInterrupted(t: DebianTree, step: string, signal: NodeJS.Signals) {
-  const child = execa('node', [CLI, 'apply', good, '--apache-root', t.root], {
-    reject: false,
-    stdin: 'ignore',
-    env: { NO_COLOR: '1', TRAC_DEPLOY_TEST_PAUSE_AT: step },
-  });
-  let stderr = '';
-  await new Promise<void>((resolve, reject) => {
-    child.stderr?.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-      if (stderr.includes(`paused at ${step}`)) resolve();
-    });
-    void child.then(() => reject(new Error(`apply ended before pausing at ${step}: ${stderr}`)));
-  });
-  child.kill(signal);
-  const result = await child;
-  return { code: result.exitCode, signal: result.signal, stderr: String(result.stderr) };
-}
 
 describe('apply to a Debian-like Apache tree', () => {
   it('installs, enables, reloads gracefully and serves Trac; --rollback restores the tree exactly', async () => {
@@ -153,7 +132,7 @@ describe('apply to a Debian-like Apache tree', () => {
   it('SIGTERM after the files are installed restores them before exiting', async () => {
     const t = await startTree();
     const before = await snapshotConfig(t.root);
-    const result = await applyInterrupted(t, 'installed', 'SIGTERM');
+    const result = await applyInterruptedAt(t.root, good, 'installed', 'SIGTERM');
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('interrupted by SIGTERM during apply; every file was restored');
     expect(await snapshotConfig(t.root)).toEqual(before);
@@ -165,7 +144,7 @@ describe('apply to a Debian-like Apache tree', () => {
     const before = await snapshotConfig(t.root);
     const unmounted = (await body(t.url('/trac/wiki/WikiStart'))).status;
     expect(unmounted).not.toBe(200);
-    const result = await applyInterrupted(t, 'reloaded', 'SIGINT');
+    const result = await applyInterruptedAt(t.root, good, 'reloaded', 'SIGINT');
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('interrupted by SIGINT');
     expect(await snapshotConfig(t.root)).toEqual(before);
@@ -182,7 +161,7 @@ describe('apply to a Debian-like Apache tree', () => {
   it('SIGKILL midway leaves a journal; the next run undoes it first and then applies', async () => {
     const t = await startTree();
     const before = await snapshotConfig(t.root);
-    const killed = await applyInterrupted(t, 'installed', 'SIGKILL');
+    const killed = await applyInterruptedAt(t.root, good, 'installed', 'SIGKILL');
     expect(killed.signal).toBe('SIGKILL');
     // the half-applied files are on disk, recorded in an in-progress journal, with the lock left
     expect(await fs.pathExists(path.join(t.root, 'conf-available', 'applied.conf'))).toBe(true);

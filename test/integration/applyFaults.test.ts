@@ -5,8 +5,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
-import { HELLO_TEXT, makeDebianTree, snapshotTree, type DebianTree } from '../helpers/debianTree.js';
-import { CLI, VENV } from '../helpers/paths.js';
+import { HELLO_TEXT, applyInterruptedAt, makeDebianTree, snapshotTree, type DebianTree } from '../helpers/debianTree.js';
+import { VENV } from '../helpers/paths.js';
 import { chownToApache, initEnv } from '../helpers/tracEnv.js';
 
 /**
@@ -85,25 +85,6 @@ async function expectSitesAnswer(): Promise<void> {
   expect(await status(tree.url('/faulty/wiki/WikiStart'))).toBe(200);
 }
 
-async function applyPaused(dir: string, step: string, signal: NodeJS.Signals) {
-  const child = execa('node', [CLI, 'apply', dir, '--apache-root', tree.root], {
-    reject: false,
-    stdin: 'ignore',
-    env: { NO_COLOR: '1', TRAC_DEPLOY_TEST_PAUSE_AT: step },
-  });
-  let stderr = '';
-  await new Promise<void>((resolve, reject) => {
-    child.stderr?.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-      if (stderr.includes(`paused at ${step}`)) resolve();
-    });
-    void child.then(() => reject(new Error(`apply ended before pausing at ${step}: ${stderr}`)));
-  });
-  child.kill(signal);
-  const result = await child;
-  return { code: result.exitCode, signal: result.signal, stderr: String(result.stderr) };
-}
-
 async function expectIdentical(before: Record<string, string>): Promise<void> {
   figures.injected++;
   expect(await snapshotTree(tree.root)).toEqual(before);
@@ -116,7 +97,7 @@ describe('apply fault matrix', () => {
   for (const step of STEPS) {
     it(`SIGTERM at ${step}: exits 1, the tree is byte-identical, the sites answer`, async () => {
       const before = await snapshotTree(tree.root);
-      const result = await applyPaused(v2, step, 'SIGTERM');
+      const result = await applyInterruptedAt(tree.root, v2, step, 'SIGTERM');
       expect(result.code, result.stderr).toBe(1);
       expect(result.stderr).toContain('interrupted by SIGTERM');
       await expectIdentical(before);
@@ -125,7 +106,7 @@ describe('apply fault matrix', () => {
 
     it(`SIGKILL at ${step}: the next run undoes exactly the killed run; byte-identical, the sites answer`, async () => {
       const before = await snapshotTree(tree.root);
-      const result = await applyPaused(v2, step, 'SIGKILL');
+      const result = await applyInterruptedAt(tree.root, v2, step, 'SIGKILL');
       expect(result.signal).toBe('SIGKILL');
       const journaled = STEPS.indexOf(step) >= STEPS.indexOf('journaled');
       if (journaled) {

@@ -149,7 +149,7 @@ describe('[trac] use_xsendfile', () => {
 describe('trac.ini states Trac refuses, found by asking Trac', () => {
   it('inspect names each; generate refuses with the remedy; smoke of a parent dir reports every failure', async () => {
     const parent = path.join(root, 'projects');
-    const good = await initEnv(path.join(parent, 'good'), 'Good');
+    await initEnv(path.join(parent, 'good'), 'Good');
     const dup = await initEnv(path.join(parent, 'dup'), 'Dup');
     await fs.appendFile(path.join(dup, 'conf', 'trac.ini'), '\n[trac]\nbase_url =\n');
     const inherit = await initEnv(path.join(parent, 'inherit'), 'Inherit');

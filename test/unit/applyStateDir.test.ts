@@ -12,6 +12,8 @@ function targetIn(root: string, stateDir: string): ApacheTarget {
     root,
     installDir: path.join(root, 'conf-available'),
     enabledDir: path.join(root, 'conf-enabled'),
+    siteInstallDir: path.join(root, 'sites-available'),
+    siteEnabledDir: path.join(root, 'sites-enabled'),
     ctl: '/usr/sbin/apache2ctl',
     ctlArgs: [],
     env: {},

@@ -43,7 +43,7 @@ describe('protectedLocation', () => {
 });
 
 function inspection(env: Partial<EnvironmentInfo> = {}): Inspection {
-  return { kind: 'environment', path: '/srv/trac/env', environments: [environmentInfo(env)], skipped: [], problems: [] };
+  return { kind: 'environment', path: '/srv/trac/env', environments: [environmentInfo(env)], skipped: [], problems: [], databaseServers: [] };
 }
 
 function options(overrides: Partial<GenerateOptions>): GenerateOptions {

@@ -51,6 +51,21 @@ function scripted(answers: Record<string, unknown>, options: { cancelAt?: string
   return { prompter, asked, rejected };
 }
 
+/** Virtualenv look-alikes in dir, each answering the probe with its Trac version (null: none). */
+async function fakeVenvs(dir: string, venvs: Record<string, string | null>): Promise<PythonRunner> {
+  for (const venv of Object.keys(venvs)) {
+    await fs.mkdirp(path.join(dir, venv, 'bin'));
+    await fs.writeFile(path.join(dir, venv, 'pyvenv.cfg'), 'home = /usr/bin\n');
+    await fs.writeFile(path.join(dir, venv, 'bin', 'python'), '#!/bin/sh\n', { mode: 0o755 });
+  }
+  return async (file) => {
+    const home = path.dirname(path.dirname(file));
+    const name = path.relative(dir, home);
+    if (!(name in venvs)) return { exitCode: 1, stdout: '' };
+    return { exitCode: 0, stdout: JSON.stringify({ python: '3.11.2', prefix: home, base_prefix: '/usr', base_executable: '/usr/bin/python3', trac: venvs[name] }) };
+  };
+}
+
 function capture(): CliContext & { out: string[]; err: string[] } {
   const out: string[] = [];
   const err: string[] = [];
@@ -134,21 +149,7 @@ describe('init wizard (scripted prompter)', () => {
   it('offers the virtualenvs that import trac, the first as default', async () => {
     const dir = await tempDir();
     const env = await copyFixture('trac16-sqlite', dir);
-    for (const venv of ['venv-a', 'venv-b']) {
-      await fs.mkdirp(path.join(dir, venv, 'bin'));
-      await fs.writeFile(path.join(dir, venv, 'pyvenv.cfg'), 'home = /usr/bin\n');
-      await fs.writeFile(path.join(dir, venv, 'bin', 'python'), '#!/bin/sh\n', { mode: 0o755 });
-    }
-    const runPython: PythonRunner = async (file) => {
-      const home = path.dirname(path.dirname(file));
-      if (home === path.join(dir, 'venv-b')) {
-        return { exitCode: 0, stdout: JSON.stringify({ python: '3.11.2', prefix: home, base_prefix: '/usr', base_executable: '/usr/bin/python3', trac: '1.6' }) };
-      }
-      if (home === path.join(dir, 'venv-a')) {
-        return { exitCode: 0, stdout: JSON.stringify({ python: '3.11.2', prefix: home, base_prefix: '/usr', base_executable: '/usr/bin/python3', trac: null }) };
-      }
-      return { exitCode: 1, stdout: '' };
-    };
+    const runPython = await fakeVenvs(dir, { 'venv-a': null, 'venv-b': '1.6' });
     const { prompter, asked } = scripted({ '--yes': true, '--smoke': false });
     const out = path.join(dir, 'out');
     expect(await runInit(args({ path: env, out }), capture(), { prompter, runPython })).toBe(EXIT.ok);
@@ -156,6 +157,21 @@ describe('init wizard (scripted prompter)', () => {
     expect(q?.default).toBe(path.join(dir, 'venv-b'));
     // venv-a cannot import trac: it is not offered.
     expect(q?.choices).not.toContain(path.join(dir, 'venv-a'));
+    expect(await fs.readFile(path.join(out, 'trac16-sqlite.conf'), 'utf8')).toContain(`python-home="${path.join(dir, 'venv-b')}"`);
+  });
+
+  it('a given --python-home that cannot import trac: --yes refuses with the command that makes one, a terminal asks again', async () => {
+    const dir = await tempDir();
+    const env = await copyFixture('trac16-sqlite', dir);
+    const runPython = await fakeVenvs(dir, { 'venv-a': null, 'venv-b': '1.6' });
+    const given = { pythonHome: path.join(dir, 'venv-a') };
+    const out = path.join(dir, 'out');
+    await expect(runInit(args({ path: env, out, yes: true, given }), capture(), { runPython })).rejects.toThrow(`--python-home ${path.join(dir, 'venv-a')}: its Python 3.11.2 cannot import trac`);
+    expect(await fs.pathExists(out)).toBe(false);
+    const { prompter, asked } = scripted({ '--yes': true, '--smoke': false, '--out': out });
+    expect(await runInit(args({ path: env, given }), capture(), { prompter, runPython })).toBe(EXIT.ok);
+    const q = asked.find((a) => a.flag === '--python-home');
+    expect(q?.message).toContain('cannot import trac');
     expect(await fs.readFile(path.join(out, 'trac16-sqlite.conf'), 'utf8')).toContain(`python-home="${path.join(dir, 'venv-b')}"`);
   });
 
@@ -188,7 +204,8 @@ describe('init wizard (scripted prompter)', () => {
     const out = path.join(dir, 'out');
     await fs.mkdirp(out);
     await fs.writeFile(path.join(out, 'trac16-sqlite.conf'), '# mine\n');
-    await expect(runInit(args({ path: env, out, yes: true, given: { pythonHome: dir } }), capture(), { runPython: noPython })).rejects.toThrow(/already exists with other content/);
+    const runPython = await fakeVenvs(dir, { venv: '1.6' });
+    await expect(runInit(args({ path: env, out, yes: true, given: { pythonHome: path.join(dir, 'venv') } }), capture(), { runPython })).rejects.toThrow(/already exists with other content/);
     expect(await fs.readFile(path.join(out, 'trac16-sqlite.conf'), 'utf8')).toBe('# mine\n');
   });
 
@@ -231,6 +248,7 @@ describe('init wizard (scripted prompter)', () => {
   it('the smoke offer: no prints the next command; yes runs the smoke hook on the output directory', async () => {
     const dir = await tempDir();
     const env = await copyFixture('trac16-sqlite', dir);
+    const venvWithTrac = await fakeVenvs(dir, { venv: '1.6' });
     const out = path.join(dir, 'out');
     const ctx = capture();
     const ran: string[] = [];
@@ -238,12 +256,12 @@ describe('init wizard (scripted prompter)', () => {
       ran.push(d);
       return { kind: 'init' as const, exitCode: EXIT.ok, next: null, message: null };
     };
-    const given = { pythonHome: dir };
-    expect(await runInit(args({ path: env, out, yes: true, given, smoke: false }), ctx, { runPython: noPython, runSmoke })).toBe(EXIT.ok);
+    const given = { pythonHome: path.join(dir, 'venv') };
+    expect(await runInit(args({ path: env, out, yes: true, given, smoke: false }), ctx, { runPython: venvWithTrac, runSmoke })).toBe(EXIT.ok);
     expect(ran).toEqual([]);
     expect(ctx.out.join('\n')).toContain(`next: trac-deploy smoke ${out}`);
     // --yes takes the offer's default: run it.
-    expect(await runInit(args({ path: env, out, yes: true, given }), capture(), { runPython: noPython, runSmoke })).toBe(EXIT.ok);
+    expect(await runInit(args({ path: env, out, yes: true, given }), capture(), { runPython: venvWithTrac, runSmoke })).toBe(EXIT.ok);
     expect(ran).toEqual([out]);
   });
 
@@ -277,19 +295,20 @@ describe('init wizard (scripted prompter)', () => {
   it('a file flag naming no file: asked at its question (interactive), exit 2 before anything else with --yes', async () => {
     const dir = await tempDir();
     const env = await copyFixture('trac16-sqlite', dir);
+    const venvWithTrac = await fakeVenvs(dir, { venv: '1.6' });
     const keytab = path.join(dir, 'http.keytab');
     await fs.writeFile(keytab, 'binary', { mode: 0o600 });
     const missing = path.join(dir, 'missing.keytab');
     const out = path.join(dir, 'out');
-    const given = { auth: 'kerberos' as const, authKeytab: missing, urlPrefix: '/k', pythonHome: dir };
+    const given = { auth: 'kerberos' as const, authKeytab: missing, urlPrefix: '/k', pythonHome: path.join(dir, 'venv') };
     const { prompter, asked } = scripted({ '--auth-keytab': keytab, '--out': out, '--yes': true, '--smoke': false });
-    expect(await runInit(args({ path: env, given }), capture(), { prompter, runPython: noPython })).toBe(EXIT.ok);
+    expect(await runInit(args({ path: env, given }), capture(), { prompter, runPython: venvWithTrac })).toBe(EXIT.ok);
     const q = asked.find((a) => a.flag === '--auth-keytab');
     expect(q?.message).toContain(`--auth-keytab ${missing}: no such file`);
     expect(q?.default).toBe(missing);
     expect(await fs.readFile(path.join(out, 'trac16-sqlite.conf'), 'utf8')).toContain(keytab);
 
-    const yes = await runInit(args({ path: env, out: path.join(dir, 'out2'), given, yes: true }), capture(), { runPython: noPython }).catch((e: Error) => e);
+    const yes = await runInit(args({ path: env, out: path.join(dir, 'out2'), given, yes: true }), capture(), { runPython: venvWithTrac }).catch((e: Error) => e);
     expect(yes).toBeInstanceOf(Error);
     expect((yes as Error).message).toContain(`--auth-keytab ${missing}: no such file`);
     expect(await fs.pathExists(path.join(dir, 'out2'))).toBe(false);
@@ -298,6 +317,7 @@ describe('init wizard (scripted prompter)', () => {
   it('LDAP: the bind DN and its password file are asked, the file checked', async () => {
     const dir = await tempDir();
     const env = await copyFixture('trac16-sqlite', dir);
+    const venvWithTrac = await fakeVenvs(dir, { venv: '1.6' });
     const secret = path.join(dir, 'bind.pw');
     await fs.writeFile(secret, 'hunter2', { mode: 0o600 });
     const out = path.join(dir, 'out');
@@ -310,7 +330,7 @@ describe('init wizard (scripted prompter)', () => {
       '--yes': true,
       '--smoke': false,
     });
-    expect(await runInit(args({ path: env, given: { pythonHome: dir } }), capture(), { prompter, runPython: noPython })).toBe(EXIT.ok);
+    expect(await runInit(args({ path: env, given: { pythonHome: path.join(dir, 'venv') } }), capture(), { prompter, runPython: venvWithTrac })).toBe(EXIT.ok);
     expect(asked.map((q) => q.flag)).toContain('--auth-ldap-bind-password-file');
     expect(rejected).toHaveLength(1);
     const conf = await fs.readFile(path.join(out, 'trac16-sqlite.conf'), 'utf8');
@@ -334,9 +354,10 @@ describe('init wizard (scripted prompter)', () => {
   it('shows what inspection found at the question it concerns', async () => {
     const dir = await tempDir();
     const env = await copyFixture('trac14-postgres', dir);
+    const venvWithTrac = await fakeVenvs(dir, { venv: '1.6' });
     const ctx = capture();
     const { prompter, asked } = scripted({ '--out': path.join(dir, 'out'), '--yes': false }, { out: ctx.out });
-    expect(await runInit(args({ path: env, given: { pythonHome: dir } }), ctx, { prompter, runPython: noPython })).toBe(EXIT.ok);
+    expect(await runInit(args({ path: env, given: { pythonHome: path.join(dir, 'venv') } }), ctx, { prompter, runPython: venvWithTrac })).toBe(EXIT.ok);
     // The login-form plugin finding appears right before the login question, not before the first.
     const authAt = asked.find((q) => q.flag === '--auth')?.shownBefore ?? -1;
     const firstAt = asked[0]?.shownBefore ?? -1;

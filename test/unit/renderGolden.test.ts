@@ -50,7 +50,12 @@ async function runCase(given: Given, root: string): Promise<Map<string, string>>
   const at = (rel: string) => path.join(root, rel);
   for (const [target, fixture] of Object.entries(given.envs)) await copyFixtureTo(fixture, at(target));
   for (const dir of given.dirs) await fs.mkdirp(at(dir));
-  for (const [file, content] of Object.entries(given.files)) await fs.outputFile(at(file), content);
+  // Mode 0644 whatever the umask: what generate says of a file (a world-readable bind password)
+  // must not depend on the shell the tests run in.
+  for (const [file, content] of Object.entries(given.files)) {
+    await fs.outputFile(at(file), content);
+    await fs.chmod(at(file), 0o644);
+  }
 
   const args = await parseGenerate(given.generate.map((a) => a.replaceAll(ROOT_TOKEN, root)));
   const options = generateOptionsFrom(args);
