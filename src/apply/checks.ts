@@ -78,9 +78,16 @@ export function pythonFindings(embedded: string | null, venv: string | null, pyt
 }
 
 /** What the Apache user must be able to do, for the deployed environments. */
-export function accessNeeds(site: Pick<DeployedSite, 'scripts' | 'pythonHome' | 'eggCache' | 'parentDir'>, envs: { path: string; sqlite: string | null; hasLog: boolean }[], eggCacheExisting: string | null): AccessNeed[] {
+/** What the login files are called in findings. */
+const LOGIN = { userFile: 'the login user file', groupFile: 'the login group file', keytab: 'the Kerberos keytab' } as const;
+const LOGIN_FILES: ReadonlySet<string> = new Set(Object.values(LOGIN));
+
+export function accessNeeds(site: Pick<DeployedSite, 'scripts' | 'pythonHome' | 'eggCache' | 'parentDir' | 'plans'>, envs: { path: string; sqlite: string | null; hasLog: boolean }[], eggCacheExisting: string | null): AccessNeed[] {
   const needs: AccessNeed[] = [];
   for (const script of site.scripts) needs.push({ path: script, test: '-r', why: 'the WSGI script' });
+  // Read by Apache's workers at each login, as the Apache user (not at start-up, as root).
+  const logins = site.plans.flatMap(({ auth }) => (['userFile', 'groupFile', 'keytab'] as const).flatMap((key) => (auth[key] ? [{ path: auth[key], why: LOGIN[key] }] : [])));
+  for (const login of new Map(logins.map((l) => [l.path, l])).values()) needs.push({ ...login, test: '-r' });
   if (site.pythonHome) needs.push({ path: path.join(site.pythonHome, 'pyvenv.cfg'), test: '-r', why: 'the virtualenv (python-home)' });
   if (site.parentDir) {
     needs.push({ path: site.parentDir, test: '-r', why: 'the environments directory (project index)' });
@@ -147,7 +154,9 @@ export async function machineChecks(target: ApacheTarget, site: DeployedSite): P
   const access = await checkAccess(user, group, accessNeeds(site, envs, eggExisting));
   if (access.unchecked) findings.push({ severity: 'warning', code: 'access-not-checked', message: `file access of the Apache user ${user} was not checked: ${access.unchecked}` });
   for (const need of access.failed) {
-    findings.push({ severity: 'error', code: 'apache-user-access', message: `the Apache user ${user} cannot ${accessVerb(need.test)} ${need.path} (${need.why}); e.g. chown -R ${user}:${group} the environment, or chmod` });
+    // A secret file is opened to the Apache group only, never to everyone.
+    const fix = LOGIN_FILES.has(need.why) ? `chgrp ${group} ${need.path} && chmod 640 ${need.path}` : `chown -R ${user}:${group} the environment, or chmod`;
+    findings.push({ severity: 'error', code: 'apache-user-access', message: `the Apache user ${user} cannot ${accessVerb(need.test)} ${need.path} (${need.why}); e.g. ${fix}` });
   }
   // What Trac said comes after the file checks, which name the path to chown.
   findings.push(...fromTrac);

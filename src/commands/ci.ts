@@ -42,7 +42,12 @@ export async function runCi(args: CiArgs): Promise<CiOutcome> {
     throw usageError(`--config-dir ${args.configDir} must be a path inside the repository, relative to its root (e.g. deploy)`);
   }
   const inspection = await inspectPath(args.path ?? (await sourceFromConfigDir(args.configDir)));
-  const committed = deployDirOf((await committedPlans(args.configDir)) ?? [], inspection.path);
+  const committedPlanList = ((await committedPlans(args.configDir)) ?? []).filter((p) => p.source.path === inspection.path);
+  const committed = deployDirOf(committedPlanList, inspection.path);
+  // The preflight chose the Subversion remedy on the server; the stand-in has no repository to
+  // ask about, so the drift check is told what the committed configuration holds.
+  const svnBindings = args.given.svnBindings ?? committedPlanList.find((p) => p.python.svnBindings)?.python.svnBindings;
+  if (svnBindings && args.given.svnBindings === undefined) args = { ...args, given: { ...args.given, svnBindings } };
   if (args.deployDir !== null && committed !== null && path.resolve(args.deployDir) !== committed) {
     throw usageError(
       `--deploy-dir ${path.resolve(args.deployDir)} is not where the configuration in ${args.configDir} was generated for (${committed}); the drift check would fail on every run`,
@@ -54,6 +59,9 @@ export async function runCi(args: CiArgs): Promise<CiOutcome> {
   // --python-home is a path on the runner, made there by the pipeline.
   const plan = await planDeployment({ inspection, options: resolveOptions(args.given), outDir: deployDir, pythonHomeOnRunner: true });
   const notes: string[] = [];
+  if (svnBindings && plan.python.svnBindings) {
+    notes.push(`the committed configuration makes the Subversion bindings of ${svnBindings} importable (the preflight chose it on the server); the drift check says so with --svn-bindings, since a stand-in has no repository to ask Trac about`);
+  }
   // Without --processes the daemon is sized from the cores of the machine generate runs on; a
   // runner with other cores would render other values and report drift.
   if (plan.daemon && (args.given.processes === undefined || args.given.threads === undefined)) {

@@ -24,6 +24,8 @@ export interface GenerateOptions {
   pythonHome?: string | undefined;
   siteDir: string[];
   eggCache?: string | undefined;
+  /** Debian's python3-subversion directory whose svn/libsvn the script makes importable (else the preflight decides). */
+  svnBindings?: string | undefined;
   pool: PoolChoice;
   stripDomain: boolean;
   stripRealm: boolean;
@@ -127,6 +129,7 @@ export const GENERATE_OPTION_SPECS: readonly OptionSpec[] = [
   { key: 'mode', flag: 'mode', type: 'string', choices: MODES, describe: 'mod_wsgi mode', question: 'mod_wsgi mode' },
   { key: 'pythonHome', flag: 'python-home', type: 'string', describe: 'virtualenv Trac is installed in (daemon mode python-home=)', question: 'Virtualenv Trac is installed in' },
   { key: 'siteDir', flag: 'site-dir', type: 'array', describe: 'site.addsitedir(DIR) in the script, for non-standard install paths (repeatable)' },
+  { key: 'svnBindings', flag: 'svn-bindings', type: 'string', describe: 'make the Subversion bindings (svn, libsvn) of this directory importable, and nothing else of it (Debian: /usr/lib/python3/dist-packages); by default the preflight chooses it when a repository needs them' },
   { key: 'eggCache', flag: 'egg-cache', type: 'string', describe: 'PYTHON_EGG_CACHE directory, writable by the Apache user (default: <env>/.egg-cache)' },
   { key: 'pool', flag: 'pool', type: 'string', choices: POOL_CHOICES, describe: 'PostgreSQL/MySQL connection pooling; auto disables it when several environments may share a database server', question: 'Database connection pooling' },
   { key: 'auth', flag: 'auth', type: 'string', choices: AUTH_METHODS, describe: 'how Apache logs users in (Trac takes the name from REMOTE_USER)', question: 'Login method' },

@@ -104,7 +104,8 @@ export async function planDeployment({ inspection, options, outDir, staticDirs, 
   if (options.mode === 'embedded' && pythonHome) {
     notes.push('embedded mode: the script adds the virtualenv\'s site-packages itself, since python-home= exists only for daemon processes');
   }
-  const svnBindings = inspection.preflight?.status === 'ran' ? inspection.preflight.svnBindingsFrom : null;
+  // Given (ci's drift check: a stand-in has no repository to ask about), else the preflight's choice.
+  const svnBindings = options.svnBindings ? apacheSafePath('--svn-bindings', path.resolve(options.svnBindings)) : inspection.preflight?.status === 'ran' ? inspection.preflight.svnBindingsFrom : null;
   if (svnBindings) {
     notes.push(`Subversion: the interpreter has no bindings of its own, so the script makes the svn and libsvn packages of ${svnBindings} (Debian's python3-subversion) importable, and nothing else of that directory`);
   }

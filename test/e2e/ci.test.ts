@@ -207,6 +207,27 @@ describe('ci without a PATH, as shared/CLI.md writes it', () => {
     expect(check.code, check.stdout + check.stderr).toBe(0);
   }, 120_000);
 
+  it('a committed Subversion remedy (chosen by the preflight on the server) is passed to the drift check, which has no repository to ask about', async () => {
+    const dir = await tempDir();
+    const env = await copyFixture('trac16-sqlite', dir);
+    const repo = path.join(dir, 'repo');
+    const deployDir = path.join(dir, 'srv');
+    const flags = ['--python-home', VENV, '--processes', '2', '--threads', '5'];
+    // What the preflight decides for an svn repository without bindings in the virtualenv.
+    const generated = await runCli(['generate', env, '--out', deployDir, ...flags, '--svn-bindings', '/usr/lib/python3/dist-packages', '--no-preflight']);
+    expect(generated.code, generated.stderr).toBe(0);
+    expect(await fs.readFile(path.join(deployDir, 'trac16-sqlite.wsgi'), 'utf8')).toContain('/usr/lib/python3/dist-packages');
+    await fs.copy(deployDir, path.join(repo, 'deploy'));
+    const ci = await runCli(['ci', env, '--provider', 'github', '--deploy-dir', deployDir, '--package', 'x.tgz', ...flags], { cwd: repo });
+    expect(ci.code, ci.stderr).toBe(0);
+    expect(ci.stderr).toContain('the drift check says so with --svn-bindings');
+    expect(ci.stderr).not.toContain('differ from what these flags render');
+    const checkLine = runLines('github', parse(ci.stdout)).find((l) => l.startsWith('trac-deploy generate'))!;
+    expect(checkLine).toContain('--svn-bindings /usr/lib/python3/dist-packages');
+    const check = await sh(checkLine, await shimBin(dir), repo);
+    expect(check.code, check.stdout + check.stderr).toBe(0);
+  }, 120_000);
+
   it('takes the environment from the configuration committed in --config-dir', async () => {
     const repo = await tempDir();
     const env = await copyFixture('trac16-sqlite', await tempDir());

@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import fs from 'fs-extra';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { sampleAuth, samplePlan } from '../helpers/samplePlan.js';
 import {
   accessNeeds,
   compareVersions,
@@ -84,14 +85,16 @@ describe('parsing apache2ctl output', () => {
 });
 
 describe('what the Apache user must reach', () => {
-  it('lists script, venv, config, log, database and its directory, egg cache', () => {
+  it('lists script, login files, venv, config, log, database and its directory, egg cache', () => {
     const needs = accessNeeds(
-      { scripts: ['/d/t.wsgi'], pythonHome: '/venv', eggCache: '/e/cache', parentDir: null },
+      { scripts: ['/d/t.wsgi'], pythonHome: '/venv', eggCache: '/e/cache', parentDir: null, plans: [samplePlan({ auth: sampleAuth({ method: 'basic', userFile: '/etc/apache2/users', groupFile: '/etc/apache2/groups' }) })] },
       [{ path: '/env', sqlite: '/env/db/trac.db', hasLog: true }],
       '/e',
     );
     expect(needs.map((n) => `${n.test} ${n.path}`)).toEqual([
       '-r /d/t.wsgi',
+      '-r /etc/apache2/users',
+      '-r /etc/apache2/groups',
       '-r /venv/pyvenv.cfg',
       '-r /env/conf/trac.ini',
       '-w /env/log',
