@@ -4,8 +4,8 @@
 Usage: python htdocs_dirs.py ENV
 Prints one JSON document on stdout:
   {"python": {...}, "trac": {...}, "providers": [{"name": "module.Class", "dirs": [[key, dir], ...]}]}
-and "verdict": what `trac-admin ENV deploy` checks before it copies anything (the environment
-opens, its database answers, no upgrade is needed) plus the plugins Trac skipped:
+and "verdict": what `trac-admin ENV deploy` checks before it copies anything (its database
+answers, no upgrade is needed: errors) plus the plugins Trac skipped (warnings):
   "verdict": {"problems": [{"code", "severity", "message", "path"?, "advice"?}, ...]}
 or, when something is missing, {"error": "import-trac" | "environment", "message": "..."} and
 exits 3 (Trac cannot be imported) or 4 (the environment cannot be loaded; "code" and "advice"
@@ -150,13 +150,14 @@ def main(argv):
             problems.append(problem('plugin-not-loaded', '%s: a plugin does not load: %s' % (env_path, message.split('\n')[0]),
                                     env_path, severity='warning'))
     # What trac-admin checks before any command but upgrade (trac/admin/console.py, default()).
+    # Reported as errors beside the answer: deploy refuses on them; fleet, which plans for other
+    # hosts whose database this machine may not reach, does not.
     try:
-        needs_upgrade = env.needs_upgrade()
+        if env.needs_upgrade():
+            problems.append(problem('needs-upgrade', '%s: Trac says the environment needs an upgrade and will not serve it' % env_path,
+                                    env_path, ['trac-admin %s upgrade' % env_path]))
     except Exception as e:
-        refuse(database_failure(env_path, e))
-    if needs_upgrade:
-        refuse(problem('needs-upgrade', '%s: Trac says the environment needs an upgrade and will not serve it' % env_path,
-                       env_path, ['trac-admin %s upgrade' % env_path]))
+        problems.append(database_failure(env_path, e))
     try:
         providers = []
         for provider in Chrome(env).template_providers:

@@ -7,7 +7,7 @@ import type { GenerateOptions } from '../plan/options.js';
 import { planDeployment } from '../plan/planDeployment.js';
 import type { DeploymentPlan, RenderedFile } from '../plan/types.js';
 import { questionFor } from '../python/answerCache.js';
-import type { HtdocsAnswer } from '../python/htdocsDirs.js';
+import { refusal, type HtdocsAnswer } from '../python/htdocsDirs.js';
 import { askHtdocs, rememberAnswer, removeEggCache } from '../python/htdocsQuestion.js';
 import { renderDeploy } from '../render/renderDeploy.js';
 import { emitFiles, type EmitOptions, type FilesResult } from '../write/emitFiles.js';
@@ -68,6 +68,8 @@ export async function runDeploy(args: DeployArgs): Promise<DeployOutcome> {
       asked = await asking;
     }
     const { answer } = asked;
+    const refused = (answer.verdict?.problems ?? []).filter((p) => p.severity === 'error');
+    if (refused.length > 0) throw refusal(envPath, refused);
     const { sources, providers } = staticSources(answer, htdocs);
     const chosen = pythonOptions(args, answer);
     const plan = await planDeployment({

@@ -49,15 +49,23 @@ export async function htdocsDirs(
         'pass --python-home DIR, the virtualenv Trac is installed in, so trac-deploy asks the Python that runs the environment',
       );
     }
-    if (answer.code) {
-      // What trac-admin ENV deploy refuses too: Trac's own reason, and the remedy where known.
-      const quoted = shellWordOrNull(envPath);
-      const advice = answer.code === 'needs-upgrade' && quoted !== null ? [`trac-admin ${quoted} upgrade`] : (answer.advice ?? []);
-      throw usageError(`Trac would not serve this environment; nothing was written`, answer.message, ...advice.map((a) => `  -> ${a}`));
-    }
+    if (answer.code) throw refusal(envPath, [{ code: answer.code, severity: 'error', message: answer.message, ...(answer.advice ? { advice: answer.advice } : {}) }]);
     throw usageError(`${envPath}: Trac could not load the environment: ${answer.message}`);
   }
   return answer;
+}
+
+/**
+ * What trac-admin ENV deploy refuses too (Trac cannot open the environment, its database does not
+ * answer or needs an upgrade): exit 2 with Trac's own reason and the remedy where known.
+ */
+export function refusal(envPath: string, problems: Finding[]): Error {
+  const quoted = shellWordOrNull(envPath);
+  const lines = problems.flatMap((p) => {
+    const advice = p.code === 'needs-upgrade' && quoted !== null ? [`trac-admin ${quoted} upgrade`] : (p.advice ?? []);
+    return [p.message, ...advice.map((a) => `  -> ${a}`)];
+  });
+  return usageError('Trac would not serve this environment; nothing was written', ...lines);
 }
 
 /** The path as one shell word; null for one no command line can carry (a control character). */
