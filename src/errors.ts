@@ -55,3 +55,12 @@ export function reasonOf(error: unknown): string {
       return error instanceof Error ? error.message : String(error);
   }
 }
+
+/**
+ * A user-supplied path or value for a one-line message: as typed when it is printable, else in
+ * JSON quotes, so a line break, NUL or terminal escape in it can neither split the line nor
+ * reach the terminal raw.
+ */
+export function shown(value: string): string {
+  return /[\u0000-\u001f\u007f-\u009f\u2028\u2029]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(value) ? JSON.stringify(value) : value;
+}

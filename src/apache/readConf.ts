@@ -14,6 +14,12 @@ function unquote(value: string): string {
 
 const ARG = String.raw`("(?:[^"\\]|\\.)*"|\S+)`;
 
+/** The first argument of what follows a directive's name, quoted or not. */
+export function firstArgument(rest: string): string | null {
+  const match = new RegExp(String.raw`^[ \t]*${ARG}`).exec(rest);
+  return match?.[1] ? unquote(match[1]) : null;
+}
+
 /** The first WSGIScriptAlias of a snippet: URL and script, quoted or not. */
 export function parseScriptAlias(text: string): { urlPrefix: string; script: string } | null {
   const match = new RegExp(String.raw`^[ \t]*WSGIScriptAlias[ \t]+${ARG}[ \t]+${ARG}`, 'im').exec(text);

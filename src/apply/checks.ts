@@ -6,6 +6,7 @@ import { PREFLIGHT_CODES, withPreflight } from '../inspect/preflight.js';
 import { accessVerb, checkAccess, nearestExisting, type AccessNeed } from '../apache/userAccess.js';
 import type { DeployedSite } from './deployedSite.js';
 import { shadowedMounts } from '../plan/mounts.js';
+import { apacheNameOrder } from './installOrder.js';
 import { ctl, runConfig, type ApacheTarget } from './target.js';
 
 export type { Finding };
@@ -164,19 +165,26 @@ export async function machineChecks(target: ApacheTarget, site: DeployedSite): P
 }
 
 /**
- * conf-enabled/ and conf.d/ are read in name order, and the first WSGIScriptAlias that matches
- * wins: a site at / read before one at /git hides it. Refused, with the order that works.
+ * Snippets are installed in an order where deeper mount points are read first (installOrder.ts).
+ * Whole sites cannot be helped by order: of two <VirtualHost> sections for one host name, Apache
+ * gives every request to the first, so a site under another site's mount point on the same host
+ * is never reached. Refused, naming both.
  */
 export function shadowChecks(site: DeployedSite): Finding[] {
-  const mounts = site.plans
-    .map((p) => ({ name: path.basename(p.files.apache).replace(/\.conf$/, ''), urlPrefix: p.urlPrefix }))
-    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  return shadowedMounts(mounts).map(({ hidden, by }) => ({
-    severity: 'error' as const,
-    code: 'mount-shadowed',
-    message: `${hidden.urlPrefix} (${hidden.name}.conf) would be answered by ${by.urlPrefix} (${by.name}.conf): Apache reads ${by.name}.conf first and its mount point covers ${hidden.urlPrefix}`,
-    advice: [`generate the site at ${by.urlPrefix} with a --name that sorts after ${hidden.name} (e.g. --name zz-${by.name}), so the deeper mount point is read first`],
-  }));
+  const sites = site.plans.filter((p) => p.site !== null);
+  const hosts = [...new Set(sites.map((p) => p.site?.serverName ?? ''))];
+  return hosts.flatMap((host) => {
+    const mounts = sites
+      .filter((p) => (p.site?.serverName ?? '') === host)
+      .map((p) => ({ name: path.basename(p.files.apache), urlPrefix: p.urlPrefix }))
+      .sort((a, b) => apacheNameOrder(a.name, b.name));
+    return shadowedMounts(mounts).map(({ hidden, by }) => ({
+      severity: 'error' as const,
+      code: 'mount-shadowed',
+      message: `${hidden.urlPrefix} (${hidden.name}) would be answered by ${by.urlPrefix} (${by.name}): both are <VirtualHost> sites for ${host}, and Apache gives every request for ${host} to the first, whatever the file names`,
+      advice: [`serve one of them under another --server-name`],
+    }));
+  });
 }
 
 async function wsgiModuleFile(target: ApacheTarget, serverRoot: string): Promise<string | null> {

@@ -1,6 +1,10 @@
 import { DEFAULT_SIZING } from '../inspect/sizing.js';
 import { GENERATE_OPTION_SPECS } from '../plan/options.js';
 import type { CommandSpec } from './commandSpec.js';
+import { givenOptionsFrom } from './generateFlags.js';
+
+/** The generate flags that make the public URL trac.ini is compared with. */
+const URL_FLAGS = ['urlPrefix', 'serverName', 'serverAlias', 'tlsCert', 'tlsKey', 'tlsChain', 'httpPort', 'httpsPort', 'behindProxy'] as const;
 
 const describe = (key: 'processes' | 'threads' | 'pythonHome' | 'siteDir' | 'eggCache') => GENERATE_OPTION_SPECS.find((s) => s.key === key)?.describe ?? key;
 
@@ -21,6 +25,10 @@ export const inspectCommand: CommandSpec = {
         default: true,
         describe: 'ask Trac itself (one Python process, as the Apache user when root) whether it opens each environment, its plugins and repositories; --no-preflight skips it',
       })
+      .options(Object.fromEntries(URL_FLAGS.map((key) => {
+        const spec = GENERATE_OPTION_SPECS.find((s) => s.key === key);
+        return [spec?.flag ?? key, { type: spec?.type === 'array' ? ('array' as const) : spec?.type === 'number' ? ('number' as const) : ('string' as const), ...(spec?.type === 'array' ? { string: true } : {}), requiresArg: true, group: 'Public URL (compared with trac.ini, as generate would):', describe: spec?.describe ?? key }];
+      })))
       .option('probe-db', {
         type: 'boolean',
         default: false,
@@ -33,6 +41,7 @@ export const inspectCommand: CommandSpec = {
       pythonHome: args.pythonHome === undefined ? undefined : String(args.pythonHome),
       siteDir: Array.isArray(args.siteDir) ? args.siteDir.map(String) : undefined,
       eggCache: args.eggCache === undefined ? undefined : String(args.eggCache),
+      site: givenOptionsFrom(args),
     });
   },
 };

@@ -1,13 +1,11 @@
-import path from 'node:path';
 import { machineChecks } from '../apply/checks.js';
 import { readDeployedSite } from '../apply/deployedSite.js';
-import { holdsAfter, listJournals, loadState, saveJournal, type Journal } from '../apply/journal.js';
-import { readState, type PathState } from '../apply/pathState.js';
+import { holdsAfter, listJournals, loadState, saveJournal } from '../apply/journal.js';
+import { installChanges } from '../apply/installChanges.js';
 import { runTransaction, type Change, type TransactionResult } from '../apply/transaction.js';
 import { resolveTarget, type ApacheTarget, type TargetOptions } from '../apply/target.js';
 import { EXIT, usageError } from '../errors.js';
 import { errorsIn, type Finding } from '../findings.js';
-import { contentHash, isOurs } from '../write/ownership.js';
 import type { ApplyOutcome } from './outcome.js';
 
 export interface ApplyArgs extends TargetOptions {
@@ -62,28 +60,9 @@ export async function runApply(args: ApplyArgs): Promise<ApplyOutcome> {
     mounts: site.plans.map((plan) => plan.urlPrefix),
     log: args.log ?? (() => {}),
     changes: async () => {
-      const changes: Change[] = [];
-      const ours = await installedByUs(target);
-      for (const conf of site.confFiles) {
-        const site = conf.installAs === 'site';
-        const installDir = site ? target.siteInstallDir : target.installDir;
-        const enabledDir = site ? target.siteEnabledDir : target.enabledDir;
-        const installed = path.join(installDir, conf.name);
-        const current = await readState(installed);
-        // The same bytes already installed: left as they are, with the mode and owner the administrator gave them.
-        const after: PathState =
-          current.type === 'file' && current.content.equals(conf.bytes) ? current : { type: 'file', content: conf.bytes, mode: 0o644, ...rootOwner() };
-        await refuseForeign(installed, after, args.force, ours);
-        changes.push({ path: installed, after });
-        if (enabledDir) {
-          // What a2enconf (a2ensite) does: a relative link in conf-enabled (sites-enabled) to conf-available (sites-available).
-          const link = path.join(enabledDir, conf.name);
-          const linkTarget = path.relative(enabledDir, installed);
-          await refuseForeign(link, { type: 'symlink', target: linkTarget }, args.force, ours);
-          changes.push({ path: link, after: { type: 'symlink', target: linkTarget } });
-        }
-      }
-      return changes;
+      const install = await installChanges(target, site, args.force);
+      findings = [...findings, ...install.findings];
+      return install.changes;
     },
   });
   return { kind: 'apply', exitCode: EXIT.ok, result: { action: 'apply', target, transaction: result, checks: findings, refused: null } };
@@ -124,38 +103,4 @@ async function runRollback(args: ApplyArgs): Promise<ApplyOutcome> {
     },
   });
   return { kind: 'apply', exitCode: EXIT.ok, result: { action: 'rollback', target, transaction: result, checks: [], refused: null } };
-}
-
-/** The content of every file an apply of ours installed, by path: ownership is the content. */
-async function installedByUs(target: ApacheTarget): Promise<Map<string, string[]>> {
-  const hashes = new Map<string, string[]>();
-  for (const journal of await listJournals(target)) {
-    if (journal.kind !== 'apply') continue;
-    for (const entry of journal.entries) {
-      const hash = await recordedHash(journal, entry.after);
-      if (hash) hashes.set(entry.path, [...(hashes.get(entry.path) ?? []), hash]);
-    }
-  }
-  return hashes;
-}
-
-async function recordedHash(_journal: Journal, after: Journal['entries'][number]['after']): Promise<string | null> {
-  if (after.type !== 'file') return null;
-  const state = await loadState(after).catch(() => null);
-  return state?.type === 'file' ? contentHash(state.content) : null;
-}
-
-/** Installed configuration belongs to root when root installs it (as a2enconf leaves it). */
-function rootOwner(): { uid?: number; gid?: number } {
-  return process.getuid?.() === 0 ? { uid: 0, gid: 0 } : {};
-}
-
-/** Files someone else put there are replaced only with --force; ours are the ones whose content an apply of ours installed. */
-async function refuseForeign(file: string, wanted: PathState, force: boolean, ours: Map<string, string[]>): Promise<void> {
-  if (force) return;
-  const current = await readState(file);
-  if (current.type === 'absent') return;
-  if (wanted.type === 'symlink' && current.type === 'symlink' && current.target === wanted.target) return;
-  if (wanted.type === 'file' && current.type === 'file' && (current.content.equals(wanted.content) || isOurs(ours.get(file), current.content))) return;
-  throw usageError(`${file} exists and was not written by trac-deploy; nothing was changed. Remove it, choose another --name, or use --force (it is backed up and --rollback restores it)`);
 }

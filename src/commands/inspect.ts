@@ -1,4 +1,10 @@
-import { EXIT } from '../errors.js';
+import { EXIT, usageError } from '../errors.js';
+import type { Finding } from '../findings.js';
+import type { Inspection } from '../inspect/types.js';
+import type { GenerateOptions } from '../plan/options.js';
+import { resolveOptions } from '../plan/resolveOptions.js';
+import { publicUrlDecision, tracIniUrlFindings, tracSettingFindings, tracUrlSettings } from '../plan/tracUrlSettings.js';
+import { nameFromPath } from '../plan/validate.js';
 import { allProblems, inspectPath } from '../inspect/inspectPath.js';
 import { withPreflight } from '../inspect/preflight.js';
 import { takeOverRunner } from '../python/earlyRuns.js';
@@ -18,6 +24,12 @@ export interface InspectArgs {
   pythonHome?: string | undefined;
   siteDir?: string[] | undefined;
   eggCache?: string | undefined;
+  /**
+   * The flags generate takes that make the public URL (--server-name, --tls-cert/--tls-key,
+   * --behind-proxy, --url-prefix, ports): with --server-name trac.ini is compared with that URL,
+   * without it only with itself.
+   */
+  site?: Partial<GenerateOptions> | undefined;
 }
 
 export async function runInspect(args: InspectArgs, runClient?: ClientRunner): Promise<InspectOutcome> {
@@ -31,5 +43,27 @@ export async function runInspect(args: InspectArgs, runClient?: ClientRunner): P
     const { servers, problems } = await probeDatabaseServers(inspection, runClient);
     inspection = { ...inspection, databaseServers: servers, problems: [...inspection.problems, ...problems] };
   }
+  // Each is about one environment's trac.ini: it joins that environment's problems (and --json).
+  const url = await urlFindings(inspection, args.site ?? {});
+  inspection = {
+    ...inspection,
+    environments: inspection.environments.map((env) => ({ ...env, problems: [...env.problems, ...url.filter((f) => f.path === `${env.path}/conf/trac.ini`)] })),
+  };
   return { kind: 'inspect', exitCode: EXIT.ok, inspection, findings: allProblems(inspection) };
+}
+
+/** trac.ini's base_url, use_base_url_for_redirect and secure_cookies: against the public URL generate would plan, or against each other. */
+async function urlFindings(inspection: Inspection, given: Partial<GenerateOptions>): Promise<Finding[]> {
+  const options = resolveOptions(given);
+  if (!options.serverName) {
+    const needName = (['serverAlias', 'tlsCert', 'tlsKey', 'tlsChain', 'behindProxy'] as const).filter((k) => {
+      const v = given[k];
+      return Array.isArray(v) ? v.length > 0 : v !== undefined;
+    });
+    const flags: Record<string, string> = { serverAlias: '--server-alias', tlsCert: '--tls-cert', tlsKey: '--tls-key', tlsChain: '--tls-chain', behindProxy: '--behind-proxy' };
+    if (needName.length > 0) throw usageError(`${needName.map((k) => flags[k]).join(', ')} describe${needName.length === 1 ? 's' : ''} the public URL, which needs --server-name: give inspect the --server-name generate gets`);
+    return tracIniUrlFindings(inspection);
+  }
+  const decision = await publicUrlDecision(options, options.name ?? nameFromPath(inspection.path));
+  return tracSettingFindings(tracUrlSettings(inspection, decision), false);
 }

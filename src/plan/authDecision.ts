@@ -1,6 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { usageError } from '../errors.js';
+import { shown, usageError } from '../errors.js';
 import type { Inspection } from '../inspect/types.js';
 import { apacheArg, apacheProblem, apacheRequireExpr, ApacheValueError, authNameProblem } from '../escape/apache.js';
 import { apacheRegexLiteral } from '../escape/apacheRegex.js';
@@ -194,8 +194,8 @@ function requireArg(flag: string, value: string, escape: (v: string) => string):
 async function existingFile(flag: string, file: string): Promise<string> {
   const resolved = path.resolve(file);
   const stat = await fs.stat(resolved).catch(() => null);
-  if (!stat) throw usageError(`${flag} ${resolved}: no such file`);
-  if (!stat.isFile()) throw usageError(`${flag} ${resolved} is not a file`);
+  if (!stat) throw usageError(`${flag} ${shown(resolved)}: no such file`);
+  if (!stat.isFile()) throw usageError(`${flag} ${shown(resolved)} is not a file`);
   return apacheSafePath(flag, resolved);
 }
 

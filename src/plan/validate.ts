@@ -1,7 +1,7 @@
 import { realpathSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { usageError } from '../errors.js';
+import { shown, usageError } from '../errors.js';
 import { apacheProblem } from '../escape/apache.js';
 
 /** `--url-prefix`: "/" or /segment[/segment...] of URL-safe characters, no trailing slash. */
@@ -39,8 +39,8 @@ export function nameFromPath(dir: string): string {
 export async function existingDirectory(flag: string, dir: string): Promise<string> {
   const resolved = path.resolve(dir);
   const stat = await fs.stat(resolved).catch(() => null);
-  if (!stat) throw usageError(`${flag} ${resolved}: no such directory`);
-  if (!stat.isDirectory()) throw usageError(`${flag} ${resolved} is not a directory`);
+  if (!stat) throw usageError(`${flag} ${shown(resolved)}: no such directory`);
+  if (!stat.isDirectory()) throw usageError(`${flag} ${shown(resolved)} is not a directory`);
   return resolved;
 }
 

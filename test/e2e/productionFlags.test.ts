@@ -64,3 +64,41 @@ describe('generate --tls-key', () => {
     }
   });
 });
+
+describe('inspect and trac.ini URL settings', () => {
+  async function envWith(settings: string): Promise<{ dir: string; env: string }> {
+    const dir = await tempDir();
+    const env = await copyFixture('trac16-sqlite', dir);
+    const ini = path.join(env, 'conf', 'trac.ini');
+    const text = await fs.readFile(ini, 'utf8');
+    await fs.writeFile(ini, text.replace(/^\[trac\]\n/m, `[trac]\n${settings}\n`));
+    return { dir, env };
+  }
+
+  it('without --server-name: reports what trac.ini contradicts itself in, with the trac-admin command', async () => {
+    const { env } = await envWith('base_url = https://trac.test/trac\nsecure_cookies = false');
+    const result = await runCli(['inspect', env, '--no-preflight', '--json']);
+    expect(result.code, result.stderr).toBe(0);
+    const report = JSON.parse(result.stdout) as { environments: { problems: { code: string; message: string; advice?: string[] }[] }[] };
+    const found = report.environments.flatMap((e) => e.problems).filter((f) => f.code === 'trac-ini-url-inconsistent');
+    expect(found.map((f) => f.advice)).toEqual([[`trac-admin ${env} config set trac secure_cookies true`]]);
+  });
+
+  it('with the flags generate takes: the full comparison with the public URL generate would plan', async () => {
+    const { env } = await envWith('base_url = https://trac.test/trac\nsecure_cookies = true');
+    const matching = await runCli(['inspect', env, '--no-preflight', '--json', '--server-name', 'trac.test', '--behind-proxy', '10.0.0.1']);
+    expect(matching.code, matching.stderr).toBe(0);
+    const codes = (stdout: string) =>
+      (JSON.parse(stdout) as { environments: { problems: { code: string; advice?: string[] }[] }[] }).environments.flatMap((e) => e.problems).filter((f) => f.code.startsWith('trac-ini-url'));
+    // behind a proxy the redirect base is missing; base_url and secure_cookies match
+    expect(codes(matching.stdout).map((f) => f.advice?.[0])).toEqual([`trac-admin ${env} config set trac use_base_url_for_redirect true`]);
+    const other = await runCli(['inspect', env, '--no-preflight', '--server-name', 'trac.test', '--url-prefix', '/']);
+    expect(other.code, other.stderr).toBe(0);
+    expect(other.stdout + other.stderr).toContain(`trac-admin ${env} config set trac base_url http://trac.test`);
+    expect(other.stdout + other.stderr).toContain(`trac-admin ${env} config set trac secure_cookies false`);
+    const stray = await runCli(['inspect', env, '--no-preflight', '--behind-proxy', '10.0.0.1']);
+    expect(stray.code).toBe(2);
+    expectCleanError(stray);
+    expect(stray.stderr).toContain('--behind-proxy describes the public URL, which needs --server-name');
+  });
+});

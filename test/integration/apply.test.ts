@@ -71,11 +71,11 @@ describe('apply to a Debian-like Apache tree', () => {
     expect(result.code, result.stderr).toBe(0);
     const report = JSON.parse(result.stdout) as { changed: { path: string; before: string; after: string }[]; reloadedPid: number };
     expect(report.changed).toEqual([
-      { path: path.join(t.root, 'conf-available', 'applied.conf'), before: 'absent', after: 'file' },
-      { path: path.join(t.root, 'conf-enabled', 'applied.conf'), before: 'absent', after: 'symlink' },
+      { path: path.join(t.root, 'conf-available', '98-applied.conf'), before: 'absent', after: 'file' },
+      { path: path.join(t.root, 'conf-enabled', '98-applied.conf'), before: 'absent', after: 'symlink' },
     ]);
     expect(report.reloadedPid).toBe(pid);
-    expect(await fs.readlink(path.join(t.root, 'conf-enabled', 'applied.conf'))).toBe('../conf-available/applied.conf');
+    expect(await fs.readlink(path.join(t.root, 'conf-enabled', '98-applied.conf'))).toBe('../conf-available/98-applied.conf');
     const trac = await body(t.url('/trac/wiki/WikiStart'));
     expect(trac.status, await t.errorLog()).toBe(200);
     expect(trac.text).toContain('Applied Project');
@@ -106,7 +106,7 @@ describe('apply to a Debian-like Apache tree', () => {
     expect(result.code, result.stderr).toBe(0);
     const doc = JSON.parse(result.stdout) as { files: { kind: string }[]; apply: { changed: { path: string }[] } };
     expect(doc.files.map((f) => f.kind).sort()).toEqual(['apache', 'manifest', 'wsgi']);
-    expect(doc.apply.changed.map((c) => c.path)).toContain(path.join(t.root, 'conf-enabled', 'onestep.conf'));
+    expect(doc.apply.changed.map((c) => c.path)).toContain(path.join(t.root, 'conf-enabled', '98-onestep.conf'));
     const trac = await body(t.url('/onestep/wiki/WikiStart'));
     expect(trac.status, await t.errorLog()).toBe(200);
     expect(trac.text).toContain('One Step Project');
@@ -164,7 +164,7 @@ describe('apply to a Debian-like Apache tree', () => {
     const killed = await applyInterruptedAt(t.root, good, 'installed', 'SIGKILL');
     expect(killed.signal).toBe('SIGKILL');
     // the half-applied files are on disk, recorded in an in-progress journal, with the lock left
-    expect(await fs.pathExists(path.join(t.root, 'conf-available', 'applied.conf'))).toBe(true);
+    expect(await fs.pathExists(path.join(t.root, 'conf-available', '98-applied.conf'))).toBe(true);
     expect(await fs.pathExists(path.join(t.root, '.trac-deploy', 'lock'))).toBe(true);
     await expectOldSite(t);
 

@@ -51,8 +51,8 @@ beforeAll(async () => {
   const first = await runCli(['apply', v1, '--apache-root', tree.root]);
   expect(first.code, first.stderr).toBe(0);
   // the administrator tightens the installed file: a restore must bring back this mode and owner
-  await fs.chmod(path.join(tree.root, 'conf-available', 'faulty.conf'), 0o640);
-  await fs.chown(path.join(tree.root, 'conf-available', 'faulty.conf'), 33, 0);
+  await fs.chmod(path.join(tree.root, 'conf-available', '98-faulty.conf'), 0o640);
+  await fs.chown(path.join(tree.root, 'conf-available', '98-faulty.conf'), 33, 0);
 }, 180000);
 
 afterAll(async () => {
@@ -200,6 +200,6 @@ describe('faults at reload and on disk', () => {
     expect(rollback.stderr).toContain('was running when that apply was made and is not now; starting it');
     expect(await tree.pid()).not.toBeNull();
     await expectSitesAnswer();
-    expect((await fs.readFile(path.join(tree.root, 'conf-available', 'faulty.conf'))).includes(LATIN1_V1)).toBe(true);
+    expect((await fs.readFile(path.join(tree.root, 'conf-available', '98-faulty.conf'))).includes(LATIN1_V1)).toBe(true);
   }, 180000);
 });

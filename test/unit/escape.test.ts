@@ -59,3 +59,14 @@ describe('Apache arguments', () => {
     expect(() => apacheOption('Bad Key', 'x')).toThrow('option name');
   });
 });
+
+describe('values shown in one-line messages', () => {
+  it('prints a printable value as typed and anything else in JSON quotes', async () => {
+    const { shown } = await import('../../src/errors.js');
+    expect(shown('/srv/my "venv" é')).toBe('/srv/my "venv" é');
+    expect(shown('/srv/a\nb')).toBe('"/srv/a\\nb"');
+    expect(shown('/srv/\0')).toBe('"/srv/\\u0000"');
+    expect(shown('/srv/\x1b[31m')).toBe('"/srv/\\u001b[31m"');
+    expect(shown('/srv/\ud800')).toBe('"/srv/\\ud800"');
+  });
+});

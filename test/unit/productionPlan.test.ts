@@ -5,7 +5,8 @@ import { DEFAULT_TIMEOUTS } from '../../src/plan/options.js';
 import { decideProxy } from '../../src/plan/proxyDecision.js';
 import { decideSite, publicUrlOf } from '../../src/plan/siteDecision.js';
 import { decideSizing } from '../../src/plan/sizingDecision.js';
-import { tracSettingFindings, tracUrlSettings } from '../../src/plan/tracUrlSettings.js';
+import { publicUrlDecision, tracIniUrlFindings, tracSettingFindings, tracUrlSettings } from '../../src/plan/tracUrlSettings.js';
+import { DEFAULT_GENERATE_OPTIONS } from '../../src/plan/options.js';
 import type { SitePlan } from '../../src/plan/types.js';
 import { environmentInfo } from '../helpers/environmentInfo.js';
 
@@ -108,5 +109,32 @@ describe('trac.ini alignment', () => {
     expect(tracUrlSettings(inspection({ baseUrl: 'https://t.example/trac/', useBaseUrlForRedirect: null, secureCookies: true }), { publicUrl: 'https://t.example/trac', proxy: null })).toEqual([]);
     expect(tracUrlSettings(inspection({ baseUrl: 'http://t.example/trac', useBaseUrlForRedirect: null, secureCookies: true }), { publicUrl: 'http://t.example/trac', proxy: null }).map((s) => [s.option, s.wanted])).toEqual([['secure_cookies', 'false']]);
     expect(tracUrlSettings(inspection(), { publicUrl: null, proxy: null })).toEqual([]);
+  });
+  it('without a public URL: only what trac.ini contradicts itself in, each with its trac-admin commands', () => {
+    const codes = (u: Parameters<typeof inspection>[0]) => tracIniUrlFindings(inspection(u)).map((f) => [f.message.slice(0, 60), f.advice]);
+    expect(tracIniUrlFindings(inspection({ baseUrl: null, useBaseUrlForRedirect: null, secureCookies: null }))).toEqual([]);
+    expect(tracIniUrlFindings(inspection({ baseUrl: 'https://t.example/trac', useBaseUrlForRedirect: true, secureCookies: true }))).toEqual([]);
+    expect(tracIniUrlFindings(inspection({ baseUrl: 'http://t.example/trac', useBaseUrlForRedirect: null, secureCookies: false }))).toEqual([]);
+    const https = tracIniUrlFindings(inspection({ baseUrl: 'https://t.example/trac', useBaseUrlForRedirect: null, secureCookies: null }));
+    expect(https.map((f) => f.code)).toEqual(['trac-ini-url-inconsistent']);
+    expect(https[0]?.advice).toEqual([`trac-admin '/srv/it'\\''s' config set trac secure_cookies true`]);
+    expect(https[0]?.path).toBe("/srv/it's/conf/trac.ini");
+    const http = codes({ baseUrl: 'http://t.example/trac', useBaseUrlForRedirect: null, secureCookies: true });
+    expect(http).toHaveLength(1);
+    expect(http[0]?.[1]).toEqual([
+      `trac-admin '/srv/it'\\''s' config set trac base_url https://t.example/trac (the site is https)`,
+      `or trac-admin '/srv/it'\\''s' config set trac secure_cookies false (the site is plain http)`,
+    ]);
+    const redirect = tracIniUrlFindings(inspection({ baseUrl: null, useBaseUrlForRedirect: true, secureCookies: null }));
+    expect(redirect[0]?.message).toContain('use_base_url_for_redirect is on but base_url is empty: it has no effect');
+    expect(redirect[0]?.advice?.[1]).toBe(`or trac-admin '/srv/it'\\''s' config set trac use_base_url_for_redirect false`);
+    expect(tracIniUrlFindings(inspection({ baseUrl: 'trac.example.org', useBaseUrlForRedirect: null, secureCookies: null }))[0]?.message).toContain('is not an http:// or https:// URL');
+  });
+  it('inspect decides the public URL with the planner\'s own functions', async () => {
+    const options = { ...DEFAULT_GENERATE_OPTIONS, serverName: 't.example', behindProxy: ['10.0.0.1'], urlPrefix: '/' };
+    const decision = await publicUrlDecision(options, 'p');
+    expect(decision.publicUrl).toBe(publicUrlOf((await decideSite(options, 'p')).site, true, '/'));
+    expect(decision).toEqual({ publicUrl: 'https://t.example', proxy: decideProxy(['10.0.0.1']) });
+    expect((await publicUrlDecision({ ...DEFAULT_GENERATE_OPTIONS, serverName: 't.example', httpPort: 8080 }, 'p')).publicUrl).toBe('http://t.example:8080/trac');
   });
 });
