@@ -1,6 +1,7 @@
 import { execa } from 'execa';
 import fs from 'fs-extra';
 import getPort from 'get-port';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -191,6 +192,47 @@ describe('smoke DIR of a whole site: the virtual hosts moved to free ports of a 
       const result = await runCli(['smoke', path.join(root, 'out-proxy'), ...extra]);
       expect(result.code, result.stdout + result.stderr).toBe(0);
     }
+  });
+});
+
+/** Two GETs of one path through one keep-alive agent: the answers and whether the second reused the connection. */
+async function twoOnOneConnection(port: number, urlPath: string, host: string): Promise<{ statuses: number[]; connection: string[]; reused: boolean }> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  const statuses: number[] = [];
+  const connection: string[] = [];
+  let reused = false;
+  try {
+    for (let i = 0; i < 2; i++) {
+      await new Promise<void>((resolve, reject) => {
+        const req = http.get({ host: '127.0.0.1', port, path: urlPath, agent, headers: { Host: host }, timeout: 60000 }, (res) => {
+          statuses.push(res.statusCode ?? 0);
+          if (i === 1) reused = req.reusedSocket;
+          connection.push(String(res.headers.connection ?? ''));
+          res.resume();
+          res.on('end', resolve);
+          res.on('error', reject);
+        });
+        req.on('timeout', () => req.destroy(new Error(`no answer from 127.0.0.1:${port}${urlPath}`)));
+        req.on('error', reject);
+      });
+    }
+  } finally {
+    agent.destroy();
+  }
+  return { statuses, connection, reused };
+}
+
+describe('keep-alive: the site keeps connections open, whatever the server-wide default', () => {
+  it('the throwaway server itself says KeepAlive Off: its own port closes after one answer', async () => {
+    const main = await twoOnOneConnection(server?.port ?? 0, '/__no_such_page__', '127.0.0.1');
+    expect(main.connection[0]).toBe('close');
+    expect(main.reused).toBe(false);
+  });
+  it("the site's virtual host serves two static files on one connection", async () => {
+    const site = await twoOnOneConnection(ports.proxied, '/trac/chrome/common/css/trac.css', 'proxied.test');
+    expect(site.statuses, await log()).toEqual([200, 200]);
+    expect(site.connection[0]).not.toBe('close');
+    expect(site.reused).toBe(true);
   });
 });
 
