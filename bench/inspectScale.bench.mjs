@@ -1,17 +1,34 @@
-// Bench 4: `inspect --json` on a parent directory of 1,000, 10,000 and 100,000 synthetic
-// environments (VERSION + conf/trac.ini, SQLite path configured, no database file): wall time,
-// CPU and peak memory, as the user running the bench (root: with the Apache user's access check)
-// and as nobody (setpriv; no access check). Peer in the same run: reading the same files with
-// `cat` through find + xargs, the least any inspection must do.
+// Bench 4: `inspect --json` on a parent directory of 1,000, 10,000 and 100,000 environments:
+// wall time, CPU and peak memory (of the largest process: node, or one Python process), as the
+// user running the bench (root: with the Apache user's access check, the preflight as that
+// user) and as nobody (setpriv).
+//
+// Part 1, --no-preflight: synthetic environments (VERSION + conf/trac.ini, SQLite path
+// configured, no database file). Peer in the same run: reading the same files with `cat`
+// through find + xargs, the least any inspection must do.
+// Part 2, the preflight (Trac opens each environment, python/preflight.py): environments made
+// from one `trac-admin initenv` (its trac.ini, its database hard-linked, log and db dirs open to
+// every user, so root's Apache user and nobody both get Trac's full answer); rows for one
+// Python process and for one per core (the default) side by side, so their ratio is in one run.
 // Goal (issue 16): 100,000 environments under 30 s and 500 MB, as root and as another user.
-// BENCH_SCALE_COUNTS=1000,10000 runs fewer.
+// BENCH_SCALE_COUNTS=1000,10000 (part 1) and BENCH_PREFLIGHT_COUNTS=1000,10000 (part 2, the
+// default: 100,000 with the preflight takes minutes) choose the sizes.
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
-import { CLI, fmt, tempRoot, timed } from './lib.mjs';
+import { CLI, fmt, initEnv, tempRoot, timed, VENV } from './lib.mjs';
 
-const counts = (process.env.BENCH_SCALE_COUNTS ?? '1000,10000,100000').split(',').map(Number);
+const counts = (process.env.BENCH_SCALE_COUNTS ?? '1000,10000,100000').split(',').filter(Boolean).map(Number);
+const preflightCounts = (process.env.BENCH_PREFLIGHT_COUNTS ?? '1000,10000').split(',').filter(Boolean).map(Number);
 const root = tempRoot('trac-deploy-bench-scale-');
 const asRoot = process.getuid?.() === 0;
+const asNobody = ['setpriv', '--reuid=nobody', '--regid=nogroup', '--init-groups'];
+const load = () => `load ${os.loadavg()[0].toFixed(1)}`;
+
+function print(count, who, r) {
+  console.log(`${String(count).padStart(7)} environments, ${who.padEnd(68)} ${fmt(r.seconds)} s wall, ${fmt(r.cpu)} s cpu, ${fmt(r.mib, 0)} MiB peak, ${fmt((r.seconds * 1000) / count)} ms/env (${load()})`);
+}
+
 try {
   for (const count of counts) {
     const parent = path.join(root, `p${count}`);
@@ -21,13 +38,47 @@ try {
       fs.writeFileSync(path.join(env, 'VERSION'), 'Trac Environment Version 1\n');
       fs.writeFileSync(path.join(env, 'conf', 'trac.ini'), `[project]\nname = Project ${i}\n\n[trac]\ndatabase = sqlite:db/trac.db\n`);
     }
-    const rows = [[asRoot ? 'root (access check as the Apache user)' : 'this user', timed('node', [CLI, 'inspect', parent, '--json'])]];
-    if (asRoot) rows.push(['nobody (setpriv)', timed('setpriv', ['--reuid=nobody', '--regid=nogroup', '--init-groups', 'node', CLI, 'inspect', parent, '--json'])]);
-    rows.push(['peer: find | xargs cat of VERSION and trac.ini', timed('sh', ['-c', `find "${parent}" -name VERSION -o -name trac.ini | xargs cat >/dev/null`])]);
-    for (const [who, r] of rows) {
-      console.log(`${String(count).padStart(7)} environments, ${who.padEnd(48)} ${fmt(r.seconds)} s wall, ${fmt(r.cpu)} s cpu, ${fmt(r.mib, 0)} MiB peak`);
-    }
+    const args = [CLI, 'inspect', parent, '--json', '--no-preflight'];
+    print(count, `--no-preflight, ${asRoot ? 'root (access check as the Apache user)' : 'this user'}`, timed('node', args));
+    if (asRoot) print(count, '--no-preflight, nobody (setpriv)', timed(asNobody[0], [...asNobody.slice(1), 'node', ...args]));
+    print(count, 'peer: find | xargs cat of VERSION and trac.ini', timed('sh', ['-c', `find "${parent}" -name VERSION -o -name trac.ini | xargs cat >/dev/null`]));
     fs.rmSync(parent, { recursive: true, force: true });
+  }
+
+  if (preflightCounts.length > 0) {
+    const template = initEnv(path.join(root, 'template'), 'Template');
+    const ini = fs.readFileSync(path.join(template, 'conf', 'trac.ini'), 'utf8');
+    const db = path.join(template, 'db', 'trac.db');
+    for (const count of preflightCounts) {
+      const parent = path.join(root, `q${count}`);
+      fs.mkdirSync(parent, { mode: 0o755 });
+      fs.mkdirSync(path.join(parent, '.egg-cache'), { mode: 0o777 });
+      fs.chmodSync(path.join(parent, '.egg-cache'), 0o777);
+      for (let i = 0; i < count; i++) {
+        const env = path.join(parent, `env${String(i).padStart(6, '0')}`);
+        for (const dir of ['conf', 'db', 'log']) fs.mkdirSync(path.join(env, dir), { recursive: true });
+        fs.chmodSync(path.join(env, 'db'), 0o777);
+        fs.chmodSync(path.join(env, 'log'), 0o777);
+        fs.writeFileSync(path.join(env, 'VERSION'), 'Trac Environment Version 1\n');
+        fs.writeFileSync(path.join(env, 'conf', 'trac.ini'), ini.replace('name = Template', `name = Project ${i}`));
+        // A copy of the database per 10,000 environments: a file takes at most 65,000 links.
+        const copy = path.join(root, `trac-${Math.floor(i / 10_000)}.db`);
+        if (i % 10_000 === 0) {
+          fs.copyFileSync(db, copy);
+          fs.chmodSync(copy, 0o666);
+        }
+        fs.linkSync(copy, path.join(env, 'db', 'trac.db'));
+      }
+      const args = [CLI, 'inspect', parent, '--json', '--python-home', VENV];
+      const who = asRoot ? 'root (preflight as the Apache user)' : 'this user';
+      print(count, `preflight, 1 process, ${who}`, timed('node', args, { TRAC_DEPLOY_PREFLIGHT_WORKERS: '1' }));
+      print(count, `preflight, one per core (default), ${who}`, timed('node', args));
+      if (asRoot) {
+        print(count, 'preflight, 1 process, nobody (setpriv)', timed(asNobody[0], [...asNobody.slice(1), 'node', ...args], { TRAC_DEPLOY_PREFLIGHT_WORKERS: '1' }));
+        print(count, 'preflight, one per core (default), nobody (setpriv)', timed(asNobody[0], [...asNobody.slice(1), 'node', ...args]));
+      }
+      fs.rmSync(parent, { recursive: true, force: true });
+    }
   }
 } finally {
   fs.rmSync(root, { recursive: true, force: true });

@@ -2,9 +2,11 @@
 """Asked by trac-deploy: will Trac serve these environments? Trac itself answers.
 
 Run once for all environments, in the interpreter the deployment uses, as the web server's user.
-Reads one JSON document on stdin:
-  {"environments": [path, ...], "siteDirs": [dir, ...], "svnBindings": dir or null}
-and writes JSON lines on stdout:
+Reads on stdin a first line, one JSON document:
+  {"siteDirs": [dir, ...], "svnBindings": dir or null, "environments": [path, ...] (optional)}
+then any number of lines, each an environment's path as a JSON string; answers each as it comes
+(so a caller can stream any number of environments and hand out more as answers arrive), and
+writes JSON lines on stdout:
   {"kind": "python", "python": ..., "trac": ... or null, "error": ..., "svn": {...}}   first
   {"kind": "environment", "path": ..., "problems": [...], "repositories": [...], ...}  one each
   {"kind": "done"}                                                                      last
@@ -100,21 +102,38 @@ def log_problem(env):
                    ['make %s writable by the web server user, or set [logging] log_type = none' % target])
 
 
+_OPENING = {}
+_ENVIRONMENT_CLASS = []
+
+
+def environment_class():
+    """trac.env.Environment with the log replaced (checked, then captured): one class for the
+    whole run. A component class registers itself with Trac's ComponentMeta for good, so a class
+    made per environment would pile up there (and in each later environment's participants)."""
+    if not _ENVIRONMENT_CLASS:
+        from trac.env import Environment
+
+        class PreflightEnvironment(Environment):
+            def setup_log(self):
+                _OPENING['log'] = log_problem(self)
+                # A logger of its own, not registered with logging's manager (which would keep
+                # one per environment for the life of the process).
+                self.log = logging.Logger('trac-deploy.preflight.%d' % _OPENING['counter'], logging.WARNING)
+                self.log.propagate = False
+                self.log.handlers = [_OPENING['captured']]
+
+        _ENVIRONMENT_CLASS.append(PreflightEnvironment)
+    return _ENVIRONMENT_CLASS[0]
+
+
 def open_environment(path, captured, counter):
-    from trac.env import Environment
-
-    found = {}
-
-    class PreflightEnvironment(Environment):
-        def setup_log(self):
-            found['log'] = log_problem(self)
-            self.log = logging.getLogger('trac-deploy.preflight.%d' % counter)
-            self.log.propagate = False
-            self.log.setLevel(logging.WARNING)
-            self.log.handlers = [captured]
-
-    env = PreflightEnvironment(path)
-    return env, found.get('log')
+    _OPENING.clear()
+    _OPENING.update(captured=captured, counter=counter, log=None)
+    try:
+        env = environment_class()(path)
+        return env, _OPENING.get('log')
+    finally:
+        _OPENING.clear()
 
 
 def check_repositories(env, problems):
@@ -177,6 +196,20 @@ def check_environment(path, counter):
         problems.append(problem('trac-cannot-read' if unreadable else 'trac-cannot-open', 'error',
                                 '%s: Trac cannot open the environment: %s' % (path, text_of(e)), path))
         return result
+    try:
+        answer_opened(env, path, log, captured, result)
+    finally:
+        # Also after an early answer (needs upgrade, database unusable): a connection left open
+        # per environment would pile up over thousands of them.
+        try:
+            env.shutdown()
+        except Exception:
+            pass
+    return result
+
+
+def answer_opened(env, path, log, captured, result):
+    problems = result['problems']
     if log:
         problems.append(log)
     for message in captured.records:
@@ -190,7 +223,7 @@ def check_environment(path, counter):
             problems.append(problem('needs-upgrade', 'error',
                                     '%s: Trac says the environment needs an upgrade and will not serve it' % path, path,
                                     ['trac-admin %s upgrade' % path]))
-            return result
+            return
     except Exception as e:
         message = text_of(e).replace('<code>', '').replace('</code>', '')
         if 'permissions to the database file' in message:
@@ -202,7 +235,7 @@ def check_environment(path, counter):
                                     ['start the database server, or check [trac] database in trac.ini']))
         else:
             problems.append(problem('database-unusable', 'error', '%s: Trac cannot use the database: %s' % (path, message), path))
-        return result
+        return
     result['opened'] = True
     try:
         result['project'] = env.project_name
@@ -218,11 +251,6 @@ def check_environment(path, counter):
             problems.append(problem('repository-unavailable', 'error',
                                     '%s: repository %s (%s) cannot be opened: %s' % (path, label, repo['type'], repo['error']), path))
     result['attachment'] = one_attachment(env)
-    try:
-        env.shutdown()
-    except Exception:
-        pass
-    return result
 
 
 def remember_resolved_requirements():
@@ -253,7 +281,9 @@ def remember_resolved_requirements():
             return None
         known = failed.get(key)
         if known is not None and known[0] == size():
-            raise known[1]
+            # Without its traceback: raised again as is, it would gather the frames (and so the
+            # environments) of every environment that raised it.
+            raise known[1].with_traceback(None)
         try:
             result = original(self, env, installer)
         except Exception as e:
@@ -264,9 +294,103 @@ def remember_resolved_requirements():
 
     pkg_resources.EntryPoint.require = require
 
+    # Then trac.loader resolves each entry point: an import of a module already imported and a
+    # getattr, for every environment. A success is kept while sys.modules holds the same module.
+    original_resolve = pkg_resources.EntryPoint.resolve
+    found = {}
+
+    def resolve(self):
+        key = (self.module_name, self.attrs)
+        known = found.get(key)
+        if known is not None and sys.modules.get(self.module_name) is known[0]:
+            return known[1]
+        result = original_resolve(self)
+        module = sys.modules.get(self.module_name)
+        if module is not None:
+            found[key] = (module, result)
+        return result
+
+    pkg_resources.EntryPoint.resolve = resolve
+
+
+def remember_plugin_search():
+    """trac.loader asks pkg_resources, for each environment, which eggs of its plugins
+    directories can be activated (working_set.find_plugins). Without a full_env that call scans
+    every directory on sys.path for distributions, each time: half of opening an environment.
+    Here the scan of sys.path is made once per state of the working set (its entries), and
+    passed as full_env, as pkg_resources allows; an environment whose plugins directories hold
+    no egg gets the answer find_plugins gives for an empty plugin_env, ([], {}), at once. The
+    answer for a set of eggs is remembered while the working set is unchanged (a resolution
+    depends only on the eggs offered, the working set and full_env)."""
+    try:
+        import pkg_resources
+    except Exception:
+        return
+    working_set = pkg_resources.working_set
+    original = working_set.find_plugins
+    full_envs = {}
+    answers = {}
+
+    def state():
+        return (tuple(working_set.entries), len(working_set.by_key))
+
+    def find_plugins(plugin_env, full_env=None, installer=None, fallback=True):
+        if full_env is not None or installer is not None or not fallback:
+            return original(plugin_env, full_env, installer, fallback)
+        offered = tuple(sorted((dist.project_name, str(dist.version), dist.location)
+                               for project in plugin_env for dist in plugin_env[project]))
+        if not offered:
+            return [], {}
+        now = state()
+        key = (now, offered)
+        if key in answers:
+            distributions, errors = answers[key]
+            return list(distributions), dict(errors)
+        if now[0] not in full_envs:
+            full_envs.clear()
+            full_envs[now[0]] = pkg_resources.Environment(working_set.entries)
+        distributions, errors = original(plugin_env, full_envs[now[0]], installer, fallback)
+        answers[key] = (list(distributions), dict(errors))
+        return distributions, errors
+
+    working_set.find_plugins = find_plugins
+
+
+def requested_paths(request):
+    """The environments: those of the first line, then one JSON string a line, as they come."""
+    for path in request.get('environments') or []:
+        yield path
+    for line in sys.stdin:
+        line = line.strip()
+        if line:
+            yield json.loads(line)
+
+
+def lighter_pristine_copy():
+    """trac.config.Configuration keeps a deep copy of each parsed trac.ini (for save(), which the
+    preflight never calls), made by copy.deepcopy through every option: a tenth of opening an
+    environment. Options are strings, so copying each section's dict is the same deep copy;
+    any other value falls back to Trac's own way."""
+    try:
+        from trac.config import UnicodeConfigParser
+    except Exception:
+        return
+    original = UnicodeConfigParser.__deepcopy__
+
+    def __deepcopy__(self, memo):
+        sections = self._sections
+        if not all(isinstance(value, str) or value is None
+                   for options in sections.values() for value in options.values()):
+            return original(self, memo)
+        parser = self.__class__()
+        parser._sections = {name: dict(options) for name, options in sections.items()}
+        return parser
+
+    UnicodeConfigParser.__deepcopy__ = __deepcopy__
+
 
 def main():
-    request = json.loads(sys.stdin.read() or '{}')
+    request = json.loads(sys.stdin.readline() or '{}')
     for directory in request.get('siteDirs') or []:
         site.addsitedir(directory)
     first = {'kind': 'python', 'python': {'executable': sys.executable,
@@ -289,7 +413,9 @@ def main():
         return
     emit(first)
     remember_resolved_requirements()
-    for counter, path in enumerate(request.get('environments') or []):
+    remember_plugin_search()
+    lighter_pristine_copy()
+    for counter, path in enumerate(requested_paths(request)):
         try:
             emit(check_environment(path, counter))
         except Exception as e:

@@ -1,8 +1,11 @@
-import { spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Finding } from '../findings.js';
+import { streamThroughChild } from '../util/streamThroughChild.js';
 import { PYTHON_PROGRAMS_DIR } from './askPython.js';
+import { preflightWorkerCount, runPreflightWorkers, SILENCE_LIMIT_MS, type PreflightRunner, type WorkerStop } from './preflightWorkers.js';
+
+export { preflightWorkerCount, type PreflightRunner } from './preflightWorkers.js';
 
 /** The interpreter Debian's mod_wsgi embeds: what runs the site without --python-home. */
 export const SYSTEM_PYTHON = '/usr/bin/python3';
@@ -20,6 +23,8 @@ export interface PreflightRequest {
   asUser: { user: string; group: string } | null;
   /** Offer Debian's bindings when the interpreter has none (the generated script does the same). */
   svnBindings: string | null;
+  /** How many Python processes share the environments (default: preflightWorkerCount). */
+  workers?: number;
 }
 
 export interface PreflightRepository {
@@ -60,14 +65,14 @@ export type PreflightResult =
     }
   | { status: 'skipped'; reason: string; advice: string[] };
 
-/** Runs the program with its request on stdin; resolves to stdout (JSON lines) and stderr. */
-export type PreflightRunner = (command: string, args: string[], stdin: string, env: Record<string, string>) => Promise<{ stdout: string; stderr: string; exitCode: number | null; error?: string }>;
-
 /**
- * One Python process for all environments (the list goes on stdin, never on the command line),
- * in the interpreter the deployment uses, as the user Apache runs it as.
+ * Asks Trac about every environment, in the interpreter the deployment uses, as the user Apache
+ * runs it as. The environments are streamed to the processes' stdin (never on a command line),
+ * a window at a time, spread over preflightWorkerCount() processes (request.workers overrides);
+ * the answers come back in the order of request.environments, one for each: an environment no
+ * process answered is reported as preflight-crashed, never left out.
  */
-export async function runPreflight(request: PreflightRequest, run: PreflightRunner = spawnRunner): Promise<PreflightResult> {
+export async function runPreflight(request: PreflightRequest, run: PreflightRunner = streamRunner): Promise<PreflightResult> {
   const system = await fs.access(SYSTEM_PYTHON).then(() => SYSTEM_PYTHON, () => 'python3');
   const python = request.pythonHome ? path.join(request.pythonHome, 'bin', 'python') : system;
   const from = request.pythonHome ? `--python-home ${request.pythonHome}` : 'the system Python, no --python-home';
@@ -80,23 +85,17 @@ export async function runPreflight(request: PreflightRequest, run: PreflightRunn
   const args = request.asUser
     ? [`--reuid=${request.asUser.user}`, `--regid=${request.asUser.group}`, '--init-groups', '--', python, '-c', program]
     : ['-c', program];
-  const stdin = JSON.stringify({ environments: request.environments, siteDirs: request.siteDirs, svnBindings: request.svnBindings });
-  const result = await run(command, args, stdin, { PYTHON_EGG_CACHE: request.eggCache, PYTHONDONTWRITEBYTECODE: '1' });
-  if (result.error) return { status: 'skipped', reason: `cannot run ${python} (${from}): ${result.error}`, advice: [] };
-  const lines = result.stdout.split('\n').filter((l) => l.trim().startsWith('{'));
-  const documents: Record<string, unknown>[] = [];
-  for (const line of lines) {
-    try {
-      documents.push(JSON.parse(line) as Record<string, unknown>);
-    } catch {
-      // a plugin printing on stdout: not ours
-    }
-  }
-  const first = documents.find((d) => d.kind === 'python') as
+  const header = `${JSON.stringify({ siteDirs: request.siteDirs, svnBindings: request.svnBindings })}\n`;
+  const env = { PYTHON_EGG_CACHE: request.eggCache, PYTHONDONTWRITEBYTECODE: '1' };
+  const workers = request.workers ?? preflightWorkerCount(request.environments.length);
+  const outcome = await runPreflightWorkers(request.environments, workers, (input, onLine, signal) => run(command, args, withHeader(header, input), onLine, env, signal));
+  const first = outcome.first as
     | { python: { executable: string; version: string }; user: string | null; trac: string | null; error: string | null; svn: { inInterpreter: boolean; systemDir: string | null } }
-    | undefined;
+    | null;
   if (!first) {
-    return { status: 'skipped', reason: `${python} (${from}) did not run the preflight (exit ${result.exitCode ?? '?'}): ${lastLine(result.stderr) || 'no output'}`, advice: [] };
+    const stop = outcome.lastStop;
+    if (stop?.startError) return { status: 'skipped', reason: `cannot run ${python} (${from}): ${stop.startError}`, advice: [] };
+    return { status: 'skipped', reason: `${python} (${from}) did not run the preflight (${stopText(stop)}): ${stop?.reason || 'no output'}`, advice: [] };
   }
   if (!first.trac) {
     return {
@@ -105,49 +104,36 @@ export async function runPreflight(request: PreflightRequest, run: PreflightRunn
       advice: request.pythonHome ? ['check that --python-home names the virtualenv Trac is installed in'] : ['pass --python-home DIR, the virtualenv Trac is installed in'],
     };
   }
-  const environments = documents.filter((d) => d.kind === 'environment') as unknown as PreflightEnvironment[];
-  if (!documents.some((d) => d.kind === 'done')) {
-    const seen = new Set(environments.map((e) => e.path));
-    const cut = request.environments.find((p) => !seen.has(p));
-    if (cut !== undefined) {
-      environments.push({
-        path: cut,
-        opened: false,
-        problems: [{ code: 'preflight-crashed', severity: 'error', message: `${cut}: Python stopped while Trac opened this environment (exit ${result.exitCode ?? '?'}): ${lastLine(result.stderr) || 'no output'}`, path: cut }],
-        repositories: [],
-        plugins: [],
-        attachment: null,
-        project: null,
-        xsendfile: null,
-        filesDir: null,
-      });
-    }
-  }
+  const environments = request.environments.map((envPath, index): PreflightEnvironment => {
+    const answer = outcome.answers[index] as Partial<PreflightEnvironment> | null;
+    if (answer && answer.path === envPath) return { ...EMPTY_ANSWER, ...answer, path: envPath };
+    const stop = outcome.crashed.get(index);
+    const message = stop
+      ? stop.silent
+        ? `${envPath}: Python answered nothing for ${SILENCE_LIMIT_MS / 1000} s while Trac opened this environment, and was stopped`
+        : `${envPath}: Python stopped while Trac opened this environment (${stopText(stop)}): ${stop.reason || 'no output'}`
+      : answer
+        ? `${envPath}: the preflight answered for ${String(answer.path)} instead; Trac's verdict on this environment is unknown`
+        : `${envPath}: not asked: the preflight processes stopped before this environment (${stopText(outcome.lastStop)}): ${outcome.lastStop?.reason || 'no output'}`;
+    return { ...EMPTY_ANSWER, path: envPath, problems: [{ code: 'preflight-crashed', severity: 'error', message, path: envPath }] };
+  });
   return { status: 'ran', python: first.python, user: first.user, trac: first.trac, svn: first.svn, environments };
 }
 
-function lastLine(text: string): string {
-  const lines = text.trim().split('\n');
-  return (lines[lines.length - 1] ?? '').trim();
+const EMPTY_ANSWER: PreflightEnvironment = { path: '', opened: false, problems: [], repositories: [], plugins: [], attachment: null, project: null, xsendfile: null, filesDir: null };
+
+function stopText(stop: WorkerStop | null): string {
+  if (!stop) return 'exit ?';
+  return stop.signal ? `killed by ${stop.signal}` : `exit ${stop.exitCode ?? '?'}`;
 }
 
-/** node:child_process with the request on stdin and a generous timeout (Trac loads every plugin). */
-export const spawnRunner: PreflightRunner = (command, args, stdin, env) =>
-  new Promise((resolve) => {
-    const child = spawn(command, args, { env: { ...process.env, ...env }, cwd: '/', stdio: ['pipe', 'pipe', 'pipe'], timeout: 600_000 });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    let error: string | undefined;
-    child.stdout.on('data', (b: Buffer) => out.push(b));
-    child.stderr.on('data', (b: Buffer) => {
-      if (err.length < 1000) err.push(b);
-    });
-    child.on('error', (e) => {
-      error = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such program' : e.message;
-    });
-    child.stdin.on('error', () => {});
-    child.stdin.end(stdin);
-    child.on('close', (code) => {
-      resolve({ stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), exitCode: code, ...(error ? { error } : {}) });
-    });
-  });
+async function* withHeader(header: string, input: AsyncIterable<string>): AsyncGenerator<string> {
+  yield header;
+  yield* input;
+}
+
+/** util/streamThroughChild, from / (the Apache user may not enter our working directory). */
+export const streamRunner: PreflightRunner = async (command, args, input, onLine, env, signal) => {
+  const run = await streamThroughChild(command, args, input, onLine, { env: { ...process.env, ...env }, cwd: '/', flushEachRecord: true, signal });
+  return { exitCode: run.code, signal: run.signal, stderr: run.stderr, ...(run.spawnError ? { error: run.spawnError === 'ENOENT' ? 'no such program' : run.spawnError } : {}) };
+};

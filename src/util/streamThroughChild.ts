@@ -12,7 +12,20 @@ export interface StreamedRun {
 }
 
 const CHUNK = 64 * 1024;
+
+export interface StreamOptions {
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  /**
+   * Write each record as soon as `input` yields it, instead of gathering 64 KiB: for an input
+   * that waits for the program's answers before it yields more (a record is then a batch).
+   */
+  flushEachRecord?: boolean;
+  /** Aborting kills the program (SIGKILL); its exit is reported as usual (signal SIGKILL). */
+  signal?: AbortSignal;
+}
 const STDERR_LIMIT = 64 * 1024;
+const GONE: unique symbol = Symbol('exited');
 
 /**
  * Runs COMMAND ARGS with any number of records on its stdin instead of in its argument list
@@ -29,14 +42,25 @@ export async function streamThroughChild(
   args: readonly string[],
   input: Iterable<string> | AsyncIterable<string>,
   onLine: (line: string) => void,
-  options: { env?: NodeJS.ProcessEnv } = {},
+  options: StreamOptions = {},
 ): Promise<StreamedRun> {
-  const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'], env: options.env ?? process.env });
+  const child = spawn(command, args, {
+    stdio: ['pipe', 'pipe', 'pipe'],
+    env: options.env ?? process.env,
+    ...(options.cwd ? { cwd: options.cwd } : {}),
+    ...(options.signal ? { signal: options.signal, killSignal: 'SIGKILL' as const } : {}),
+  });
   let spawnError: string | null = null;
   let stdinClosed = false;
+  let spawned = false;
   const started = new Promise<void>((resolve) => {
-    child.once('spawn', resolve);
-    child.once('error', (error) => {
+    child.once('spawn', () => {
+      spawned = true;
+      resolve();
+    });
+    // After the start, an error is the abort (or a failed kill): the exit reports it.
+    child.on('error', (error) => {
+      if (spawned) return;
       spawnError = (error as NodeJS.ErrnoException).code ?? error.message;
       resolve();
     });
@@ -82,11 +106,21 @@ export async function streamThroughChild(
       buffer = '';
       if (!ok && !stdinClosed) await drained(child.stdin);
     };
+    // The program may exit while `input` waits (for its answers, say): then stop asking it.
+    const gone: Promise<typeof GONE> = exited.then(() => GONE);
+    const records = (Symbol.asyncIterator in input ? (input as AsyncIterable<string>)[Symbol.asyncIterator]() : (input as Iterable<string>)[Symbol.iterator]()) as
+      | AsyncIterator<string>
+      | Iterator<string>;
     try {
-      for await (const record of input) {
-        if (stdinClosed) break;
-        buffer += record;
-        if (buffer.length >= CHUNK) await flush();
+      for (;;) {
+        const step = await Promise.race([records.next(), gone]);
+        if (step === GONE || (!step.done && stdinClosed)) {
+          void records.return?.();
+          break;
+        }
+        if (step.done) break;
+        buffer += step.value;
+        if (options.flushEachRecord || buffer.length >= CHUNK) await flush();
       }
       await flush();
     } catch (error) {
