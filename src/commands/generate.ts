@@ -1,8 +1,6 @@
 import { usageError } from '../errors.js';
 import { allProblems, inspectPath } from '../inspect/inspectPath.js';
 import { MACHINE_STATE_CODES, PREFLIGHT_CODES, withPreflight } from '../inspect/preflight.js';
-import { takeOverRunner } from '../python/earlyRuns.js';
-import { spawnRunner } from '../python/preflight.js';
 import type { Finding } from '../findings.js';
 import type { GenerateOptions } from '../plan/options.js';
 import { planDeployment } from '../plan/planDeployment.js';
@@ -40,7 +38,7 @@ export interface Deployment {
 export async function buildDeployment(source: string, options: GenerateOptions, out: string, { preflight = true }: { preflight?: boolean } = {}): Promise<Deployment> {
   let inspection = await inspectPath(source);
   if (preflight) {
-    inspection = await withPreflight(inspection, { pythonHome: options.pythonHome ?? null, siteDirs: options.siteDir, eggCache: options.eggCache ?? null, run: takeOverRunner(spawnRunner) });
+    inspection = await withPreflight(inspection, { pythonHome: options.pythonHome ?? null, siteDirs: options.siteDir, eggCache: options.eggCache ?? null });
     refuseWhatTracRefuses(allProblems(inspection));
   }
   const plan = await planDeployment({ inspection, options, outDir: out });

@@ -7,8 +7,6 @@ import { publicUrlDecision, tracIniUrlFindings, tracSettingFindings, tracUrlSett
 import { nameFromPath } from '../plan/validate.js';
 import { allProblems, inspectPath } from '../inspect/inspectPath.js';
 import { withPreflight } from '../inspect/preflight.js';
-import { takeOverRunner } from '../python/earlyRuns.js';
-import { spawnRunner } from '../python/preflight.js';
 import type { ClientRunner } from '../inspect/probeDatabase.js';
 import type { InspectOutcome } from './outcome.js';
 
@@ -35,7 +33,7 @@ export interface InspectArgs {
 export async function runInspect(args: InspectArgs, runClient?: ClientRunner): Promise<InspectOutcome> {
   let inspection = await inspectPath(args.path, { processes: args.processes, threads: args.threads });
   if (args.preflight) {
-    inspection = await withPreflight(inspection, { pythonHome: args.pythonHome ?? null, siteDirs: args.siteDir ?? [], eggCache: args.eggCache ?? null, run: takeOverRunner(spawnRunner) });
+    inspection = await withPreflight(inspection, { pythonHome: args.pythonHome ?? null, siteDirs: args.siteDir ?? [], eggCache: args.eggCache ?? null });
   }
   if (args.probeDb) {
     // Loaded only when asked: it brings execa, which costs start-up time on every inspect.
