@@ -6,7 +6,7 @@ import { listJournals, newId, restoreBefore, saveJournal, storeState, transactio
 import { takeLock } from './lock.js';
 import { putState, readState, sameState, type PathState } from './pathState.js';
 import { invalidCommandHint } from '../apache/moduleHint.js';
-import { answered, childrenOf, describe, listenAddresses, mountAnswered, mountedPaths, probe, sleep, type Answer } from './serverCheck.js';
+import { answered, childrenOf, describe, listenAddresses, mountAnswered, mountedPaths, probe, probesFor, sleep, type Answer, type MountCheck } from './serverCheck.js';
 import { prepareStateDir, stateDirError } from './stateDir.js';
 import { configTest, ctl, gracefulReload, processAlive, runConfig, runningPid, type ApacheTarget } from './target.js';
 
@@ -35,8 +35,8 @@ export interface TransactionOptions {
   reload: boolean;
   /** Called after a successful commit (rollback marks the apply it undid). */
   onCommit?: (journal: Journal) => Promise<void>;
-  /** URL paths the change mounts: each must answer over HTTP after the reload. */
-  mounts?: string[];
+  /** Mount points the change makes (path, site name, ports): each must answer over HTTP after the reload. */
+  mounts?: MountCheck[];
   /** When Apache is found stopped: start it (rollback of an apply made while it ran). */
   startIfStopped?: () => boolean;
 }
@@ -270,36 +270,39 @@ async function reloadAndVerify(
   return pid;
 }
 
-/** Every mounted site of the current configuration, asked before the reload. */
+/** Every mounted site of the current configuration, asked before the reload (as its own virtual host). */
 async function previousAnswers(target: ApacheTarget, pid: number): Promise<Answer[]> {
   const addresses = await listenAddresses(pid);
   if (!addresses) return [];
-  const paths = await mountedPaths(target);
-  return Promise.all(addresses.flatMap((a) => paths.map((p) => probe(`http://${a}${p}`))));
+  const mounts = await mountedPaths(target);
+  return Promise.all(mounts.flatMap((m) => probesFor(m, addresses).probes.map((p) => probe(p))));
 }
 
-async function checkSites(pid: number, mounts: string[], before: Answer[], verified: string[]): Promise<void> {
+async function checkSites(pid: number, mounts: MountCheck[], before: Answer[], verified: string[]): Promise<void> {
   const addresses = await listenAddresses(pid);
   if (!addresses) {
     verified.push(`skipped: the addresses Apache (pid ${pid}) listens on could not be read from /proc; no URL was requested`);
     return;
   }
   const failures: string[] = [];
-  for (const address of addresses) {
-    for (const mount of mounts) {
-      const url = `http://${address}${mount.endsWith('/') ? mount : `${mount}/`}`;
+  for (const mount of mounts) {
+    const { probes, missing } = probesFor(mount, addresses);
+    for (const port of missing) {
+      failures.push(`${mount.path} of ${mount.host ?? 'the site'} is served on port ${port}, where Apache (pid ${pid}) does not listen: add "Listen ${port}" to ports.conf (httpd.conf on RHEL)`);
+    }
+    for (const request of probes) {
       // Trac's first request imports it: retry a while before calling the mount dead.
-      let answer = await probe(url);
+      let answer = await probe(request);
       for (let i = 0; i < 20 && !mountAnswered(answer); i++) {
         await sleep(500);
-        answer = await probe(url);
+        answer = await probe(request);
       }
       if (mountAnswered(answer)) verified.push(`mounted: ${describe(answer)}`);
-      else failures.push(`the applied mount point ${describe(answer)}`);
+      else failures.push(`the applied mount point ${describe(answer)}${request.redirectTo ? ` (expected a redirect to ${request.redirectTo}/...)` : ''}`);
     }
   }
   for (const previous of before.filter(answered)) {
-    const answer = await probe(previous.url);
+    const answer = await probe(previous.probe);
     if (answered(answer)) verified.push(`still answers: ${describe(answer)}`);
     else failures.push(`${previous.url} answered HTTP ${previous.status} before the reload, now ${describe(answer)}`);
   }

@@ -3,6 +3,7 @@ import { readDeployedSite } from '../apply/deployedSite.js';
 import { holdsAfter, listJournals, loadState, saveJournal } from '../apply/journal.js';
 import { installChanges } from '../apply/installChanges.js';
 import { runTransaction, type Change, type TransactionResult } from '../apply/transaction.js';
+import { mountCheckOf } from '../apply/serverCheck.js';
 import { resolveTarget, type ApacheTarget, type TargetOptions } from '../apply/target.js';
 import { EXIT, usageError } from '../errors.js';
 import { errorsIn, type Finding } from '../findings.js';
@@ -57,7 +58,7 @@ export async function runApply(args: ApplyArgs): Promise<ApplyOutcome> {
     kind: 'apply',
     source: site.dir,
     reload: args.reload,
-    mounts: site.plans.map((plan) => plan.urlPrefix),
+    mounts: site.plans.map(mountCheckOf),
     log: args.log ?? (() => {}),
     changes: async () => {
       const install = await installChanges(target, site, args.force);

@@ -61,7 +61,6 @@ export async function decideSite(options: SiteOptions, name: string): Promise<Si
   const ports = tls ? [options.httpPort, options.httpsPort] : [options.httpPort];
   const unusual = ports.filter((p) => p !== 80 && p !== 443);
   if (unusual.length > 0) notes.push(`port${unusual.length === 1 ? '' : 's'} ${unusual.join(', ')}: Apache listens there only with a Listen line in ports.conf (Debian) or httpd.conf; this site file holds none`);
-  notes.push('WSGISocketRotation Off is in the site file: it is server-wide (every mod_wsgi daemon group of this Apache), and keeps a graceful reload from failing requests that old workers still forward on kept-alive connections');
   notes.push(`a whole site for ${serverName}: apply installs it into sites-available/ and enables it (a2ensite; conf.d/ on RHEL), logs in ${logDir}`);
   return {
     site: {
@@ -74,7 +73,6 @@ export async function decideSite(options: SiteOptions, name: string): Promise<Si
       errorLog: path.join(logDir, `${name}-error.log`),
       accessLog: path.join(logDir, `${name}-access.log`),
       installAs: 'site',
-      socketRotation: 'off',
     },
     modules,
     notes,

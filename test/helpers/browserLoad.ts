@@ -18,6 +18,8 @@ export interface LoadCounts {
 
 export interface LoadOptions {
   port: number;
+  /** The Host header (a name-based virtual host); default 127.0.0.1:port. */
+  host?: string;
   paths: string[];
   connections: number;
   /** Upper bounds: the load stops at whichever comes first (or when stop() is called). */
@@ -44,12 +46,12 @@ export function startLoad(options: LoadOptions): { stop: () => void; done: Promi
     for (let n = 0; n < options.maxRequestsPerConnection && !stopped; n++) {
       const path = options.paths[(index + n) % options.paths.length] ?? '/';
       const start = performance.now();
-      let result = await once(agent, options.port, path);
+      let result = await once(agent, options, path);
       if ('error' in result && result.reused) {
         counts.retried++;
         agent.destroy();
         agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-        result = await once(agent, options.port, path);
+        result = await once(agent, options, path);
       }
       if ('error' in result) {
         counts.failed++;
@@ -75,9 +77,10 @@ export function startLoad(options: LoadOptions): { stop: () => void; done: Promi
 
 type Once = { status: number } | { error: string; reused: boolean };
 
-function once(agent: http.Agent, port: number, path: string): Promise<Once> {
+function once(agent: http.Agent, options: Pick<LoadOptions, 'port' | 'host'>, path: string): Promise<Once> {
   return new Promise((resolve) => {
-    const req = http.request({ host: '127.0.0.1', port, path, agent, timeout: 60000 }, (res) => {
+    const headers = options.host ? { host: options.host } : {};
+    const req = http.request({ host: '127.0.0.1', port: options.port, path, agent, headers, timeout: 60000 }, (res) => {
       res.on('data', () => {});
       res.on('end', () => resolve({ status: res.statusCode ?? 0 }));
       res.on('error', (error) => resolve({ error: error.message, reused: Boolean(req.reusedSocket) }));
@@ -91,4 +94,18 @@ function once(agent: http.Agent, port: number, path: string): Promise<Once> {
 export function percentile(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
+}
+
+/** One GET on a fresh connection, with an optional Host header; the status (the body is read and dropped). */
+export function get(port: number, path: string, host?: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, path, headers: host ? { host } : {}, agent: false, timeout: 60000 }, (res) => {
+      res.on('data', () => {});
+      res.on('end', () => resolve(res.statusCode ?? 0));
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error('no answer within 60 s')));
+    req.on('error', reject);
+    req.end();
+  });
 }

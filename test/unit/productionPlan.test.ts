@@ -20,7 +20,6 @@ const site = (over: Partial<SitePlan> = {}): SitePlan => ({
   errorLog: '/var/log/apache2/x-error.log',
   accessLog: '/var/log/apache2/x-access.log',
   installAs: 'site',
-  socketRotation: 'off',
   ...over,
 });
 const tls = { cert: '/c', key: '/k', chain: null, hsts: false };
