@@ -4,34 +4,44 @@
 // Goals (issue 16): a fresh deploy at most as long as trac-admin's; a repeated deploy (any
 // TARGET: the Python answer comes from the cache) at most half of it; generate and inspect of
 // one environment under 150 ms.
+// BENCH_OLD_CLI=/path/to/other/bin/trac-deploy.js adds the same trac-deploy rows for that build
+// (e.g. a worktree of main), interleaved in the same run: old and new figures side by side.
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { CLI, TRAC_ADMIN, VENV, fmt, initEnv, median, tempRoot, timed } from './lib.mjs';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 7);
+const OLD_CLI = process.env.BENCH_OLD_CLI ?? null;
 const root = tempRoot('trac-deploy-bench-cli-');
 try {
   const env = initEnv(path.join(root, 'env'));
   const cache = path.join(root, 'cache');
+  const ours = (cli, tag) => [
+    // An empty cache of its own for every run: Python is asked.
+    { label: `trac-deploy${tag} deploy (fresh target, empty cache: asks Python)`, run: (i) => timed('node', [cli, 'deploy', env, path.join(root, `ours${tag}-${i}`), '--python-home', VENV], { TRAC_DEPLOY_CACHE_DIR: path.join(root, `cache${tag}-${i}`) }) },
+    { label: `trac-deploy${tag} deploy (new target, cached answer)`, run: (i) => timed('node', [cli, 'deploy', env, path.join(root, `new${tag}-${i}`), '--python-home', VENV], { TRAC_DEPLOY_CACHE_DIR: cache + tag }) },
+    { label: `trac-deploy${tag} deploy (re-run: cached, nothing to copy)`, run: () => timed('node', [cli, 'deploy', env, path.join(root, `again${tag}`), '--python-home', VENV], { TRAC_DEPLOY_CACHE_DIR: cache + tag }) },
+    { label: `trac-deploy${tag} generate`, run: () => timed('node', [cli, 'generate', env, '--out', path.join(root, `gen${tag}`), '--python-home', VENV, '--force']) },
+    { label: `trac-deploy${tag} inspect`, run: () => timed('node', [cli, 'inspect', env]) },
+    { label: `trac-deploy${tag} inspect --python-home (preflight asks Trac)`, run: () => timed('node', [cli, 'inspect', env, '--python-home', VENV]) },
+  ];
+  const builds = [[CLI, ''], ...(OLD_CLI ? [[OLD_CLI, ' (old)']] : [])];
   const rows = [
     { label: 'trac-admin ENV deploy (fresh target)', run: (i) => timed(TRAC_ADMIN, [env, 'deploy', path.join(root, `admin-${i}`)]) },
-    // An empty cache of its own for every run: Python is asked.
-    { label: 'trac-deploy deploy (fresh target, empty cache: asks Python)', run: (i) => timed('node', [CLI, 'deploy', env, path.join(root, `ours-${i}`), '--python-home', VENV], { TRAC_DEPLOY_CACHE_DIR: path.join(root, `cache-${i}`) }) },
-    { label: 'trac-deploy deploy (new target, cached answer)', run: (i) => timed('node', [CLI, 'deploy', env, path.join(root, `new-${i}`), '--python-home', VENV], { TRAC_DEPLOY_CACHE_DIR: cache }) },
-    { label: 'trac-deploy deploy (re-run: cached, nothing to copy)', run: () => timed('node', [CLI, 'deploy', env, path.join(root, 'again'), '--python-home', VENV], { TRAC_DEPLOY_CACHE_DIR: cache }) },
-    { label: 'trac-deploy generate', run: () => timed('node', [CLI, 'generate', env, '--out', path.join(root, 'gen'), '--python-home', VENV, '--force']) },
-    { label: 'trac-deploy inspect', run: () => timed('node', [CLI, 'inspect', env]) },
+    // Row by row, each build after the other: both see the same moment's load.
+    ...ours(CLI, '').flatMap((row, n) => [row, ...(OLD_CLI ? [ours(OLD_CLI, ' (old)')[n]] : [])]),
     { label: 'node -e 0 (Node start-up)', run: () => timed('node', ['-e', '0']) },
   ].map((r) => ({ ...r, samples: [] }));
   // Warm the cache of the cached rows (and the page cache for all).
-  timed('node', [CLI, 'deploy', env, path.join(root, 'again'), '--python-home', VENV], { TRAC_DEPLOY_CACHE_DIR: cache });
+  for (const [cli, tag] of builds) timed('node', [cli, 'deploy', env, path.join(root, `again${tag}`), '--python-home', VENV], { TRAC_DEPLOY_CACHE_DIR: cache + tag });
   for (let i = 0; i < RUNS; i++) for (const r of rows) r.samples.push(r.run(i));
   const stats = rows.map((r) => ({ label: r.label, seconds: median(r.samples.map((s) => s.seconds)), mib: median(r.samples.map((s) => s.mib)), cpu: median(r.samples.map((s) => s.cpu)) }));
   const admin = stats[0].seconds;
   const node = stats[stats.length - 1].seconds;
-  console.log(`median of ${RUNS} interleaved runs, one fresh Trac 1.6 environment`);
+  console.log(`median of ${RUNS} interleaved runs, one fresh Trac 1.6 environment; load average ${os.loadavg().map((l) => fmt(l)).join(' ')} at the end`);
   for (const r of stats) {
-    console.log(`${r.label.padEnd(62)} ${fmt(r.seconds)} s wall  ${fmt(r.cpu)} s cpu  ${fmt(r.mib, 0).padStart(4)} MiB  ${fmt(r.seconds / admin)}x trac-admin  +${fmt((r.seconds - node) * 1000, 0)} ms over node -e 0`);
+    console.log(`${r.label.padEnd(76)} ${fmt(r.seconds)} s wall  ${fmt(r.cpu)} s cpu  ${fmt(r.mib, 0).padStart(4)} MiB  ${fmt(r.seconds / admin)}x trac-admin  +${fmt((r.seconds - node) * 1000, 0)} ms over node -e 0`);
   }
 } finally {
   fs.rmSync(root, { recursive: true, force: true });

@@ -1,4 +1,3 @@
-import { execa } from 'execa';
 import fs from 'fs-extra';
 import os from 'node:os';
 import path from 'node:path';
@@ -31,6 +30,8 @@ export async function configTest(includes: string[], options: { modules?: string
     await fs.mkdirp(path.join(root, 'htdocs'));
     await fs.writeFile(conf, text);
     const command = layout.family === 'debian' ? layout.ctl : layout.binary;
+    // Loaded when used: execa costs start-up time on every run that never calls it.
+    const { execa } = await import('execa');
     const result = await execa(command, ['-t', '-f', conf], { reject: false, all: true, stdin: 'ignore' });
     return { ok: result.exitCode === 0, output: String(result.all ?? '').trim() };
   } finally {

@@ -7,7 +7,7 @@ import type { GenerateOptions } from '../plan/options.js';
 import { planDeployment } from '../plan/planDeployment.js';
 import type { DeploymentPlan, RenderedFile } from '../plan/types.js';
 import { questionFor } from '../python/answerCache.js';
-import type { HtdocsAnswer } from '../python/htdocsDirs.js';
+import { refusal, type HtdocsAnswer } from '../python/htdocsDirs.js';
 import { askHtdocs, rememberAnswer, removeEggCache } from '../python/htdocsQuestion.js';
 import { renderDeploy } from '../render/renderDeploy.js';
 import { emitFiles, type EmitOptions, type FilesResult } from '../write/emitFiles.js';
@@ -46,7 +46,7 @@ export async function runDeploy(args: DeployArgs): Promise<DeployOutcome> {
   const question = questionFor(args.pythonHome, envPath);
   // The Python question is the slow part: it runs while the environment is inspected (and was
   // started before the CLI's modules loaded when bin/ could tell it was this one).
-  const asking = askHtdocs(question, args.pythonHome ?? null);
+  let asking = askHtdocs(question, args.pythonHome ?? null);
   // Awaited below; marked handled now, so a failure that comes before the inspection ends is not
   // an unhandled rejection (which would end the process with a stack trace).
   asking.catch(() => undefined);
@@ -59,8 +59,17 @@ export async function runDeploy(args: DeployArgs): Promise<DeployOutcome> {
         `for all of them, deploy one (their Trac and plugins' files are shared) and pass its htdocs to: trac-deploy generate ${inspection.path} --htdocs TARGET/htdocs`,
       );
     }
-    const asked = await asking;
+    let asked = await asking;
+    const inspected = inspection.environments[0];
+    if (!asked.fresh && inspected?.problems.some((p) => DOUBTS.has(p.code))) {
+      // The cached verdict predates what the inspection just saw in the database: Trac decides.
+      await asking.then(removeEggCache, () => undefined);
+      asking = askHtdocs(question, args.pythonHome ?? null, { useCache: false });
+      asked = await asking;
+    }
     const { answer } = asked;
+    const refused = (answer.verdict?.problems ?? []).filter((p) => p.severity === 'error');
+    if (refused.length > 0) throw refusal(envPath, refused);
     const { sources, providers } = staticSources(answer, htdocs);
     const chosen = pythonOptions(args, answer);
     const plan = await planDeployment({
@@ -73,10 +82,14 @@ export async function runDeploy(args: DeployArgs): Promise<DeployOutcome> {
     });
     plan.notes.push(...chosen.notes);
     if (asked.cacheNote) plan.notes.push(asked.cacheNote);
+    const server = inspected?.database && inspected.database.scheme !== 'sqlite' ? inspected.database.scheme : null;
+    if (!asked.fresh && server) {
+      plan.notes.push(`Trac's verdict (the environment opens, its ${server} database answers and needs no upgrade) is the cached one of an earlier run: the database server was not asked in this run`);
+    }
     // The plan file makes TARGET a directory smoke and apply read like generate's --out.
     const files = [...renderDeploy(plan), renderPlanFile(plan)];
     const sync = await planSync(htdocs, sources, manifest.htdocs);
-    const findings = [...allProblems(inspection), ...sync.skipped.map(skippedLink)];
+    const findings = [...allProblems(inspection), ...(answer.verdict?.problems ?? []), ...sync.skipped.map(skippedLink)];
     const done = (result: FilesResult, exitCode: DeployOutcome['exitCode']): DeployOutcome => ({
       kind: 'deploy',
       exitCode,
@@ -108,6 +121,13 @@ export async function runDeploy(args: DeployArgs): Promise<DeployOutcome> {
     await asking.then(removeEggCache, () => undefined);
   }
 }
+
+/**
+ * What the inspection reads in an SQLite database that a cached answer cannot have seen (it is
+ * keyed on the files that make the htdocs answer, not on the database's rows): an upgrade need,
+ * a database gone. With one of these, Python is asked again and Trac refuses or accepts.
+ */
+const DOUBTS = new Set(['needs-upgrade', 'database-missing', 'database-unreadable']);
 
 /** A link (or device, FIFO, ...) in a static source directory: never followed, never published. */
 function skippedLink(file: string): Finding {

@@ -1,4 +1,3 @@
-import { execa } from 'execa';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { reasonOf, usageError } from '../errors.js';
@@ -106,6 +105,8 @@ async function isSslCertGroup(gid: number): Promise<boolean> {
 
 /** openssl with no input and its output kept (only public material is ever asked for). */
 async function openssl(args: string[]): Promise<{ exitCode: number; stdout: string }> {
+  // Loaded when used: execa costs start-up time on every run that never calls it.
+  const { execa } = await import('execa');
   const result = await execa('openssl', args, { reject: false, stdin: 'ignore', timeout: 20000 });
   if (result.failed && result.exitCode === undefined) throw usageError(`openssl could not be run (${result.shortMessage}); install it (Debian: apt-get install openssl)`);
   return { exitCode: result.exitCode ?? 1, stdout: String(result.stdout) };

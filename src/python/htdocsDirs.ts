@@ -1,4 +1,6 @@
 import { usageError } from '../errors.js';
+import { shWord } from '../escape/shell.js';
+import type { Finding } from '../findings.js';
 import { askPython, pythonFor, type PythonRunner } from './askPython.js';
 
 export interface PythonFacts {
@@ -16,9 +18,15 @@ export interface HtdocsAnswer {
   trac: { version: string; package: string };
   /** Enabled ITemplateProviders in Trac's order, with their (key, dir) pairs as Trac gives them. */
   providers: { name: string; dirs: [string, string][] }[];
+  /**
+   * Trac's verdict in the same run: it opened the environment, its database answered and needs
+   * no upgrade (else the program refused, see below); what it still found (plugins it skipped).
+   * Absent in answers of older programs.
+   */
+  verdict?: { problems: Finding[] };
 }
 
-type Raw = HtdocsAnswer | { error: string; message: string };
+type Raw = HtdocsAnswer | { error: string; message: string; code?: string; advice?: string[] };
 
 /**
  * Ask the environment's own Python which static directories Trac and its enabled plugins serve
@@ -41,7 +49,30 @@ export async function htdocsDirs(
         'pass --python-home DIR, the virtualenv Trac is installed in, so trac-deploy asks the Python that runs the environment',
       );
     }
+    if (answer.code) throw refusal(envPath, [{ code: answer.code, severity: 'error', message: answer.message, ...(answer.advice ? { advice: answer.advice } : {}) }]);
     throw usageError(`${envPath}: Trac could not load the environment: ${answer.message}`);
   }
   return answer;
+}
+
+/**
+ * What trac-admin ENV deploy refuses too (Trac cannot open the environment, its database does not
+ * answer or needs an upgrade): exit 2 with Trac's own reason and the remedy where known.
+ */
+export function refusal(envPath: string, problems: Finding[]): Error {
+  const quoted = shellWordOrNull(envPath);
+  const lines = problems.flatMap((p) => {
+    const advice = p.code === 'needs-upgrade' && quoted !== null ? [`trac-admin ${quoted} upgrade`] : (p.advice ?? []);
+    return [p.message, ...advice.map((a) => `  -> ${a}`)];
+  });
+  return usageError('Trac would not serve this environment; nothing was written', ...lines);
+}
+
+/** The path as one shell word; null for one no command line can carry (a control character). */
+function shellWordOrNull(value: string): string | null {
+  try {
+    return shWord(value);
+  } catch {
+    return null;
+  }
 }

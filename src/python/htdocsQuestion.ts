@@ -23,8 +23,9 @@ let early: { key: string; asking: Promise<Asked>; abort: AbortController } | nul
  * Asks (or finds in the cache) the answer to QUESTION. A question started early for the same
  * QUESTION (startEarly, before the CLI's modules load) is taken over instead of asked twice.
  */
-export function askHtdocs(question: Question, pythonHome: string | null): Promise<Asked> {
+export function askHtdocs(question: Question, pythonHome: string | null, { useCache = true }: { useCache?: boolean } = {}): Promise<Asked> {
   const key = JSON.stringify(question);
+  if (!useCache) return ask(question, pythonHome, new AbortController().signal, false);
   if (early) {
     const taken = early;
     early = null;
@@ -53,11 +54,11 @@ function abandon(taken: { asking: Promise<Asked>; abort: AbortController }): voi
   taken.asking.then((asked) => removeEggCache(asked), () => undefined).catch(() => undefined);
 }
 
-async function ask(question: Question, pythonHome: string | null, signal: AbortSignal): Promise<Asked> {
+async function ask(question: Question, pythonHome: string | null, signal: AbortSignal, useCache = true): Promise<Asked> {
   const own = environmentInputs(question.envPath);
   const before = await fingerprint(own.paths, own.dirsWithEntries);
   const cache = await usableCacheDirectory(cacheDirectory());
-  const cached = cache.dir ? await cachedAnswer(cache.dir, question).catch(() => null) : null;
+  const cached = cache.dir && useCache ? await cachedAnswer(cache.dir, question).catch(() => null) : null;
   if (cached) return { answer: cached, fresh: false, eggCache: null, cacheNote: null, before };
   const eggCache = await fs.mkdtemp(path.join(os.tmpdir(), 'trac-deploy-eggs-'));
   try {

@@ -1,4 +1,3 @@
-import { execa } from 'execa';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { messageOf, reasonOf, usageError, jobFailed } from '../errors.js';
@@ -37,6 +36,8 @@ export async function configureTrac(settings: TracSetting[], tracAdmin: string, 
     result.backups.push({ file, backup });
     for (const setting of envSettings) {
       const [, ...args] = setting.argv;
+      // Loaded when used: execa costs start-up time on every run that never calls it.
+      const { execa } = await import('execa');
       const run = await execa(tracAdmin, args, { reject: false, all: true, stdin: 'ignore', timeout: 120000 });
       if (run.exitCode !== 0) {
         throw jobFailed(

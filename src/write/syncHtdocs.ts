@@ -151,40 +151,58 @@ function isBelow(child: string, parent: string): boolean {
 /** Carry out a sync plan: copy added and replaced files (temp file + rename), delete removed ones. */
 export async function applySync(plan: SyncPlan): Promise<void> {
   const made = new Set<string>();
-  for (const key of plan.keys) {
-    await fs.mkdir(path.join(plan.htdocs, key), { recursive: true });
-    made.add(path.join(plan.htdocs, key));
-  }
+  const makeDir = async (dir: string) => {
+    if (made.has(dir)) return;
+    await fs.mkdir(dir, { recursive: true });
+    made.add(dir);
+  };
+  for (const key of plan.keys) await makeDir(path.join(plan.htdocs, key));
+  const jobs: (() => Promise<void>)[] = [];
   for (const entry of plan.entries) {
     const dest = path.join(plan.htdocs, entry.rel);
     if (entry.status === 'removed') {
-      await fs.rm(dest, { force: true });
+      jobs.push(() => fs.rm(dest, { force: true }));
       continue;
     }
     if (entry.status === 'unchanged' || !entry.source) continue;
-    const dir = path.dirname(dest);
-    if (!made.has(dir)) {
-      await fs.mkdir(dir, { recursive: true });
-      made.add(dir);
-    }
-    const temp = path.join(dir, `.${path.basename(dest)}.${process.pid}.tmp`);
+    // Directories first, in order; then the files, a few dozen at a time (each one's own temp).
+    await makeDir(path.dirname(dest));
+    jobs.push(() => writeEntry(entry, dest));
+  }
+  await settledInBatches(jobs);
+}
+
+/** One file: written beside its destination under a private temporary name, then renamed over it. */
+async function writeEntry(entry: SyncEntry, dest: string): Promise<void> {
+  const temp = path.join(path.dirname(dest), `.${path.basename(dest)}.${process.pid}.tmp`);
+  try {
+    if (!entry.content || entry.mode === undefined) throw new Error(`no content read for ${entry.rel}`);
+    // The source's own permission bits, never more: a file its owner kept private stays so.
+    const handle = await fs.open(temp, 'wx', 0o600);
     try {
-      if (!entry.content || entry.mode === undefined) throw new Error(`no content read for ${entry.rel}`);
-      // The source's own permission bits, never more: a file its owner kept private stays so.
-      const handle = await fs.open(temp, 'wx', 0o600);
-      try {
-        await handle.writeFile(entry.content);
-        await handle.chmod(entry.mode);
-      } finally {
-        await handle.close();
-      }
-      // Keep the source's mtime, as trac-admin's copy2 does: Last-Modified and ETags stay stable.
-      if (entry.mtime) await fs.utimes(temp, entry.atime ?? entry.mtime, entry.mtime);
-      await fs.rename(temp, dest);
-    } catch (error) {
-      await fs.rm(temp, { force: true });
-      throw error;
+      await handle.writeFile(entry.content);
+      await handle.chmod(entry.mode);
+    } finally {
+      await handle.close();
     }
+    // Keep the source's mtime, as trac-admin's copy2 does: Last-Modified and ETags stay stable.
+    if (entry.mtime) await fs.utimes(temp, entry.atime ?? entry.mtime, entry.mtime);
+    await fs.rename(temp, dest);
+  } catch (error) {
+    await fs.rm(temp, { force: true });
+    throw error;
+  }
+}
+
+/**
+ * Jobs a few dozen at a time; every job of a batch has ended (and cleaned up after itself)
+ * before the first failure is thrown, so nothing is still writing when the caller hears of it.
+ */
+async function settledInBatches(jobs: (() => Promise<void>)[], width = 32): Promise<void> {
+  for (let i = 0; i < jobs.length; i += width) {
+    const results = await Promise.allSettled(jobs.slice(i, i + width).map((job) => job()));
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
   }
 }
 

@@ -104,4 +104,19 @@ describe('deploy caches the Python answer per user', () => {
     expect(await fs.readdir(open)).toEqual([]);
     expect((await fs.stat(open)).mode & 0o777).toBe(0o777);
   });
+
+  it('says, on a cached run of a MySQL or PostgreSQL environment, that the database server was not asked', async () => {
+    const root = await tempDir();
+    const env = await copyFixture('trac16-mysql', root);
+    const { home, calls } = await fakePython(root);
+    const cache = path.join(root, 'cache');
+    const note = 'the database server was not asked in this run';
+    const first = await runCli(['deploy', env, path.join(root, 'a'), '--python-home', home], { env: { TRAC_DEPLOY_CACHE_DIR: cache } });
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stderr).not.toContain(note);
+    const second = await runCli(['deploy', env, path.join(root, 'b'), '--python-home', home], { env: { TRAC_DEPLOY_CACHE_DIR: cache } });
+    expect(second.code, second.stderr).toBe(0);
+    expect(await calls()).toBe(1);
+    expect(second.stderr).toContain(`its mysql database answers and needs no upgrade) is the cached one of an earlier run: ${note}`);
+  });
 });

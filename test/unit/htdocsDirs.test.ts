@@ -32,6 +32,19 @@ describe('htdocsDirs', () => {
     expect((error as UserError).message).toBe("python3 (from PATH) cannot import Trac: No module named 'trac'");
   });
 
+  it("refuses what Trac refuses with Trac's reason and the remedy (exit 2)", async () => {
+    const upgrade = JSON.stringify({ error: 'environment', code: 'needs-upgrade', severity: 'error', message: "/srv/my env: Trac says the environment needs an upgrade and will not serve it", advice: ['trac-admin /srv/my env upgrade'] });
+    const error = (await htdocsDirs('/srv/my env', { eggCache: '/e', run: fake(upgrade, 4) }).catch((e: unknown) => e)) as UserError;
+    expect(error).toBeInstanceOf(UserError);
+    expect(error.exitCode).toBe(2);
+    expect(error.message).toBe('Trac would not serve this environment; nothing was written');
+    // The path quoted for the shell, whatever Python wrote.
+    expect(error.advice).toEqual(["/srv/my env: Trac says the environment needs an upgrade and will not serve it", "  -> trac-admin '/srv/my env' upgrade"]);
+    const duplicate = JSON.stringify({ error: 'environment', code: 'trac-cannot-open', message: '/e: Trac cannot open the environment: DuplicateSectionError: x', advice: ['merge the two sections of that name in trac.ini into one'] });
+    const other = (await htdocsDirs('/e', { eggCache: '/e', run: fake(duplicate, 4) }).catch((e: unknown) => e)) as UserError;
+    expect(other.advice).toEqual(['/e: Trac cannot open the environment: DuplicateSectionError: x', '  -> merge the two sections of that name in trac.ini into one']);
+  });
+
   it('turns a missing interpreter and garbage output into exit-2 errors', async () => {
     await expect(htdocsDirs('/env', { pythonHome: '/nope', eggCache: '/e', run: fake('', 0, 'ENOENT') })).rejects.toThrow(/cannot run \/nope\/bin\/python \(from --python-home\): no such program/);
     await expect(htdocsDirs('/env', { eggCache: '/e', run: fake('Traceback', 1) })).rejects.toThrow(/did not answer/);

@@ -1,0 +1,65 @@
+import Database from 'better-sqlite3';
+import fs from 'fs-extra';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { expectCleanError, runCli } from '../helpers/cli.js';
+import { VENV } from '../helpers/paths.js';
+import { initEnv } from '../helpers/tracEnv.js';
+import { tempDir } from '../helpers/tempDir.js';
+
+/**
+ * deploy refuses what `trac-admin ENV deploy` refuses, as Trac 1.6 itself says it in the same
+ * Python run that answers the htdocs question: an environment Trac cannot open, one that needs an
+ * upgrade (also when the htdocs answer comes from the cache), and it warns about a plugin Trac
+ * skips. Nothing is written in the refused cases.
+ */
+describe('deploy asks Trac for its verdict (real Trac 1.6)', () => {
+  const deploy = (env: string, target: string, cache: string) =>
+    runCli(['deploy', env, target, '--python-home', VENV], { env: { TRAC_DEPLOY_CACHE_DIR: cache } });
+
+  it('refuses an environment Trac cannot open, with the remedy, and writes nothing', async () => {
+    const root = await tempDir();
+    const env = await initEnv(path.join(root, 'env'));
+    await fs.appendFile(path.join(env, 'conf', 'trac.ini'), '\n[trac]\nbase_url = http://example.test/\n');
+    const target = path.join(root, 'out');
+    const result = await deploy(env, target, path.join(root, 'cache'));
+    expect(result.code, result.stderr).toBe(2);
+    // Trac's reason names its exception (DuplicateSectionError: ...): no stack trace, one first line.
+    expect(result.stderr).toMatch(/^trac-deploy: /);
+    expect(result.stderr).not.toMatch(/\n\s+at .+:\d+:\d+/);
+    expect(result.stderr).toContain('Trac would not serve this environment; nothing was written');
+    expect(result.stderr).toMatch(/Trac cannot open the environment: DuplicateSectionError/);
+    expect(result.stderr).toContain('merge the two sections of that name in trac.ini into one');
+    expect(await fs.pathExists(target)).toBe(false);
+  }, 120_000);
+
+  it('refuses an environment that needs an upgrade, also after a cached answer, and names trac-admin upgrade', async () => {
+    const root = await tempDir();
+    const env = await initEnv(path.join(root, 'env'));
+    const cache = path.join(root, 'cache');
+    const first = await deploy(env, path.join(root, 'a'), cache);
+    expect(first.code, first.stderr).toBe(0);
+    // A database from an older Trac put back (a restored backup): the cached answer cannot know.
+    const db = new Database(path.join(env, 'db', 'trac.db'));
+    db.prepare("UPDATE system SET value = '41' WHERE name = 'database_version'").run();
+    db.close();
+    const target = path.join(root, 'b');
+    const result = await deploy(env, target, cache);
+    expect(result.code, result.stderr).toBe(2);
+    expectCleanError(result);
+    expect(result.stderr).toContain('Trac says the environment needs an upgrade and will not serve it');
+    expect(result.stderr).toContain(`trac-admin ${env} upgrade`);
+    expect(await fs.pathExists(target)).toBe(false);
+  }, 120_000);
+
+  it('deploys an environment whose plugin Trac skips, and says which and why', async () => {
+    const root = await tempDir();
+    const env = await initEnv(path.join(root, 'env'));
+    await fs.outputFile(path.join(env, 'plugins', 'broken_plugin.py'), 'import no_such_module_for_trac_deploy\n');
+    const result = await runCli(['deploy', env, path.join(root, 'out'), '--python-home', VENV, '--json'], { env: { TRAC_DEPLOY_CACHE_DIR: path.join(root, 'cache') } });
+    expect(result.code, result.stderr).toBe(0);
+    const problems = (JSON.parse(result.stdout) as { problems: { code: string; message: string }[] }).problems;
+    const skipped = problems.find((p) => p.code === 'plugin-not-loaded');
+    expect(skipped?.message).toMatch(/broken_plugin.*No module named 'no_such_module_for_trac_deploy'/);
+  }, 120_000);
+});
