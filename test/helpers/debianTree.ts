@@ -1,6 +1,7 @@
 import { execa } from 'execa';
 import fs from 'fs-extra';
 import getPort from 'get-port';
+import os from 'node:os';
 import path from 'node:path';
 import { CLI } from './paths.js';
 
@@ -220,4 +221,19 @@ export async function applyInterruptedAt(treeRoot: string, dir: string, step: st
   child.kill(signal);
   const result = await child;
   return { code: result.exitCode, signal: result.signal, stderr: String(result.stderr) };
+}
+
+/** A tree in a temp directory of its own, started. disposeTree stops it and removes that directory. */
+export async function startTempTree(): Promise<DebianTree> {
+  const parent = await fs.mkdtemp(path.join(os.tmpdir(), 'trac-deploy-tree-'));
+  await fs.chmod(parent, 0o755);
+  const tree = await makeDebianTree(parent);
+  await tree.start();
+  return tree;
+}
+
+export async function disposeTree(tree: DebianTree | null): Promise<void> {
+  if (!tree) return;
+  await tree.stop();
+  await fs.remove(path.dirname(tree.root));
 }

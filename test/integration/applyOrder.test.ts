@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
-import { HELLO_TEXT, makeDebianTree, snapshotConfig, type DebianTree } from '../helpers/debianTree.js';
+import { HELLO_TEXT, disposeTree, startTempTree, snapshotConfig, type DebianTree } from '../helpers/debianTree.js';
 import { VENV } from '../helpers/paths.js';
 import { chownToApache, initEnv } from '../helpers/tracEnv.js';
 
@@ -39,16 +39,12 @@ afterAll(async () => {
 });
 
 afterEach(async () => {
-  await tree?.stop();
-  if (tree) await fs.remove(path.dirname(tree.root));
+  await disposeTree(tree);
   tree = null;
 });
 
 async function startTree(): Promise<DebianTree> {
-  const parent = await fs.mkdtemp(path.join(os.tmpdir(), 'trac-deploy-tree-'));
-  await fs.chmod(parent, 0o755);
-  tree = await makeDebianTree(parent);
-  await tree.start();
+  tree = await startTempTree();
   return tree;
 }
 
