@@ -60,25 +60,28 @@ else
   log "Trac virtualenv present at $VENV"
 fi
 
-if [[ ! -x "$MOD_WSGI_VENV/bin/mod_wsgi-express" ]]; then
-  log "building mod_wsgi-express $MOD_WSGI_VERSION in $MOD_WSGI_VENV (against apache2-dev)"
-  /usr/bin/python3 -m venv "$MOD_WSGI_VENV"
-  "$MOD_WSGI_VENV/bin/pip" install -q --disable-pip-version-check "mod-wsgi==$MOD_WSGI_VERSION"
-else
-  log "mod_wsgi-express present in $MOD_WSGI_VENV"
-fi
+# pinned_venv DIR PIN [PACKAGE...]: a virtualenv made from /usr/bin/python3 holding PIN (name==version,
+# as pip freeze prints it) and the other packages; (re)installed unless PIN is there already.
+pinned_venv() {
+  local dir=$1 pin=$2
+  shift 2
+  if [[ -x "$dir/bin/pip" ]] && "$dir/bin/pip" freeze 2>/dev/null | grep -qx "$pin"; then
+    log "$pin present in $dir"
+    return
+  fi
+  log "installing $pin $* into $dir"
+  mkdir -p "$(dirname "$dir")"
+  /usr/bin/python3 -m venv "$dir"
+  "$dir/bin/pip" install -q --disable-pip-version-check "$pin" "$@"
+}
+
+# mod_wsgi-express for the production bench, built against apache2-dev.
+pinned_venv "$MOD_WSGI_VENV" "mod-wsgi==$MOD_WSGI_VERSION"
 
 # Ansible for `trac-deploy fleet` (and its tests), pinned, in its own virtualenv: ansible 10.x is
 # ansible-core 2.17, whose controller runs on Python 3.10-3.12 (Debian 12: 3.11).
 ANSIBLE_VENV="${TRAC_DEPLOY_ANSIBLE_VENV:-/opt/trac-deploy/ansible}"
-ANSIBLE_PINS=("ansible==10.7.0" "ansible-core==2.17.14" "ansible-lint==24.12.2")
-if [[ ! -x "$ANSIBLE_VENV/bin/ansible-playbook" ]] || ! "$ANSIBLE_VENV/bin/pip" freeze 2>/dev/null | grep -qx "ansible-lint==24.12.2"; then
-  log "installing ${ANSIBLE_PINS[*]} into $ANSIBLE_VENV"
-  /usr/bin/python3 -m venv "$ANSIBLE_VENV"
-  "$ANSIBLE_VENV/bin/pip" install -q --disable-pip-version-check "${ANSIBLE_PINS[@]}"
-else
-  log "Ansible present at $ANSIBLE_VENV"
-fi
+pinned_venv "$ANSIBLE_VENV" "ansible-lint==24.12.2" "ansible==10.7.0" "ansible-core==2.17.14"
 
 # Wheels for the fleet test bed's hosts, which have no route to PyPI: the same Trac as $VENV.
 WHEELS="${TRAC_DEPLOY_WHEELS:-/opt/trac-deploy/wheels}"

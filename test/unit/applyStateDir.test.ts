@@ -3,22 +3,13 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { listJournals, type Journal } from '../../src/apply/journal.js';
 import { prepareStateDir } from '../../src/apply/stateDir.js';
-import type { ApacheTarget } from '../../src/apply/target.js';
+import { resolveTarget, type ApacheTarget } from '../../src/apply/target.js';
 import { tempDir } from '../helpers/tempDir.js';
 
-function targetIn(root: string, stateDir: string): ApacheTarget {
-  return {
-    family: 'debian',
-    root,
-    installDir: path.join(root, 'conf-available'),
-    enabledDir: path.join(root, 'conf-enabled'),
-    siteInstallDir: path.join(root, 'sites-available'),
-    siteEnabledDir: path.join(root, 'sites-enabled'),
-    ctl: '/usr/sbin/apache2ctl',
-    ctlArgs: [],
-    env: {},
-    stateDir,
-  };
+/** A Debian-like tree as apply resolves it (so the test follows ApacheTarget's shape). */
+async function targetIn(root: string, stateDir: string): Promise<ApacheTarget> {
+  for (const d of ['conf-available', 'conf-enabled']) await fs.mkdirp(path.join(root, d));
+  return resolveTarget({ apacheRoot: root, stateDir });
 }
 
 async function plant(stateDir: string, journal: Partial<Journal> & { id: string }): Promise<void> {
@@ -56,7 +47,7 @@ describe('journals name only the Apache tree and their own backups', () => {
   it('refuses a planted journal that names a path elsewhere or a backup outside its directory', async () => {
     const dir = await tempDir();
     const state = path.join(dir, 'state');
-    const target = targetIn(path.join(dir, 'apache2'), state);
+    const target = await targetIn(path.join(dir, 'apache2'), state);
     await plant(state, { id: '20260101-000000000Z-1', entries: [{ path: '/root/.ssh/authorized_keys', before: { type: 'absent' }, after: { type: 'absent' } }] });
     await expect(listJournals(target)).rejects.toThrow(/names "\/root\/.ssh\/authorized_keys", outside .*conf-available/);
     await fs.remove(path.join(state, 'transactions'));
