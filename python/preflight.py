@@ -88,6 +88,7 @@ def log_problem(env):
     if log_type != 'file':
         return None
     log_file = env.log_file_path
+    _OPENING['inputs'] = [log_file, os.path.dirname(log_file)]
     if os.path.exists(log_file):
         if os.access(log_file, os.W_OK):
             return None
@@ -128,10 +129,10 @@ def environment_class():
 
 def open_environment(path, captured, counter):
     _OPENING.clear()
-    _OPENING.update(captured=captured, counter=counter, log=None)
+    _OPENING.update(captured=captured, counter=counter, log=None, inputs=[])
     try:
         env = environment_class()(path)
-        return env, _OPENING.get('log')
+        return env, _OPENING.get('log'), _OPENING.get('inputs') or []
     finally:
         _OPENING.clear()
 
@@ -166,7 +167,7 @@ def check_repositories(env, problems):
     return repositories
 
 
-def one_attachment(env):
+def one_attachment(env, inputs):
     """One attachment whose file is on disk, for the smoke test's download."""
     try:
         rows = env.db_query("SELECT type, id, filename, size FROM attachment ORDER BY time LIMIT 20")
@@ -177,6 +178,7 @@ def one_attachment(env):
         try:
             attachment = Attachment(env, realm, resource_id, filename)
             if os.path.isfile(attachment.path):
+                inputs.append(attachment.path)
                 return {'realm': realm, 'id': resource_id, 'filename': filename,
                         'size': os.path.getsize(attachment.path)}
         except Exception:
@@ -186,11 +188,12 @@ def one_attachment(env):
 
 def check_environment(path, counter):
     result = {'kind': 'environment', 'path': path, 'problems': [], 'repositories': [], 'plugins': [],
-              'attachment': None, 'project': None, 'xsendfile': None, 'filesDir': None, 'opened': False}
+              'attachment': None, 'project': None, 'xsendfile': None, 'filesDir': None, 'opened': False,
+              'inputs': []}
     problems = result['problems']
     captured = Captured()
     try:
-        env, log = open_environment(path, captured, counter)
+        env, log, result['inputs'] = open_environment(path, captured, counter)
     except Exception as e:
         unreadable = getattr(e, 'errno', None) == 13 or any(words in str(e) for words in ('make sure it is readable', 'Permission denied', 'Errno 13'))
         problems.append(problem('trac-cannot-read' if unreadable else 'trac-cannot-open', 'error',
@@ -250,7 +253,8 @@ def answer_opened(env, path, log, captured, result):
             label = repo['name'] or '(default)'
             problems.append(problem('repository-unavailable', 'error',
                                     '%s: repository %s (%s) cannot be opened: %s' % (path, label, repo['type'], repo['error']), path))
-    result['attachment'] = one_attachment(env)
+    result['inputs'].extend(repo['dir'] for repo in result['repositories'] if repo['dir'])
+    result['attachment'] = one_attachment(env, result['inputs'])
 
 
 def remember_resolved_requirements():
@@ -406,6 +410,10 @@ def main():
         import trac
         import trac.env  # noqa: F401 (what dispatch_request imports)
         first['trac'] = trac.__version__
+        # What the answers depend on beyond the environment (trac-deploy keeps a verdict only
+        # while these are unchanged).
+        first['path'] = [entry for entry in sys.path if entry]
+        first['tracPackage'] = os.path.dirname(os.path.abspath(trac.__file__))
     except Exception as e:
         first['error'] = text_of(e)
         emit(first)

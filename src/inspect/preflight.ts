@@ -1,7 +1,8 @@
 import path from 'node:path';
 import { findApache } from '../apache/layout.js';
 import type { Finding } from '../findings.js';
-import { DEBIAN_SVN_BINDINGS, runPreflight, type PreflightEnvironment, type PreflightRunner } from '../python/preflight.js';
+import { DEBIAN_SVN_BINDINGS, preflightPython, runPreflight, type PreflightEnvironment, type PreflightRequest, type PreflightResult, type PreflightRunner } from '../python/preflight.js';
+import { verdictCache } from './preflightCache.js';
 import type { Inspection, PreflightSummary } from './types.js';
 
 export interface PreflightOptions {
@@ -9,6 +10,14 @@ export interface PreflightOptions {
   siteDirs: string[];
   eggCache: string | null;
   run?: PreflightRunner;
+  /**
+   * Where Trac's verdict on a single SQLite environment is kept between runs (preflightCache.ts):
+   * default the user's cache directory; false never keeps one. With `run` given (unit tests),
+   * only a directory given here is used.
+   */
+  cacheDir?: string | false;
+  /** How recent a change counts as made while Trac was asked (preflightCache.ts SETTLE_MS; tests shorten it). */
+  cacheSettleMs?: number;
 }
 
 /** The codes of python/preflight.py's findings: Trac's own verdict. */
@@ -52,17 +61,15 @@ export async function withPreflight(inspection: Inspection, options: PreflightOp
       asUser = null;
     }
   }
-  const result = await runPreflight(
-    {
-      environments: inspection.environments.map((e) => e.path),
-      pythonHome: options.pythonHome,
-      siteDirs: options.siteDirs,
-      eggCache: path.resolve(options.eggCache ?? path.join(inspection.path, '.egg-cache')),
-      asUser,
-      svnBindings: DEBIAN_SVN_BINDINGS,
-    },
-    options.run,
-  );
+  const request: PreflightRequest = {
+    environments: inspection.environments.map((e) => e.path),
+    pythonHome: options.pythonHome,
+    siteDirs: options.siteDirs,
+    eggCache: path.resolve(options.eggCache ?? path.join(inspection.path, '.egg-cache')),
+    asUser,
+    svnBindings: DEBIAN_SVN_BINDINGS,
+  };
+  const { result, cachedFrom } = await askOrRecall(inspection, request, options);
   if (result.status === 'skipped') {
     const summary: PreflightSummary = { status: 'skipped', reason: result.reason };
     const finding: Finding = { code: 'preflight-skipped', severity: 'warning', message: `preflight skipped, Trac was not asked: ${result.reason}`, ...(result.advice.length ? { advice: result.advice } : {}) };
@@ -78,6 +85,7 @@ export async function withPreflight(inspection: Inspection, options: PreflightOp
     user: result.user,
     trac: result.trac,
     svnBindingsFrom: svnRemedy,
+    ...(cachedFrom ? { cachedFrom } : {}),
   };
   const problems = [...inspection.problems];
   if (svnRemedy) {
@@ -94,6 +102,24 @@ export async function withPreflight(inspection: Inspection, options: PreflightOp
     return { ...env, problems: [...kept, ...answer.problems.map((p) => withRemedy(p, svnRemedy))], preflight: facts(answer) };
   });
   return { ...inspection, environments, problems, preflight: summary };
+}
+
+/**
+ * One SQLite environment: Trac's kept verdict when nothing it read has changed since
+ * (preflightCache.ts), else Trac is asked and its verdict kept. Anything else: Trac is asked.
+ */
+async function askOrRecall(inspection: Inspection, request: PreflightRequest, options: PreflightOptions): Promise<{ result: PreflightResult; cachedFrom: string | null }> {
+  const only = inspection.kind === 'environment' && inspection.environments.length === 1 ? inspection.environments[0] : undefined;
+  const dir = options.cacheDir === false || (options.run && options.cacheDir === undefined) ? null : (options.cacheDir ?? undefined);
+  const cache = only && dir !== null ? await verdictCache(only, request, await preflightPython(request.pythonHome), dir, options.cacheSettleMs).catch(() => null) : null;
+  if (!cache) return { result: await runPreflight(request, options.run), cachedFrom: null };
+  const kept = await cache.lookup();
+  if (kept) return { result: kept.result, cachedFrom: kept.askedAt };
+  const before = await cache.beforeAsking();
+  const result = await runPreflight(request, options.run);
+  // A verdict that cannot be kept costs the next run time, never this run its answer.
+  await cache.remember(result, before).catch(() => false);
+  return { result, cachedFrom: null };
 }
 
 function facts(answer: PreflightEnvironment): NonNullable<Inspection['environments'][number]['preflight']> {

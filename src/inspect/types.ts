@@ -73,7 +73,16 @@ export interface EnvironmentPreflight {
 
 /** Whether Trac was asked, and by which interpreter as which user; or why not. */
 export type PreflightSummary =
-  | { status: 'ran'; python: string; pythonVersion: string; user: string | null; trac: string; svnBindingsFrom: string | null }
+  | {
+      status: 'ran';
+      python: string;
+      pythonVersion: string;
+      user: string | null;
+      trac: string;
+      svnBindingsFrom: string | null;
+      /** When Trac gave this verdict, if it is a kept one (nothing it read has changed since); absent when asked in this run. */
+      cachedFrom?: string;
+    }
   | { status: 'skipped'; reason: string };
 
 export interface Inspection {

@@ -25,23 +25,22 @@ export interface Question {
   program: string;
 }
 
-export interface CachedAnswer {
-  question: Question;
-  /** The paths fingerprinted; directories listed in `dirsWithEntries` count their entries too. */
-  paths: string[];
-  dirsWithEntries: string[];
-  fingerprint: string;
-  answer: HtdocsAnswer;
-}
+/** The paths fingerprinted; directories listed in `dirsWithEntries` count their entries too. */
+export type CachedAnswer = CacheEntry<Question, HtdocsAnswer>;
 
 const PROGRAM = 'htdocs_dirs.py';
 const PYTHON_VARIABLES = ['PATH', 'PYTHONPATH', 'PYTHONHOME', 'PYTHONUSERBASE', 'PYTHONNOUSERSITE', 'PYTHONSAFEPATH', 'PYTHONPLATLIBDIR'];
 const MAX_ENTRY = 4 * 1024 * 1024;
 
 export function questionFor(pythonHome: string | null | undefined, envPath: string, env: NodeJS.ProcessEnv = process.env): Question {
+  return { python: pythonFor(pythonHome).command, envPath: path.resolve(envPath), env: pythonVariables(env), program: path.join(PYTHON_PROGRAMS_DIR, PROGRAM) };
+}
+
+/** The variables that change what an interpreter imports, as set now. */
+export function pythonVariables(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
   const vars: Record<string, string> = {};
   for (const name of PYTHON_VARIABLES) if (env[name] !== undefined) vars[name] = env[name];
-  return { python: pythonFor(pythonHome).command, envPath: path.resolve(envPath), env: vars, program: path.join(PYTHON_PROGRAMS_DIR, PROGRAM) };
+  return vars;
 }
 
 /** What can change the answer and is known before asking: the environment's own files. */
@@ -67,9 +66,22 @@ export function inputsOf(question: Question, answer: HtdocsAnswer, extra: { inhe
   return { paths: [...new Set(paths)], dirsWithEntries: [...new Set(dirsWithEntries)] };
 }
 
-export async function fingerprint(paths: string[], dirsWithEntries: string[]): Promise<string> {
+/**
+ * One hash of the stamps of PATHS (inode, mode, owner, size, times; a directory in
+ * dirsWithEntries also of each entry) and of ACCESS_ONLY: directories that matter only for who
+ * may pass through them (inode, mode, owner), whose times change whenever anyone makes a file
+ * in them (/tmp).
+ */
+export async function fingerprint(paths: string[], dirsWithEntries: string[], accessOnly: string[] = []): Promise<string> {
   const hash = createHash('sha256');
   const withEntries = new Set(dirsWithEntries);
+  const own = new Set(paths);
+  const access = await Promise.all(
+    accessOnly.filter((p) => !own.has(p)).map(async (p) => {
+      const stat = await fs.stat(p).catch(() => null);
+      return stat ? `${p}\t${stat.dev}\t${stat.ino}\t${stat.mode}\t${stat.uid}\t${stat.gid}` : `${p}\tmissing`;
+    }),
+  );
   const stamps = await Promise.all(
     paths.map(async (p) => {
       const lines = [stamp(p, await fs.stat(p).catch(() => null))];
@@ -81,11 +93,35 @@ export async function fingerprint(paths: string[], dirsWithEntries: string[]): P
     }),
   );
   for (const s of stamps) hash.update(s + '\n');
+  if (access.length > 0) hash.update('access\n');
+  for (const s of access) hash.update(s + '\n');
   return hash.digest('hex');
 }
 
+/**
+ * Whether any of PATHS (a directory's entries too, for those in dirsWithEntries) had its inode
+ * changed (ctime: content, mode, owner, links) at or after SINCE: an answer read from them then
+ * may predate what the fingerprint would record.
+ */
+export async function changedSince(paths: string[], dirsWithEntries: string[], since: number): Promise<boolean> {
+  const withEntries = new Set(dirsWithEntries);
+  const recent = async (p: string, lstat = false): Promise<boolean> => {
+    const stat = await (lstat ? fs.lstat(p) : fs.stat(p)).catch(() => null);
+    return stat !== null && stat.ctimeMs >= since;
+  };
+  const found = await Promise.all(
+    paths.map(async (p) => {
+      if (await recent(p)) return true;
+      if (!withEntries.has(p)) return false;
+      const names = await fs.readdir(p).catch(() => [] as string[]);
+      return (await Promise.all(names.map((name) => recent(path.join(p, name), true)))).some(Boolean);
+    }),
+  );
+  return found.some(Boolean);
+}
+
 function stamp(p: string, stat: import('node:fs').Stats | null): string {
-  return stat ? `${p}\t${stat.dev}\t${stat.ino}\t${stat.mode}\t${stat.size}\t${stat.mtimeMs}\t${stat.ctimeMs}` : `${p}\tmissing`;
+  return stat ? `${p}\t${stat.dev}\t${stat.ino}\t${stat.mode}\t${stat.uid}\t${stat.gid}\t${stat.size}\t${stat.mtimeMs}\t${stat.ctimeMs}` : `${p}\tmissing`;
 }
 
 /**
@@ -115,30 +151,48 @@ export async function usableCacheDirectory(dir: string): Promise<{ dir: string |
   return { dir, reason: null };
 }
 
-function entryFile(dir: string, question: Question): string {
-  return path.join(dir, `htdocs-${createHash('sha256').update(JSON.stringify(question)).digest('hex').slice(0, 40)}.json`);
+/** One kept answer of any kind (deploy's htdocs question, the preflight's verdict). */
+export interface CacheEntry<Q, A> {
+  question: Q;
+  paths: string[];
+  dirsWithEntries: string[];
+  /** Stamped for access only (see fingerprint). */
+  accessOnly?: string[];
+  fingerprint: string;
+  answer: A;
 }
 
-/** The cached answer when it was given to the same question and nothing it depends on changed. */
-export async function cachedAnswer(dir: string, question: Question): Promise<HtdocsAnswer | null> {
-  const text = await readOwnFile(entryFile(dir, question));
+function entryFile(dir: string, kind: string, question: unknown): string {
+  return path.join(dir, `${kind}-${createHash('sha256').update(JSON.stringify(question)).digest('hex').slice(0, 40)}.json`);
+}
+
+/**
+ * The answer kept under KIND for the same QUESTION when nothing it depends on changed: the
+ * fingerprint of its paths, taken now, equals the one stored with it.
+ */
+export async function cachedEntry<A>(dir: string, kind: string, question: unknown): Promise<A | null> {
+  const text = await readOwnFile(entryFile(dir, kind, question));
   if (text === null) return null;
-  let cached: CachedAnswer;
+  let cached: CacheEntry<unknown, A>;
   try {
-    cached = JSON.parse(text) as CachedAnswer;
+    cached = JSON.parse(text) as CacheEntry<unknown, A>;
   } catch {
     return null;
   }
   if (!cached || !cached.answer || !Array.isArray(cached.paths) || !Array.isArray(cached.dirsWithEntries)) return null;
+  if (cached.accessOnly !== undefined && !Array.isArray(cached.accessOnly)) return null;
   if (JSON.stringify(cached.question) !== JSON.stringify(question)) return null;
-  const now = await fingerprint(cached.paths, cached.dirsWithEntries);
+  const now = await fingerprint(cached.paths, cached.dirsWithEntries, cached.accessOnly);
   return now === cached.fingerprint ? cached.answer : null;
 }
 
-/** Writes the entry atomically (a private temporary file renamed over it). */
-export async function storeAnswer(dir: string, entry: Omit<CachedAnswer, 'fingerprint'>): Promise<void> {
-  const file = entryFile(dir, entry.question);
-  const record: CachedAnswer = { ...entry, fingerprint: await fingerprint(entry.paths, entry.dirsWithEntries) };
+/**
+ * Writes the entry atomically (a private temporary file renamed over it), with the fingerprint
+ * given (taken when the answer was made) or taken now.
+ */
+export async function storeEntry<Q, A>(dir: string, kind: string, entry: Omit<CacheEntry<Q, A>, 'fingerprint'>, taken?: string): Promise<void> {
+  const file = entryFile(dir, kind, entry.question);
+  const record: CacheEntry<Q, A> = { ...entry, fingerprint: taken ?? (await fingerprint(entry.paths, entry.dirsWithEntries, entry.accessOnly)) };
   const temp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}`;
   const handle = await fs.open(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
   try {
@@ -150,6 +204,15 @@ export async function storeAnswer(dir: string, entry: Omit<CachedAnswer, 'finger
     await fs.rm(temp, { force: true });
     throw error;
   });
+}
+
+/** The cached answer when it was given to the same question and nothing it depends on changed. */
+export function cachedAnswer(dir: string, question: Question): Promise<HtdocsAnswer | null> {
+  return cachedEntry<HtdocsAnswer>(dir, 'htdocs', question);
+}
+
+export function storeAnswer(dir: string, entry: Omit<CachedAnswer, 'fingerprint'>): Promise<void> {
+  return storeEntry(dir, 'htdocs', entry);
 }
 
 /** A regular file of ours, not through a symbolic link, bounded; null otherwise. */

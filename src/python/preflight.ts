@@ -51,6 +51,8 @@ export interface PreflightEnvironment {
   project: string | null;
   xsendfile: { on: boolean; header: string } | null;
   filesDir: string | null;
+  /** Files outside the environment's own that Trac read for this answer (log file, attachment, repository dirs). */
+  inputs?: string[];
 }
 
 export type PreflightResult =
@@ -62,6 +64,8 @@ export type PreflightResult =
       /** inInterpreter: `import svn` works as is; systemDir: Debian's bindings were offered and found. */
       svn: { inInterpreter: boolean; systemDir: string | null };
       environments: PreflightEnvironment[];
+      /** What every answer depends on in the interpreter: its sys.path entries and Trac's package. */
+      inputs?: string[];
     }
   | { status: 'skipped'; reason: string; advice: string[] };
 
@@ -73,8 +77,7 @@ export type PreflightResult =
  * process answered is reported as preflight-crashed, never left out.
  */
 export async function runPreflight(request: PreflightRequest, run: PreflightRunner = streamRunner): Promise<PreflightResult> {
-  const system = await fs.access(SYSTEM_PYTHON).then(() => SYSTEM_PYTHON, () => 'python3');
-  const python = request.pythonHome ? path.join(request.pythonHome, 'bin', 'python') : system;
+  const python = await preflightPython(request.pythonHome);
   const from = request.pythonHome ? `--python-home ${request.pythonHome}` : 'the system Python, no --python-home';
   if (request.pythonHome && !(await fs.access(python).then(() => true, () => false))) {
     return { status: 'skipped', reason: `${python} does not exist (${from})`, advice: ['pass --python-home DIR, the virtualenv Trac is installed in'] };
@@ -90,7 +93,7 @@ export async function runPreflight(request: PreflightRequest, run: PreflightRunn
   const workers = request.workers ?? preflightWorkerCount(request.environments.length);
   const outcome = await runPreflightWorkers(request.environments, workers, (input, onLine, signal) => run(command, args, withHeader(header, input), onLine, env, signal));
   const first = outcome.first as
-    | { python: { executable: string; version: string }; user: string | null; trac: string | null; error: string | null; svn: { inInterpreter: boolean; systemDir: string | null } }
+    | { python: { executable: string; version: string }; user: string | null; trac: string | null; error: string | null; svn: { inInterpreter: boolean; systemDir: string | null }; path?: unknown; tracPackage?: unknown }
     | null;
   if (!first) {
     const stop = outcome.lastStop;
@@ -117,7 +120,14 @@ export async function runPreflight(request: PreflightRequest, run: PreflightRunn
         : `${envPath}: not asked: the preflight processes stopped before this environment (${stopText(outcome.lastStop)}): ${outcome.lastStop?.reason || 'no output'}`;
     return { ...EMPTY_ANSWER, path: envPath, problems: [{ code: 'preflight-crashed', severity: 'error', message, path: envPath }] };
   });
-  return { status: 'ran', python: first.python, user: first.user, trac: first.trac, svn: first.svn, environments };
+  const inputs = [...(Array.isArray(first.path) ? first.path : []), first.tracPackage].filter((p): p is string => typeof p === 'string' && path.isAbsolute(p));
+  return { status: 'ran', python: first.python, user: first.user, trac: first.trac, svn: first.svn, environments, inputs };
+}
+
+/** The interpreter the preflight runs: the virtualenv's bin/python, else Debian's /usr/bin/python3, else python3 from PATH. */
+export async function preflightPython(pythonHome: string | null): Promise<string> {
+  if (pythonHome) return path.join(pythonHome, 'bin', 'python');
+  return fs.access(SYSTEM_PYTHON).then(() => SYSTEM_PYTHON, () => 'python3');
 }
 
 const EMPTY_ANSWER: PreflightEnvironment = { path: '', opened: false, problems: [], repositories: [], plugins: [], attachment: null, project: null, xsendfile: null, filesDir: null };

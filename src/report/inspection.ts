@@ -16,7 +16,7 @@ export function formatInspection(inspection: Inspection): string {
   if (pre) {
     lines.push(
       pre.status === 'ran'
-        ? `  preflight: Trac ${pre.trac} asked in ${pre.python} (Python ${pre.pythonVersion})${pre.user ? ` as ${pre.user}` : ''}`
+        ? `  preflight: Trac ${pre.trac} asked in ${pre.python} (Python ${pre.pythonVersion})${pre.user ? ` as ${pre.user}` : ''}${pre.cachedFrom ? `; its answer of ${pre.cachedFrom}, kept: nothing it read has changed since` : ''}`
         : `  preflight: skipped (${pre.reason})`,
     );
   }

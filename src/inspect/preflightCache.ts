@@ -1,0 +1,183 @@
+import path from 'node:path';
+import { cacheDirectory, cachedEntry, changedSince, fingerprint, pythonVariables, storeEntry, usableCacheDirectory } from '../python/answerCache.js';
+import { PYTHON_PROGRAMS_DIR } from '../python/askPython.js';
+import type { PreflightRequest, PreflightResult } from '../python/preflight.js';
+import type { EnvironmentInfo } from './types.js';
+
+/**
+ * Trac's verdict on one environment (python/preflight.py) costs a Python process that imports
+ * Trac and opens the environment: most of what `inspect ENV` and `generate ENV` take. It is kept
+ * in the cache deploy keeps its htdocs answer in (python/answerCache.ts: same directory, same
+ * fingerprint of paths, same atomic entries), and served only while nothing it depends on
+ * changed: the question (interpreter, environment, site dirs, Subversion bindings offered, egg
+ * cache, the user the check runs as with its uid, gid and groups, Python's import variables,
+ * the program) and the stamps (inode, mode, owner, size, times) of everything Trac read: the
+ * environment directory, VERSION, trac.ini and every [inherit] file, the plugins directories and
+ * their entries, the SQLite database with its -wal/-shm/-journal files and directory, the log
+ * directory and file, files/attachments and the attachment it found, the repositories' directories,
+ * the egg cache, the interpreter, every sys.path entry and Trac's package, Debian's Subversion
+ * bindings, /etc/passwd and /etc/group, and the program.
+ *
+ * Only an SQLite environment is served from the cache: a PostgreSQL or MySQL verdict says
+ * whether the server answered, which no file here can tell, so Trac is asked again every time.
+ */
+export interface VerdictQuestion {
+  kind: 'preflight-verdict';
+  python: string;
+  envPath: string;
+  siteDirs: string[];
+  svnBindings: string | null;
+  eggCache: string;
+  asUser: { user: string; group: string } | null;
+  /** Who runs the check when asUser is null (and who calls setpriv when it is not). */
+  uid: number | null;
+  gid: number | null;
+  groups: number[];
+  env: Record<string, string>;
+  program: string;
+}
+
+/** What the cache keeps: the result, and when Trac gave it. */
+export interface KeptVerdict {
+  result: Extract<PreflightResult, { status: 'ran' }>;
+  askedAt: string;
+}
+
+const KIND = 'preflight';
+const PROGRAM = path.join(PYTHON_PROGRAMS_DIR, 'preflight.py');
+/**
+ * A file whose inode changed this close before the question counts as changed while Trac read
+ * it: the kernel stamps ctime from a coarse clock, and some filesystems keep whole seconds.
+ */
+export const SETTLE_MS = 2000;
+
+export interface VerdictCache {
+  /** The kept verdict when nothing it depends on changed, else null. */
+  lookup(): Promise<KeptVerdict | null>;
+  /** Call right before asking: the stamps the answer is compared with after. */
+  beforeAsking(): Promise<{ stamps: string; at: number }>;
+  /** Keeps RESULT unless anything it read changed while it was asked, or it is no verdict to keep. */
+  remember(result: PreflightResult, before: { stamps: string; at: number }): Promise<boolean>;
+}
+
+/**
+ * The cache for the preflight of ENV, or null when its verdict is not one to keep (not SQLite)
+ * or there is no usable cache directory (then Trac is asked, as without a cache).
+ */
+export async function verdictCache(env: EnvironmentInfo, request: PreflightRequest, python: string, dir?: string, settleMs = SETTLE_MS): Promise<VerdictCache | null> {
+  const database = sqliteFiles(env);
+  if (database === null) return null;
+  const cache = await usableCacheDirectory(dir ?? cacheDirectory());
+  if (!cache.dir) return null;
+  const cacheDir = cache.dir;
+  const question: VerdictQuestion = {
+    kind: 'preflight-verdict',
+    python,
+    envPath: env.path,
+    siteDirs: request.siteDirs,
+    svnBindings: request.svnBindings,
+    eggCache: request.eggCache,
+    asUser: request.asUser,
+    uid: process.getuid?.() ?? null,
+    gid: process.getgid?.() ?? null,
+    groups: [...(process.getgroups?.() ?? [])].sort((a, b) => a - b),
+    env: pythonVariables(),
+    program: PROGRAM,
+  };
+  const known = knownInputs(env, request, python, database);
+  return {
+    lookup: () => cachedEntry<KeptVerdict>(cacheDir, KIND, question).catch(() => null),
+    beforeAsking: async () => ({ stamps: await fingerprint(known.paths, known.dirsWithEntries, known.accessOnly), at: Date.now() }),
+    async remember(result, before) {
+      if (!keepable(result, env.path)) return false;
+      // Changed while Trac read it (the environment's own files compared whole; what the answer
+      // names, by its change time): the answer may be of the old state.
+      if ((await fingerprint(known.paths, known.dirsWithEntries, known.accessOnly)) !== before.stamps) return false;
+      const all = withAnswerInputs(known, result, env.path);
+      if (await changedSince(all.paths, all.dirsWithEntries, before.at - settleMs)) return false;
+      const kept: KeptVerdict = { result, askedAt: new Date(before.at).toISOString() };
+      await storeEntry(cacheDir, KIND, { question, ...all, answer: kept });
+      return true;
+    },
+  };
+}
+
+/** What a verdict depends on (see answerCache.ts fingerprint). */
+interface Inputs {
+  paths: string[];
+  dirsWithEntries: string[];
+  accessOnly: string[];
+}
+
+/** The SQLite database file of ENV, or null when it is not SQLite (or unknown). */
+function sqliteFiles(env: EnvironmentInfo): string | null {
+  const db = env.database;
+  if (!db || db.scheme !== 'sqlite' || !db.name) return null;
+  return path.resolve(env.path, db.name);
+}
+
+/** What Trac reads that is known before asking it. */
+export function knownInputs(env: EnvironmentInfo, request: PreflightRequest, python: string, database: string): Inputs {
+  const own = (...parts: string[]) => path.join(env.path, ...parts);
+  const unreadableInherits = env.problems.filter((p) => p.code === 'inherit-unreadable' && p.path).map((p) => p.path!);
+  const pluginsDirs = [own('plugins'), ...(env.inherit.pluginsDir ? [path.resolve(env.path, env.inherit.pluginsDir)] : [])];
+  const logDir = own('log');
+  const home = request.pythonHome;
+  const bindings = request.svnBindings;
+  const paths = [
+    env.path,
+    own('VERSION'),
+    own('conf'),
+    own('conf', 'trac.ini'),
+    ...env.inherit.files,
+    ...unreadableInherits,
+    ...pluginsDirs,
+    database,
+    `${database}-wal`,
+    `${database}-shm`,
+    `${database}-journal`,
+    path.dirname(database),
+    logDir,
+    own('files'),
+    own('files', 'attachments'),
+    request.eggCache,
+    path.dirname(request.eggCache),
+    ...(path.isAbsolute(python) ? [python] : []),
+    ...(home ? [home, path.join(home, 'pyvenv.cfg')] : []),
+    ...request.siteDirs,
+    ...(bindings ? [bindings, path.join(bindings, 'svn'), path.join(bindings, 'libsvn')] : []),
+    '/etc/passwd',
+    '/etc/group',
+    PROGRAM,
+  ];
+  const dirsWithEntries = [...pluginsDirs, logDir];
+  // The web server user reaches each of these through every directory above it.
+  const above = paths.filter((p) => path.isAbsolute(p)).flatMap(ancestors);
+  return { paths: [...new Set(paths)], dirsWithEntries: [...new Set(dirsWithEntries)], accessOnly: [...new Set(above)] };
+}
+
+function ancestors(p: string): string[] {
+  const found: string[] = [];
+  for (let dir = path.dirname(p); ; dir = path.dirname(dir)) {
+    found.push(dir);
+    if (dir === path.dirname(dir)) return found;
+  }
+}
+
+function withAnswerInputs(known: Inputs, result: Extract<PreflightResult, { status: 'ran' }>, envPath: string) {
+  const named = [result.python.executable, ...(result.inputs ?? []), ...result.environments.flatMap((e) => e.inputs ?? [])]
+    .filter((p): p is string => typeof p === 'string' && p.length > 0)
+    .map((p) => path.resolve(envPath, p));
+  const above = named.flatMap(ancestors);
+  return { paths: [...new Set([...known.paths, ...named])], dirsWithEntries: known.dirsWithEntries, accessOnly: [...new Set([...known.accessOnly, ...above])] };
+}
+
+/** Only a whole answer is kept: Trac ran, answered for this environment, and did not crash on it. */
+function keepable(result: PreflightResult, envPath: string): result is Extract<PreflightResult, { status: 'ran' }> {
+  if (result.status !== 'ran' || result.environments.length !== 1) return false;
+  const answer = result.environments[0];
+  if (!answer || answer.path !== envPath) return false;
+  if (answer.problems.some((p) => p.code === 'preflight-crashed' || p.code === 'preflight-failed' || p.code === 'database-unreachable')) return false;
+  // Without what Trac read beyond the environment, the key would miss it.
+  return Array.isArray(result.inputs) && result.inputs.length > 0 && Array.isArray(answer.inputs);
+}

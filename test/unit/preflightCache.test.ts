@@ -1,0 +1,221 @@
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { inspectPath } from '../../src/inspect/inspectPath.js';
+import { withPreflight, type PreflightOptions } from '../../src/inspect/preflight.js';
+import type { Inspection } from '../../src/inspect/types.js';
+import type { PreflightRunner } from '../../src/python/preflight.js';
+import { copyFixture } from '../helpers/tracEnv.js';
+
+/**
+ * Trac's verdict on one SQLite environment is kept (inspect/preflightCache.ts) and served only
+ * while nothing it depends on changed: each test below changes one part of the key and sees
+ * Trac asked again. The runner stands in for python/preflight.py and counts the questions.
+ */
+let root: string;
+let env: string;
+let home: string;
+let sitePackages: string;
+let tracPackage: string;
+let cacheDir: string;
+let asked: number;
+let during: (() => Promise<void>) | null;
+let opened: boolean;
+
+const line = (o: object) => JSON.stringify(o);
+/** Files here are made a moment before the questions: count only changes within 30 ms as "while asked". */
+const SETTLE = 30;
+const settle = () => new Promise((resolve) => setTimeout(resolve, SETTLE + 20));
+
+const run: PreflightRunner = async (_command, _args, input, onLine) => {
+  asked++;
+  onLine(line({ kind: 'python', python: { executable: path.join(home, 'bin', 'python'), version: '3.11.2' }, user: 'www-data', trac: '1.6', error: null, svn: { inInterpreter: true, systemDir: null }, path: [sitePackages], tracPackage }));
+  let header = true;
+  let pending = '';
+  for await (const chunk of input) {
+    pending += chunk;
+    let newline: number;
+    while ((newline = pending.indexOf('\n')) >= 0) {
+      const text = pending.slice(0, newline);
+      pending = pending.slice(newline + 1);
+      if (header) {
+        header = false;
+        continue;
+      }
+      const p = JSON.parse(text) as string;
+      if (during) await during();
+      onLine(line({ kind: 'environment', path: p, opened, problems: opened ? [] : [{ code: 'needs-upgrade', severity: 'error', message: `${p}: needs an upgrade` }], repositories: [], plugins: [], attachment: null, project: 'P', xsendfile: null, filesDir: null, inputs: [path.join(p, 'log', 'trac.log'), path.join(p, 'log')] }));
+    }
+  }
+  onLine(line({ kind: 'done' }));
+  return { exitCode: 0, stderr: '' };
+};
+
+async function ask(options: Partial<PreflightOptions> = {}, target = env): Promise<Inspection> {
+  const inspection = await inspectPath(target);
+  return withPreflight(inspection, { pythonHome: home, siteDirs: [], eggCache: null, run, cacheDir, cacheSettleMs: SETTLE, ...options });
+}
+
+/** Asks twice after CHANGE: Trac must be asked once again, and the answer then kept again. */
+async function expectReasked(change: () => Promise<void>, options: Partial<PreflightOptions> = {}): Promise<void> {
+  await ask(options);
+  const before = asked;
+  await ask(options);
+  expect(asked, 'kept before the change').toBe(before);
+  await change();
+  await settle();
+  const after = await ask(options);
+  expect(asked, 'asked again after the change').toBe(before + 1);
+  expect(after.preflight).not.toHaveProperty('cachedFrom');
+}
+
+beforeEach(async () => {
+  root = await fs.mkdtemp(path.join(os.tmpdir(), 'trac-deploy-verdict-cache-'));
+  env = await copyFixture('trac16-sqlite', root);
+  home = path.join(root, 'venv');
+  sitePackages = path.join(home, 'lib', 'python3.11', 'site-packages');
+  tracPackage = path.join(sitePackages, 'trac');
+  await fs.mkdir(tracPackage, { recursive: true });
+  await fs.mkdir(path.join(home, 'bin'));
+  await fs.writeFile(path.join(home, 'bin', 'python'), '#!/bin/sh\n', { mode: 0o755 });
+  await fs.writeFile(path.join(home, 'pyvenv.cfg'), 'home = /usr/bin\n');
+  await fs.writeFile(path.join(env, 'log', 'trac.log'), '');
+  cacheDir = path.join(root, 'cache');
+  asked = 0;
+  during = null;
+  opened = true;
+  await settle();
+});
+
+afterEach(async () => {
+  await fs.rm(root, { recursive: true, force: true });
+});
+
+describe('the kept preflight verdict', () => {
+  it('is served on the second run, and says when Trac gave it', async () => {
+    const first = await ask();
+    const kept = await ask();
+    const third = await ask();
+    expect(asked).toBe(1);
+    expect(third.preflight).toMatchObject({ status: 'ran', trac: '1.6', cachedFrom: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) });
+    expect(third.environments[0]!.preflight).toEqual(first.environments[0]!.preflight);
+    expect(kept.environments[0]!.problems).toEqual(first.environments[0]!.problems);
+  });
+
+  it('keeps a refusal too, and refuses again from it until the environment changes', async () => {
+    opened = false;
+    await ask();
+    const third = await ask();
+    expect(third.preflight).toHaveProperty('cachedFrom');
+    expect(third.environments[0]!.problems.map((p) => p.code)).toContain('needs-upgrade');
+    const before = asked;
+    opened = true;
+    const db = path.join(env, 'db', 'trac.db');
+    await fs.utimes(db, new Date(), new Date());
+    await settle();
+    const fixed = await ask();
+    expect(asked).toBe(before + 1);
+    expect(fixed.environments[0]!.problems.map((p) => p.code)).not.toContain('needs-upgrade');
+  });
+
+  it('is asked again when trac.ini changes', () => expectReasked(() => fs.appendFile(path.join(env, 'conf', 'trac.ini'), '\n[logging]\nlog_type = none\n')));
+  it('is asked again when trac.ini changes mode', () => expectReasked(() => fs.chmod(path.join(env, 'conf', 'trac.ini'), 0o600)));
+  it('is asked again when the environment directory changes owner', () => expectReasked(() => fs.chown(env, 4242, 4242)), 20_000);
+  it('is asked again when a directory above the environment changes mode', () => expectReasked(() => fs.chmod(root, 0o711)));
+  it('is asked again when VERSION changes', () => expectReasked(() => fs.appendFile(path.join(env, 'VERSION'), '\n')));
+  it('is asked again when a plugin is added', () => expectReasked(() => fs.writeFile(path.join(env, 'plugins', 'extra.py'), '# a plugin\n')));
+  it('is asked again when a plugin changes', async () => {
+    await fs.writeFile(path.join(env, 'plugins', 'extra.py'), '# a plugin\n');
+    await settle();
+    await expectReasked(() => fs.writeFile(path.join(env, 'plugins', 'extra.py'), '# a plugin, changed\n'));
+  });
+  it('is asked again when the SQLite database is written', () => expectReasked(() => fs.appendFile(path.join(env, 'db', 'trac.db'), Buffer.alloc(0)).then(() => fs.utimes(path.join(env, 'db', 'trac.db'), new Date(), new Date()))));
+  it('is asked again when a -wal file appears beside the database', () => expectReasked(() => fs.writeFile(path.join(env, 'db', 'trac.db-wal'), 'x')));
+  it('is asked again when the database changes owner', () => expectReasked(() => fs.chown(path.join(env, 'db', 'trac.db'), 4242, 4242)));
+  it('is asked again when the database directory changes mode', () => expectReasked(() => fs.chmod(path.join(env, 'db'), 0o700)));
+  it('is asked again when the log file changes mode', () => expectReasked(() => fs.chmod(path.join(env, 'log', 'trac.log'), 0o400)));
+  it('is asked again when the log directory changes mode', () => expectReasked(() => fs.chmod(path.join(env, 'log'), 0o500)));
+  it('is asked again when a file [inherit] names changes', async () => {
+    const shared = path.join(root, 'shared.ini');
+    await fs.writeFile(shared, '[trac]\nbase_url =\n');
+    await fs.appendFile(path.join(env, 'conf', 'trac.ini'), `\n[inherit]\nfile = ${shared}\n`);
+    await settle();
+    await expectReasked(() => fs.writeFile(shared, '[trac]\nbase_url = https://example.org/\n'));
+  });
+  it('is asked again when a package is installed into site-packages', () => expectReasked(() => fs.mkdir(path.join(sitePackages, 'tracplugin'))));
+  it("is asked again when Trac's package changes", () => expectReasked(() => fs.writeFile(path.join(tracPackage, '__init__.py'), '__version__ = "1.6.1"\n')));
+  it('is asked again when the interpreter is replaced', () => expectReasked(() => fs.rm(path.join(home, 'bin', 'python')).then(() => fs.writeFile(path.join(home, 'bin', 'python'), '#!/bin/sh\n# new\n', { mode: 0o755 }))));
+  it('is asked again when the virtualenv configuration changes', () => expectReasked(() => fs.writeFile(path.join(home, 'pyvenv.cfg'), 'home = /usr/local/bin\n')));
+
+  it('is asked again for other site dirs, another egg cache, or other Python import variables', async () => {
+    await ask();
+    const before = asked;
+    expect((await ask()).preflight).toHaveProperty('cachedFrom');
+    expect(asked).toBe(before);
+    await ask({ siteDirs: [path.join(root, 'site')] });
+    await ask({ eggCache: path.join(root, 'eggs') });
+    const saved = process.env.PYTHONPATH;
+    process.env.PYTHONPATH = path.join(root, 'elsewhere');
+    try {
+      await ask();
+    } finally {
+      if (saved === undefined) delete process.env.PYTHONPATH;
+      else process.env.PYTHONPATH = saved;
+    }
+    expect(asked).toBe(before + 3);
+  });
+
+  it('is not kept when the environment changed while Trac was asked', async () => {
+    await ask();
+    const base = asked;
+    during = () => fs.appendFile(path.join(env, 'conf', 'trac.ini'), '\n[logging]\nlog_level = INFO\n');
+    await ask({ cacheDir: path.join(root, 'other-cache') });
+    during = null;
+    await ask({ cacheDir: path.join(root, 'other-cache') });
+    expect(asked).toBe(base + 2);
+  });
+
+  it('is not kept when a file the answer names (the log file) changed while Trac was asked', async () => {
+    during = () => fs.chmod(path.join(env, 'log', 'trac.log'), 0o400);
+    await ask();
+    during = null;
+    await settle();
+    await ask();
+    expect(asked).toBe(2);
+    await ask();
+    expect(asked).toBe(2);
+  });
+
+  it('lists the user databases and every directory above the environment among what it checks', async () => {
+    await ask();
+    await ask();
+    const [entry] = await fs.readdir(cacheDir);
+    const kept = JSON.parse(await fs.readFile(path.join(cacheDir, entry!), 'utf8')) as { paths: string[]; accessOnly: string[]; question: { uid: unknown; groups: unknown; asUser: unknown } };
+    expect(kept.paths).toEqual(expect.arrayContaining(['/etc/passwd', '/etc/group', path.join(env, 'db', 'trac.db-wal'), sitePackages, tracPackage]));
+    expect(kept.accessOnly).toEqual(expect.arrayContaining([root, path.dirname(root), '/']));
+    expect(kept.question).toHaveProperty('uid');
+    expect(kept.question).toHaveProperty('groups');
+    expect(kept.question).toHaveProperty('asUser');
+  });
+
+  it('never keeps the verdict on a MySQL environment: the server is asked every time', async () => {
+    const mysql = await copyFixture('trac16-mysql', root);
+    await ask({}, mysql);
+    await ask({}, mysql);
+    const third = await ask({}, mysql);
+    expect(asked).toBe(3);
+    expect(third.preflight).not.toHaveProperty('cachedFrom');
+  });
+
+  it('keeps nothing without a cache directory of its own, and nothing with cacheDir false', async () => {
+    await ask({ cacheDir: false });
+    await ask({ cacheDir: false });
+    expect(asked).toBe(2);
+    await fs.mkdir(path.join(root, 'open'), { mode: 0o777 });
+    await fs.chmod(path.join(root, 'open'), 0o777);
+    await ask({ cacheDir: path.join(root, 'open') });
+    await ask({ cacheDir: path.join(root, 'open') });
+    expect(asked).toBe(4);
+  });
+});
