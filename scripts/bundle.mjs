@@ -3,6 +3,9 @@
 // then reads a few files instead of resolving ~150 modules on every run. better-sqlite3 (native)
 // and handlebars' runtime (loaded with require) stay in node_modules. Paths relative to the
 // module (python/, templates/) are the same from dist/bundle/ as from dist/<layer>/.
+// CommonJS (dist/bundle/package.json says so), so that bin/codeCache.cjs can hand V8 the code
+// cache of each file (vm.Script cachedData; Node 20 has no code cache for ES modules). Dynamic
+// imports become require() calls: a vm.Script has no loader for import().
 // Run by `npm run build` after tsc and scripts/precompile-templates.mjs.
 import fs from 'node:fs';
 import path from 'node:path';
@@ -21,9 +24,21 @@ const bundle = await rolldown({
   platform: 'node',
   external: ['better-sqlite3'],
   logLevel: 'warn',
+  onLog(level, log, handler) {
+    // yargs' `extends` (import.meta.resolve of a config file) becomes {} in CommonJS: trac-deploy
+    // never passes yargs a configuration to extend.
+    if (log.code === 'EMPTY_IMPORT_META' && /[\\/]yargs[\\/]/.test(log.id ?? log.message ?? '')) return;
+    handler(level, log);
+  },
 });
-await bundle.write({ dir: NEXT, format: 'esm', entryFileNames: '[name].js', chunkFileNames: '[name]-[hash].js' });
+await bundle.write({ dir: NEXT, format: 'cjs', dynamicImportInCjs: false, entryFileNames: '[name].js', chunkFileNames: '[name]-[hash].js' });
 await bundle.close();
+fs.writeFileSync(path.join(NEXT, 'package.json'), '{ "type": "commonjs" }\n');
+for (const name of fs.readdirSync(NEXT).filter((n) => n.endsWith('.js'))) {
+  const text = fs.readFileSync(path.join(NEXT, name), 'utf8');
+  const left = /(?<![\w.$]|typeof )import\s*\(/.exec(text);
+  if (left) throw new Error(`dist/bundle/${name} still has a dynamic import() (at ${left.index}): it would fail under bin/codeCache.cjs`);
+}
 const compiled = path.join(ROOT, 'dist', 'render', 'templates.compiled.cjs');
 if (fs.existsSync(compiled)) fs.copyFileSync(compiled, path.join(NEXT, 'templates.compiled.cjs'));
 // Stamped last: bin/trac-deploy.js uses the bundle only when it is newer than dist/cli.js.
