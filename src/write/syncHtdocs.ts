@@ -1,4 +1,4 @@
-import { constants as fsConstants } from 'node:fs';
+import fsSync, { constants as fsConstants } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { usageError } from '../errors.js';
@@ -83,29 +83,36 @@ export async function planSync(htdocs: string, sources: HtdocsSource[], manifest
   const entries: SyncEntry[] = [];
   const foreign: string[] = [];
   const next: Record<string, string> = {};
-  const jobs = [...wanted].map(([rel, { root, file: source }]) => async (): Promise<SyncEntry | null> => {
+  // Each file is a handful of small system calls: made synchronously, one after the other, they
+  // cost a fraction of the same calls through the thread pool (a third of a re-run's time).
+  for (const [rel, { root, file: source }] of wanted) {
     const dest = path.join(htdocs, rel);
-    const stat = await fs.lstat(dest).catch(() => null);
+    const stat = lstatOrNull(dest);
     if (stat && !stat.isFile()) {
       throw usageError(`${dest} exists and is not a regular file${stat.isSymbolicLink() ? ' (a symbolic link)' : ''}; trac-deploy will not replace it. Remove it and re-run`);
     }
-    const read = await readConfined(source, root);
+    const read = readConfinedSync(source, root);
     if (!read) {
       // Swapped for a link (or a non-file) since it was listed: skipped like any link.
       skipped.push(source);
-      return null;
+      continue;
     }
     const { content, mode, atime, mtime } = read;
     const hash = contentHash(content);
     next[rel] = hash;
-    if (!stat) return { rel, status: 'added', source, content, mode, atime, mtime };
-    const current = stat.size === content.length ? await fs.readFile(dest) : null;
-    if (current && current.equals(content) && (stat.mode & 0o777) === mode) return { rel, status: 'unchanged', source };
-    const ours = isOurs(manifest[rel], current ?? (await fs.readFile(dest)));
+    if (!stat) {
+      entries.push({ rel, status: 'added', source, content, mode, atime, mtime });
+      continue;
+    }
+    const current = stat.size === content.length ? fsSync.readFileSync(dest) : null;
+    if (current && current.equals(content) && (stat.mode & 0o777) === mode) {
+      entries.push({ rel, status: 'unchanged', source });
+      continue;
+    }
+    const ours = isOurs(manifest[rel], current ?? fsSync.readFileSync(dest));
     if (!ours) foreign.push(dest);
-    return { rel, status: 'replaced', source, content, mode, atime, mtime };
-  });
-  entries.push(...(await inBatches(jobs)).filter((e): e is SyncEntry => e !== null));
+    entries.push({ rel, status: 'replaced', source, content, mode, atime, mtime });
+  }
   for (const [rel, hash] of Object.entries(manifest)) {
     if (next[rel] !== undefined) continue;
     const dest = path.join(htdocs, rel);
@@ -124,23 +131,40 @@ export async function planSync(htdocs: string, sources: HtdocsSource[], manifest
  * descriptor's real path checked against the source directory's (a directory on the way that
  * was swapped for a link is caught too). What is copied is what was read here, never re-read.
  */
-export async function readConfined(file: string, root: string): Promise<{ content: Buffer; mode: number; atime: Date; mtime: Date } | null> {
-  let handle: fs.FileHandle;
+export function readConfinedSync(file: string, root: string): { content: Buffer; mode: number; atime: Date; mtime: Date } | null {
+  let fd: number;
   try {
-    handle = await fs.open(file, fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW | fsConstants.O_NONBLOCK);
+    fd = fsSync.openSync(file, fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW | fsConstants.O_NONBLOCK);
   } catch (error) {
     if (['ELOOP', 'ENOENT', 'ENXIO', 'EACCES', 'EPERM'].includes((error as NodeJS.ErrnoException).code ?? '')) return null;
     throw error;
   }
   try {
-    const stat = await handle.stat();
+    const stat = fsSync.fstatSync(fd);
     if (!stat.isFile()) return null;
-    const real = await fs.readlink(`/proc/self/fd/${handle.fd}`).catch(() => null);
+    let real: string | null;
+    try {
+      real = fsSync.readlinkSync(`/proc/self/fd/${fd}`);
+    } catch {
+      real = null;
+    }
     if (real === null || !isBelow(real, root)) return null;
-    return { content: await handle.readFile(), mode: stat.mode & 0o777, atime: stat.atime, mtime: stat.mtime };
+    return { content: fsSync.readFileSync(fd), mode: stat.mode & 0o777, atime: stat.atime, mtime: stat.mtime };
   } finally {
-    await handle.close();
+    fsSync.closeSync(fd);
   }
+}
+
+function lstatOrNull(file: string): fsSync.Stats | null {
+  try {
+    return fsSync.lstatSync(file);
+  } catch {
+    return null;
+  }
+}
+
+export async function readConfined(file: string, root: string): Promise<{ content: Buffer; mode: number; atime: Date; mtime: Date } | null> {
+  return readConfinedSync(file, root);
 }
 
 function isBelow(child: string, parent: string): boolean {
@@ -157,52 +181,42 @@ export async function applySync(plan: SyncPlan): Promise<void> {
     made.add(dir);
   };
   for (const key of plan.keys) await makeDir(path.join(plan.htdocs, key));
-  const jobs: (() => Promise<void>)[] = [];
+  const jobs: (() => void)[] = [];
   for (const entry of plan.entries) {
     const dest = path.join(plan.htdocs, entry.rel);
     if (entry.status === 'removed') {
-      jobs.push(() => fs.rm(dest, { force: true }));
+      jobs.push(() => fsSync.rmSync(dest, { force: true }));
       continue;
     }
     if (entry.status === 'unchanged' || !entry.source) continue;
-    // Directories first, in order; then the files, a few dozen at a time (each one's own temp).
+    // Directories first, in order; then the files.
     await makeDir(path.dirname(dest));
     jobs.push(() => writeEntry(entry, dest));
   }
-  await settledInBatches(jobs);
+  // One after the other, synchronously: each file is a few small system calls, cheaper made
+  // directly than through the thread pool. A failure stops the rest, its own temp file removed.
+  for (const job of jobs) job();
 }
 
 /** One file: written beside its destination under a private temporary name, then renamed over it. */
-async function writeEntry(entry: SyncEntry, dest: string): Promise<void> {
+function writeEntry(entry: SyncEntry, dest: string): void {
   const temp = path.join(path.dirname(dest), `.${path.basename(dest)}.${process.pid}.tmp`);
   try {
     if (!entry.content || entry.mode === undefined) throw new Error(`no content read for ${entry.rel}`);
     // The source's own permission bits, never more: a file its owner kept private stays so.
-    const handle = await fs.open(temp, 'wx', 0o600);
+    const fd = fsSync.openSync(temp, 'wx', 0o600);
     try {
-      await handle.writeFile(entry.content);
-      await handle.chmod(entry.mode);
+      fsSync.writeFileSync(fd, entry.content);
+      fsSync.fchmodSync(fd, entry.mode);
     } finally {
-      await handle.close();
+      fsSync.closeSync(fd);
     }
     // Keep the source's mtime, as trac-admin's copy2 does: Last-Modified and ETags stay stable.
-    if (entry.mtime) await fs.utimes(temp, entry.atime ?? entry.mtime, entry.mtime);
-    await fs.rename(temp, dest);
+    if (entry.mtime) fsSync.utimesSync(temp, entry.atime ?? entry.mtime, entry.mtime);
+    fsSync.renameSync(temp, dest);
   } catch (error) {
-    await fs.rm(temp, { force: true });
+    fsSync.rmSync(temp, { force: true });
     throw error;
-  }
-}
-
-/**
- * Jobs a few dozen at a time; every job of a batch has ended (and cleaned up after itself)
- * before the first failure is thrown, so nothing is still writing when the caller hears of it.
- */
-async function settledInBatches(jobs: (() => Promise<void>)[], width = 32): Promise<void> {
-  for (let i = 0; i < jobs.length; i += width) {
-    const results = await Promise.allSettled(jobs.slice(i, i + width).map((job) => job()));
-    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failed) throw failed.reason;
   }
 }
 
@@ -222,12 +236,5 @@ async function listFiles(dir: string, skipped: string[], prefix = '', depth = 0)
     else if (entry.isFile()) out.push(rel);
     else skipped.push(path.join(dir, rel));
   }
-  return out;
-}
-
-/** Run jobs a few dozen at a time: fast on many small files, without running out of descriptors. */
-async function inBatches<T>(jobs: (() => Promise<T>)[], width = 32): Promise<T[]> {
-  const out: T[] = [];
-  for (let i = 0; i < jobs.length; i += width) out.push(...(await Promise.all(jobs.slice(i, i + width).map((job) => job()))));
   return out;
 }
