@@ -38,7 +38,7 @@ export interface Deployment {
 export async function buildDeployment(source: string, options: GenerateOptions, out: string, { preflight = true }: { preflight?: boolean } = {}): Promise<Deployment> {
   let inspection = await inspectPath(source);
   if (preflight) {
-    inspection = await withPreflight(inspection, { pythonHome: options.pythonHome ?? null, siteDirs: options.siteDir, eggCache: options.eggCache ?? null });
+    inspection = await withPreflight(inspection, { pythonHome: options.pythonHome ?? null, siteDirs: options.siteDir, eggCache: options.eggCache ?? null, keepVerdict: {} });
     refuseWhatTracRefuses(allProblems(inspection));
   }
   const plan = await planDeployment({ inspection, options, outDir: out });

@@ -33,7 +33,7 @@ export interface InspectArgs {
 export async function runInspect(args: InspectArgs, runClient?: ClientRunner): Promise<InspectOutcome> {
   let inspection = await inspectPath(args.path, { processes: args.processes, threads: args.threads });
   if (args.preflight) {
-    inspection = await withPreflight(inspection, { pythonHome: args.pythonHome ?? null, siteDirs: args.siteDir ?? [], eggCache: args.eggCache ?? null });
+    inspection = await withPreflight(inspection, { pythonHome: args.pythonHome ?? null, siteDirs: args.siteDir ?? [], eggCache: args.eggCache ?? null, keepVerdict: {} });
   }
   if (args.probeDb) {
     // Loaded only when asked: it brings execa, which costs start-up time on every inspect.

@@ -11,13 +11,12 @@ export interface PreflightOptions {
   eggCache: string | null;
   run?: PreflightRunner;
   /**
-   * Where Trac's verdict on a single SQLite environment is kept between runs (preflightCache.ts):
-   * default the user's cache directory; false never keeps one. With `run` given (unit tests),
-   * only a directory given here is used.
+   * Keep Trac's verdict on a single SQLite environment between runs and serve it while nothing it
+   * read changed (preflightCache.ts): `dir` defaults to the user's cache directory, `settleMs`
+   * (how recent a change counts as made while Trac was asked) to SETTLE_MS. Absent: Trac is
+   * asked every time (apply's and smoke's checks).
    */
-  cacheDir?: string | false;
-  /** How recent a change counts as made while Trac was asked (preflightCache.ts SETTLE_MS; tests shorten it). */
-  cacheSettleMs?: number;
+  keepVerdict?: { dir?: string; settleMs?: number };
 }
 
 /** The codes of python/preflight.py's findings: Trac's own verdict. */
@@ -110,8 +109,8 @@ export async function withPreflight(inspection: Inspection, options: PreflightOp
  */
 async function askOrRecall(inspection: Inspection, request: PreflightRequest, options: PreflightOptions): Promise<{ result: PreflightResult; cachedFrom: string | null }> {
   const only = inspection.kind === 'environment' && inspection.environments.length === 1 ? inspection.environments[0] : undefined;
-  const dir = options.cacheDir === false || (options.run && options.cacheDir === undefined) ? null : (options.cacheDir ?? undefined);
-  const cache = only && dir !== null ? await verdictCache(only, request, await preflightPython(request.pythonHome), dir, options.cacheSettleMs).catch(() => null) : null;
+  const keep = options.keepVerdict;
+  const cache = only && keep ? await verdictCache(only, request, await preflightPython(request.pythonHome), keep.dir, keep.settleMs).catch(() => null) : null;
   if (!cache) return { result: await runPreflight(request, options.run), cachedFrom: null };
   const kept = await cache.lookup();
   if (kept) return { result: kept.result, cachedFrom: kept.askedAt };

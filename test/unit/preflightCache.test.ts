@@ -52,13 +52,16 @@ const run: PreflightRunner = async (_command, _args, input, onLine) => {
   return { exitCode: 0, stderr: '' };
 };
 
-async function ask(options: Partial<PreflightOptions> = {}, target = env): Promise<Inspection> {
+type AskOptions = Partial<PreflightOptions> & { cacheDir?: string | false };
+
+async function ask(options: AskOptions = {}, target = env): Promise<Inspection> {
   const inspection = await inspectPath(target);
-  return withPreflight(inspection, { pythonHome: home, siteDirs: [], eggCache: null, run, cacheDir, cacheSettleMs: SETTLE, ...options });
+  const { cacheDir: dir, ...rest } = options;
+  return withPreflight(inspection, { pythonHome: home, siteDirs: [], eggCache: null, run, ...(dir === false ? {} : { keepVerdict: { dir: dir ?? cacheDir, settleMs: SETTLE } }), ...rest });
 }
 
 /** Asks twice after CHANGE: Trac must be asked once again, and the answer then kept again. */
-async function expectReasked(change: () => Promise<void>, options: Partial<PreflightOptions> = {}): Promise<void> {
+async function expectReasked(change: () => Promise<void>, options: AskOptions = {}): Promise<void> {
   await ask(options);
   const before = asked;
   await ask(options);
@@ -208,7 +211,7 @@ describe('the kept preflight verdict', () => {
     expect(third.preflight).not.toHaveProperty('cachedFrom');
   });
 
-  it('keeps nothing without a cache directory of its own, and nothing with cacheDir false', async () => {
+  it('keeps nothing without a cache directory of its own, and nothing unless asked to keep it', async () => {
     await ask({ cacheDir: false });
     await ask({ cacheDir: false });
     expect(asked).toBe(2);
