@@ -7,7 +7,8 @@ import { startDeployEarly } from './earlyDeploy.js';
  * CLI, loaded only now. An early question the command did not take over is stopped at the end.
  */
 export async function binMain(argv: string[]): Promise<ExitCode> {
-  if (argv[0] === 'deploy') startDeployEarly(argv);
+  // Python first: the CLI's modules load synchronously, and would hold its start back.
+  if (argv[0] === 'deploy') await startDeployEarly(argv);
   try {
     const { main } = await import('../cli.js');
     return await main(argv);

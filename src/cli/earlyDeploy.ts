@@ -5,9 +5,9 @@ import { startEarly } from '../python/htdocsQuestion.js';
  * `deploy ENV TARGET ...`: the environment's Python is asked before the CLI's own modules load
  * (they take about as long as the cheap half of the question). Only the plain form is guessed at
  * (ENV right after "deploy"); runDeploy takes the question over only when it asks exactly the
- * same (python/htdocsQuestion.ts), and stops it otherwise.
+ * same (python/htdocsQuestion.ts), and stops it otherwise. Resolves once Python is started.
  */
-export function startDeployEarly(argv: readonly string[]): void {
+export async function startDeployEarly(argv: readonly string[]): Promise<void> {
   if (argv[0] !== 'deploy') return;
   const env = argv[1];
   if (!env || env.startsWith('-') || argv.some((a) => a === '--help' || a === '-h' || a === '--version')) return;
@@ -17,5 +17,5 @@ export function startDeployEarly(argv: readonly string[]): void {
     if (arg === '--python-home' || arg === '--pythonHome') pythonHome = argv[i + 1] ?? null;
     else if (arg.startsWith('--python-home=') || arg.startsWith('--pythonHome=')) pythonHome = arg.slice(arg.indexOf('=') + 1);
   }
-  startEarly(questionFor(pythonHome, env), pythonHome);
+  await startEarly(questionFor(pythonHome, env), pythonHome);
 }

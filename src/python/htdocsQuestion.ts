@@ -35,12 +35,19 @@ export function askHtdocs(question: Question, pythonHome: string | null, { useCa
   return ask(question, pythonHome, new AbortController().signal);
 }
 
-/** Starts QUESTION now; askHtdocs takes it over if the command asks the same. */
-export function startEarly(question: Question, pythonHome: string | null): void {
+/**
+ * Starts QUESTION now; askHtdocs takes it over if the command asks the same. Resolves once
+ * Python was started (or the cache answered, or it failed): loading the CLI's modules is
+ * synchronous work that would otherwise hold the start back until it is done.
+ */
+export function startEarly(question: Question, pythonHome: string | null): Promise<void> {
   const abort = new AbortController();
-  const asking = ask(question, pythonHome, abort.signal);
-  asking.catch(() => undefined);
+  let launched!: () => void;
+  const started = new Promise<void>((resolve) => (launched = resolve));
+  const asking = ask(question, pythonHome, abort.signal, true, launched);
+  asking.catch(() => undefined).finally(launched);
   early = { key: JSON.stringify(question), asking, abort };
+  return started;
 }
 
 /** An early question nobody took (the command was another, or failed first): stop it, clean up. */
@@ -54,7 +61,7 @@ function abandon(taken: { asking: Promise<Asked>; abort: AbortController }): voi
   taken.asking.then((asked) => removeEggCache(asked), () => undefined).catch(() => undefined);
 }
 
-async function ask(question: Question, pythonHome: string | null, signal: AbortSignal, useCache = true): Promise<Asked> {
+async function ask(question: Question, pythonHome: string | null, signal: AbortSignal, useCache = true, launched?: () => void): Promise<Asked> {
   const own = environmentInputs(question.envPath);
   const before = await fingerprint(own.paths, own.dirsWithEntries);
   const cache = await usableCacheDirectory(cacheDirectory());
@@ -62,7 +69,10 @@ async function ask(question: Question, pythonHome: string | null, signal: AbortS
   if (cached) return { answer: cached, fresh: false, eggCache: null, cacheNote: null, before };
   const eggCache = await fs.mkdtemp(path.join(os.tmpdir(), 'trac-deploy-eggs-'));
   try {
-    const answer = await htdocsDirs(question.envPath, { pythonHome, eggCache, signal });
+    const answering = htdocsDirs(question.envPath, { pythonHome, eggCache, signal });
+    // The child is spawned a few promise steps on; a turn of the event loop lets them run.
+    if (launched) setImmediate(launched);
+    const answer = await answering;
     return { answer, fresh: true, eggCache, cacheNote: cache.reason ? `the Python answer cache was not used: ${cache.reason}` : null, before };
   } catch (error) {
     await fs.rm(eggCache, { recursive: true, force: true });
