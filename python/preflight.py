@@ -88,7 +88,8 @@ def log_problem(env):
     if log_type != 'file':
         return None
     log_file = env.log_file_path
-    _OPENING['inputs'] = [log_file, os.path.dirname(log_file)]
+    # Only who may write them matters here, not what the log holds.
+    _OPENING['access'] = [log_file, os.path.dirname(log_file)]
     if os.path.exists(log_file):
         if os.access(log_file, os.W_OK):
             return None
@@ -129,10 +130,10 @@ def environment_class():
 
 def open_environment(path, captured, counter):
     _OPENING.clear()
-    _OPENING.update(captured=captured, counter=counter, log=None, inputs=[])
+    _OPENING.update(captured=captured, counter=counter, log=None, access=[])
     try:
         env = environment_class()(path)
-        return env, _OPENING.get('log'), _OPENING.get('inputs') or []
+        return env, _OPENING.get('log'), _OPENING.get('access') or []
     finally:
         _OPENING.clear()
 
@@ -189,11 +190,11 @@ def one_attachment(env, inputs):
 def check_environment(path, counter):
     result = {'kind': 'environment', 'path': path, 'problems': [], 'repositories': [], 'plugins': [],
               'attachment': None, 'project': None, 'xsendfile': None, 'filesDir': None, 'opened': False,
-              'inputs': []}
+              'inputs': [], 'accessInputs': []}
     problems = result['problems']
     captured = Captured()
     try:
-        env, log, result['inputs'] = open_environment(path, captured, counter)
+        env, log, result['accessInputs'] = open_environment(path, captured, counter)
     except Exception as e:
         unreadable = getattr(e, 'errno', None) == 13 or any(words in str(e) for words in ('make sure it is readable', 'Permission denied', 'Errno 13'))
         problems.append(problem('trac-cannot-read' if unreadable else 'trac-cannot-open', 'error',

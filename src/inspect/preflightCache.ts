@@ -13,10 +13,12 @@ import type { EnvironmentInfo } from './types.js';
  * cache, the user the check runs as with its uid, gid and groups, Python's import variables,
  * the program) and the stamps (inode, mode, owner, size, times) of everything Trac read: the
  * environment directory, VERSION, trac.ini and every [inherit] file, the plugins directories and
- * their entries, the SQLite database with its -wal/-shm/-journal files and directory, the log
- * directory and file, files/attachments and the attachment it found, the repositories' directories,
- * the egg cache, the interpreter, every sys.path entry and Trac's package, Debian's Subversion
- * bindings, /etc/passwd and /etc/group, and the program.
+ * their entries, the SQLite database with its -wal/-shm/-journal files and directory,
+ * files/attachments and the attachment it found, the repositories' directories, the egg cache,
+ * the interpreter, every sys.path entry and Trac's package, Debian's Subversion bindings,
+ * /etc/passwd and /etc/group, and the program; and the mode and owner only (Trac's answer is
+ * whether it may write them, and it writes them all day) of the log directory and the log file
+ * Trac named, and of every directory above each of these paths.
  *
  * Only an SQLite environment is served from the cache: a PostgreSQL or MySQL verdict says
  * whether the server answered, which no file here can tell, so Trac is asked again every time.
@@ -137,7 +139,6 @@ export function knownInputs(env: EnvironmentInfo, request: PreflightRequest, pyt
     `${database}-shm`,
     `${database}-journal`,
     path.dirname(database),
-    logDir,
     own('files'),
     own('files', 'attachments'),
     request.eggCache,
@@ -150,10 +151,11 @@ export function knownInputs(env: EnvironmentInfo, request: PreflightRequest, pyt
     '/etc/group',
     PROGRAM,
   ];
-  const dirsWithEntries = [...pluginsDirs, logDir];
-  // The web server user reaches each of these through every directory above it.
-  const above = paths.filter((p) => path.isAbsolute(p)).flatMap(ancestors);
-  return { paths: [...new Set(paths)], dirsWithEntries: [...new Set(dirsWithEntries)], accessOnly: [...new Set(above)] };
+  const dirsWithEntries = pluginsDirs;
+  // The web server user reaches each of these through every directory above it. The log
+  // directory matters for who may write it (Trac writes its log there all day).
+  const above = [...paths, logDir].filter((p) => path.isAbsolute(p)).flatMap(ancestors);
+  return { paths: [...new Set(paths)], dirsWithEntries: [...new Set(dirsWithEntries)], accessOnly: [...new Set([logDir, ...above])] };
 }
 
 function ancestors(p: string): string[] {
@@ -168,8 +170,9 @@ function withAnswerInputs(known: Inputs, result: Extract<PreflightResult, { stat
   const named = [result.python.executable, ...(result.inputs ?? []), ...result.environments.flatMap((e) => e.inputs ?? [])]
     .filter((p): p is string => typeof p === 'string' && p.length > 0)
     .map((p) => path.resolve(envPath, p));
-  const above = named.flatMap(ancestors);
-  return { paths: [...new Set([...known.paths, ...named])], dirsWithEntries: known.dirsWithEntries, accessOnly: [...new Set([...known.accessOnly, ...above])] };
+  const access = result.environments.flatMap((e) => e.accessInputs ?? []).filter((p): p is string => typeof p === 'string' && p.length > 0).map((p) => path.resolve(envPath, p));
+  const above = [...named, ...access].flatMap(ancestors);
+  return { paths: [...new Set([...known.paths, ...named])], dirsWithEntries: known.dirsWithEntries, accessOnly: [...new Set([...known.accessOnly, ...access, ...above])] };
 }
 
 /** Only a whole answer is kept: Trac ran, answered for this environment, and did not crash on it. */

@@ -51,8 +51,10 @@ export interface PreflightEnvironment {
   project: string | null;
   xsendfile: { on: boolean; header: string } | null;
   filesDir: string | null;
-  /** Files outside the environment's own that Trac read for this answer (log file, attachment, repository dirs). */
+  /** Files outside the environment's own that Trac read for this answer (attachment, repository dirs). */
   inputs?: string[];
+  /** Files whose mode and owner (not content) the answer depends on: the log file and its directory. */
+  accessInputs?: string[];
 }
 
 export type PreflightResult =

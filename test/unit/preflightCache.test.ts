@@ -22,6 +22,7 @@ let cacheDir: string;
 let asked: number;
 let during: (() => Promise<void>) | null;
 let opened: boolean;
+let repository: string | null;
 
 const line = (o: object) => JSON.stringify(o);
 /** Files here are made a moment before the questions: count only changes within 30 ms as "while asked". */
@@ -45,7 +46,7 @@ const run: PreflightRunner = async (_command, _args, input, onLine) => {
       }
       const p = JSON.parse(text) as string;
       if (during) await during();
-      onLine(line({ kind: 'environment', path: p, opened, problems: opened ? [] : [{ code: 'needs-upgrade', severity: 'error', message: `${p}: needs an upgrade` }], repositories: [], plugins: [], attachment: null, project: 'P', xsendfile: null, filesDir: null, inputs: [path.join(p, 'log', 'trac.log'), path.join(p, 'log')] }));
+      onLine(line({ kind: 'environment', path: p, opened, problems: opened ? [] : [{ code: 'needs-upgrade', severity: 'error', message: `${p}: needs an upgrade` }], repositories: [], plugins: [], attachment: null, project: 'P', xsendfile: null, filesDir: null, inputs: repository ? [repository] : [], accessInputs: [path.join(p, 'log', 'trac.log'), path.join(p, 'log')] }));
     }
   }
   onLine(line({ kind: 'done' }));
@@ -88,6 +89,7 @@ beforeEach(async () => {
   asked = 0;
   during = null;
   opened = true;
+  repository = null;
   await settle();
 });
 
@@ -139,6 +141,16 @@ describe('the kept preflight verdict', () => {
   it('is asked again when the database directory changes mode', () => expectReasked(() => fs.chmod(path.join(env, 'db'), 0o700)));
   it('is asked again when the log file changes mode', () => expectReasked(() => fs.chmod(path.join(env, 'log', 'trac.log'), 0o400)));
   it('is asked again when the log directory changes mode', () => expectReasked(() => fs.chmod(path.join(env, 'log'), 0o500)));
+  it('is asked again when the log file changes owner', () => expectReasked(() => fs.chown(path.join(env, 'log', 'trac.log'), 4242, 4242)));
+
+  it('is kept while Trac writes its log (only who may write it matters)', async () => {
+    await ask();
+    await fs.appendFile(path.join(env, 'log', 'trac.log'), 'Trac[main] INFO: a request\n');
+    await fs.writeFile(path.join(env, 'log', 'trac.log.1'), 'rotated\n');
+    await settle();
+    expect((await ask()).preflight).toHaveProperty('cachedFrom');
+    expect(asked).toBe(1);
+  });
   it('is asked again when a file [inherit] names changes', async () => {
     const shared = path.join(root, 'shared.ini');
     await fs.writeFile(shared, '[trac]\nbase_url =\n');
@@ -179,8 +191,11 @@ describe('the kept preflight verdict', () => {
     expect(asked).toBe(base + 2);
   });
 
-  it('is not kept when a file the answer names (the log file) changed while Trac was asked', async () => {
-    during = () => fs.chmod(path.join(env, 'log', 'trac.log'), 0o400);
+  it('is not kept when a file the answer names (a repository) changed while Trac was asked', async () => {
+    repository = path.join(root, 'repo');
+    await fs.mkdir(repository);
+    await settle();
+    during = () => fs.chmod(repository!, 0o700);
     await ask();
     during = null;
     await settle();
