@@ -18,7 +18,7 @@ const LAYOUT: RemoteLayout = {
 function remotePlan(overrides: Parameters<typeof samplePlan>[0] = {}) {
   return samplePlan({
     files: { outDir: LAYOUT.root, wsgi: `${LAYOUT.root}/project.wsgi`, apache: `${LAYOUT.root}/project.conf` },
-    daemon: { processGroup: 'project', processes: 2, threads: 5, pythonHome: LAYOUT.venv, timeouts: [], socketRotation: 'off' },
+    daemon: { processGroup: 'project', processes: 2, threads: 5, pythonHome: LAYOUT.venv, timeouts: [] },
     python: { home: LAYOUT.venv, siteDirs: [], eggCache: '/srv/trac/project/.egg-cache' },
     staticAliases: [{ url: '/trac/chrome/common', dir: `${LAYOUT.htdocs}/common`, key: 'common', urlRegex: null }],
     ...overrides,
