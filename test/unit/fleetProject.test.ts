@@ -12,7 +12,8 @@ const LAYOUT: RemoteLayout = {
   venv: '/srv/trac-deploy/project/venv-abc',
   htdocs: '/srv/trac-deploy/project/htdocs-def',
   htdocsArchive: 'htdocs-def.tar.gz',
-  confName: 'project',
+  confName: '98-project',
+  earlierConfName: 'project',
 };
 
 function remotePlan(overrides: Parameters<typeof samplePlan>[0] = {}) {
@@ -45,7 +46,7 @@ describe('fleet project', () => {
     const files = project(plan);
     const [wsgi, conf] = renderPlan(plan);
     expect(files.get('roles/trac_deploy/files/project.wsgi')?.content).toBe(wsgi!.content);
-    expect(files.get('roles/trac_deploy/files/project.conf')?.content).toBe(conf!.content);
+    expect(files.get('roles/trac_deploy/files/98-project.conf')?.content).toBe(conf!.content);
     expect(conf!.content).toContain(`python-home="${LAYOUT.venv}"`);
   });
 
