@@ -71,7 +71,7 @@ async function neighbourFindings(plan: DeploymentPlan): Promise<Finding[]> {
     message: `${hidden.urlPrefix} (${hidden.name}.conf) will be answered by ${by.urlPrefix} (${by.name}.conf) when Apache reads the configurations of ${plan.files.outDir} in name order`,
     advice: plan.site
       ? [`both are <VirtualHost> sites for ${plan.site.serverName}: Apache gives every request for it to the first, whatever the order; serve one under another --server-name`]
-      : [`trac-deploy apply installs snippets so deeper mount points are read first; to smoke or serve this directory as it is, give the site at ${by.urlPrefix} a --name that sorts after ${hidden.name}, or generate it into another --out directory`],
+      : [`trac-deploy apply installs snippets so deeper mount points are read first (smoke serves them in that order too); to serve this directory as it is (Include ${plan.files.outDir}/*.conf), give the site at ${by.urlPrefix} a --name that sorts after ${hidden.name}, or generate it into another --out directory`],
   }));
 }
 
