@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import * as runtimeModule from 'handlebars/runtime';
 import { helpers } from './helpers.js';
 
 type Handlebars = typeof import('handlebars');
@@ -39,7 +40,9 @@ function precompiledTemplates(): Record<string, { source: string; spec: Template
  */
 function engine(needCompiler: boolean): Handlebars {
   if (instance && (!needCompiler || typeof instance.compile === 'function')) return instance;
-  const base = (needCompiler ? require('handlebars') : require('handlebars/runtime')) as Handlebars & { default?: Handlebars };
+  // The runtime is imported (so the bundle carries it, and bin/codeCache.cjs keeps its compiled
+  // code); the compiler, needed only for a template changed since the build, is required.
+  const base = (needCompiler ? require('handlebars') : (runtimeModule as unknown as { default: Handlebars }).default) as Handlebars & { default?: Handlebars };
   const created = (base.default ?? base).create();
   for (const [name, fn] of Object.entries(helpers)) created.registerHelper(name, fn as Handlebars.HelperDelegate);
   const partialsDir = path.join(TEMPLATES_DIR, 'partials');
