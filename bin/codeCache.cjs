@@ -53,9 +53,16 @@ function readCache(dirs, name) {
 }
 
 function writeCache(dirs, name, data) {
-  for (const dir of dirs) {
+  for (const [index, dir] of dirs.entries()) {
     try {
-      fs.mkdirSync(dir, { recursive: true, mode: 0o755 });
+      // Beside the bundle, readable by every user of this install; in a user's cache directory
+      // (which the answer cache wants 0700 and its own, python/answerCache.ts), private.
+      try {
+        if (index === 0) fs.mkdirSync(dir, { mode: 0o755 });
+        else fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+      } catch (error) {
+        if (error.code !== 'EEXIST') throw error;
+      }
       const dirStat = fs.lstatSync(dir);
       if (!dirStat.isDirectory() || !trusted(dirStat)) continue;
       const temp = path.join(dir, `.${name}.${process.pid}.${crypto.randomBytes(4).toString('hex')}`);
