@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import * as runtimeModule from 'handlebars/runtime';
+import * as runtimeModule from 'handlebars/runtime.js';
 import { helpers } from './helpers.js';
 
 type Handlebars = typeof import('handlebars');
