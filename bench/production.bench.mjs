@@ -18,6 +18,10 @@
 //   text or, for the static file, the file's bytes), and the ceiling checks every body;
 // - the CPU that each server's processes (Apache and its mod_wsgi daemons) spent per request is
 //   measured from /proc too: unlike requests/s, it hardly moves with the machine's load.
+// - a second ceiling, "ceiling-libpython", runs the same script in Debian's shared libpython
+//   (a launcher linked with python3-config --embed, as mod_wsgi is): Debian's /usr/bin/python3 is
+//   a static, PGO+LTO build that runs pure Python about 1.4x faster than libpython3.x.so, so the
+//   plain ceiling holds a factor no mod_wsgi on Debian can reach; both are reported.
 // wrk on 127.0.0.1 only, bounded by BENCH_SECONDS, BENCH_ROUNDS and BENCH_CONNECTIONS.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -169,9 +173,35 @@ async function startExpress(root, target, processes, threads) {
   return new Server('express', `http://127.0.0.1:${port}`, child.pid, stop);
 }
 
+/**
+ * A python that runs in Debian's shared libpython, as mod_wsgi does: Py_BytesMain linked with
+ * python3-config --embed. null (with the reason printed) when it cannot be built here.
+ */
+function sharedPython(dir) {
+  const config = '/usr/bin/python3-config';
+  fs.mkdirSync(dir, { recursive: true });
+  const source = path.join(dir, 'python-shared.c');
+  const binary = path.join(dir, 'python-shared');
+  fs.writeFileSync(source, '#include <Python.h>\nint main(int argc, char **argv) { return Py_BytesMain(argc, argv); }\n');
+  const flags = spawnSync(config, ['--embed', '--cflags', '--ldflags'], { encoding: 'utf8' });
+  const built = flags.status === 0 ? spawnSync('sh', ['-c', `cc -O2 -o "${binary}" "${source}" ${flags.stdout.replace(/\s+/g, " ").trim()}`], { encoding: 'utf8' }) : null;
+  if (!built || built.status !== 0) {
+    console.log(`ceiling-libpython skipped: no launcher linked with libpython (${(built ?? flags).stderr?.trim() || 'python3-config missing'})`);
+    return null;
+  }
+  fs.chmodSync(dir, 0o755);
+  return binary;
+}
+
 /** The ceiling's workers, detached as www-data; measure(row) runs all of them for DURATION. */
-function startCeiling(env, processes) {
-  const child = spawn('setpriv', ['--reuid=www-data', '--regid=www-data', '--clear-groups', path.join(VENV, 'bin', 'python'), CEILING, env, String(processes)], { detached: true, stdio: ['pipe', 'pipe', 'inherit'] });
+function startCeiling(env, processes, shared = null) {
+  // In the shared libpython: the virtualenv's site-packages and nothing of the system's (-S),
+  // as mod_wsgi's python-home gives it.
+  const sitePackages = execFileSync(path.join(VENV, 'bin', 'python'), ['-c', 'import sysconfig; print(sysconfig.get_paths()["purelib"])'], { encoding: 'utf8' }).trim();
+  const command = shared
+    ? [shared, '-S', '-c', `import site, sys, runpy; site.addsitedir(${JSON.stringify(sitePackages)}); sys.argv = [${JSON.stringify(CEILING)}, ${JSON.stringify(env)}, ${JSON.stringify(String(processes))}]; runpy.run_path(sys.argv[0], run_name='__main__')`]
+    : [path.join(VENV, 'bin', 'python'), CEILING, env, String(processes)];
+  const child = spawn('setpriv', ['--reuid=www-data', '--regid=www-data', '--clear-groups', ...command], { detached: true, stdio: ['pipe', 'pipe', 'inherit'] });
   const lines = readline.createInterface({ input: child.stdout });
   const waiting = [];
   lines.on('line', (line) => waiting.shift()?.resolve(JSON.parse(line)));
@@ -182,7 +212,7 @@ function startCeiling(env, processes) {
       child.stdin.write(`${JSON.stringify({ path: ROWS[key].path, seconds, marker: ROWS[key].marker })}\n`);
     });
   return {
-    name: 'ceiling',
+    name: shared ? 'ceiling-libpython' : 'ceiling',
     async prepare() {
       for (const key of Object.keys(ROWS)) if (ROWS[key].marker) await ask(key, 2);
     },
@@ -223,6 +253,8 @@ try {
   if (fs.existsSync(EXPRESS)) running.push(await startExpress(root, target, processes, threads));
   else console.log(`mod_wsgi-express not found at ${EXPRESS} (scripts/setup.sh builds it): its column is skipped`);
   running.push(startCeiling(env, Number(processes)));
+  const shared = sharedPython(path.join(root, 'launcher'));
+  if (shared) running.push(startCeiling(env, Number(processes), shared));
   for (const contender of running) await contender.prepare(staticBytes);
 
   const results = {}; // results[row][contender] = [measurement per round]
@@ -230,7 +262,7 @@ try {
     for (const key of Object.keys(ROWS)) {
       const order = running.map((_, i) => running[(i + round) % running.length]);
       for (const contender of order) {
-        if (contender.name === 'ceiling' && !ROWS[key].marker) continue;
+        if (contender.name.startsWith('ceiling') && !ROWS[key].marker) continue;
         const m = await contender.measure(key);
         if (m.problems.length) {
           failed = true;
@@ -255,10 +287,11 @@ try {
     const o = get('ours');
     const e = get('express');
     const c = get('ceiling');
+    const cs = get('ceiling-libpython');
     console.log(`${key} ${MOUNT}${ROWS[key].path}`);
-    for (const [name, x] of [['ours', o], ['express', e], ['ceiling', c]]) {
-      if (name === 'ceiling' && !ROWS[key].marker) continue;
-      console.log(`  ${name.padEnd(8)} ${x.n ? `${fmt(x.rps, 0).padStart(6)} req/s  p99 ${fmt(x.p99, 0).padStart(5)} ms  cpu ${fmt(x.cpu / 1000, 3).padStart(7)} ms/req  (${x.n} rounds)` : 'no valid round'}`);
+    for (const [name, x] of [['ours', o], ['express', e], ['ceiling', c], ['ceiling-libpython', cs]]) {
+      if (name.startsWith('ceiling') && !ROWS[key].marker) continue;
+      console.log(`  ${name.padEnd(17)} ${x.n ? `${fmt(x.rps, 0).padStart(6)} req/s  p99 ${fmt(x.p99, 0).padStart(5)} ms  cpu ${fmt(x.cpu / 1000, 3).padStart(7)} ms/req  (${x.n} rounds)` : 'no valid round'}`);
     }
     if (!o.n) {
       missed++;
@@ -274,6 +307,9 @@ try {
       const byCpu = c.cpu / o.cpu;
       if (byRps < 0.9 || byCpu < 0.9) missed++;
       console.log(`  ours/ceiling  req/s ${fmt(byRps)}${byRps > 1.05 ? ' (a server above the ceiling: req/s not comparable in this run)' : ''}, cpu (ceiling's cpu/ours) ${fmt(byCpu)}; goal 0.9: req/s ${verdict(byRps >= 0.9)}, cpu ${verdict(byCpu >= 0.9)}`);
+    }
+    if (cs.n) {
+      console.log(`  ours/ceiling-libpython  req/s ${fmt(o.rps / cs.rps)}, cpu (its cpu/ours) ${fmt(cs.cpu / o.cpu)}; the interpreter build alone (ceiling cpu/ceiling-libpython cpu): ${c.n ? fmt(c.cpu / cs.cpu) : '-'}`);
     }
   }
   if (missed || failed) process.exitCode = 1;
