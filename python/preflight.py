@@ -200,6 +200,7 @@ def check_environment(path, counter):
         problems.append(problem('trac-cannot-read' if unreadable else 'trac-cannot-open', 'error',
                                 '%s: Trac cannot open the environment: %s' % (path, text_of(e)), path))
         return result
+    result.update(configuration_facts(env))
     try:
         answer_opened(env, path, log, captured, result)
     finally:
@@ -210,6 +211,35 @@ def check_environment(path, counter):
         except Exception:
             pass
     return result
+
+
+def configuration_facts(env):
+    """What Trac's own configuration says (trac-deploy keeps a verdict only for SQLite, by
+    Trac's word): the database scheme only (never the URL: it may hold a password), the SQLite
+    file, every configuration file Trac read ([inherit] file, recursively) and the plugins
+    directories it loads from."""
+    facts = {'databaseScheme': None, 'databaseFile': None, 'configFiles': [], 'pluginsDirs': []}
+    try:
+        url = env.config.get('trac', 'database') or ''
+        scheme = url.split(':')[0]
+        facts['databaseScheme'] = scheme
+        if scheme == 'sqlite':
+            name = url[len('sqlite:'):].split('?')[0]
+            if name and name != ':memory:':
+                facts['databaseFile'] = name if os.path.isabs(name) else os.path.join(env.path, name)
+        seen = []
+        pending = [env.config]
+        while pending:
+            config = pending.pop(0)
+            filename = getattr(config, 'filename', None)
+            if filename and filename not in seen:
+                seen.append(filename)
+                pending.extend(getattr(config, 'parents', None) or [])
+        facts['configFiles'] = seen
+        facts['pluginsDirs'] = [d for d in (env.plugins_dir, env.shared_plugins_dir) if d]
+    except Exception:
+        pass
+    return facts
 
 
 def answer_opened(env, path, log, captured, result):

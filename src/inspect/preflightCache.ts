@@ -1,7 +1,9 @@
+import fs from 'node:fs/promises';
 import path from 'node:path';
 import { cacheDirectory, cachedEntry, changedSince, fingerprint, pythonVariables, storeEntry, usableCacheDirectory } from '../python/answerCache.js';
 import { PYTHON_PROGRAMS_DIR } from '../python/askPython.js';
 import type { PreflightRequest, PreflightResult } from '../python/preflight.js';
+import { VERSION } from '../version.js';
 import type { EnvironmentInfo } from './types.js';
 
 /**
@@ -20,11 +22,19 @@ import type { EnvironmentInfo } from './types.js';
  * whether it may write them, and it writes them all day) of the log directory and the log file
  * Trac named, and of every directory above each of these paths.
  *
- * Only an SQLite environment is served from the cache: a PostgreSQL or MySQL verdict says
- * whether the server answered, which no file here can tell, so Trac is asked again every time.
+ * Only an SQLite environment is served from the cache, by Trac's own word (python/preflight.py
+ * reports the scheme of its [trac] database, read through every [inherit] file): a PostgreSQL or
+ * MySQL verdict says whether the server answered, which no file here can tell, so Trac is asked
+ * again every time. Only a verdict without an error is kept: an error may be passing (database
+ * is locked, too many open files, a repository on a mount not there yet), and an administrator
+ * fixing one expects Trac asked again. A plugins directory holding a symbolic link or a
+ * directory (an unpacked egg) makes the verdict not kept: their contents are not stamped.
  */
 export interface VerdictQuestion {
   kind: 'preflight-verdict';
+  /** An entry of another trac-deploy, or of another layout of entries, is not used. */
+  schema: number;
+  tracDeploy: string;
   python: string;
   envPath: string;
   siteDirs: string[];
@@ -46,6 +56,8 @@ export interface KeptVerdict {
 }
 
 const KIND = 'preflight';
+/** Raise when what an entry holds or means changes. */
+export const VERDICT_SCHEMA = 2;
 const PROGRAM = path.join(PYTHON_PROGRAMS_DIR, 'preflight.py');
 /**
  * A file whose inode changed this close before the question counts as changed while Trac read
@@ -67,13 +79,16 @@ export interface VerdictCache {
  * or there is no usable cache directory (then Trac is asked, as without a cache).
  */
 export async function verdictCache(env: EnvironmentInfo, request: PreflightRequest, python: string, dir?: string, settleMs = SETTLE_MS): Promise<VerdictCache | null> {
+  // trac-deploy's own reading of trac.ini only adds stamps; whether the verdict is kept is
+  // decided by what Trac answers (remember).
   const database = sqliteFiles(env);
-  if (database === null) return null;
   const cache = await usableCacheDirectory(dir ?? cacheDirectory());
   if (!cache.dir) return null;
   const cacheDir = cache.dir;
   const question: VerdictQuestion = {
     kind: 'preflight-verdict',
+    schema: VERDICT_SCHEMA,
+    tracDeploy: VERSION,
     python,
     envPath: env.path,
     siteDirs: request.siteDirs,
@@ -95,10 +110,13 @@ export async function verdictCache(env: EnvironmentInfo, request: PreflightReque
       // Changed while Trac read it (the environment's own files compared whole; what the answer
       // names, by its change time): the answer may be of the old state.
       if ((await fingerprint(known.paths, known.dirsWithEntries, known.accessOnly)) !== before.stamps) return false;
-      const all = withAnswerInputs(known, result, env.path);
+      const all = await withAnswerInputs(known, result, env.path);
+      if (await hasUnstampedPlugins(all.dirsWithEntries)) return false;
+      // Stamped before the last look for changes: what is stored is of the state Trac answered.
+      const stamps = await fingerprint(all.paths, all.dirsWithEntries, all.accessOnly);
       if (await changedSince(all.paths, all.dirsWithEntries, before.at - settleMs)) return false;
       const kept: KeptVerdict = { result, askedAt: new Date(before.at).toISOString() };
-      await storeEntry(cacheDir, KIND, { question, ...all, answer: kept });
+      await storeEntry(cacheDir, KIND, { question, ...all, answer: kept }, stamps);
       return true;
     },
   };
@@ -119,7 +137,7 @@ function sqliteFiles(env: EnvironmentInfo): string | null {
 }
 
 /** What Trac reads that is known before asking it. */
-export function knownInputs(env: EnvironmentInfo, request: PreflightRequest, python: string, database: string): Inputs {
+export function knownInputs(env: EnvironmentInfo, request: PreflightRequest, python: string, database: string | null): Inputs {
   const own = (...parts: string[]) => path.join(env.path, ...parts);
   const unreadableInherits = env.problems.filter((p) => p.code === 'inherit-unreadable' && p.path).map((p) => p.path!);
   const pluginsDirs = [own('plugins'), ...(env.inherit.pluginsDir ? [path.resolve(env.path, env.inherit.pluginsDir)] : [])];
@@ -134,11 +152,7 @@ export function knownInputs(env: EnvironmentInfo, request: PreflightRequest, pyt
     ...env.inherit.files,
     ...unreadableInherits,
     ...pluginsDirs,
-    database,
-    `${database}-wal`,
-    `${database}-shm`,
-    `${database}-journal`,
-    path.dirname(database),
+    ...(database ? [database, `${database}-wal`, `${database}-shm`, `${database}-journal`, path.dirname(database)] : []),
     own('files'),
     own('files', 'attachments'),
     request.eggCache,
@@ -166,13 +180,39 @@ function ancestors(p: string): string[] {
   }
 }
 
-function withAnswerInputs(known: Inputs, result: Extract<PreflightResult, { status: 'ran' }>, envPath: string) {
-  const named = [result.python.executable, ...(result.inputs ?? []), ...result.environments.flatMap((e) => e.inputs ?? [])]
+const strings = (list: unknown): string[] => (Array.isArray(list) ? list.filter((p): p is string => typeof p === 'string' && p.length > 0) : []);
+
+async function withAnswerInputs(known: Inputs, result: Extract<PreflightResult, { status: 'ran' }>, envPath: string): Promise<Inputs> {
+  const answer = result.environments[0]!;
+  const resolve = (p: string) => path.resolve(envPath, p);
+  // The database Trac opens, and SQLite's companions beside the file it really is (SQLite
+  // resolves a symbolic link to the database and makes -wal/-shm/-journal beside its target).
+  const database = typeof answer.databaseFile === 'string' && answer.databaseFile ? resolve(answer.databaseFile) : null;
+  const real = database ? await fs.realpath(database).catch(() => database) : null;
+  const databaseFiles = database && real ? [database, real, path.dirname(database), path.dirname(real), `${real}-wal`, `${real}-shm`, `${real}-journal`] : [];
+  const pluginsDirs = strings(answer.pluginsDirs).map(resolve);
+  const named = [result.python.executable, ...strings(result.inputs), ...strings(answer.inputs), ...strings(answer.configFiles), ...pluginsDirs]
     .filter((p): p is string => typeof p === 'string' && p.length > 0)
-    .map((p) => path.resolve(envPath, p));
-  const access = result.environments.flatMap((e) => e.accessInputs ?? []).filter((p): p is string => typeof p === 'string' && p.length > 0).map((p) => path.resolve(envPath, p));
-  const above = [...named, ...access].flatMap(ancestors);
-  return { paths: [...new Set([...known.paths, ...named])], dirsWithEntries: known.dirsWithEntries, accessOnly: [...new Set([...known.accessOnly, ...access, ...above])] };
+    .map(resolve);
+  const access = strings(answer.accessInputs).map(resolve);
+  const above = [...named, ...databaseFiles, ...access].flatMap(ancestors);
+  return {
+    paths: [...new Set([...known.paths, ...named, ...databaseFiles])],
+    dirsWithEntries: [...new Set([...known.dirsWithEntries, ...pluginsDirs])],
+    accessOnly: [...new Set([...known.accessOnly, ...access, ...above])],
+  };
+}
+
+/**
+ * Whether a plugins directory holds a symbolic link or a directory (an unpacked egg): Trac
+ * loads what they hold, which the stamps of the directory's entries do not cover.
+ */
+async function hasUnstampedPlugins(dirs: string[]): Promise<boolean> {
+  for (const dir of dirs) {
+    const entries = await fs.readdir(dir, { withFileTypes: true }).catch(() => []);
+    if (entries.some((e) => e.isSymbolicLink() || e.isDirectory())) return true;
+  }
+  return false;
 }
 
 /** Only a whole answer is kept: Trac ran, answered for this environment, and did not crash on it. */
@@ -180,7 +220,10 @@ function keepable(result: PreflightResult, envPath: string): result is Extract<P
   if (result.status !== 'ran' || result.environments.length !== 1) return false;
   const answer = result.environments[0];
   if (!answer || answer.path !== envPath) return false;
-  if (answer.problems.some((p) => p.code === 'preflight-crashed' || p.code === 'preflight-failed' || p.code === 'database-unreachable')) return false;
+  // Trac's word: SQLite only (a server's verdict is of the moment), and the file it opens.
+  if (answer.databaseScheme !== 'sqlite' || typeof answer.databaseFile !== 'string' || !answer.databaseFile) return false;
+  // An error may be passing (database is locked, too many open files, an unmounted repository).
+  if (answer.problems.some((p) => p.severity === 'error')) return false;
   // Without what Trac read beyond the environment, the key would miss it.
   return Array.isArray(result.inputs) && result.inputs.length > 0 && Array.isArray(answer.inputs);
 }

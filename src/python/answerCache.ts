@@ -29,7 +29,12 @@ export interface Question {
 export type CachedAnswer = CacheEntry<Question, HtdocsAnswer>;
 
 const PROGRAM = 'htdocs_dirs.py';
-const PYTHON_VARIABLES = ['PATH', 'PYTHONPATH', 'PYTHONHOME', 'PYTHONUSERBASE', 'PYTHONNOUSERSITE', 'PYTHONSAFEPATH', 'PYTHONPLATLIBDIR'];
+/**
+ * Variables that change what the interpreter imports or how it runs: the import path, the
+ * shared libraries it loads (a Subversion or database binding), the warnings it turns into
+ * errors, and HOME (the user site directory, ~/.python-eggs).
+ */
+const PYTHON_VARIABLES = ['PATH', 'PYTHONPATH', 'PYTHONHOME', 'PYTHONUSERBASE', 'PYTHONNOUSERSITE', 'PYTHONSAFEPATH', 'PYTHONPLATLIBDIR', 'PYTHONWARNINGS', 'LD_LIBRARY_PATH', 'LD_PRELOAD', 'HOME'];
 const MAX_ENTRY = 4 * 1024 * 1024;
 
 export function questionFor(pythonHome: string | null | undefined, envPath: string, env: NodeJS.ProcessEnv = process.env): Question {
@@ -68,9 +73,9 @@ export function inputsOf(question: Question, answer: HtdocsAnswer, extra: { inhe
 
 /**
  * One hash of the stamps of PATHS (inode, mode, owner, size, times; a directory in
- * dirsWithEntries also of each entry) and of ACCESS_ONLY: directories that matter only for who
- * may pass through them (inode, mode, owner), whose times change whenever anyone makes a file
- * in them (/tmp).
+ * dirsWithEntries also of each entry) and of ACCESS_ONLY: paths that matter only for who may
+ * pass through or write them (inode, mode, owner, and ctime: an ACL set with setfacl changes
+ * neither mode nor owner), not for their size or content times.
  */
 export async function fingerprint(paths: string[], dirsWithEntries: string[], accessOnly: string[] = []): Promise<string> {
   const hash = createHash('sha256');
@@ -79,7 +84,8 @@ export async function fingerprint(paths: string[], dirsWithEntries: string[], ac
   const access = await Promise.all(
     accessOnly.filter((p) => !own.has(p)).map(async (p) => {
       const stat = await fs.stat(p).catch(() => null);
-      return stat ? `${p}\t${stat.dev}\t${stat.ino}\t${stat.mode}\t${stat.uid}\t${stat.gid}` : `${p}\tmissing`;
+      // ctime too: an ACL (setfacl) changes who may pass without changing mode or owner.
+      return stat ? `${p}\t${stat.dev}\t${stat.ino}\t${stat.mode}\t${stat.uid}\t${stat.gid}\t${stat.ctimeMs}` : `${p}\tmissing`;
     }),
   );
   const stamps = await Promise.all(

@@ -55,6 +55,14 @@ export interface PreflightEnvironment {
   inputs?: string[];
   /** Files whose mode and owner (not content) the answer depends on: the log file and its directory. */
   accessInputs?: string[];
+  /** The scheme of Trac's [trac] database (only the scheme: the URL may hold a password). */
+  databaseScheme?: string | null;
+  /** The SQLite database file Trac opens (absolute), when the scheme is sqlite. */
+  databaseFile?: string | null;
+  /** trac.ini and every file Trac read through [inherit] file, as Trac resolved them. */
+  configFiles?: string[];
+  /** The plugins directories Trac loads from (the environment's and [inherit] plugins_dir). */
+  pluginsDirs?: string[];
 }
 
 export type PreflightResult =

@@ -6,6 +6,7 @@ import { inspectPath } from '../../src/inspect/inspectPath.js';
 import { withPreflight, type PreflightOptions } from '../../src/inspect/preflight.js';
 import type { Inspection } from '../../src/inspect/types.js';
 import type { PreflightRunner } from '../../src/python/preflight.js';
+import { ROOT } from '../helpers/paths.js';
 import { copyFixture } from '../helpers/tracEnv.js';
 
 /**
@@ -23,6 +24,11 @@ let asked: number;
 let during: (() => Promise<void>) | null;
 let opened: boolean;
 let repository: string | null;
+/** The scheme Trac reports for [trac] database, and any further problem it reports. */
+let scheme: string;
+let extraProblems: object[];
+/** Configuration files Trac read beyond trac.ini (what its [inherit] file chain named). */
+let inherited: string[];
 
 const line = (o: object) => JSON.stringify(o);
 /** Files here are made a moment before the questions: count only changes within 30 ms as "while asked". */
@@ -46,7 +52,7 @@ const run: PreflightRunner = async (_command, _args, input, onLine) => {
       }
       const p = JSON.parse(text) as string;
       if (during) await during();
-      onLine(line({ kind: 'environment', path: p, opened, problems: opened ? [] : [{ code: 'needs-upgrade', severity: 'error', message: `${p}: needs an upgrade` }], repositories: [], plugins: [], attachment: null, project: 'P', xsendfile: null, filesDir: null, inputs: repository ? [repository] : [], accessInputs: [path.join(p, 'log', 'trac.log'), path.join(p, 'log')] }));
+      onLine(line({ kind: 'environment', path: p, opened, problems: [...(opened ? [] : [{ code: 'needs-upgrade', severity: 'error', message: `${p}: needs an upgrade` }]), ...extraProblems], databaseScheme: scheme, databaseFile: scheme === 'sqlite' ? path.join(p, 'db', 'trac.db') : null, configFiles: [path.join(p, 'conf', 'trac.ini'), ...inherited], pluginsDirs: [path.join(p, 'plugins')], repositories: [], plugins: [], attachment: null, project: 'P', xsendfile: null, filesDir: null, inputs: repository ? [repository] : [], accessInputs: [path.join(p, 'log', 'trac.log'), path.join(p, 'log')] }));
     }
   }
   onLine(line({ kind: 'done' }));
@@ -90,6 +96,9 @@ beforeEach(async () => {
   during = null;
   opened = true;
   repository = null;
+  scheme = 'sqlite';
+  extraProblems = [];
+  inherited = [];
   await settle();
 });
 
@@ -108,20 +117,96 @@ describe('the kept preflight verdict', () => {
     expect(kept.environments[0]!.problems).toEqual(first.environments[0]!.problems);
   });
 
-  it('keeps a refusal too, and refuses again from it until the environment changes', async () => {
+  it('never keeps a refusal: an administrator fixing it gets Trac asked each time', async () => {
     opened = false;
     await ask();
-    const third = await ask();
-    expect(third.preflight).toHaveProperty('cachedFrom');
-    expect(third.environments[0]!.problems.map((p) => p.code)).toContain('needs-upgrade');
-    const before = asked;
-    opened = true;
-    const db = path.join(env, 'db', 'trac.db');
-    await fs.utimes(db, new Date(), new Date());
+    const second = await ask();
+    expect(asked).toBe(2);
+    expect(second.preflight).not.toHaveProperty('cachedFrom');
+    expect(second.environments[0]!.problems.map((p) => p.code)).toContain('needs-upgrade');
+  });
+
+  it.each([
+    ['database-unusable', 'database is locked'],
+    ['repository-unavailable', 'repository (svn) cannot be opened'],
+    ['trac-cannot-open', '[Errno 24] Too many open files'],
+  ])('never keeps a verdict with an error (%s: %s), which may be passing', async (code, message) => {
+    extraProblems = [{ code, severity: 'error', message }];
+    await ask();
+    const second = await ask();
+    expect(asked).toBe(2);
+    expect(second.preflight).not.toHaveProperty('cachedFrom');
+    extraProblems = [];
+    await ask();
+    expect((await ask()).preflight).toHaveProperty('cachedFrom');
+    expect(asked).toBe(3);
+  });
+
+  it('keeps a verdict only when Trac itself says the database is SQLite', async () => {
+    // trac-deploy reads sqlite in trac.ini; Trac (an [inherit] file, say) uses another.
+    scheme = 'postgres';
+    await ask();
+    const second = await ask();
+    expect(asked).toBe(2);
+    expect(second.preflight).not.toHaveProperty('cachedFrom');
+    // An answer without the scheme (an older program) is not kept either.
+    scheme = '';
+    await ask();
+    await ask();
+    expect(asked).toBe(4);
+  });
+
+  it('is not kept while a plugins directory holds a symbolic link or a directory (an unpacked egg)', async () => {
+    const target = path.join(root, 'elsewhere.py');
+    await fs.writeFile(target, '# a plugin\n');
+    await fs.symlink(target, path.join(env, 'plugins', 'linked.py'));
     await settle();
-    const fixed = await ask();
-    expect(asked).toBe(before + 1);
-    expect(fixed.environments[0]!.problems.map((p) => p.code)).not.toContain('needs-upgrade');
+    await ask();
+    await ask();
+    expect(asked).toBe(2);
+    await fs.rm(path.join(env, 'plugins', 'linked.py'));
+    await fs.mkdir(path.join(env, 'plugins', 'Unpacked-1.0-py3.11.egg', 'EGG-INFO'), { recursive: true });
+    await settle();
+    await ask();
+    await ask();
+    expect(asked).toBe(4);
+  });
+
+  it('stamps -wal/-shm/-journal beside the real database when trac.db is a symbolic link', async () => {
+    const elsewhere = path.join(root, 'data');
+    await fs.mkdir(elsewhere);
+    const db = path.join(env, 'db', 'trac.db');
+    await fs.rename(db, path.join(elsewhere, 'trac.db'));
+    await fs.symlink(path.join(elsewhere, 'trac.db'), db);
+    await settle();
+    await expectReasked(() => fs.writeFile(path.join(elsewhere, 'trac.db-wal'), 'x'));
+  });
+
+  it('is asked again when the log directory gets an ACL (ctime; neither mode nor owner changes)', async () => {
+    const log = path.join(env, 'log');
+    const { uid, gid } = await fs.stat(log);
+    // What setfacl changes here: the inode's change time, nothing stat shows besides.
+    await expectReasked(() => fs.chown(log, uid, gid));
+  });
+
+  it('is asked again when the log file gets an ACL', async () => {
+    const log = path.join(env, 'log', 'trac.log');
+    const { uid, gid } = await fs.stat(log);
+    await expectReasked(() => fs.chown(log, uid, gid));
+  });
+
+  it.each(['LD_LIBRARY_PATH', 'LD_PRELOAD', 'PYTHONWARNINGS', 'HOME'])('is asked again when %s changes', async (name) => {
+    await ask();
+    expect((await ask()).preflight).toHaveProperty('cachedFrom');
+    const saved = process.env[name];
+    process.env[name] = path.join(root, 'other');
+    try {
+      expect((await ask()).preflight).not.toHaveProperty('cachedFrom');
+    } finally {
+      if (saved === undefined) delete process.env[name];
+      else process.env[name] = saved;
+    }
+    expect(asked).toBe(2);
   });
 
   it('is asked again when trac.ini changes', () => expectReasked(() => fs.appendFile(path.join(env, 'conf', 'trac.ini'), '\n[logging]\nlog_type = none\n')));
@@ -143,13 +228,13 @@ describe('the kept preflight verdict', () => {
   it('is asked again when the log directory changes mode', () => expectReasked(() => fs.chmod(path.join(env, 'log'), 0o500)));
   it('is asked again when the log file changes owner', () => expectReasked(() => fs.chown(path.join(env, 'log', 'trac.log'), 4242, 4242)));
 
-  it('is kept while Trac writes its log (only who may write it matters)', async () => {
-    await ask();
-    await fs.appendFile(path.join(env, 'log', 'trac.log'), 'Trac[main] INFO: a request\n');
-    await fs.writeFile(path.join(env, 'log', 'trac.log.1'), 'rotated\n');
+  it('is asked again when a file Trac read through [inherit] changes, though trac-deploy did not see it', async () => {
+    // Trac names the file (configFiles); trac-deploy's own reading of trac.ini does not.
+    const hidden = path.join(root, 'hidden.ini');
+    await fs.writeFile(hidden, '[trac]\n');
+    inherited = [hidden];
     await settle();
-    expect((await ask()).preflight).toHaveProperty('cachedFrom');
-    expect(asked).toBe(1);
+    await expectReasked(() => fs.writeFile(hidden, '[trac]\ndatabase = postgres://u@db/trac\n'));
   });
   it('is asked again when a file [inherit] names changes', async () => {
     const shared = path.join(root, 'shared.ini');
@@ -209,7 +294,9 @@ describe('the kept preflight verdict', () => {
     await ask();
     await ask();
     const [entry] = await fs.readdir(cacheDir);
-    const kept = JSON.parse(await fs.readFile(path.join(cacheDir, entry!), 'utf8')) as { paths: string[]; accessOnly: string[]; question: { uid: unknown; groups: unknown; asUser: unknown } };
+    const kept = JSON.parse(await fs.readFile(path.join(cacheDir, entry!), 'utf8')) as { paths: string[]; accessOnly: string[]; question: { uid: unknown; groups: unknown; asUser: unknown; schema: unknown; tracDeploy: unknown } };
+    expect(kept.question.schema).toEqual(expect.any(Number));
+    expect(kept.question.tracDeploy).toBe(JSON.parse(await fs.readFile(path.join(ROOT, 'package.json'), 'utf8')).version);
     expect(kept.paths).toEqual(expect.arrayContaining(['/etc/passwd', '/etc/group', path.join(env, 'db', 'trac.db-wal'), sitePackages, tracPackage]));
     expect(kept.accessOnly).toEqual(expect.arrayContaining([root, path.dirname(root), '/']));
     expect(kept.question).toHaveProperty('uid');
@@ -219,6 +306,7 @@ describe('the kept preflight verdict', () => {
 
   it('never keeps the verdict on a MySQL environment: the server is asked every time', async () => {
     const mysql = await copyFixture('trac16-mysql', root);
+    scheme = 'mysql';
     await ask({}, mysql);
     await ask({}, mysql);
     const third = await ask({}, mysql);
