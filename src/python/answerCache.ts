@@ -75,7 +75,8 @@ export function inputsOf(question: Question, answer: HtdocsAnswer, extra: { inhe
  * One hash of the stamps of PATHS (inode, mode, owner, size, times; a directory in
  * dirsWithEntries also of each entry) and of ACCESS_ONLY: paths that matter only for who may
  * pass through or write them (inode, mode, owner, and ctime: an ACL set with setfacl changes
- * neither mode nor owner), not for their size or content times.
+ * neither mode nor owner; but not the ctime of a world-writable sticky directory such as /tmp,
+ * which changes all day), not for their size or content times.
  */
 export async function fingerprint(paths: string[], dirsWithEntries: string[], accessOnly: string[] = []): Promise<string> {
   const hash = createHash('sha256');
@@ -84,8 +85,12 @@ export async function fingerprint(paths: string[], dirsWithEntries: string[], ac
   const access = await Promise.all(
     accessOnly.filter((p) => !own.has(p)).map(async (p) => {
       const stat = await fs.stat(p).catch(() => null);
-      // ctime too: an ACL (setfacl) changes who may pass without changing mode or owner.
-      return stat ? `${p}\t${stat.dev}\t${stat.ino}\t${stat.mode}\t${stat.uid}\t${stat.gid}\t${stat.ctimeMs}` : `${p}\tmissing`;
+      if (!stat) return `${p}\tmissing`;
+      // ctime too: an ACL (setfacl) changes who may pass without changing mode or owner. Not of
+      // a shared scratch directory (world-writable and sticky: /tmp, /var/tmp), whose ctime
+      // moves each time anyone makes a file in it.
+      const shared = stat.isDirectory() && (stat.mode & 0o1002) === 0o1002;
+      return `${p}\t${stat.dev}\t${stat.ino}\t${stat.mode}\t${stat.uid}\t${stat.gid}${shared ? '' : `\t${stat.ctimeMs}`}`;
     }),
   );
   const stamps = await Promise.all(

@@ -38,6 +38,11 @@ describe('the kept preflight verdict (real Trac 1.6)', () => {
     expect(asked.preflight.cachedFrom).toBeUndefined();
     const kept = await inspect();
     expect(kept.preflight.cachedFrom).toMatch(/^\d{4}-/);
+    // Kept because Trac itself said SQLite (the scheme only), with the files Trac named.
+    const [entry] = (await fs.readdir(cache)).filter((name) => name.startsWith('preflight-'));
+    const stored = JSON.parse(await fs.readFile(path.join(cache, entry!), 'utf8')) as { paths: string[]; answer: { result: { environments: Record<string, unknown>[] } } };
+    expect(stored.answer.result.environments[0]).toMatchObject({ databaseScheme: 'sqlite', databaseFile: path.join(env, 'db', 'trac.db'), configFiles: [path.join(env, 'conf', 'trac.ini')], pluginsDirs: [path.join(env, 'plugins')] });
+    expect(stored.paths).toEqual(expect.arrayContaining([path.join(env, 'db', 'trac.db-wal'), path.join(env, 'conf', 'trac.ini')]));
     expect(kept.environments[0]!.problems).toEqual(asked.environments[0]!.problems);
     const text = await runCli(['inspect', env, '--python-home', VENV], { env: { TRAC_DEPLOY_CACHE_DIR: cache } });
     expect(text.stdout).toMatch(/preflight: Trac 1\.6\S* asked in .*; its answer of \S+, kept: nothing it read has changed since/);

@@ -189,6 +189,16 @@ describe('the kept preflight verdict', () => {
     await expectReasked(() => fs.chown(log, uid, gid));
   });
 
+  it('is kept while anyone makes files in a shared sticky directory above it (/tmp)', async () => {
+    await fs.chmod(root, 0o1777);
+    await settle();
+    await ask();
+    await fs.writeFile(path.join(root, 'someone-else'), '');
+    await settle();
+    expect((await ask()).preflight).toHaveProperty('cachedFrom');
+    expect(asked).toBe(1);
+  });
+
   it('is asked again when the log file gets an ACL', async () => {
     const log = path.join(env, 'log', 'trac.log');
     const { uid, gid } = await fs.stat(log);
