@@ -18,9 +18,10 @@ import type { EnvironmentInfo } from './types.js';
  * their entries, the SQLite database with its -wal/-shm/-journal files and directory,
  * files/attachments and the attachment it found, the repositories' directories, the egg cache,
  * the interpreter, every sys.path entry and Trac's package, Debian's Subversion bindings,
- * /etc/passwd and /etc/group, and the program; and the mode and owner only (Trac's answer is
- * whether it may write them, and it writes them all day) of the log directory and the log file
- * Trac named, and of every directory above each of these paths.
+ * /etc/passwd and /etc/group, and the program; and the mode, owner and ctime only (Trac's answer
+ * is whether it may write or pass them; ctime catches an ACL) of the log directory and the log
+ * file Trac named, and of every directory above each of these paths (see answerCache.ts
+ * fingerprint: a sticky world-writable directory by mode and owner only).
  *
  * Only an SQLite environment is served from the cache, by Trac's own word (python/preflight.py
  * reports the scheme of its [trac] database, read through every [inherit] file): a PostgreSQL or
