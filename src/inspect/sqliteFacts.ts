@@ -1,4 +1,4 @@
-import fs from 'node:fs/promises';
+import fs from 'node:fs';
 import type { Problem, Repository } from './types.js';
 
 export interface SqliteFacts {
@@ -17,7 +17,7 @@ export interface SqliteFacts {
 export async function readSqliteFacts(dbPath: string): Promise<SqliteFacts> {
   const facts: SqliteFacts = { databaseVersion: null, repositories: [], domainUsers: [], problems: [] };
   // A missing file is common (synthetic or half-made environments): no need to load SQLite.
-  if (!(await fs.stat(dbPath).then((s) => s.isFile(), () => false))) {
+  if (!isFile(dbPath)) {
     facts.problems.push({ code: 'database-missing', severity: 'error', message: `SQLite database ${dbPath} does not exist or cannot be opened`, path: dbPath });
     return facts;
   }
@@ -45,6 +45,14 @@ export async function readSqliteFacts(dbPath: string): Promise<SqliteFacts> {
     db?.close();
   }
   return facts;
+}
+
+function isFile(file: string): boolean {
+  try {
+    return fs.statSync(file, { throwIfNoEntry: false })?.isFile() ?? false;
+  } catch {
+    return false;
+  }
 }
 
 function readRepositoryTable(db: import('better-sqlite3').Database): Repository[] {
