@@ -37,7 +37,8 @@ export function readTracIni(envPath: string): TracIni {
   const own = readIniFile(file, problems);
   const inheritedFiles: string[] = [];
   const base = readParents(file, own, problems, inheritedFiles, new Set([file]), new Map());
-  return { sections: mergeIni(base, own), inheritedFiles: [...new Set(inheritedFiles)], problems };
+  // Without [inherit] files (most environments) the file's own sections are the answer as they are.
+  return { sections: base.size === 0 ? own : mergeIni(base, own), inheritedFiles: [...new Set(inheritedFiles)], problems };
 }
 
 function readIniFile(file: string, problems: Problem[]): IniSections {
