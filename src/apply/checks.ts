@@ -5,7 +5,7 @@ import { allProblems, inspectPath } from '../inspect/inspectPath.js';
 import { PREFLIGHT_CODES, withPreflight } from '../inspect/preflight.js';
 import { accessVerb, checkAccess, nearestExisting, type AccessNeed } from '../apache/userAccess.js';
 import type { DeployedSite } from './deployedSite.js';
-import { shadowedMounts } from '../plan/mounts.js';
+import { inheritedMountFindings, shadowedMounts } from '../plan/mounts.js';
 import { apacheNameOrder } from './installOrder.js';
 import { ctl, runConfig, type ApacheTarget } from './target.js';
 
@@ -109,7 +109,7 @@ export function accessNeeds(site: Pick<DeployedSite, 'scripts' | 'pythonHome' | 
 }
 
 export async function machineChecks(target: ApacheTarget, site: DeployedSite): Promise<Finding[]> {
-  const findings: Finding[] = [...shadowChecks(site)];
+  const findings: Finding[] = [...shadowChecks(site), ...inheritedMountFindings(site.plans)];
   const modules = await ctl(target, ['-M']);
   if (!/\bwsgi_module\b/.test(modules.output)) {
     findings.push({ severity: 'error', code: 'wsgi-missing', message: `mod_wsgi is not loaded by the Apache in ${target.root}; ${target.family === 'debian' ? 'apt-get install libapache2-mod-wsgi-py3 && a2enmod wsgi' : 'dnf install python3-mod_wsgi'}` });

@@ -10,7 +10,7 @@ import { emitFiles, filesExitCode, type EmitOptions } from '../write/emitFiles.j
 import { readPlanFiles, renderPlanFile } from '../write/planFile.js';
 import { tracSettingFindings, tracUrlSettings, type TracSetting } from '../plan/tracUrlSettings.js';
 import { configureTrac, findTracAdmin } from '../write/configureTrac.js';
-import { shadowedMounts } from '../plan/mounts.js';
+import { inheritedMountFindings, shadowedMounts } from '../plan/mounts.js';
 import path from 'node:path';
 import type { FilesOutcome } from './outcome.js';
 
@@ -55,12 +55,19 @@ export async function runGenerate(args: GenerateArgs): Promise<FilesOutcome> {
 
 /**
  * Other sites already generated into the same directory: served together (smoke DIR, apply DIR),
- * a mount point read first that covers another one hides it.
+ * a mount point read first that covers another one hides it, and a snippet's mount point also
+ * answers on a whole site's host when the site's own mount points do not cover it.
  */
 async function neighbourFindings(plan: DeploymentPlan): Promise<Finding[]> {
-  const others = (await readPlanFiles(plan.files.outDir).catch(() => [])).map((p) => p.plan)
+  const all = (await readPlanFiles(plan.files.outDir).catch(() => [])).map((p) => p.plan).filter((p) => p.name !== plan.name);
+  const inherited = inheritedMountFindings([...all, plan], plan.name);
+  return [...inherited, ...shadowFindingsAmong(plan, all)];
+}
+
+function shadowFindingsAmong(plan: DeploymentPlan, all: DeploymentPlan[]): Finding[] {
+  const others = all
     // Whole sites (--server-name) are virtual hosts of their own: only mounts of one host meet.
-    .filter((p) => p.name !== plan.name && (p.site?.serverName ?? null) === (plan.site?.serverName ?? null));
+    .filter((p) => (p.site?.serverName ?? null) === (plan.site?.serverName ?? null));
   if (others.length === 0) return [];
   const mounts = [...others, plan]
     .map((p) => ({ name: path.basename(p.files.apache).replace(/\.conf$/, ''), urlPrefix: p.urlPrefix }))
@@ -71,7 +78,7 @@ async function neighbourFindings(plan: DeploymentPlan): Promise<Finding[]> {
     message: `${hidden.urlPrefix} (${hidden.name}.conf) will be answered by ${by.urlPrefix} (${by.name}.conf) when Apache reads the configurations of ${plan.files.outDir} in name order`,
     advice: plan.site
       ? [`both are <VirtualHost> sites for ${plan.site.serverName}: Apache gives every request for it to the first, whatever the order; serve one under another --server-name`]
-      : [`trac-deploy apply installs snippets so deeper mount points are read first; to smoke or serve this directory as it is, give the site at ${by.urlPrefix} a --name that sorts after ${hidden.name}, or generate it into another --out directory`],
+      : [`trac-deploy apply installs snippets so deeper mount points are read first (smoke serves them in that order too); to serve this directory as it is (Include ${plan.files.outDir}/*.conf), give the site at ${by.urlPrefix} a --name that sorts after ${hidden.name}, or generate it into another --out directory`],
   }));
 }
 

@@ -18,6 +18,7 @@ import { htdocsDirs } from '../python/htdocsDirs.js';
 import { healthChecks, type HealthCheck } from './healthChecks.js';
 import { digestStatic, type StaticDir } from './htdocsArchive.js';
 import { readInventory, type FleetInventory, type ProgramRunner } from './inventory.js';
+import { snippetFileName } from '../apply/installOrder.js';
 import { debianPackages, pipRequirements, type Distributions } from './packages.js';
 import { renderFleetProject, ROLE, type RemoteLayout } from './project.js';
 import { checkFleetRules, type FleetRules } from './rules.js';
@@ -105,6 +106,7 @@ export async function buildFleet(input: FleetInput, deps: FleetDeps = {}): Promi
     htdocs: path.posix.join(root, `htdocs-${staticDigest}`),
     htdocsArchive: `htdocs-${staticDigest}.tar.gz`,
     confName: name,
+    earlierConfName: name,
   };
   const plan = await planDeployment({
     inspection,
@@ -119,6 +121,8 @@ export async function buildFleet(input: FleetInput, deps: FleetDeps = {}): Promi
   plan.pool = { ...plan.pool, reason: rules.pool.reason };
   plan.notes = plan.notes.map((n) => (n === poolNote ? rules.pool.reason : n));
 
+  // Named as apply names a snippet, so that a deeper mount point on the same host is read first.
+  layout.confName = path.basename(snippetFileName(name, plan.urlPrefix), '.conf');
   const svn = rules.svnRepositories.length > 0 || inspection.environments.some((e) => e.connectors.includes('svn'));
   const packages = debianPackages(plan, { svn });
   const checks = healthChecks(plan, keys);

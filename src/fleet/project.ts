@@ -19,8 +19,10 @@ export interface RemoteLayout {
   htdocs: string;
   /** The archive's name in the role's files/. */
   htdocsArchive: string;
-  /** conf-available/<confName>.conf */
+  /** conf-available/<confName>.conf: apply's ordered name, <NN>-<name> (installOrder.ts). */
   confName: string;
+  /** The name earlier versions gave it (<name>): disabled on a host where it is ours. */
+  earlierConfName: string;
 }
 
 export interface FleetProjectInput {
@@ -57,6 +59,7 @@ export function renderFleetProject(input: FleetProjectInput): RenderedFile[] {
     trac_deploy_egg_cache: plan.python.eggCache,
     trac_deploy_wsgi_file: plan.files.wsgi,
     trac_deploy_conf_name: layout.confName,
+    trac_deploy_conf_earlier_name: layout.earlierConfName,
     trac_deploy_environments: plan.source.environments.map((e) => e.path),
     trac_deploy_svn_repositories: input.svnRepositories,
     trac_deploy_debian_packages: input.debianPackages,

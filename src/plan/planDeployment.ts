@@ -85,9 +85,6 @@ export async function planDeployment({ inspection, options, outDir, staticDirs, 
   const pool = decidePool(inspection, options.pool, sizing);
   notes.push(pool.reason);
   const timeouts = decideTimeouts(options);
-  if (options.mode === 'daemon') {
-    notes.push('WSGISocketRotation Off is in the file: it is server-wide (every mod_wsgi daemon group of this Apache), and keeps a graceful reload from failing requests that workers of the previous generation still forward');
-  }
   const site = await decideSite(options, name);
   notes.push(...site.notes);
   const proxy = decideProxy(options.behindProxy);
@@ -132,7 +129,7 @@ export async function planDeployment({ inspection, options, outDir, staticDirs, 
     mode: options.mode,
     daemon:
       options.mode === 'daemon'
-        ? { processGroup: name, processes: sizing.processes, threads: sizing.threads, pythonHome, timeouts, socketRotation: 'off' }
+        ? { processGroup: name, processes: sizing.processes, threads: sizing.threads, pythonHome, timeouts }
         : null,
     site: site.site,
     proxy,

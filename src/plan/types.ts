@@ -26,12 +26,6 @@ export interface DeploymentPlan {
     pythonHome: string | null;
     /** mod_wsgi's timeouts (seconds) and maximum-requests, each with why it was chosen. */
     timeouts: DaemonTimeout[];
-    /**
-     * WSGISocketRotation Off: server-wide (all daemon groups of the server), written in every
-     * daemon-mode file, snippet or site, since either is read at server level; see
-     * templates/apache/site.conf.hbs.
-     */
-    socketRotation: 'off';
   } | null;
   /** A whole site (<VirtualHost>), or null for a snippet (conf-available/, conf.d/). */
   site: SitePlan | null;

@@ -2,6 +2,7 @@ import getPort from 'get-port';
 import http from 'node:http';
 import https from 'node:https';
 import type { DeploymentPlan } from '../plan/types.js';
+import { MAX_BODY_BYTES, tooLarge } from './fetchPage.js';
 import type { SmokeTarget } from './targets.js';
 
 /** Where smoke reaches a whole site (a plan with --server-name): its virtual hosts moved to free loopback ports. */
@@ -66,7 +67,7 @@ export interface PlainResponse {
  * One GET to 127.0.0.1 with the site's Host header. The certificate is not verified here: it
  * names the public host, not 127.0.0.1 (smoke --url checks it on the live site).
  */
-export function getFromSite(endpoint: SiteEndpoint, urlPath: string, timeoutMs: number): Promise<PlainResponse> {
+export function getFromSite(endpoint: Pick<SiteEndpoint, 'scheme' | 'host' | 'port'>, urlPath: string, timeoutMs: number): Promise<PlainResponse> {
   return new Promise((resolve, reject) => {
     const options = { host: '127.0.0.1', port: endpoint.port, path: urlPath, headers: { Host: endpoint.host }, agent: false as const, timeout: timeoutMs };
     const req = endpoint.scheme === 'https' ? https.request({ ...options, rejectUnauthorized: false, servername: endpoint.host.replace(/:\d+$/, '') }) : http.request(options);
@@ -79,13 +80,26 @@ export function getFromSite(endpoint: SiteEndpoint, urlPath: string, timeoutMs: 
       // A connection closed before Content-Length bytes came is a broken download, not a failed
       // request: what was received is judged (as the fetch of the throwaway server's own port does).
       let done = false;
+      let received = 0;
       const finish = () => {
         if (done) return;
         done = true;
+        if (received > MAX_BODY_BYTES) {
+          reject(new Error(tooLarge()));
+          return;
+        }
         const body = Buffer.concat(chunks);
         resolve({ status: res.statusCode ?? 0, contentType: get('content-type'), location: get('location'), body: body.toString('utf8'), length: body.length, headers: { get } });
       };
-      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('data', (c: Buffer) => {
+        received += c.length;
+        if (received <= MAX_BODY_BYTES) {
+          chunks.push(c);
+          return;
+        }
+        finish();
+        req.destroy();
+      });
       res.on('end', finish);
       res.on('aborted', finish);
       res.on('error', finish);

@@ -1,6 +1,7 @@
 import fs from 'fs-extra';
 import path from 'node:path';
 import { parsePythonHome, parseScriptAlias } from '../apache/readConf.js';
+import { apacheNameOrder, snippetFileName } from '../apply/installOrder.js';
 import { usageError } from '../errors.js';
 import type { DeploymentPlan } from '../plan/types.js';
 import { planFileNames, readPlanFile } from '../write/planFile.js';
@@ -23,7 +24,7 @@ export interface SmokeTarget {
 /**
  * The configurations in DIR. Each `<name>.plan.json` that generate wrote names its .conf; a
  * .conf without a manifest is read for its WSGIScriptAlias. All of them are served together,
- * as one Apache would serve them; `name` picks one.
+ * as one Apache would serve them once apply installed them (installedAs); `name` picks one.
  */
 export async function findTargets(dir: string, name?: string): Promise<SmokeTarget[]> {
   const resolved = path.resolve(dir);
@@ -50,12 +51,22 @@ export async function findTargets(dir: string, name?: string): Promise<SmokeTarg
       `run: trac-deploy generate ENV --out ${resolved}`,
     );
   }
+  targets.sort((a, b) => apacheNameOrder(installedAs(a), installedAs(b)));
   if (name === undefined) return targets;
   const chosen = targets.filter((t) => t.name === name);
   if (chosen.length === 0) {
     throw usageError(`--name ${JSON.stringify(name)}: ${resolved} holds ${targets.map((t) => t.name).join(', ')}`);
   }
   return chosen;
+}
+
+/**
+ * The order apply gives them on a server: snippets first (Debian's apache2.conf reads
+ * conf-enabled/ before sites-enabled/), each under its ordered name so a deeper mount point is
+ * read first; whole sites by name. smoke serves DIR as apply would install it.
+ */
+function installedAs(target: SmokeTarget): string {
+  return target.plan?.site ? `2/${target.name}.conf` : `1/${snippetFileName(target.name, target.urlPrefix)}`;
 }
 
 async function fromManifest(file: string): Promise<SmokeTarget> {

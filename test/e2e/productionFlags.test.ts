@@ -102,3 +102,24 @@ describe('inspect and trac.ini URL settings', () => {
     expect(stray.stderr).toContain('--behind-proxy describes the public URL, which needs --server-name');
   });
 });
+
+describe('generate: a snippet and a whole site in one --out', () => {
+  it('warns that the snippet at / also answers on the site host, from whichever side was generated last', async () => {
+    const dir = await tempDir();
+    const env = await copyFixture('trac16-sqlite', dir);
+    const out = path.join(dir, 'out');
+    const internal = await runCli(['generate', env, '--out', out, '--name', 'internal', '--url-prefix', '/', '--no-preflight']);
+    expect(internal.code, internal.stderr).toBe(0);
+    expect(internal.stderr).not.toContain('also answers');
+    const pub = await runCli(['generate', env, '--out', out, '--name', 'public', '--url-prefix', '/trac', '--server-name', 'trac.test', '--log-dir', dir, '--no-preflight']);
+    expect(pub.code, pub.stderr).toBe(0);
+    expect(pub.stderr).toContain('/ (internal, a snippet of the main server) also answers at http://trac.test/');
+    // Generated again, the snippet itself is told.
+    const again = await runCli(['generate', env, '--out', out, '--name', 'internal', '--url-prefix', '/', '--no-preflight', '--force']);
+    expect(again.stderr).toContain('also answers at http://trac.test/');
+    // A site at / covers its whole host: nothing to say.
+    const root = await runCli(['generate', env, '--out', out, '--name', 'public', '--url-prefix', '/', '--server-name', 'trac.test', '--log-dir', dir, '--no-preflight', '--force']);
+    expect(root.code, root.stderr).toBe(0);
+    expect(root.stderr).not.toContain('also answers');
+  });
+});

@@ -8,7 +8,7 @@ export function samplePlan(overrides: SampleOverrides = {}): DeploymentPlan {
     urlPrefix: '/trac',
     name: 'project',
     mode: 'daemon' as const,
-    daemon: { processGroup: 'project', processes: 2, threads: 5, pythonHome: '/srv/venv', timeouts: [], socketRotation: 'off' as const },
+    daemon: { processGroup: 'project', processes: 2, threads: 5, pythonHome: '/srv/venv', timeouts: [] },
     site: null,
     proxy: null,
     publicUrl: null,

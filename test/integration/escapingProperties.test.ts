@@ -124,7 +124,7 @@ describe('Apache escaping, checked by apache2ctl -t', () => {
       const plan = samplePlan({
         name,
         urlPrefix: `/t${i}`,
-        daemon: { processGroup: name, processes: 1, threads: 1, pythonHome: home, timeouts: [], socketRotation: 'off' },
+        daemon: { processGroup: name, processes: 1, threads: 1, pythonHome: home, timeouts: [] },
         python: { home, siteDirs: [], eggCache: '/tmp/egg' },
         files: { outDir, wsgi: `${outDir}/${name}.wsgi`, apache: path.join(dir, `${name}.conf`) },
         apacheSyntax: (['2.4', '2.2', 'both'] as const)[i % 3] ?? '2.4',

@@ -43,7 +43,8 @@ async function fleet(label: string, out: string, ...flags: string[]): Promise<Cl
   return { ...result, json };
 }
 
-const conf = (host: number) => path.join(bed.hosts[host]!.dirs.etcApache, 'conf-available', 'env.conf');
+/** The snippet's name on the hosts: apply's ordered name for /trac (one path segment: 98-). */
+const conf = (host: number, name = '98-env.conf', dir = 'conf-available') => path.join(bed.hosts[host]!.dirs.etcApache, dir, name);
 const sha = async (file: string) => createHash('sha256').update(await fs.readFile(file)).digest('hex');
 
 beforeAll(async () => {
@@ -128,5 +129,23 @@ describe('fleet --run on three hosts', () => {
     expect(await sha(conf(2))).toBe(before[2]);
     expect((await curl(`http://${bed.hosts[2]!.address}/trac/`)).status).toBe(200);
     expect((await curl(`http://${bed.hosts[2]!.address}/trac/login`)).status).not.toBe(401);
+  }, 600_000);
+
+  test('a host with the configuration under its earlier name (env.conf) is moved to the ordered name', async () => {
+    // web3 as an earlier trac-deploy left it: the same snippet as conf-available/env.conf, enabled.
+    await fs.move(conf(2), conf(2, 'env.conf'));
+    await fs.remove(conf(2, '98-env.conf', 'conf-enabled'));
+    await fs.symlink('../conf-available/env.conf', conf(2, 'env.conf', 'conf-enabled'));
+    const result = await fleet('renamed', path.join(work, 'v1'));
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.json.run?.recap.web3).toMatchObject({ failed: 0 });
+    expect(result.json.run!.recap.web3!.changed).toBeGreaterThan(0);
+    // Disabled, not deleted; the ordered name enabled; one WSGIDaemonProcess of that name loaded.
+    expect(await fs.pathExists(conf(2, 'env.conf', 'conf-enabled'))).toBe(false);
+    expect(await fs.pathExists(conf(2, 'env.conf'))).toBe(true);
+    expect(await fs.pathExists(conf(2, '98-env.conf', 'conf-enabled'))).toBe(true);
+    const page = await curl(`http://${bed.hosts[2]!.address}/trac/`);
+    expect(page.status).toBe(200);
+    expect(page.body).toContain('Fleet &amp; &lt;Co&gt;');
   }, 600_000);
 });

@@ -12,13 +12,14 @@ const LAYOUT: RemoteLayout = {
   venv: '/srv/trac-deploy/project/venv-abc',
   htdocs: '/srv/trac-deploy/project/htdocs-def',
   htdocsArchive: 'htdocs-def.tar.gz',
-  confName: 'project',
+  confName: '98-project',
+  earlierConfName: 'project',
 };
 
 function remotePlan(overrides: Parameters<typeof samplePlan>[0] = {}) {
   return samplePlan({
     files: { outDir: LAYOUT.root, wsgi: `${LAYOUT.root}/project.wsgi`, apache: `${LAYOUT.root}/project.conf` },
-    daemon: { processGroup: 'project', processes: 2, threads: 5, pythonHome: LAYOUT.venv, timeouts: [], socketRotation: 'off' },
+    daemon: { processGroup: 'project', processes: 2, threads: 5, pythonHome: LAYOUT.venv, timeouts: [] },
     python: { home: LAYOUT.venv, siteDirs: [], eggCache: '/srv/trac/project/.egg-cache' },
     staticAliases: [{ url: '/trac/chrome/common', dir: `${LAYOUT.htdocs}/common`, key: 'common', urlRegex: null }],
     ...overrides,
@@ -45,7 +46,7 @@ describe('fleet project', () => {
     const files = project(plan);
     const [wsgi, conf] = renderPlan(plan);
     expect(files.get('roles/trac_deploy/files/project.wsgi')?.content).toBe(wsgi!.content);
-    expect(files.get('roles/trac_deploy/files/project.conf')?.content).toBe(conf!.content);
+    expect(files.get('roles/trac_deploy/files/98-project.conf')?.content).toBe(conf!.content);
     expect(conf!.content).toContain(`python-home="${LAYOUT.venv}"`);
   });
 

@@ -18,7 +18,7 @@ describe('finding the configurations in DIR', () => {
     expect(parsePythonHome('WSGIDaemonProcess p python-home=/srv/venv')).toBe('/srv/venv');
   });
 
-  it('takes the manifest first, a bare .conf second, and --name picks one', async () => {
+  it('takes each .conf once (from its manifest, else bare) in the order apply installs them, and --name picks one', async () => {
     const dir = await tempDir();
     const plan = samplePlan({ files: { outDir: dir, wsgi: path.join(dir, 'project.wsgi'), apache: path.join(dir, 'project.conf') } });
     const manifest = renderManifest(plan);
@@ -28,13 +28,16 @@ describe('finding the configurations in DIR', () => {
     await fs.writeFile(plan.files.wsgi, '');
     await fs.writeFile(path.join(dir, 'hand.conf'), 'WSGIScriptAlias /hand/ /srv/hand.wsgi\n');
     await fs.writeFile(path.join(dir, 'other.conf'), '# no alias here\n');
+    await fs.writeFile(path.join(dir, 'a-root.conf'), 'WSGIScriptAlias / /srv/root.wsgi\n');
     const targets = await findTargets(dir);
+    // 98-hand.conf, 98-project.conf, 99-a-root.conf: the mount at / last, whatever its name.
     expect(targets.map((t) => [t.name, t.urlPrefix, t.script, t.plan !== null])).toEqual([
-      ['project', '/trac', plan.files.wsgi, true],
       ['hand', '/hand', '/srv/hand.wsgi', false],
+      ['project', '/trac', plan.files.wsgi, true],
+      ['a-root', '/', '/srv/root.wsgi', false],
     ]);
     expect((await findTargets(dir, 'hand')).map((t) => t.name)).toEqual(['hand']);
-    await expect(findTargets(dir, 'nope')).rejects.toThrow('--name "nope": ' + dir + ' holds project, hand');
+    await expect(findTargets(dir, 'nope')).rejects.toThrow('--name "nope": ' + dir + ' holds hand, project, a-root');
   });
 
   it('says what to do when DIR is missing, empty, or its manifest is broken', async () => {
