@@ -8,7 +8,8 @@
 // through find + xargs, the least any inspection must do.
 // Part 2, the preflight (Trac opens each environment, python/preflight.py): environments made
 // from one `trac-admin initenv` (its trac.ini, its database hard-linked, log and db dirs open to
-// every user, so root's Apache user and nobody both get Trac's full answer); rows for one
+// every user, so root's Apache user and nobody both get Trac's full answer); a --no-preflight row
+// on them first (each SQLite database opened: the realistic cost of part 1), then rows for one
 // Python process and for one per core (the default) side by side, so their ratio is in one run.
 // Goal (issue 16): 100,000 environments under 30 s and 500 MB, as root and as another user.
 // BENCH_SCALE_COUNTS=1000,10000 (part 1) and BENCH_PREFLIGHT_COUNTS=1000,10000 (part 2, the
@@ -41,6 +42,9 @@ try {
     const args = [CLI, 'inspect', parent, '--json', '--no-preflight'];
     print(count, `--no-preflight, ${asRoot ? 'root (access check as the Apache user)' : 'this user'}`, timed('node', args));
     if (asRoot) print(count, '--no-preflight, nobody (setpriv)', timed(asNobody[0], [...asNobody.slice(1), 'node', ...args]));
+    // Every environment gets findings for the public URL (base_url, secure_cookies): they must
+    // join their environments without a search of all of them per environment.
+    print(count, '--no-preflight --server-name (URL findings for every environment)', timed('node', [...args, '--server-name', 'trac.example.org']));
     print(count, 'peer: find | xargs cat of VERSION and trac.ini', timed('sh', ['-c', `find "${parent}" -name VERSION -o -name trac.ini | xargs cat >/dev/null`]));
     fs.rmSync(parent, { recursive: true, force: true });
   }
@@ -71,6 +75,8 @@ try {
       }
       const args = [CLI, 'inspect', parent, '--json', '--python-home', VENV];
       const who = asRoot ? 'root (preflight as the Apache user)' : 'this user';
+      // The same environments without Trac: what reading them costs (each SQLite database opened).
+      print(count, `--no-preflight, initenv-made (SQLite read), ${asRoot ? 'root' : 'this user'}`, timed('node', [CLI, 'inspect', parent, '--json', '--no-preflight']));
       print(count, `preflight, 1 process, ${who}`, timed('node', args, { TRAC_DEPLOY_PREFLIGHT_WORKERS: '1' }));
       print(count, `preflight, one per core (default), ${who}`, timed('node', args));
       if (asRoot) {

@@ -42,10 +42,17 @@ export async function runInspect(args: InspectArgs, runClient?: ClientRunner): P
     inspection = { ...inspection, databaseServers: servers, problems: [...inspection.problems, ...problems] };
   }
   // Each is about one environment's trac.ini: it joins that environment's problems (and --json).
-  const url = await urlFindings(inspection, args.site ?? {});
+  // Grouped by file first: with --server-name every one of 100,000 environments may have one,
+  // and a search of all of them per environment would be 10^10 comparisons.
+  const url = new Map<string | undefined, Finding[]>();
+  for (const finding of await urlFindings(inspection, args.site ?? {})) {
+    const same = url.get(finding.path);
+    if (same) same.push(finding);
+    else url.set(finding.path, [finding]);
+  }
   inspection = {
     ...inspection,
-    environments: inspection.environments.map((env) => ({ ...env, problems: [...env.problems, ...url.filter((f) => f.path === `${env.path}/conf/trac.ini`)] })),
+    environments: inspection.environments.map((env) => ({ ...env, problems: [...env.problems, ...(url.get(`${env.path}/conf/trac.ini`) ?? [])] })),
   };
   return { kind: 'inspect', exitCode: EXIT.ok, inspection, findings: allProblems(inspection) };
 }

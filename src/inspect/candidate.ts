@@ -25,7 +25,7 @@ export async function inspectCandidate(root: string, name: string, matchers: rea
   if (!(isDir ?? (await fs.stat(dir).then((s) => s.isDirectory(), () => false)))) return {};
   const ignored = matchers.find((m) => m.regexp.test(name));
   if (ignored) return { skipped: { name, reason: `matches .tracignore pattern "${ignored.pattern}"` } };
-  const check = await checkEnvironment(dir);
+  const check = checkEnvironment(dir);
   if (!check.isEnvironment) {
     return {
       skipped: { name, reason: 'not a Trac environment' },

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { readRegularFile } from './readRegularFile.js';
+import { readRegularFileSync } from './readRegularFile.js';
 import { componentRules, enabledConnectors, enabledLoginForms, isComponentEnabled, thirdPartyComponents } from './components.js';
 import { iniBool, iniGet } from './configParser.js';
 import { DatabaseUrlError, parseDatabaseUrl, SUPPORTED_SCHEMES, type DatabaseInfo } from './databaseUrl.js';
@@ -27,12 +27,15 @@ export type EnvironmentCheck =
   | { isEnvironment: true; formatVersion: number }
   | { isEnvironment: false; reason: string };
 
-/** Trac's test (trac/env.py): the first line of VERSION, right-stripped, names the format. */
-export async function checkEnvironment(dir: string): Promise<EnvironmentCheck> {
+/**
+ * Trac's test (trac/env.py): the first line of VERSION, right-stripped, names the format.
+ * Synchronous (one small bounded read): a parent directory's entries are judged by the thousand.
+ */
+export function checkEnvironment(dir: string): EnvironmentCheck {
   const versionFile = path.join(dir, 'VERSION');
   let text: string;
   try {
-    text = await readRegularFile(versionFile, 64 * 1024);
+    text = readRegularFileSync(versionFile, 64 * 1024);
   } catch (error) {
     return { isEnvironment: false, reason: `${versionFile}: ${reasonOf(error)}` };
   }
@@ -60,7 +63,7 @@ export async function inspectEnvironment(envPath: string, formatVersion: number)
   if (formatVersion !== 1) {
     problems.push({ code: 'unknown-format', severity: 'error', message: `${envPath}: environment format version ${formatVersion} is not supported by Trac (expected 1)`, path: envPath });
   }
-  const ini = await readTracIni(envPath);
+  const ini = readTracIni(envPath);
   problems.push(...ini.problems);
   const { sections } = ini;
   const rules = componentRules(sections);
@@ -98,8 +101,8 @@ export async function inspectEnvironment(envPath: string, formatVersion: number)
   };
   const pluginsDir = inheritDir('plugins_dir');
   const plugins = [
-    ...(await listPlugins(path.join(envPath, 'plugins'))),
-    ...(pluginsDir ? await listPlugins(pluginsDir) : []),
+    ...listPlugins(path.join(envPath, 'plugins')),
+    ...(pluginsDir ? listPlugins(pluginsDir) : []),
   ];
 
   const connectors = enabledConnectors(rules);

@@ -37,7 +37,7 @@ async function inspectTree(input: string): Promise<Omit<Inspection, 'databaseSer
   if (!stat.isDirectory()) {
     throw usageError(`${root} is not a directory; give the path of a Trac environment or of a directory of environments`);
   }
-  const check = await checkEnvironment(root);
+  const check = checkEnvironment(root);
   if (check.isEnvironment) {
     const env = await inspectSingle(root, check.formatVersion);
     return { kind: 'environment', path: root, environments: [env], skipped: [], problems: [] };

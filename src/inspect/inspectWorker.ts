@@ -1,8 +1,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import pMap from 'p-map';
-import { inspectCandidate, type Matcher } from './candidate.js';
+import type { Matcher } from './candidate.js';
 import { fnmatchToRegExp } from './fnmatch.js';
-import type { CandidateChunk, ChunkAnswer } from './parallelCandidates.js';
+import { judgeInOrder, type CandidateChunk, type ChunkAnswer } from './parallelCandidates.js';
 
 /**
  * A worker thread of inspectCandidates: judges the chunks of a parent directory's entries it is
@@ -12,7 +11,7 @@ const { root, patterns } = workerData as { root: string; patterns: string[] };
 const matchers: Matcher[] = patterns.map((pattern) => ({ pattern, regexp: fnmatchToRegExp(pattern) }));
 
 parentPort?.on('message', (chunk: CandidateChunk) => {
-  pMap(chunk.entries, ([name, isDir]) => inspectCandidate(root, name, matchers, isDir ?? undefined), { concurrency: 32 }).then(
+  judgeInOrder(root, chunk.entries, matchers).then(
     (outcomes) => parentPort?.postMessage({ id: chunk.id, outcomes } satisfies ChunkAnswer),
     (error: unknown) => parentPort?.postMessage({ id: chunk.id, error: error instanceof Error ? error.message : String(error) } satisfies ChunkAnswer),
   );

@@ -1,6 +1,5 @@
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
-import pMap from 'p-map';
 import { inspectCandidate, type CandidateOutcome, type Matcher } from './candidate.js';
 
 /** A directory entry to judge: its name, and whether the listing says it is a directory (null: follow the link). */
@@ -29,14 +28,22 @@ export function workerCount(entries: number): number {
 }
 
 /**
+ * Entries judged one after the other: each is a few small synchronous reads (VERSION, trac.ini,
+ * a stat; the SQLite database when there is one), so running several at once would only
+ * interleave them on the same thread.
+ */
+export async function judgeInOrder(root: string, entries: readonly Candidate[], matchers: readonly Matcher[]): Promise<CandidateOutcome[]> {
+  const outcomes: CandidateOutcome[] = [];
+  for (const [name, isDir] of entries) outcomes.push(await inspectCandidate(root, name, matchers, isDir ?? undefined));
+  return outcomes;
+}
+
+/**
  * Every entry judged as Trac's project index would (candidate.ts), in the order given: on the
  * main thread, or spread over worker threads in chunks handed out as workers become free.
  */
 export async function inspectCandidates(root: string, entries: Candidate[], matchers: readonly Matcher[], workers: number): Promise<CandidateOutcome[]> {
-  if (workers <= 0) {
-    // Each candidate is a few small reads; done 32 at a time they overlap instead of queueing.
-    return pMap(entries, ([name, isDir]) => inspectCandidate(root, name, matchers, isDir ?? undefined), { concurrency: 32 });
-  }
+  if (workers <= 0) return judgeInOrder(root, entries, matchers);
   const chunks: Candidate[][] = [];
   for (let i = 0; i < entries.length; i += CHUNK) chunks.push(entries.slice(i, i + CHUNK));
   const answers: CandidateOutcome[][] = new Array<CandidateOutcome[]>(chunks.length);

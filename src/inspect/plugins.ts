@@ -1,16 +1,19 @@
-import fs from 'node:fs/promises';
-import type { Dirent } from 'node:fs';
+import fs, { type Dirent } from 'node:fs';
 import path from 'node:path';
 import type { Plugin } from './types.js';
 
 /**
  * Plugins Trac loads from a plugins directory (ENV/plugins, [inherit] plugins_dir): eggs
  * (zipped or unpacked), wheels as some installers leave them, and single-file .py plugins.
+ * Synchronous (one directory listing), like the other per-environment reads.
  */
-export async function listPlugins(dir: string): Promise<Plugin[]> {
+export function listPlugins(dir: string): Plugin[] {
   let entries: Dirent[];
   try {
-    entries = await fs.readdir(dir, { withFileTypes: true });
+    // A missing plugins directory is answered without an exception (building one costs more
+    // than the listing; synthetic and stripped-down environments have none).
+    if (!fs.statSync(dir, { throwIfNoEntry: false })?.isDirectory()) return [];
+    entries = fs.readdirSync(dir, { withFileTypes: true });
   } catch {
     return [];
   }

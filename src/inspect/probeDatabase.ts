@@ -69,7 +69,7 @@ async function probeAs(env: EnvironmentInfo, run: ClientRunner): Promise<Answer>
   let db: DatabaseInfo;
   let password: string | null;
   try {
-    const ini = await readTracIni(env.path);
+    const ini = readTracIni(env.path);
     ({ info: db, password } = parseConnectionUri(iniGet(ini.sections, 'trac', 'database') ?? ''));
   } catch (error) {
     return { ok: false, reason: error instanceof DatabaseUrlError ? error.message : reasonOf(error) };

@@ -1,4 +1,4 @@
-import { constants } from 'node:fs';
+import fsSync, { constants, type Stats } from 'node:fs';
 import fs from 'node:fs/promises';
 
 /** Small text files trac-deploy reads from an environment: far above any real one. */
@@ -25,11 +25,7 @@ export async function readRegularFile(file: string, max = MAX_TEXT_BYTES): Promi
   const handle = await fs.open(file, constants.O_RDONLY | constants.O_NONBLOCK);
   try {
     const stat = await handle.stat();
-    if (!stat.isFile()) {
-      const kind = stat.isFIFO() ? 'a FIFO' : stat.isCharacterDevice() || stat.isBlockDevice() ? 'a device' : stat.isSocket() ? 'a socket' : stat.isDirectory() ? 'a directory' : 'not a file';
-      throw new NotARegularFile(file, `it is ${kind}, not a regular file`);
-    }
-    if (stat.size > max) throw new NotARegularFile(file, `it is larger than ${max} bytes`);
+    refuseUnlessSmallFile(file, stat, max);
     const buffer = Buffer.alloc(Math.min(max + 1, stat.size + 1));
     let length = 0;
     while (length < buffer.length) {
@@ -37,9 +33,44 @@ export async function readRegularFile(file: string, max = MAX_TEXT_BYTES): Promi
       if (bytesRead === 0) break;
       length += bytesRead;
     }
-    if (length > max) throw new NotARegularFile(file, `it is larger than ${max} bytes`);
-    return buffer.subarray(0, length).toString('utf8');
+    return textOf(file, buffer, length, max);
   } finally {
     await handle.close();
   }
+}
+
+/**
+ * readRegularFile with the same checks, synchronously: for the per-environment reads of a
+ * parent directory (VERSION, trac.ini), done on worker threads, where a blocking read costs a
+ * fraction of the CPU of a promise round trip through libuv's thread pool (~6x less per file).
+ */
+export function readRegularFileSync(file: string, max = MAX_TEXT_BYTES): string {
+  const fd = fsSync.openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
+  try {
+    const stat = fsSync.fstatSync(fd);
+    refuseUnlessSmallFile(file, stat, max);
+    const buffer = Buffer.alloc(Math.min(max + 1, stat.size + 1));
+    let length = 0;
+    while (length < buffer.length) {
+      const bytesRead = fsSync.readSync(fd, buffer, length, buffer.length - length, length);
+      if (bytesRead === 0) break;
+      length += bytesRead;
+    }
+    return textOf(file, buffer, length, max);
+  } finally {
+    fsSync.closeSync(fd);
+  }
+}
+
+function refuseUnlessSmallFile(file: string, stat: Stats, max: number): void {
+  if (!stat.isFile()) {
+    const kind = stat.isFIFO() ? 'a FIFO' : stat.isCharacterDevice() || stat.isBlockDevice() ? 'a device' : stat.isSocket() ? 'a socket' : stat.isDirectory() ? 'a directory' : 'not a file';
+    throw new NotARegularFile(file, `it is ${kind}, not a regular file`);
+  }
+  if (stat.size > max) throw new NotARegularFile(file, `it is larger than ${max} bytes`);
+}
+
+function textOf(file: string, buffer: Buffer, length: number, max: number): string {
+  if (length > max) throw new NotARegularFile(file, `it is larger than ${max} bytes`);
+  return buffer.subarray(0, length).toString('utf8');
 }

@@ -1,4 +1,4 @@
-import fs from 'node:fs/promises';
+import fs from 'node:fs';
 import type { Problem, Repository } from './types.js';
 
 export interface SqliteFacts {
@@ -10,6 +10,9 @@ export interface SqliteFacts {
   problems: Problem[];
 }
 
+/** better-sqlite3, loaded on the first database (a parent directory opens thousands). */
+let sqlite: typeof import('better-sqlite3') | undefined;
+
 /**
  * Reads what deployment needs from a Trac SQLite database, read-only and without waiting
  * more than a moment for a lock. Every failure becomes a problem, never an exception.
@@ -17,11 +20,11 @@ export interface SqliteFacts {
 export async function readSqliteFacts(dbPath: string): Promise<SqliteFacts> {
   const facts: SqliteFacts = { databaseVersion: null, repositories: [], domainUsers: [], problems: [] };
   // A missing file is common (synthetic or half-made environments): no need to load SQLite.
-  if (!(await fs.stat(dbPath).then((s) => s.isFile(), () => false))) {
+  if (!isFile(dbPath)) {
     facts.problems.push({ code: 'database-missing', severity: 'error', message: `SQLite database ${dbPath} does not exist or cannot be opened`, path: dbPath });
     return facts;
   }
-  const { default: Database } = await import('better-sqlite3');
+  const Database = (sqlite ??= (await import('better-sqlite3')).default);
   let db: import('better-sqlite3').Database | undefined;
   try {
     db = new Database(dbPath, { readonly: true, fileMustExist: true, timeout: 250 });
@@ -37,8 +40,11 @@ export async function readSqliteFacts(dbPath: string): Promise<SqliteFacts> {
         path: dbPath,
       });
     }
-    facts.repositories = readRepositoryTable(db);
-    facts.domainUsers = readDomainUsers(db);
+    // Opening a database parses its whole schema (most of the cost of these facts): one query
+    // for the optional tables instead of one per table.
+    const tables = new Set((db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('repository', 'permission')").all() as { name: string }[]).map((t) => t.name));
+    facts.repositories = tables.has('repository') ? readRepositoryTable(db) : [];
+    facts.domainUsers = tables.has('permission') ? readDomainUsers(db) : [];
   } catch (error) {
     facts.problems.push(sqliteProblem(dbPath, error));
   } finally {
@@ -47,8 +53,15 @@ export async function readSqliteFacts(dbPath: string): Promise<SqliteFacts> {
   return facts;
 }
 
+function isFile(file: string): boolean {
+  try {
+    return fs.statSync(file, { throwIfNoEntry: false })?.isFile() ?? false;
+  } catch {
+    return false;
+  }
+}
+
 function readRepositoryTable(db: import('better-sqlite3').Database): Repository[] {
-  if (!tableExists(db, 'repository')) return [];
   const rows = db.prepare('SELECT id, name, value FROM repository').all() as {
     id: number;
     name: string;
@@ -80,13 +93,8 @@ function readRepositoryTable(db: import('better-sqlite3').Database): Repository[
 }
 
 function readDomainUsers(db: import('better-sqlite3').Database): string[] {
-  if (!tableExists(db, 'permission')) return [];
   const rows = db.prepare('SELECT DISTINCT username FROM permission').all() as { username: string }[];
   return rows.map((r) => r.username).filter((u) => u.includes('\\') || /@/.test(u));
-}
-
-function tableExists(db: import('better-sqlite3').Database, table: string): boolean {
-  return db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(table) !== undefined;
 }
 
 function sqliteProblem(dbPath: string, error: unknown): Problem {

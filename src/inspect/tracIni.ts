@@ -1,7 +1,7 @@
 import { reasonOf } from '../errors.js';
 import path from 'node:path';
 import { iniList, mergeIni, parseIni, type IniSections } from './configParser.js';
-import { readRegularFile } from './readRegularFile.js';
+import { readRegularFileSync } from './readRegularFile.js';
 import type { Problem } from './types.js';
 
 export interface TracIni {
@@ -28,21 +28,23 @@ export class TracIniUnreadable extends Error {
 /**
  * Reads ENV/conf/trac.ini and, as Trac does, the files named in `[inherit] file` (relative to
  * the directory of the file that names them). The environment's own file must be readable;
- * an unreadable inherited file is a problem, not an exception.
+ * an unreadable inherited file is a problem, not an exception. Synchronous: small bounded reads,
+ * done by the thousand for a parent directory (on worker threads).
  */
-export async function readTracIni(envPath: string): Promise<TracIni> {
+export function readTracIni(envPath: string): TracIni {
   const file = path.join(envPath, 'conf', 'trac.ini');
   const problems: Problem[] = [];
-  const own = await readIniFile(file, problems);
+  const own = readIniFile(file, problems);
   const inheritedFiles: string[] = [];
-  const base = await readParents(file, own, problems, inheritedFiles, new Set([file]), new Map());
-  return { sections: mergeIni(base, own), inheritedFiles: [...new Set(inheritedFiles)], problems };
+  const base = readParents(file, own, problems, inheritedFiles, new Set([file]), new Map());
+  // Without [inherit] files (most environments) the file's own sections are the answer as they are.
+  return { sections: base.size === 0 ? own : mergeIni(base, own), inheritedFiles: [...new Set(inheritedFiles)], problems };
 }
 
-async function readIniFile(file: string, problems: Problem[]): Promise<IniSections> {
+function readIniFile(file: string, problems: Problem[]): IniSections {
   let text: string;
   try {
-    text = await readRegularFile(file);
+    text = readRegularFileSync(file);
   } catch (error) {
     throw new TracIniUnreadable(file, reasonOf(error));
   }
@@ -58,14 +60,14 @@ async function readIniFile(file: string, problems: Problem[]): Promise<IniSectio
   return parsed.sections;
 }
 
-async function readParents(
+function readParents(
   file: string,
   sections: IniSections,
   problems: Problem[],
   seen: string[],
   visiting: Set<string>,
   done: Map<string, IniSections>,
-): Promise<IniSections> {
+): IniSections {
   let merged: IniSections = new Map();
   for (const name of iniList(sections.get('inherit')?.get('file'))) {
     const parent = path.resolve(path.dirname(file), name);
@@ -85,8 +87,8 @@ async function readParents(
       break;
     }
     try {
-      const own = await readIniFile(parent, problems);
-      const grand = await readParents(parent, own, problems, seen, new Set([...visiting, parent]), done);
+      const own = readIniFile(parent, problems);
+      const grand = readParents(parent, own, problems, seen, new Set([...visiting, parent]), done);
       const whole = mergeIni(grand, own);
       done.set(parent, whole);
       merged = mergeIni(merged, whole);

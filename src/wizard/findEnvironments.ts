@@ -26,7 +26,7 @@ export async function findEnvironments(roots: string[]): Promise<EnvironmentCand
   };
   for (const root of roots.map((r) => path.resolve(r))) {
     if (!(await isDirectory(root))) continue;
-    if ((await checkEnvironment(root)).isEnvironment) {
+    if (checkEnvironment(root).isEnvironment) {
       add({ path: root, kind: 'environment', count: 1 });
       continue;
     }
@@ -44,7 +44,7 @@ async function environmentsIn(dir: string): Promise<string[]> {
     if (entry.name.startsWith('.')) continue;
     const full = path.join(dir, entry.name);
     if (!(await isDirectory(full))) continue;
-    if ((await checkEnvironment(full)).isEnvironment) envs.push(full);
+    if (checkEnvironment(full).isEnvironment) envs.push(full);
   }
   return envs;
 }
