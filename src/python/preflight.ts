@@ -151,7 +151,7 @@ const EMPTY_ANSWER: PreflightEnvironment = { path: '', opened: false, problems: 
  */
 function answerWithDefaults(answer: Partial<PreflightEnvironment>, path: string): PreflightEnvironment {
   const or = <K extends keyof PreflightEnvironment>(key: K): PreflightEnvironment[K] => (answer[key] !== undefined ? (answer[key] as PreflightEnvironment[K]) : EMPTY_ANSWER[key]);
-  return {
+  const out: PreflightEnvironment = {
     path,
     opened: or('opened'),
     problems: or('problems'),
@@ -162,7 +162,12 @@ function answerWithDefaults(answer: Partial<PreflightEnvironment>, path: string)
     xsendfile: or('xsendfile'),
     filesDir: or('filesDir'),
   };
+  // What the kept verdict (src/inspect/preflightCache.ts) stamps: carried when Trac named it.
+  for (const key of ANSWER_INPUTS) if (answer[key] !== undefined) Object.assign(out, { [key]: answer[key] });
+  return out;
 }
+
+const ANSWER_INPUTS = ['inputs', 'accessInputs', 'databaseScheme', 'databaseFile', 'configFiles', 'pluginsDirs'] as const satisfies readonly (keyof PreflightEnvironment)[];
 
 function stopText(stop: WorkerStop | null): string {
   if (!stop) return 'exit ?';
