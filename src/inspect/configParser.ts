@@ -40,8 +40,9 @@ export function parseIni(text: string): IniParseResult {
   // What this file has defined, for configparser's strict mode (Trac's): a section or an option
   // of a section defined twice is DuplicateSectionError / DuplicateOptionError. [DEFAULT] may
   // repeat, its options may not.
+  // Options are checked against the section being filled (an option is stored before the next
+  // line is read): no second map of 25 million keys for a parent directory.
   const sectionLines = new Map<string, number>();
-  const optionLines = new Map<string, number>();
 
   const finishOption = () => {
     if (key === null || !current) return;
@@ -111,11 +112,9 @@ export function parseIni(text: string): IniParseResult {
       continue;
     }
     key = (odd ? stripped.slice(0, delimiter).replace(PY_STRIP, '') : stripped.slice(0, delimiter).trim()).toLowerCase();
-    const seen = `${currentName}\0${key}`;
-    const before = optionLines.get(seen);
-    if (before !== undefined) {
-      errors.push({ line: index + 1, text: raw, reason: `option "${key}" of [${currentName}] is defined again (first at line ${before}; DuplicateOptionError)` });
-    } else optionLines.set(seen, index + 1);
+    if (current.has(key)) {
+      errors.push({ line: index + 1, text: raw, reason: `option "${key}" of [${currentName}] is defined again (DuplicateOptionError)` });
+    }
     keyIndent = indent;
     value = odd ? stripped.slice(delimiter + 1).replace(PY_STRIP, '') : stripped.slice(delimiter + 1).trim();
   }

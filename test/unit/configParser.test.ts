@@ -46,7 +46,7 @@ describe('parseIni (Python configparser as Trac uses it)', () => {
       ['x', '1'],
       ['y', '2'],
     ]);
-    expect(parseIni('[a]\nX = 1\n\nx = 2\n').errors).toEqual([expect.objectContaining({ line: 4, reason: expect.stringContaining('option "x" of [a] is defined again (first at line 2') })]);
+    expect(parseIni('[a]\nX = 1\n\nx = 2\n').errors).toEqual([expect.objectContaining({ line: 4, reason: expect.stringContaining('option "x" of [a] is defined again (DuplicateOptionError)') })]);
     expect(parseIni('[DEFAULT]\nx = 1\n[DEFAULT]\ny = 2\n').errors).toEqual([]);
     expect(parseIni('[DEFAULT]\nx = 1\n[DEFAULT]\nx = 2\n').errors.map((e) => e.line)).toEqual([4]);
     // Section names are case-sensitive: [a] and [A] are two sections.
