@@ -1,6 +1,6 @@
 import { reasonOf } from '../errors.js';
 import path from 'node:path';
-import { iniList, mergeIni, parseIni, type IniSections } from './configParser.js';
+import { fillIni, iniList, mergeIni, parseIni, type IniSections } from './configParser.js';
 import { readRegularFileSync } from './readRegularFile.js';
 import type { Problem } from './types.js';
 
@@ -52,7 +52,9 @@ function readIniFile(file: string, problems: Problem[]): IniSections {
   for (const e of parsed.errors) {
     problems.push({
       code: 'trac-ini-syntax',
-      severity: 'warning',
+      // Trac.ini is read whole when the environment opens: one such line in the environment's
+      // file or any file it inherits and Trac serves nothing (TracError, DuplicateSectionError...).
+      severity: 'error',
       message: `${file}:${e.line}: ${e.reason}; Trac will refuse this file`,
       path: file,
     });
@@ -68,18 +70,20 @@ function readParents(
   visiting: Set<string>,
   done: Map<string, IniSections>,
 ): IniSections {
+  // The first file named wins over the later ones (Trac's Section.get walks config.parents in order).
   let merged: IniSections = new Map();
   for (const name of iniList(sections.get('inherit')?.get('file'))) {
     const parent = path.resolve(path.dirname(file), name);
     if (visiting.has(parent)) {
-      problems.push({ code: 'inherit-cycle', severity: 'warning', message: `[inherit] file ${parent} includes itself`, path: parent });
+      // Trac opens each named file anew, its parents with it, until Python's RecursionError.
+      problems.push({ code: 'inherit-cycle', severity: 'error', message: `[inherit] file ${parent} includes itself; Trac will refuse this environment (RecursionError)`, path: parent });
       continue;
     }
     // Each file is read (and its own parents merged) once, however many files inherit it: a
     // fan-out of 8 files 7 deep is 8x7 reads, not 8^7.
     const known = done.get(parent);
     if (known) {
-      merged = mergeIni(merged, known);
+      merged = fillIni(merged, known);
       continue;
     }
     if (done.size >= MAX_INHERITED) {
@@ -91,13 +95,13 @@ function readParents(
       const grand = readParents(parent, own, problems, seen, new Set([...visiting, parent]), done);
       const whole = mergeIni(grand, own);
       done.set(parent, whole);
-      merged = mergeIni(merged, whole);
+      merged = fillIni(merged, whole);
       seen.push(parent);
     } catch (error) {
       problems.push({
         code: 'inherit-unreadable',
         severity: 'warning',
-        message: error instanceof Error ? error.message : String(error),
+        message: `${error instanceof Error ? error.message : String(error)}${/[\r\n]/.test(name) ? '; Trac splits [inherit] file at commas only, so it looks for one file of that name, finds none and ignores it: separate the files with commas' : ''}`,
         path: parent,
       });
     }
