@@ -4,6 +4,7 @@ import { invalidCommandHint } from '../../src/apache/moduleHint.js';
 import { deepestFirst, shadowedMounts } from '../../src/plan/mounts.js';
 import { preflightWorkerCount, runPreflight, type PreflightRunner } from '../../src/python/preflight.js';
 import { runPreflightWorkers } from '../../src/python/preflightWorkers.js';
+import { askedPaths } from '../helpers/preflightInput.js';
 
 const request = { environments: ['/srv/a', '/srv/b'], pythonHome: null, siteDirs: [], eggCache: '/srv/.egg-cache', asUser: null, svnBindings: null };
 const line = (o: object) => JSON.stringify(o);
@@ -19,31 +20,18 @@ function fakePython(behave: (path: string) => 'answer' | 'die' | 'hang' = () => 
   const run: PreflightRunner = async (_command, args, input, onLine, _env, signal) => {
     const call = { args, paths: [] as string[] };
     calls.push(call);
-    let header = true;
-    let pending = '';
     onLine(line(firstLine));
-    for await (const chunk of input) {
-      pending += chunk;
-      let newline: number;
-      while ((newline = pending.indexOf('\n')) >= 0) {
-        const text = pending.slice(0, newline);
-        pending = pending.slice(newline + 1);
-        if (header) {
-          header = false;
-          continue;
-        }
-        const p = JSON.parse(text) as string;
-        call.paths.push(p);
-        const what = behave(p);
-        if (what === 'die') return { exitCode: null, signal: 'SIGSEGV', stderr: 'Fatal Python error: Segmentation fault' };
-        if (what === 'hang') {
-          await new Promise((resolve) => signal.addEventListener('abort', resolve));
-          return { exitCode: null, signal: 'SIGKILL', stderr: '' };
-        }
-        await new Promise((resolve) => setTimeout(resolve, Math.random() * 2));
-        onLine('a plugin printed this');
-        onLine(line(env(p)));
+    for await (const p of askedPaths(input)) {
+      call.paths.push(p);
+      const what = behave(p);
+      if (what === 'die') return { exitCode: null, signal: 'SIGSEGV', stderr: 'Fatal Python error: Segmentation fault' };
+      if (what === 'hang') {
+        await new Promise((resolve) => signal.addEventListener('abort', resolve));
+        return { exitCode: null, signal: 'SIGKILL', stderr: '' };
       }
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * 2));
+      onLine('a plugin printed this');
+      onLine(line(env(p)));
     }
     onLine(line({ kind: 'done' }));
     return { exitCode: 0, stderr: '' };

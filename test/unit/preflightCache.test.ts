@@ -8,6 +8,7 @@ import type { Inspection } from '../../src/inspect/types.js';
 import type { PreflightRunner } from '../../src/python/preflight.js';
 import { ROOT } from '../helpers/paths.js';
 import { copyFixture } from '../helpers/tracEnv.js';
+import { askedPaths } from '../helpers/preflightInput.js';
 
 /**
  * Trac's verdict on one SQLite environment is kept (inspect/preflightCache.ts) and served only
@@ -38,22 +39,9 @@ const settle = () => new Promise((resolve) => setTimeout(resolve, SETTLE + 20));
 const run: PreflightRunner = async (_command, _args, input, onLine) => {
   asked++;
   onLine(line({ kind: 'python', python: { executable: path.join(home, 'bin', 'python'), version: '3.11.2' }, user: 'www-data', trac: '1.6', error: null, svn: { inInterpreter: true, systemDir: null }, path: [sitePackages], tracPackage }));
-  let header = true;
-  let pending = '';
-  for await (const chunk of input) {
-    pending += chunk;
-    let newline: number;
-    while ((newline = pending.indexOf('\n')) >= 0) {
-      const text = pending.slice(0, newline);
-      pending = pending.slice(newline + 1);
-      if (header) {
-        header = false;
-        continue;
-      }
-      const p = JSON.parse(text) as string;
-      if (during) await during();
-      onLine(line({ kind: 'environment', path: p, opened, problems: [...(opened ? [] : [{ code: 'needs-upgrade', severity: 'error', message: `${p}: needs an upgrade` }]), ...extraProblems], databaseScheme: scheme, databaseFile: scheme === 'sqlite' ? path.join(p, 'db', 'trac.db') : null, configFiles: [path.join(p, 'conf', 'trac.ini'), ...inherited], pluginsDirs: [path.join(p, 'plugins')], repositories: [], plugins: [], attachment: null, project: 'P', xsendfile: null, filesDir: null, inputs: repository ? [repository] : [], accessInputs: [path.join(p, 'log', 'trac.log'), path.join(p, 'log')] }));
-    }
+  for await (const p of askedPaths(input)) {
+    if (during) await during();
+    onLine(line({ kind: 'environment', path: p, opened, problems: [...(opened ? [] : [{ code: 'needs-upgrade', severity: 'error', message: `${p}: needs an upgrade` }]), ...extraProblems], databaseScheme: scheme, databaseFile: scheme === 'sqlite' ? path.join(p, 'db', 'trac.db') : null, configFiles: [path.join(p, 'conf', 'trac.ini'), ...inherited], pluginsDirs: [path.join(p, 'plugins')], repositories: [], plugins: [], attachment: null, project: 'P', xsendfile: null, filesDir: null, inputs: repository ? [repository] : [], accessInputs: [path.join(p, 'log', 'trac.log'), path.join(p, 'log')] }));
   }
   onLine(line({ kind: 'done' }));
   return { exitCode: 0, stderr: '' };
