@@ -16,25 +16,30 @@ import { CLI, TRAC_ADMIN, VENV, fmt, initEnv, median, tempRoot, timed } from './
 const RUNS = Number(process.env.BENCH_RUNS ?? 7);
 const OLD_CLI = process.env.BENCH_OLD_CLI ?? null;
 const root = tempRoot('trac-deploy-bench-cli-');
+// Targets, --out and caches apart from the environment's directory: a new entry in a directory
+// above the environment changes its ctime, which (like an ACL change) makes a kept verdict be
+// asked again — as on a server, where deploy targets are not made beside the environment.
+const out = tempRoot('trac-deploy-bench-cli-out-');
 try {
   const env = initEnv(path.join(root, 'env'));
-  const cache = path.join(root, 'cache');
+  const cache = path.join(out, 'cache');
   const ours = (cli, tag) => [
     // An empty cache of its own for every run: Python is asked.
-    { label: `trac-deploy${tag} deploy (fresh target, empty cache: asks Python)`, run: (i) => timed('node', [cli, 'deploy', env, path.join(root, `ours${tag}-${i}`), '--python-home', VENV], { TRAC_DEPLOY_CACHE_DIR: path.join(root, `cache${tag}-${i}`) }) },
-    { label: `trac-deploy${tag} deploy (new target, cached answer)`, run: (i) => timed('node', [cli, 'deploy', env, path.join(root, `new${tag}-${i}`), '--python-home', VENV], { TRAC_DEPLOY_CACHE_DIR: cache + tag }) },
-    { label: `trac-deploy${tag} deploy (re-run: cached, nothing to copy)`, run: () => timed('node', [cli, 'deploy', env, path.join(root, `again${tag}`), '--python-home', VENV], { TRAC_DEPLOY_CACHE_DIR: cache + tag }) },
+    { label: `trac-deploy${tag} deploy (fresh target, empty cache: asks Python)`, run: (i) => timed('node', [cli, 'deploy', env, path.join(out, `ours${tag}-${i}`), '--python-home', VENV], { TRAC_DEPLOY_CACHE_DIR: path.join(out, `cache${tag}-${i}`) }) },
+    { label: `trac-deploy${tag} deploy (new target, cached answer)`, run: (i) => timed('node', [cli, 'deploy', env, path.join(out, `new${tag}-${i}`), '--python-home', VENV], { TRAC_DEPLOY_CACHE_DIR: cache + tag }) },
+    { label: `trac-deploy${tag} deploy (re-run: cached, nothing to copy)`, run: () => timed('node', [cli, 'deploy', env, path.join(out, `again${tag}`), '--python-home', VENV], { TRAC_DEPLOY_CACHE_DIR: cache + tag }) },
     // Trac's verdict (the preflight) asked in every run: an empty cache of its own each time.
-    { label: `trac-deploy${tag} generate (empty cache: preflight asks Trac)`, run: (i) => timed('node', [cli, 'generate', env, '--out', path.join(root, `gen${tag}`), '--python-home', VENV, '--force'], { TRAC_DEPLOY_CACHE_DIR: path.join(root, `gcache${tag}-${i}`) }) },
-    { label: `trac-deploy${tag} generate (verdict kept from an earlier run)`, run: () => timed('node', [cli, 'generate', env, '--out', path.join(root, `gen${tag}`), '--python-home', VENV, '--force'], { TRAC_DEPLOY_CACHE_DIR: cache + tag }) },
-    { label: `trac-deploy${tag} inspect --python-home (empty cache: asks Trac)`, run: (i) => timed('node', [cli, 'inspect', env, '--python-home', VENV], { TRAC_DEPLOY_CACHE_DIR: path.join(root, `icache${tag}-${i}`) }) },
+    { label: `trac-deploy${tag} generate (empty cache: preflight asks Trac)`, run: (i) => timed('node', [cli, 'generate', env, '--out', path.join(out, `gen${tag}`), '--python-home', VENV, '--force'], { TRAC_DEPLOY_CACHE_DIR: path.join(out, `gcache${tag}-${i}`) }) },
+    // Its own --out: the row above rewrites gen/ (and the egg cache the verdict read) every run.
+    { label: `trac-deploy${tag} generate (verdict kept from an earlier run)`, run: () => timed('node', [cli, 'generate', env, '--out', path.join(out, `genkept${tag}`), '--python-home', VENV, '--force'], { TRAC_DEPLOY_CACHE_DIR: cache + tag }) },
+    { label: `trac-deploy${tag} inspect --python-home (empty cache: asks Trac)`, run: (i) => timed('node', [cli, 'inspect', env, '--python-home', VENV], { TRAC_DEPLOY_CACHE_DIR: path.join(out, `icache${tag}-${i}`) }) },
     { label: `trac-deploy${tag} inspect --python-home (verdict kept)`, run: () => timed('node', [cli, 'inspect', env, '--python-home', VENV], { TRAC_DEPLOY_CACHE_DIR: cache + tag }) },
     { label: `trac-deploy${tag} inspect (system python3: preflight skipped when it has no Trac)`, run: () => timed('node', [cli, 'inspect', env]) },
     { label: `trac-deploy${tag} inspect --no-preflight`, run: () => timed('node', [cli, 'inspect', env, '--no-preflight']) },
   ];
   const builds = [[CLI, ''], ...(OLD_CLI ? [[OLD_CLI, ' (old)']] : [])];
   const rows = [
-    { label: 'trac-admin ENV deploy (fresh target)', run: (i) => timed(TRAC_ADMIN, [env, 'deploy', path.join(root, `admin-${i}`)]) },
+    { label: 'trac-admin ENV deploy (fresh target)', run: (i) => timed(TRAC_ADMIN, [env, 'deploy', path.join(out, `admin-${i}`)]) },
     // Row by row, each build after the other: both see the same moment's load.
     ...ours(CLI, '').flatMap((row, n) => [row, ...(OLD_CLI ? [ours(OLD_CLI, ' (old)')[n]] : [])]),
     { label: 'node -e 0 (Node start-up)', run: () => timed('node', ['-e', '0']) },
@@ -45,8 +50,8 @@ try {
   spawnSync('sleep', ['2.1']);
   // Warm the cache of the cached rows (and the page cache for all).
   for (const [cli, tag] of builds) {
-    timed('node', [cli, 'deploy', env, path.join(root, `again${tag}`), '--python-home', VENV], { TRAC_DEPLOY_CACHE_DIR: cache + tag });
-    timed('node', [cli, 'generate', env, '--out', path.join(root, `gen${tag}`), '--python-home', VENV, '--force'], { TRAC_DEPLOY_CACHE_DIR: cache + tag });
+    timed('node', [cli, 'deploy', env, path.join(out, `again${tag}`), '--python-home', VENV], { TRAC_DEPLOY_CACHE_DIR: cache + tag });
+    timed('node', [cli, 'generate', env, '--out', path.join(out, `genkept${tag}`), '--python-home', VENV, '--force'], { TRAC_DEPLOY_CACHE_DIR: cache + tag });
   }
   for (let i = 0; i < RUNS; i++) for (const r of rows) r.samples.push(r.run(i));
   const stats = rows.map((r) => ({ label: r.label, seconds: median(r.samples.map((s) => s.seconds)), mib: median(r.samples.map((s) => s.mib)), cpu: median(r.samples.map((s) => s.cpu)) }));
@@ -58,4 +63,5 @@ try {
   }
 } finally {
   fs.rmSync(root, { recursive: true, force: true });
+  fs.rmSync(out, { recursive: true, force: true });
 }
