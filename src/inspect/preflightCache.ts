@@ -76,13 +76,14 @@ export interface VerdictCache {
 }
 
 /**
- * The cache for the preflight of ENV, or null when its verdict is not one to keep (not SQLite)
- * or there is no usable cache directory (then Trac is asked, as without a cache).
+ * The cache for the preflight of ENV, or null when there is no usable cache directory (then
+ * Trac is asked, as without a cache). Whether a verdict is kept is decided by Trac's answer
+ * (remember, keepable).
  */
 export async function verdictCache(env: EnvironmentInfo, request: PreflightRequest, python: string, dir?: string, settleMs = SETTLE_MS): Promise<VerdictCache | null> {
   // trac-deploy's own reading of trac.ini only adds stamps; whether the verdict is kept is
   // decided by what Trac answers (remember).
-  const database = sqliteFiles(env);
+  const database = sqliteFile(env);
   const cache = await usableCacheDirectory(dir ?? cacheDirectory());
   if (!cache.dir) return null;
   const cacheDir = cache.dir;
@@ -131,7 +132,7 @@ interface Inputs {
 }
 
 /** The SQLite database file of ENV, or null when it is not SQLite (or unknown). */
-function sqliteFiles(env: EnvironmentInfo): string | null {
+function sqliteFile(env: EnvironmentInfo): string | null {
   const db = env.database;
   if (!db || db.scheme !== 'sqlite' || !db.name) return null;
   return path.resolve(env.path, db.name);

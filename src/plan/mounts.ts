@@ -61,7 +61,7 @@ export function inheritedMountFindings(plans: readonly { name: string; urlPrefix
     return inheritedMounts(own, concerned).map((snippet) => ({
       code: 'mount-inherited',
       severity: 'warning' as const,
-      message: `${snippet.urlPrefix} (${snippet.name}, a snippet of the main server) also answers at ${scheme}://${host}${snippet.urlPrefix === '/' ? '/' : snippet.urlPrefix}: every <VirtualHost> inherits the main server's WSGIScriptAlias, and ${host}'s own mount points (${own.map((p) => p.urlPrefix).join(', ')}) do not cover it`,
+      message: `${snippet.urlPrefix} (${snippet.name}, a snippet of the main server) also answers at ${scheme}://${host}${snippet.urlPrefix}: every <VirtualHost> inherits the main server's WSGIScriptAlias, and ${host}'s own mount points (${own.map((p) => p.urlPrefix).join(', ')}) do not cover it`,
       advice: [`to keep it off ${host}, generate ${snippet.name} as a site of its own (--server-name), or mount ${host}'s site at a path that covers ${snippet.urlPrefix}`],
     }));
   });
