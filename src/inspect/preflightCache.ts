@@ -17,7 +17,8 @@ import type { EnvironmentInfo } from './types.js';
  * cache, the user the check runs as with its uid, gid and groups, Python's import variables,
  * the program) and the stamps (inode, mode, owner, size, times) of everything Trac read: the
  * environment directory, VERSION, trac.ini and every [inherit] file, the plugins directories and
- * their entries, the SQLite database with its -wal/-shm/-journal files and directory,
+ * their entries (and their __pycache__ with its entries: the daemon writes a single-file plugin's
+ * bytecode there, and Python loads it), the SQLite database with its -wal/-shm/-journal files and directory,
  * files/attachments and the attachment it found, the repositories' directories, the egg cache,
  * the interpreter, every sys.path entry and Trac's package, Debian's Subversion bindings,
  * /etc/passwd and /etc/group, and the program; and the inode, mode, owner and ctime only (Trac's
@@ -171,7 +172,7 @@ export function knownInputs(env: EnvironmentInfo, request: PreflightRequest, pyt
     own('conf', 'trac.ini'),
     ...env.inherit.files,
     ...unreadableInherits,
-    ...pluginsDirs,
+    ...withBytecodeDirs(pluginsDirs),
     ...(database ? [database, `${database}-wal`, `${database}-shm`, `${database}-journal`, path.dirname(database)] : []),
     own('files'),
     own('files', 'attachments'),
@@ -185,7 +186,7 @@ export function knownInputs(env: EnvironmentInfo, request: PreflightRequest, pyt
     '/etc/group',
     PROGRAM,
   ];
-  const dirsWithEntries = pluginsDirs;
+  const dirsWithEntries = withBytecodeDirs(pluginsDirs);
   // The web server user reaches each of these through every directory above it. The log
   // directory matters for who may write it (Trac writes its log there all day).
   const above = [...paths, logDir].filter((p) => path.isAbsolute(p)).flatMap(ancestors);
@@ -210,7 +211,7 @@ async function withAnswerInputs(known: Inputs, result: Extract<PreflightResult, 
   const database = typeof answer.databaseFile === 'string' && answer.databaseFile ? resolve(answer.databaseFile) : null;
   const real = database ? await fs.realpath(database).catch(() => database) : null;
   const databaseFiles = database && real ? [database, real, path.dirname(database), path.dirname(real), `${real}-wal`, `${real}-shm`, `${real}-journal`] : [];
-  const pluginsDirs = strings(answer.pluginsDirs).map(resolve);
+  const pluginsDirs = withBytecodeDirs(strings(answer.pluginsDirs).map(resolve));
   const named = [result.python.executable, ...strings(result.inputs), ...strings(answer.inputs), ...strings(answer.configFiles), ...pluginsDirs]
     .filter((p): p is string => typeof p === 'string' && p.length > 0)
     .map(resolve);
@@ -253,13 +254,25 @@ function asUserPasses(asUser: { user: string; group: string }, file: string, dir
 }
 
 /**
+ * The plugins directories with their __pycache__: Python loads a single-file plugin's bytecode
+ * from there when it matches the source, and the daemon (or an administrator's trac-admin) makes
+ * it at the first load. Its entries are stamped as the plugins' are, so the verdict stays kept
+ * once it is made, and is asked again whenever a file in it changes.
+ */
+function withBytecodeDirs(pluginsDirs: string[]): string[] {
+  return pluginsDirs.flatMap((dir) => [dir, path.join(dir, '__pycache__')]);
+}
+
+/**
  * Whether a plugins directory holds a symbolic link or a directory (an unpacked egg): Trac
- * loads what they hold, which the stamps of the directory's entries do not cover.
+ * loads what they hold, which the stamps of the directory's entries do not cover. A
+ * __pycache__ whose entries are stamped too (withBytecodeDirs) is covered.
  */
 async function hasUnstampedPlugins(dirs: string[]): Promise<boolean> {
+  const stamped = new Set(dirs);
   for (const dir of dirs) {
     const entries = await fs.readdir(dir, { withFileTypes: true }).catch(() => []);
-    if (entries.some((e) => e.isSymbolicLink() || e.isDirectory())) return true;
+    if (entries.some((e) => e.isSymbolicLink() || (e.isDirectory() && !(e.name === '__pycache__' && stamped.has(path.join(dir, e.name)))))) return true;
   }
   return false;
 }

@@ -70,9 +70,12 @@ describe('the kept preflight verdict (real Trac 1.6)', () => {
     expect(closed.environments[0]!.problems.map((p) => p.code)).toContain('trac-cannot-read');
   }, 180_000);
 
-  it('is served to generate after Trac wrote its log, and not once the log is closed to the web server user: by its mode, or by an ACL followed by a write', async () => {
+  it("is served to generate after Trac wrote its log and a plugin's bytecode, and not once the log is closed to the web server user: by its mode, or by an ACL followed by a write", async () => {
     const root = await tempDir();
     const env = await initEnv(path.join(root, 'env'));
+    // A single-file plugin: Python writes its bytecode to plugins/__pycache__ at the first load
+    // by anyone but the preflight (the daemon, an administrator's trac-admin).
+    await fs.writeFile(path.join(env, 'plugins', 'hello.py'), 'from trac.core import Component\n\nclass Hello(Component):\n    pass\n');
     await chownToApache(env);
     const log = path.join(env, 'log', 'trac.log');
     // An interpreter that counts each time Trac is asked (generate asks Python nothing else).
@@ -92,7 +95,9 @@ describe('the kept preflight verdict (real Trac 1.6)', () => {
     /** Opens the environment as root, as an administrator's trac-admin does: Trac appends to its log. */
     const tracAdmin = async () => {
       const before = await fs.stat(log);
-      await execa(TRAC_ADMIN, [env, 'permission', 'list'], { stdin: 'ignore' });
+      // As on a server: Python writes bytecode (this machine's environment may say otherwise).
+      const { PYTHONDONTWRITEBYTECODE: _, ...bytecode } = process.env;
+      await execa(TRAC_ADMIN, [env, 'permission', 'list'], { stdin: 'ignore', env: bytecode, extendEnv: false });
       const after = await fs.stat(log);
       expect(after.size, 'Trac wrote its log').toBeGreaterThan(before.size);
       expect(after.ctimeMs).toBeGreaterThan(before.ctimeMs);
@@ -102,8 +107,10 @@ describe('the kept preflight verdict (real Trac 1.6)', () => {
     expect((await generate()).code).toBe(0);
     expect(await questions()).toBe(1);
     // The chown -R above changed the log's ctime alone (as an ACL would): the first write after
-    // it cannot tell it apart, so it costs one question; writes after that none.
+    // it cannot tell it apart, and plugins/__pycache__ is new: one question; after that none.
     await tracAdmin();
+    expect(await fs.readdir(path.join(env, 'plugins', '__pycache__'))).toEqual([expect.stringMatching(/^hello\.cpython-\d+\.pyc$/)]);
+    await new Promise((resolve) => setTimeout(resolve, 2100));
     expect((await generate()).code).toBe(0);
     expect(await questions()).toBe(2);
     for (let i = 0; i < 2; i++) {

@@ -178,6 +178,33 @@ describe('the kept preflight verdict', () => {
     expect(asked).toBe(4);
   });
 
+  it("is kept while a plugins directory holds the __pycache__ Python writes for a single-file plugin, and asked again when its bytecode changes", async () => {
+    await fs.writeFile(path.join(env, 'plugins', 'hello.py'), '# a plugin\n');
+    await fs.mkdir(path.join(env, 'plugins', '__pycache__'));
+    const pyc = path.join(env, 'plugins', '__pycache__', 'hello.cpython-311.pyc');
+    await fs.writeFile(pyc, 'bytecode');
+    await settle();
+    await expectReasked(() => fs.writeFile(pyc, 'other bytecode'));
+    await fs.writeFile(path.join(env, 'plugins', '__pycache__', 'other.cpython-311.pyc'), 'bytecode');
+    await settle();
+    await ask();
+    expect((await ask()).preflight, 'a new file in it: asked again, then kept').toHaveProperty('cachedFrom');
+  });
+
+  it('is not kept while the __pycache__ of a plugins directory holds a symbolic link or a directory', async () => {
+    await fs.mkdir(path.join(env, 'plugins', '__pycache__', 'inner'), { recursive: true });
+    await settle();
+    await ask();
+    await ask();
+    expect(asked).toBe(2);
+    await fs.rmdir(path.join(env, 'plugins', '__pycache__', 'inner'));
+    await fs.symlink(path.join(root, 'elsewhere.pyc'), path.join(env, 'plugins', '__pycache__', 'hello.cpython-311.pyc'));
+    await settle();
+    await ask();
+    await ask();
+    expect(asked).toBe(4);
+  });
+
   it('stamps -wal/-shm/-journal beside the real database when trac.db is a symbolic link', async () => {
     const elsewhere = path.join(root, 'data');
     await fs.mkdir(elsewhere);
