@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { constants } from 'node:fs';
+import { constants, type Dirent } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { cacheDirectory, cachedEntry, changedSince, fingerprint, pythonVariables, removeEntry, storeEntry, usableCacheDirectory } from '../python/answerCache.js';
@@ -18,10 +18,10 @@ import type { EnvironmentInfo } from './types.js';
  * the program) and the stamps (inode, mode, owner, size, times) of everything Trac read: the
  * environment directory, VERSION, trac.ini and every [inherit] file, the plugins directories and
  * their entries (and their __pycache__ with its entries: the daemon writes a single-file plugin's
- * bytecode there, and Python loads it), the SQLite database with its -wal/-shm/-journal files and directory,
- * files/attachments and the attachment it found, the repositories' directories, the egg cache,
- * the interpreter, every sys.path entry and Trac's package, Debian's Subversion bindings,
- * /etc/passwd and /etc/group, and the program; and the inode, mode, owner and ctime only (Trac's
+ * bytecode there, and Python loads it), the SQLite database with its -wal/-shm/-journal files
+ * and directory, files/attachments and the attachment it found, the repositories' directories,
+ * the egg cache, the interpreter, every sys.path entry and Trac's package, Debian's Subversion
+ * bindings, /etc/passwd and /etc/group, and the program; and the inode, mode, owner and ctime only (Trac's
  * answer is whether it may write or pass them; ctime catches an ACL) of the log directory and the
  * log file Trac named, and of every directory above each of these paths (answerCache.ts
  * accessStamp: a sticky world-writable directory by mode and owner only; the log file's ctime
@@ -272,7 +272,8 @@ async function hasUnstampedPlugins(dirs: string[]): Promise<boolean> {
   const stamped = new Set(dirs);
   for (const dir of dirs) {
     const entries = await fs.readdir(dir, { withFileTypes: true }).catch(() => []);
-    if (entries.some((e) => e.isSymbolicLink() || (e.isDirectory() && !(e.name === '__pycache__' && stamped.has(path.join(dir, e.name)))))) return true;
+    const unstamped = (e: Dirent) => e.isSymbolicLink() || (e.isDirectory() && !(e.name === '__pycache__' && stamped.has(path.join(dir, e.name))));
+    if (entries.some(unstamped)) return true;
   }
   return false;
 }

@@ -32,8 +32,8 @@ const PROGRAM = 'htdocs_dirs.py';
 /**
  * Variables that change what the interpreter imports or how it runs: the import path, the
  * shared libraries it loads (a Subversion or database binding), where it reads bytecode from
- * (PYTHONPYCACHEPREFIX), the warnings it turns into
- * errors, and HOME (the user site directory, ~/.python-eggs).
+ * (PYTHONPYCACHEPREFIX), the warnings it turns into errors, and HOME (the user site directory,
+ * ~/.python-eggs).
  */
 const PYTHON_VARIABLES = ['PATH', 'PYTHONPATH', 'PYTHONHOME', 'PYTHONUSERBASE', 'PYTHONNOUSERSITE', 'PYTHONSAFEPATH', 'PYTHONPLATLIBDIR', 'PYTHONPYCACHEPREFIX', 'PYTHONWARNINGS', 'LD_LIBRARY_PATH', 'LD_PRELOAD', 'HOME'];
 const MAX_ENTRY = 4 * 1024 * 1024;
