@@ -313,6 +313,19 @@ describe('the kept preflight verdict', () => {
     expect(asked).toBe(2);
   });
 
+  it("is kept when PYTHONPYCACHEPREFIX changes: Trac is asked without it, as the daemon runs (test/integration/tracBytecode.test.ts)", async () => {
+    await ask();
+    const saved = process.env.PYTHONPYCACHEPREFIX;
+    process.env.PYTHONPYCACHEPREFIX = path.join(root, 'other');
+    try {
+      expect((await ask()).preflight).toHaveProperty('cachedFrom');
+    } finally {
+      if (saved === undefined) delete process.env.PYTHONPYCACHEPREFIX;
+      else process.env.PYTHONPYCACHEPREFIX = saved;
+    }
+    expect(asked).toBe(1);
+  });
+
   it('is asked again when trac.ini changes', () => expectReasked(() => fs.appendFile(path.join(env, 'conf', 'trac.ini'), '\n[logging]\nlog_type = none\n')));
   it('is asked again when trac.ini changes mode', () => expectReasked(() => fs.chmod(path.join(env, 'conf', 'trac.ini'), 0o600)));
   it('is asked again when the environment directory changes owner', () => expectReasked(() => fs.chown(env, 4242, 4242)), 20_000);
