@@ -9,7 +9,7 @@ import type { DeploymentPlan, RenderedFile } from '../plan/types.js';
 import { questionFor } from '../python/answerCache.js';
 import { refusal, type HtdocsAnswer } from '../python/htdocsDirs.js';
 import { askHtdocs, rememberAnswer, removeEggCache } from '../python/htdocsQuestion.js';
-import { renderDeploy } from '../render/renderDeploy.js';
+import { prepareDeployTemplates, renderDeploy } from '../render/renderDeploy.js';
 import { emitFiles, type EmitOptions, type FilesResult } from '../write/emitFiles.js';
 import { contentHash, isOurs } from '../write/ownership.js';
 import { renderPlanFile } from '../write/planFile.js';
@@ -59,6 +59,14 @@ export async function runDeploy(args: DeployArgs): Promise<DeployOutcome> {
         `for all of them, deploy one (their Trac and plugins' files are shared) and pass its htdocs to: trac-deploy generate ${inspection.path} --htdocs TARGET/htdocs`,
       );
     }
+    if (!(await settled(asking))) {
+      // Python still answers: what rendering needs is loaded meanwhile, not after.
+      try {
+        prepareDeployTemplates();
+      } catch {
+        // renderDeploy reports it
+      }
+    }
     let asked = await asking;
     const inspected = inspection.environments[0];
     if (!asked.fresh && inspected?.problems.some((p) => DOUBTS.has(p.code))) {
@@ -103,23 +111,37 @@ export async function runDeploy(args: DeployArgs): Promise<DeployOutcome> {
       return done(result, drifted ? EXIT.failed : EXIT.ok);
     }
     await refuseClobbering(args, target, files, sync, manifest.files ?? {});
-    // Past the check above, a changed file is either ours from an earlier run or --force was given.
-    const result = await emitFiles(files, { ...args, force: true }, target);
-    if (!args.dryRun) {
-      await applySync(sync);
-      const env = inspection.environments[0];
-      const written = Object.fromEntries(files.map((f) => [path.relative(target, f.path), contentHash(f.content)]));
-      await writeManifest(target, { htdocs: sync.manifest, files: written });
-      // A cache that cannot be written costs the next run time, never this run its result.
-      await rememberAnswer(question, asked, {
-        inheritFiles: [...(env?.inherit.files ?? []), ...(env?.problems.filter((p) => p.code === 'inherit-unreadable' && p.path).map((p) => p.path!) ?? [])],
-        pluginsDirs: env?.inherit.pluginsDir ? [env.inherit.pluginsDir] : [],
-      }).catch(() => undefined);
+    // A fresh answer is kept for the next run while the files are written: its stamps are taken
+    // in the thread pool beside the copying. A cache that cannot be written costs the next run
+    // time, never this run its result.
+    const remembering = args.dryRun
+      ? Promise.resolve()
+      : rememberAnswer(question, asked, {
+          inheritFiles: [...(inspected?.inherit.files ?? []), ...(inspected?.problems.filter((p) => p.code === 'inherit-unreadable' && p.path).map((p) => p.path!) ?? [])],
+          pluginsDirs: inspected?.inherit.pluginsDir ? [inspected.inherit.pluginsDir] : [],
+        }).catch(() => undefined);
+    try {
+      // Past the check above, a changed file is either ours from an earlier run or --force was given.
+      const result = await emitFiles(files, { ...args, force: true }, target);
+      if (!args.dryRun) {
+        await applySync(sync);
+        const written = Object.fromEntries(files.map((f) => [path.relative(target, f.path), contentHash(f.content)]));
+        await writeManifest(target, { htdocs: sync.manifest, files: written });
+      }
+      return done(result, EXIT.ok);
+    } finally {
+      await remembering;
     }
-    return done(result, EXIT.ok);
   } finally {
     await asking.then(removeEggCache, () => undefined);
   }
+}
+
+/** Whether PROMISE has settled (fulfilled or rejected) by the next turn of the microtask queue. */
+async function settled(promise: Promise<unknown>): Promise<boolean> {
+  const pending = Symbol('pending');
+  const first = await Promise.race([promise.then(() => true, () => true), Promise.resolve(pending)]);
+  return first !== pending;
 }
 
 /**
