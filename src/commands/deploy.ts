@@ -1,3 +1,4 @@
+import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { EXIT, usageError } from '../errors.js';
 import type { Finding } from '../findings.js';
@@ -13,7 +14,7 @@ import { prepareDeployTemplates, renderDeploy } from '../render/renderDeploy.js'
 import { emitFiles, type EmitOptions, type FilesResult } from '../write/emitFiles.js';
 import { contentHash, isOurs } from '../write/ownership.js';
 import { renderPlanFile } from '../write/planFile.js';
-import { applySync, planSync, readManifest, writeManifest, type SyncPlan } from '../write/syncHtdocs.js';
+import { applySync, planSync, prefetchSources, readManifest, writeManifest, type Prefetched, type SyncPlan } from '../write/syncHtdocs.js';
 import { compareFiles } from '../write/writeFiles.js';
 import type { DeployOutcome } from './outcome.js';
 
@@ -59,13 +60,17 @@ export async function runDeploy(args: DeployArgs): Promise<DeployOutcome> {
         `for all of them, deploy one (their Trac and plugins' files are shared) and pass its htdocs to: trac-deploy generate ${inspection.path} --htdocs TARGET/htdocs`,
       );
     }
+    let prefetching: Promise<Prefetched | undefined> = Promise.resolve(undefined);
     if (!(await settled(asking))) {
-      // Python still answers: what rendering needs is loaded meanwhile, not after.
+      // Python still answers: what rendering needs is loaded meanwhile, and the static files
+      // its answer will most likely name are read (planSync uses a read only while the file is
+      // still the one read).
       try {
         prepareDeployTemplates();
       } catch {
         // renderDeploy reports it
       }
+      prefetching = prefetchSources(likelyStaticDirs(envPath, args.pythonHome)).catch(() => undefined);
     }
     let asked = await asking;
     const inspected = inspection.environments[0];
@@ -96,7 +101,7 @@ export async function runDeploy(args: DeployArgs): Promise<DeployOutcome> {
     }
     // The plan file makes TARGET a directory smoke and apply read like generate's --out.
     const files = [...renderDeploy(plan), renderPlanFile(plan)];
-    const sync = await planSync(htdocs, sources, manifest.htdocs);
+    const sync = await planSync(htdocs, sources, manifest.htdocs, await prefetching);
     const findings = [...allProblems(inspection), ...(answer.verdict?.problems ?? []), ...sync.skipped.map(skippedLink)];
     const done = (result: FilesResult, exitCode: DeployOutcome['exitCode']): DeployOutcome => ({
       kind: 'deploy',
@@ -135,6 +140,24 @@ export async function runDeploy(args: DeployArgs): Promise<DeployOutcome> {
   } finally {
     await asking.then(removeEggCache, () => undefined);
   }
+}
+
+/**
+ * The static directories an answer most likely names before it comes: Trac's own htdocs in the
+ * virtualenv's site-packages (lib/pythonX.Y/site-packages/trac/htdocs) and the environment's.
+ * A guess only: what the answer names is what is copied.
+ */
+function likelyStaticDirs(envPath: string, pythonHome: string | undefined): string[] {
+  const dirs = [path.join(envPath, 'htdocs')];
+  if (!pythonHome) return dirs;
+  const lib = path.join(path.resolve(pythonHome), 'lib');
+  let names: string[] = [];
+  try {
+    names = readdirSync(lib).filter((name) => /^python\d/.test(name));
+  } catch {
+    return dirs;
+  }
+  return [...names.map((name) => path.join(lib, name, 'site-packages', 'trac', 'htdocs')), ...dirs];
 }
 
 /** Whether PROMISE has settled (fulfilled or rejected) by the next turn of the microtask queue. */
