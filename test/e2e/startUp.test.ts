@@ -45,7 +45,7 @@ describe('start-up of the built CLI', () => {
     expect(r.stdout).toContain('--url-prefix');
     expect(r.stdout).toContain('Deployment:');
     // yargs lays the flags out in columns: a description starts after padding on the flag's line.
-    expect(r.stdout).toMatch(/^ {2}--url-prefix +\S/m);
+    expect(r.stdout).toMatch(/^ +--url-prefix {2,}URL path the site is mounted at {2,}\[string\]/m);
   });
 
   it('loads deploy\'s early question for deploy', async () => {
