@@ -48,6 +48,11 @@ export async function runDeploy(args: DeployArgs): Promise<DeployOutcome> {
   // The Python question is the slow part: it runs while the environment is inspected (and was
   // started before the CLI's modules loaded when bin/ could tell it was this one).
   let asking = askHtdocs(question, args.pythonHome ?? null);
+  let answered = false;
+  asking.then(
+    () => (answered = true),
+    () => (answered = true),
+  );
   // Awaited below; marked handled now, so a failure that comes before the inspection ends is not
   // an unhandled rejection (which would end the process with a stack trace).
   asking.catch(() => undefined);
@@ -61,7 +66,7 @@ export async function runDeploy(args: DeployArgs): Promise<DeployOutcome> {
       );
     }
     let prefetching: Promise<Prefetched | undefined> = Promise.resolve(undefined);
-    if (!(await settled(asking))) {
+    if (!answered) {
       // Python still answers: what rendering needs is loaded meanwhile, and the static files
       // its answer will most likely name are read (planSync uses a read only while the file is
       // still the one read).
@@ -158,13 +163,6 @@ function likelyStaticDirs(envPath: string, pythonHome: string | undefined): stri
     return dirs;
   }
   return [...names.map((name) => path.join(lib, name, 'site-packages', 'trac', 'htdocs')), ...dirs];
-}
-
-/** Whether PROMISE has settled (fulfilled or rejected) by the next turn of the microtask queue. */
-async function settled(promise: Promise<unknown>): Promise<boolean> {
-  const pending = Symbol('pending');
-  const first = await Promise.race([promise.then(() => true, () => true), Promise.resolve(pending)]);
-  return first !== pending;
 }
 
 /**

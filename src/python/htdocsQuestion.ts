@@ -92,6 +92,7 @@ async function ask(question: Question, pythonHome: string | null, signal: AbortS
     const answer = await answering;
     return { answer, fresh: true, eggCache, cacheNote: reason ? `the Python answer cache was not used: ${reason}` : null, before };
   } catch (error) {
+    stop.abort();
     await fs.rm(eggCache, { recursive: true, force: true });
     throw error;
   }
