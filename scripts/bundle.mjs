@@ -22,15 +22,17 @@ fs.rmSync(NEXT, { recursive: true, force: true });
 /**
  * string-width (yargs, cliui and wrap-ansi each import a copy) makes an Intl.Segmenter and
  * /v-flag emoji regexes when its module runs: about 20 ms of ICU loading on every start, for a
- * function only help text calls. Each import of it becomes a stub that loads that same copy on
- * its first call.
+ * function only help text calls. Each ES module import of it becomes a stub that loads that
+ * same copy on its first call.
  */
 function lazyStringWidth() {
   const PREFIX = '\0lazy-string-width:';
   return {
     name: 'lazy-string-width',
     async resolveId(source, importer, options) {
-      if (source !== 'string-width' || !importer || importer.startsWith(PREFIX)) return null;
+      // Only ES module imports of it: a require() (the CommonJS string-width 4 of @inquirer's
+      // wrap-ansi, which makes no Segmenter) wants module.exports to be the function itself.
+      if (source !== 'string-width' || !importer || importer.startsWith(PREFIX) || options?.kind !== 'import-statement') return null;
       const real = await this.resolve(source, importer, { ...options, skipSelf: true });
       return real && !real.external ? PREFIX + real.id : null;
     },
