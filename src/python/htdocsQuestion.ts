@@ -1,9 +1,8 @@
-import { createHash } from 'node:crypto';
 import fsSync from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { cacheDirectory, cachedAnswer, environmentInputs, fingerprint, inputsOf, storeAnswer, usableCacheDirectory, type Question } from './answerCache.js';
+import { answerFile, cacheDirectory, cachedAnswer, environmentInputs, fingerprint, inputsOf, storeAnswer, usableCacheDirectory, type Question } from './answerCache.js';
 import { htdocsDirs, type HtdocsAnswer } from './htdocsDirs.js';
 
 /** The answer to "which static directories does this environment serve", and where it came from. */
@@ -106,14 +105,12 @@ async function lookInCache(question: Question, useCache: boolean): Promise<{ cac
 }
 
 /**
- * Whether the cache may hold an answer to QUESTION: its entry file exists (the name
- * answerCache.ts gives it; test/unit/htdocsQuestion.test.ts holds the two together). A hint
- * for what to start first, never a verdict: the cache is looked in either way.
+ * Whether the cache may hold an answer to QUESTION: its entry file exists. A hint for what to
+ * start first, never a verdict: the cache is looked in either way.
  */
 export function mayBeCached(question: Question, dir = cacheDirectory()): boolean {
-  const name = `htdocs-${createHash('sha256').update(JSON.stringify(question)).digest('hex').slice(0, 40)}.json`;
   try {
-    fsSync.lstatSync(path.join(dir, name));
+    fsSync.lstatSync(answerFile(dir, question));
     return true;
   } catch (error) {
     return (error as NodeJS.ErrnoException).code !== 'ENOENT';

@@ -250,17 +250,14 @@ export async function applySync(plan: SyncPlan): Promise<void> {
 }
 
 /**
- * One file. A replaced one is written beside its destination under a private temporary name,
- * then renamed over it: who reads it meanwhile gets the old bytes or the new, never a part. An
- * added one (absent when the plan was made) is made under its own name with O_EXCL, which
- * fails rather than replace a file that appeared since: nothing read it before, and the pages
- * that ask for it come with the Trac that is reloaded after the deploy. That is one creation in
- * the directory instead of a creation and a rename, the half of the copying's time spent in the
- * file system's journal on a busy disk.
+ * One file: written beside its destination under a private temporary name, then renamed over
+ * it, an added file as a replaced one. Who reads it meanwhile gets the old bytes or the new,
+ * never a part; and a deploy killed half-way (Ctrl-C) leaves no partial file under a published
+ * name, which the next run would take for someone else's file and refuse to replace (a file
+ * that is whole under its name is recognised as unchanged by content).
  */
 function writeEntry(entry: SyncEntry, dest: string): void {
-  const inPlace = entry.status === 'added';
-  const temp = inPlace ? dest : path.join(path.dirname(dest), `.${path.basename(dest)}.${process.pid}.tmp`);
+  const temp = path.join(path.dirname(dest), `.${path.basename(dest)}.${process.pid}.tmp`);
   let made = false;
   try {
     if (!entry.content || entry.mode === undefined) throw new Error(`no content read for ${entry.rel}`);
@@ -275,9 +272,8 @@ function writeEntry(entry: SyncEntry, dest: string): void {
     } finally {
       fsSync.closeSync(fd);
     }
-    if (!inPlace) fsSync.renameSync(temp, dest);
+    fsSync.renameSync(temp, dest);
   } catch (error) {
-    // Only what this call made: an added file's name may be someone else's file (EEXIST).
     if (made) fsSync.rmSync(temp, { force: true });
     throw error;
   }

@@ -109,26 +109,27 @@ describe('planSync / applySync', () => {
     expect((await fs.stat(path.join(htdocs, 'common', 'js', 'trac.js'))).mode & 0o777).toBe(0o640);
   });
 
-  it('makes an added file under its own name, and replaces nothing that appeared there after the plan (a file or a link)', async () => {
+  it('writes an added file beside its name and renames it there: a link planted at the name is replaced, never followed', async () => {
     const { root, common, htdocs } = await setup();
     const plan = await planSync(htdocs, [{ key: 'common', dir: common }], {});
     expect(plan.entries.map((e) => e.status)).toEqual(['added', 'added']);
-    // Appeared between the plan and the copy: someone else's file, and a link planted there.
-    await fs.outputFile(path.join(htdocs, 'common', 'css', 'trac.css'), 'theirs\n');
+    // Planted between the plan and the copy: a link to a file that does not exist yet.
     await fs.mkdirp(path.join(htdocs, 'common', 'js'));
     await fs.symlink(path.join(root, 'elsewhere.js'), path.join(htdocs, 'common', 'js', 'trac.js'));
-    await expect(applySync(plan)).rejects.toThrow(/EEXIST/);
-    expect(await fs.readFile(path.join(htdocs, 'common', 'css', 'trac.css'), 'utf8')).toBe('theirs\n');
-    await fs.remove(path.join(htdocs, 'common', 'css', 'trac.css'));
-    await expect(applySync(plan)).rejects.toThrow(/EEXIST/);
+    await applySync(plan);
     expect(await fs.pathExists(path.join(root, 'elsewhere.js'))).toBe(false);
-    expect((await fs.lstat(path.join(htdocs, 'common', 'js', 'trac.js'))).isSymbolicLink()).toBe(true);
-    // What it made before it stopped is complete, with the source's times; no temporary file is left.
-    expect(await fs.readFile(path.join(htdocs, 'common', 'css', 'trac.css'), 'utf8')).toBe('a {}\n');
-    // (to the millisecond, as a Date carries it)
+    const js = path.join(htdocs, 'common', 'js', 'trac.js');
+    expect((await fs.lstat(js)).isFile()).toBe(true);
+    expect(await fs.readFile(js, 'utf8')).toBe('// js\n');
+    // Complete, with the source's times (to the millisecond, as a Date carries it); no temporary file is left.
     const copied = (await fs.stat(path.join(htdocs, 'common', 'css', 'trac.css'))).mtimeMs;
     expect(Math.abs(copied - (await fs.stat(path.join(common, 'css', 'trac.css'))).mtimeMs)).toBeLessThan(1);
     expect((await fs.readdir(path.join(htdocs, 'common', 'js'))).filter((n) => n.endsWith('.tmp'))).toEqual([]);
+    // A run stopped after these files were written but before its manifest: the files are whole
+    // under their names, so the next plan finds them unchanged rather than someone else's.
+    const again = await planSync(htdocs, [{ key: 'common', dir: common }], {});
+    expect(again.entries.map((e) => e.status)).toEqual(['unchanged', 'unchanged']);
+    expect(again.foreign).toEqual([]);
   });
 
   it('uses files read ahead only while they are the files that were read', async () => {
