@@ -1,4 +1,5 @@
 import Database from 'better-sqlite3';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -113,6 +114,8 @@ function randomShape(r: ReturnType<typeof random>): Shape {
 /** A Trac-like database of `shape` at `file`, closed (a WAL one checkpointed and its WAL gone). */
 function build(file: string, shape: Shape, r: ReturnType<typeof random>): void {
   const db = new Database(file);
+  // No fsync: these files only have to be what SQLite leaves, not to survive a crash.
+  db.pragma('synchronous = OFF');
   db.pragma(`page_size = ${shape.pageSize}`);
   db.pragma(`auto_vacuum = ${shape.autoVacuum}`);
   if (shape.wal) db.pragma('journal_mode = WAL');
@@ -275,6 +278,38 @@ describe('the SQLite file reader answers as SQLite does', () => {
     fs.writeFileSync(`${file}-journal`, 'not empty');
     expect(readTracTables(file)).toEqual({ fallback: 'a journal file with content' });
     fs.writeFileSync(`${file}-journal`, '');
+    expect(readTracTables(file)).toHaveProperty('rows');
+  });
+
+  it('sees a lock on the database among thousands in /proc/locks (listed a page per read)', async () => {
+    const dir = await tempDir();
+    const file = path.join(dir, 'trac.db');
+    const db = new Database(file);
+    db.exec(TRAC_SCHEMA);
+    db.close();
+    expect(await readDirectly(file)).toHaveProperty('rows');
+    for (const dbFirst of [true, false]) {
+      // Another process (fcntl locks are per process) locks 3,000 bytes of another file and one of the database's.
+      const script = `import fcntl, sys
+other = open(sys.argv[2], 'w+'); db = open(sys.argv[1], 'r+')
+def lock_db(): fcntl.lockf(db, fcntl.LOCK_SH, 1, 1073741826)
+if sys.argv[3] == '1': lock_db()
+for i in range(3000): fcntl.lockf(other, fcntl.LOCK_EX, 1, 2 * i)
+if sys.argv[3] == '0': lock_db()
+print('ready', flush=True); sys.stdin.read()`;
+      const holder = spawn('python3', ['-c', script, file, path.join(dir, 'other'), dbFirst ? '1' : '0'], { stdio: ['pipe', 'pipe', 'inherit'] });
+      try {
+        await new Promise<void>((resolve, reject) => {
+          holder.stdout.once('data', () => resolve());
+          holder.once('exit', (code) => reject(new Error(`python3 exited ${code}`)));
+        });
+        expect(fs.readFileSync('/proc/locks').length).toBeGreaterThan(64 * 1024);
+        expect(readTracTables(file), `database locked ${dbFirst ? 'first' : 'last'}`).toEqual({ fallback: 'a process holds a lock on the database' });
+      } finally {
+        holder.stdin.end();
+        await new Promise((resolve) => holder.once('exit', resolve));
+      }
+    }
     expect(readTracTables(file)).toHaveProperty('rows');
   });
 

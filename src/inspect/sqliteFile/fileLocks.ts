@@ -24,12 +24,13 @@ export function lockedByAnyone(inode: bigint): boolean | null {
   let length = 0;
   try {
     for (;;) {
+      // The kernel hands the list out a page or so per read: read on until it ends, and when
+      // the buffer fills first, start again with a larger one.
       const read = fs.readSync(procLocks, buffer, length, buffer.length - length, length);
       length += read;
       if (read === 0) break;
       if (length < buffer.length) continue;
       if (buffer.length >= MAX_LIST) return null;
-      // Too small for the whole list: a larger buffer, and the list read anew from its start.
       buffer = Buffer.allocUnsafe(buffer.length * 4);
       length = 0;
     }

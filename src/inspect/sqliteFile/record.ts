@@ -1,5 +1,5 @@
 import { isUtf8 } from 'node:buffer';
-import { check, NotUnderstood } from './notUnderstood.js';
+import { check, fail, NotUnderstood } from './notUnderstood.js';
 
 /**
  * A value of an SQLite record as better-sqlite3 would return it: null, a number (INTEGER within
@@ -90,12 +90,16 @@ export class RecordView {
     return true;
   }
 
-  /** Column `i` as stored: its serial type and its bytes (valid while the payload is). */
-  raw(i: number): { type: number; bytes: Uint8Array } {
-    const type = this.types[i];
-    check(type !== undefined, 'a column past the end of its record');
-    const at = this.offsets[i]!;
-    return { type, bytes: this.payload.subarray(at, at + bodySize(type, 4)) };
+  /**
+   * Appends the serial types and stored bytes of columns `first`..`last` (inclusive) to `key`:
+   * equal bytes for equal columns, without decoding them.
+   */
+  appendColumns(key: ByteKey, first: number, last: number): void {
+    check(last < this.types.length, 'a column past the end of its record');
+    for (let i = first; i <= last; i++) key.appendNumber(this.types[i]!);
+    const start = this.offsets[first]!;
+    const end = last + 1 < this.offsets.length ? this.offsets[last + 1]! : this.payload.length;
+    key.append(new Uint8Array(this.payload.buffer, this.payload.byteOffset + start, end - start));
   }
 
   value(i: number): SqlValue {
@@ -107,6 +111,11 @@ export class RecordView {
 
   values(): SqlValue[] {
     return this.types.map((_, i) => this.value(i));
+  }
+
+  /** Whether any column is a BLOB (checked without decoding anything). */
+  hasBlob(): boolean {
+    return this.types.some((type) => type >= 12 && type % 2 === 0);
   }
 }
 
@@ -120,10 +129,11 @@ function bodySize(type: number, schemaFormat: number): number {
 
 function valueOf(type: number, payload: Uint8Array, at: number, size: number): SqlValue {
   if (type >= 12) {
-    const bytes = payload.subarray(at, at + size);
-    if (type % 2 === 0) return bytes;
-    check(isUtf8(bytes) && bytes.indexOf(0) < 0, 'text that is not UTF-8 without NUL');
-    return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
+    if (type % 2 === 0) return payload.subarray(at, at + size);
+    // Decoding replaces each invalid sequence with U+FFFD: only text holding one needs checking.
+    const text = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString('utf8', at, at + size);
+    if (text.includes('\0') || (text.includes('\uFFFD') && !isUtf8(payload.subarray(at, at + size)))) fail('text that is not UTF-8 without NUL');
+    return text;
   }
   if (type === 0) return null;
   if (type === 8) return 0;
@@ -144,5 +154,42 @@ function valueOf(type: number, payload: Uint8Array, at: number, size: number): S
       return safe(view.getBigInt64(0));
     default:
       return view.getFloat64(0);
+  }
+}
+
+/**
+ * Bytes gathered into one growing buffer, to be compared at once: the buffer is kept between
+ * uses (one per thread) and start() empties it.
+ */
+export class ByteKey {
+  private static bytes = new Uint8Array(16 * 1024);
+  private length = 0;
+
+  append(part: Uint8Array): void {
+    this.reserve(part.length);
+    ByteKey.bytes.set(part, this.length);
+    this.length += part.length;
+  }
+
+  appendNumber(value: number): void {
+    this.reserve(4);
+    const bytes = ByteKey.bytes;
+    bytes[this.length] = value >>> 24;
+    bytes[this.length + 1] = value >>> 16;
+    bytes[this.length + 2] = value >>> 8;
+    bytes[this.length + 3] = value;
+    this.length += 4;
+  }
+
+  /** The bytes gathered, as a string of one character per byte (a Map key compared by content). */
+  text(): string {
+    return Buffer.from(ByteKey.bytes.buffer, 0, this.length).toString('latin1');
+  }
+
+  private reserve(more: number): void {
+    if (this.length + more <= ByteKey.bytes.length) return;
+    const grown = new Uint8Array(Math.max(ByteKey.bytes.length * 2, this.length + more));
+    grown.set(ByteKey.bytes.subarray(0, this.length));
+    ByteKey.bytes = grown;
   }
 }

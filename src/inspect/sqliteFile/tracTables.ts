@@ -1,10 +1,9 @@
-import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import { lockedByAnyone } from './fileLocks.js';
 import { HEADER_BYTES, parseHeader } from './header.js';
 import { check, fail, NotUnderstood } from './notUnderstood.js';
 import { PageFile, readFully } from './pageFile.js';
-import { RecordView, type SqlValue } from './record.js';
+import { ByteKey, RecordView, type SqlValue } from './record.js';
 import { TableTrees } from './tableTree.js';
 
 /** A row of Trac's `repository` table, as `SELECT id, name, value FROM repository` returns it. */
@@ -116,18 +115,18 @@ function readOpenFile(dbPath: string, fd: number, hooks: ReadHooks): { rows: Tra
   const system = tables.get('system');
   check(system?.name === 'system', 'no table named exactly "system"');
   const rows: TracRows = {
-    databaseVersion: databaseVersion(readTable(trees, system, 2, file.header.schemaFormat)),
+    databaseVersion: databaseVersion(readTable(trees, system, 2, file.header.schemaFormat, [0, 1])),
     repository: null,
     permissionUsers: null,
   };
   const repository = tables.get('repository');
   if (repository?.name === 'repository') {
-    rows.repository = readTable(trees, repository, 3, file.header.schemaFormat).map(([id, name, value]) => ({ id, name, value }));
+    rows.repository = readTable(trees, repository, 3, file.header.schemaFormat, [0, 1, 2]).map(([id, name, value]) => ({ id, name, value }));
   }
   const permission = tables.get('permission');
   if (permission?.name === 'permission') {
     // DISTINCT as SQLite compares (BINARY): the same text, or both NULL.
-    rows.permissionUsers = [...new Set(readTable(trees, permission, 2, file.header.schemaFormat).map(([username]) => username))];
+    rows.permissionUsers = [...new Set(readTable(trees, permission, 2, file.header.schemaFormat, [0]).map(([username]) => username))];
   }
 
   hooks.afterRead?.();
@@ -161,24 +160,21 @@ interface SchemaTable {
 
 /**
  * The tables and views of sqlite_master (page 1) named, in any ASCII case, as the three tables
- * Trac's facts come from, and the schema's key: a hash of every entry's type, names and SQL (not
- * its root page: databases made alike share it) with the schema format. SQLite finds a table by
+ * Trac's facts come from, and the schema's key: every entry's type, names and SQL as stored (not
+ * its root page: databases made alike share it), with the schema format. SQLite finds a table by
  * its name in any ASCII case; inspect's check for the optional tables compares exactly: both are
  * kept apart by the `name` kept here. An index's root page is checked as SQLite checks it when
  * loading the schema.
  */
 function schemaTables(trees: TableTrees, schemaFormat: number, pageCount: number): { tables: Map<string, SchemaTable>; schema: string } {
   const found = new Map<string, SchemaTable>();
-  const hash = createHash('sha1');
-  const types: number[] = [schemaFormat];
+  const schemaBytes = new ByteKey();
+  schemaBytes.appendNumber(schemaFormat);
   trees.walk(1, (_rowid, payload) => {
     const record = new RecordView(payload, schemaFormat);
     check(record.length === 5, 'a schema row without five columns');
-    for (const column of [0, 1, 2, 4]) {
-      const { type, bytes } = record.raw(column);
-      types.push(type);
-      hash.update(bytes);
-    }
+    record.appendColumns(schemaBytes, 0, 2);
+    record.appendColumns(schemaBytes, 4, 4);
     const isTable = record.isText(0, 'table');
     const isView = !isTable && record.isText(0, 'view');
     const isIndex = !isTable && !isView && record.isText(0, 'index');
@@ -201,26 +197,28 @@ function schemaTables(trees: TableTrees, schemaFormat: number, pageCount: number
     }
     found.set(key, { name, root, sql });
   });
-  // The serial types fix where each hashed column ends.
-  hash.update(Int32Array.from(types));
-  return { tables: found, schema: hash.digest('base64') };
+  return { tables: found, schema: schemaBytes.text() };
 }
 
 function asciiLower(text: string): string {
   return text.replace(/[A-Z]/g, (c) => c.toLowerCase());
 }
 
-/** The rows of one of Trac's tables, `columns` values each (a shorter record ends in NULLs). */
-function readTable(trees: TableTrees, table: SchemaTable, columns: number, schemaFormat: number): SqlValue[][] {
+/**
+ * The rows of one of Trac's tables, `columns` values each (a shorter record ends in NULLs),
+ * decoding only the columns `wanted` (the others are null).
+ */
+function readTable(trees: TableTrees, table: SchemaTable, columns: number, schemaFormat: number, wanted: readonly number[]): SqlValue[][] {
   const sql = table.sql === null ? null : normalizedSql(table.sql);
   if (!(sql !== null && KNOWN_TABLES[table.name]!.includes(sql))) fail(`table ${table.name} is not defined as Trac defines it`);
   if (!(Number.isInteger(table.root) && table.root >= 2)) fail(`table ${table.name} has root page ${table.root}`);
   const rows: SqlValue[][] = [];
   trees.walk(table.root, (_rowid, payload) => {
-    const values = new RecordView(payload, schemaFormat).values();
-    if (values.length > columns) fail(`a ${table.name} row with more columns than the table`);
-    for (const value of values) if (value instanceof Uint8Array) fail(`a BLOB in table ${table.name}`);
-    while (values.length < columns) values.push(null);
+    const record = new RecordView(payload, schemaFormat);
+    if (record.length > columns) fail(`a ${table.name} row with more columns than the table`);
+    if (record.hasBlob()) fail(`a BLOB in table ${table.name}`);
+    const values: SqlValue[] = new Array<SqlValue>(columns).fill(null);
+    for (const column of wanted) if (column < record.length) values[column] = record.value(column);
     rows.push(values);
   });
   return rows;
@@ -238,6 +236,18 @@ function databaseVersion(rows: SqlValue[][]): SqlValue | undefined {
  * and commas. null for one with quotes, brackets or comments, where that would change meaning.
  */
 export function normalizedSql(sql: string): string | null {
+  let normalized = normalizedCache.get(sql);
+  if (normalized === undefined) {
+    normalized = normalize(sql);
+    if (normalizedCache.size < 1000) normalizedCache.set(sql, normalized);
+  }
+  return normalized;
+}
+
+/** The statements seen, normalized (the environments of a parent directory share a few). */
+const normalizedCache = new Map<string, string | null>();
+
+function normalize(sql: string): string | null {
   if (/['"`[\]]|--|\/\*/.test(sql)) return null;
   return sql
     .toLowerCase()
