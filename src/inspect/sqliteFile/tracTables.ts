@@ -38,8 +38,11 @@ export type DirectRead = { rows: TracRows } | { fallback: string; unconfirmedSch
  * handful of schemas (one per Trac version and plugin set): SQLite opens one database of each.
  */
 const confirmedSchemas = new Set<string>();
+/** Schemas kept (each a few KiB): past this many, the oldest is forgotten (SQLite opens its next database). */
+const MAX_CONFIRMED = 256;
 
 export function confirmSchema(key: string): void {
+  if (confirmedSchemas.size >= MAX_CONFIRMED) confirmedSchemas.delete(confirmedSchemas.values().next().value!);
   confirmedSchemas.add(key);
 }
 
@@ -61,7 +64,7 @@ const KNOWN_TABLES: Record<string, readonly string[]> = {
 /**
  * Reads Trac's facts from an SQLite database file directly (header, the schema table's b-tree,
  * then the b-trees of `system`, `repository` and `permission`), without SQLite, whose opening of
- * a database parses its whole schema: ten times the cost of these few pages. Read-only, bounded
+ * a database parses its whole schema: several times the cost of reading these few pages. Read-only, bounded
  * (READ_BUDGET), the file opened without following a symlink.
  *
  * It answers only when it is sure to answer as SQLite would; otherwise `fallback` says why and
