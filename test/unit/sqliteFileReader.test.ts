@@ -205,6 +205,16 @@ describe('the SQLite file reader answers as SQLite does', () => {
     expect([...covered].sort()).toEqual(['WAL', 'auto-vacuum', 'freelist', 'interior pages', 'odd rowids', 'overflow pages', ...[1024, 16384, 2048, 32768, 4096, 512, 65536, 8192].map((size) => `page size ${size}`)]);
   }, 120_000);
 
+  it('pages that reserve bytes at their end (fixtures/sqlite/reserved-bytes.sh), with overflow pages', async () => {
+    const file = path.join(await tempDir(), 'trac.db');
+    fs.copyFileSync(path.join(ROOT, 'fixtures', 'sqlite', 'reserved-bytes.db'), file);
+    const bytes = fs.readFileSync(file);
+    expect([bytes.readUInt16BE(16), bytes[20]]).toEqual([512, 32]);
+    expect(pagesToRead(file).overflow).toBe(true);
+    expect(await differential(file)).toBeNull();
+    expect(readTracTables(file)).toMatchObject({ rows: { repository: expect.arrayContaining([expect.objectContaining({ id: 12 })]) } });
+  });
+
   it('missing optional tables, tables named in another case, views: as SQLite\'s answers', async () => {
     const dir = await tempDir();
     const cases: Record<string, string> = {
