@@ -181,6 +181,16 @@ export class ByteKey {
     this.length += 4;
   }
 
+  /** Whether the bytes gathered are exactly `other`'s. */
+  equals(other: Uint8Array): boolean {
+    return this.length === other.length && Buffer.from(ByteKey.bytes.buffer, 0, this.length).equals(other);
+  }
+
+  /** A copy of the bytes gathered (the buffer itself is reused). */
+  copy(): Uint8Array {
+    return ByteKey.bytes.slice(0, this.length);
+  }
+
   /** The bytes gathered, as a string of one character per byte (a Map key compared by content). */
   text(): string {
     return Buffer.from(ByteKey.bytes.buffer, 0, this.length).toString('latin1');

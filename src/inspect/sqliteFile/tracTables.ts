@@ -38,6 +38,7 @@ export type DirectRead = { rows: TracRows } | { fallback: string; unconfirmedSch
  * handful of schemas (one per Trac version and plugin set): SQLite opens one database of each.
  */
 const confirmedSchemas = new Set<string>();
+let lastSchema: Uint8Array = new Uint8Array(0);
 /** Schemas kept (each a few KiB): past this many, the oldest is forgotten (SQLite opens its next database). */
 const MAX_CONFIRMED = 256;
 
@@ -88,7 +89,12 @@ export function readTracTables(dbPath: string, hooks: ReadHooks = {}): DirectRea
   }
   try {
     const { rows, schema } = readOpenFile(dbPath, fd, hooks);
-    if (!confirmedSchemas.has(schema)) return { fallback: 'a schema SQLite has not yet accepted in this process', unconfirmedSchema: schema };
+    // The schema of the last database answered (in a parent directory, usually the next one's too)
+    // is compared byte for byte; another is looked up among those SQLite accepted.
+    if (schema.equals(lastSchema)) return { rows };
+    const key = schema.text();
+    if (!confirmedSchemas.has(key)) return { fallback: 'a schema SQLite has not yet accepted in this process', unconfirmedSchema: key };
+    lastSchema = schema.copy();
     return { rows };
   } catch (error) {
     if (error instanceof NotUnderstood) return { fallback: error.message };
@@ -103,7 +109,7 @@ export interface ReadHooks {
   afterRead?: () => void;
 }
 
-function readOpenFile(dbPath: string, fd: number, hooks: ReadHooks): { rows: TracRows; schema: string } {
+function readOpenFile(dbPath: string, fd: number, hooks: ReadHooks): { rows: TracRows; schema: ByteKey } {
   const before = fs.fstatSync(fd, { bigint: true });
   check(before.isFile(), 'not a regular file');
   const size = Number(before.size);
@@ -169,7 +175,7 @@ interface SchemaTable {
  * kept apart by the `name` kept here. An index's root page is checked as SQLite checks it when
  * loading the schema.
  */
-function schemaTables(trees: TableTrees, schemaFormat: number, pageCount: number): { tables: Map<string, SchemaTable>; schema: string } {
+function schemaTables(trees: TableTrees, schemaFormat: number, pageCount: number): { tables: Map<string, SchemaTable>; schema: ByteKey } {
   const found = new Map<string, SchemaTable>();
   const schemaBytes = new ByteKey();
   schemaBytes.appendNumber(schemaFormat);
@@ -200,7 +206,7 @@ function schemaTables(trees: TableTrees, schemaFormat: number, pageCount: number
     }
     found.set(key, { name, root, sql });
   });
-  return { tables: found, schema: schemaBytes.text() };
+  return { tables: found, schema: schemaBytes };
 }
 
 function asciiLower(text: string): string {
