@@ -423,7 +423,6 @@ print('ready', flush=True); sys.stdin.read()`;
     const db = new Database(file);
     db.exec(TRAC_SCHEMA);
     db.close();
-    const first = readTracTables(file);
     // Reading it once through SQLite vouches for the schema (the first database of a parent directory).
     const confirmed = await readDirectly(file);
     expect(confirmed).toHaveProperty('rows');
@@ -437,7 +436,15 @@ print('ready', flush=True); sys.stdin.read()`;
     const direct = readTracTables(damaged);
     expect(direct).toMatchObject({ fallback: 'a schema SQLite has not yet accepted in this process' });
     await expect(readTracTablesWithSqlite(damaged)).rejects.toThrow(/malformed database schema/);
-    expect(first).toBeDefined();
+    expect(readTracTables(damaged)).toHaveProperty('unconfirmedSchema');
+    // Another schema, once accepted, is read too, and so is the first again (looked up, not the last).
+    const other = path.join(dir, 'other.db');
+    const otherDb = new Database(other);
+    otherDb.exec("CREATE TABLE system (name text PRIMARY KEY, value text); INSERT INTO system VALUES ('database_version', '7')");
+    otherDb.close();
+    expect(await readDirectly(other)).toMatchObject({ rows: { databaseVersion: '7', repository: null, permissionUsers: null } });
+    expect(readTracTables(file)).toMatchObject({ rows: { databaseVersion: '45' } });
+    expect(readTracTables(other)).toMatchObject({ rows: { databaseVersion: '7' } });
   });
 
   it('normalizes CREATE TABLE statements only where spelling cannot change meaning', () => {
