@@ -13,9 +13,11 @@ writes JSON lines on stdout:
 
 Each environment is opened as trac.env.open_environment does for dispatch_request (its
 configuration, [inherit] files, log, plugins, then the database and needs_upgrade); each
-repository through RepositoryManager. The log file is checked for access, not opened; the one
-write is Trac's own: RepositoryManager records an id for each repository it lists, as it does
-at the first request.
+repository through RepositoryManager. The log file is checked for access, not opened; no
+bytecode is written (trac-deploy runs this with PYTHONDONTWRITEBYTECODE: a single-file plugin's
+plugins/__pycache__ is the daemon's to make, and made while the verdict is asked it would change
+what the verdict is kept against); the one write is Trac's own: RepositoryManager records an id
+for each repository it lists, as it does at the first request.
 """
 import json
 import logging

@@ -15,7 +15,8 @@ TRAC_VERSION="${TRAC_VERSION:-1.6}"
 DEB_PACKAGES=(apache2 apache2-utils libapache2-mod-wsgi-py3 libapache2-mod-auth-gssapi python3 python3-venv
   postgresql postgresql-client mariadb-server mariadb-client wrk tmux
   openssh-server python3-apt python3-pkg-resources iproute2 openssl apache2-dev python3-dev
-  subversion python3-subversion libapache2-mod-xsendfile)
+  subversion python3-subversion libapache2-mod-xsendfile
+  acl)
 
 log() { printf '[setup] %s\n' "$*"; }
 

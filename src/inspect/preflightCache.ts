@@ -1,6 +1,8 @@
+import { execFile } from 'node:child_process';
+import { constants, type Dirent } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { cacheDirectory, cachedEntry, changedSince, fingerprint, pythonVariables, storeEntry, usableCacheDirectory } from '../python/answerCache.js';
+import { cacheDirectory, cachedEntry, changedSince, fingerprint, pythonVariables, removeEntry, storeEntry, usableCacheDirectory } from '../python/answerCache.js';
 import { PYTHON_PROGRAMS_DIR } from '../python/askPython.js';
 import type { PreflightRequest, PreflightResult } from '../python/preflight.js';
 import { VERSION } from '../version.js';
@@ -15,13 +17,18 @@ import type { EnvironmentInfo } from './types.js';
  * cache, the user the check runs as with its uid, gid and groups, Python's import variables,
  * the program) and the stamps (inode, mode, owner, size, times) of everything Trac read: the
  * environment directory, VERSION, trac.ini and every [inherit] file, the plugins directories and
- * their entries, the SQLite database with its -wal/-shm/-journal files and directory,
- * files/attachments and the attachment it found, the repositories' directories, the egg cache,
- * the interpreter, every sys.path entry and Trac's package, Debian's Subversion bindings,
- * /etc/passwd and /etc/group, and the program; and the mode, owner and ctime only (Trac's answer
- * is whether it may write or pass them; ctime catches an ACL) of the log directory and the log
- * file Trac named, and of every directory above each of these paths (see answerCache.ts
- * fingerprint: a sticky world-writable directory by mode and owner only).
+ * their entries (and their __pycache__ with its entries: the daemon writes a single-file plugin's
+ * bytecode there, and Python loads it), the SQLite database with its -wal/-shm/-journal files
+ * and directory, files/attachments and the attachment it found, the repositories' directories,
+ * the egg cache, the interpreter, every sys.path entry and Trac's package, Debian's Subversion
+ * bindings, /etc/passwd and /etc/group, and the program; and the inode, mode, owner and ctime only (Trac's
+ * answer is whether it may write or pass them; ctime catches an ACL) of the log directory and the
+ * log file Trac named, and of every directory above each of these paths (answerCache.ts
+ * accessStamp: a sticky world-writable directory by mode and owner only; the log file's ctime
+ * only when it is not that of its last write, so the lines Trac appends to its log all day, the
+ * daemon's and trac-admin's, leave the verdict kept). What those stamps cannot see (an ACL
+ * change followed by a write) is closed by making Trac's log check again on each lookup, as the
+ * user Trac was asked as (logStillWritable): a verdict is served only while it still holds.
  *
  * Only an SQLite environment is served from the cache, by Trac's own word (python/preflight.py
  * reports the scheme of its [trac] database, read through every [inherit] file): a PostgreSQL or
@@ -105,23 +112,35 @@ export async function verdictCache(env: EnvironmentInfo, request: PreflightReque
   };
   const known = knownInputs(env, request, python, database);
   return {
-    lookup: () => cachedEntry<KeptVerdict>(cacheDir, KIND, question).catch(() => null),
+    async lookup() {
+      const kept = await cachedEntry<KeptVerdict>(cacheDir, KIND, question).catch(() => null);
+      return kept && (await logStillWritable(kept.result, env.path, request.asUser)) ? kept : null;
+    },
     beforeAsking: async () => ({ stamps: await fingerprint(known.paths, known.dirsWithEntries, known.accessOnly), at: Date.now() }),
     async remember(result, before) {
-      if (!keepable(result, env.path)) return false;
-      // Changed while Trac read it (the environment's own files compared whole; what the answer
-      // names, by its change time): the answer may be of the old state.
-      if ((await fingerprint(known.paths, known.dirsWithEntries, known.accessOnly)) !== before.stamps) return false;
-      const all = await withAnswerInputs(known, result, env.path);
-      if (await hasUnstampedPlugins(all.dirsWithEntries)) return false;
-      // Stamped before the last look for changes: what is stored is of the state Trac answered.
-      const stamps = await fingerprint(all.paths, all.dirsWithEntries, all.accessOnly);
-      if (await changedSince(all.paths, all.dirsWithEntries, before.at - settleMs)) return false;
-      const kept: KeptVerdict = { result, askedAt: new Date(before.at).toISOString() };
-      await storeEntry(cacheDir, KIND, { question, ...all, answer: kept }, stamps);
-      return true;
+      const kept = await keep(result, before);
+      // An older verdict is never served once Trac gave one that is not kept: stamps that come
+      // back to what they were need not mean the same state (a log file's ACL, accessStamp).
+      if (!kept) await removeEntry(cacheDir, KIND, question).catch(() => undefined);
+      return kept;
     },
   };
+
+  /** Stores RESULT unless it is no verdict to keep or anything it read changed while it was asked. */
+  async function keep(result: PreflightResult, before: { stamps: string; at: number }): Promise<boolean> {
+    if (!keepable(result, env.path)) return false;
+    // Changed while Trac read it (the environment's own files compared whole; what the answer
+    // names, by its change time): the answer may be of the old state.
+    if ((await fingerprint(known.paths, known.dirsWithEntries, known.accessOnly)) !== before.stamps) return false;
+    const all = await withAnswerInputs(known, result, env.path);
+    if (await hasUnstampedPlugins(all.dirsWithEntries)) return false;
+    // Stamped before the last look for changes: what is stored is of the state Trac answered.
+    const stamps = await fingerprint(all.paths, all.dirsWithEntries, all.accessOnly);
+    if (await changedSince(all.paths, all.dirsWithEntries, before.at - settleMs)) return false;
+    const kept: KeptVerdict = { result, askedAt: new Date(before.at).toISOString() };
+    await storeEntry(cacheDir, KIND, { question, ...all, answer: kept }, stamps);
+    return true;
+  }
 }
 
 /** What a verdict depends on (see answerCache.ts fingerprint). */
@@ -153,7 +172,7 @@ export function knownInputs(env: EnvironmentInfo, request: PreflightRequest, pyt
     own('conf', 'trac.ini'),
     ...env.inherit.files,
     ...unreadableInherits,
-    ...pluginsDirs,
+    ...withBytecodeDirs(pluginsDirs),
     ...(database ? [database, `${database}-wal`, `${database}-shm`, `${database}-journal`, path.dirname(database)] : []),
     own('files'),
     own('files', 'attachments'),
@@ -167,7 +186,7 @@ export function knownInputs(env: EnvironmentInfo, request: PreflightRequest, pyt
     '/etc/group',
     PROGRAM,
   ];
-  const dirsWithEntries = pluginsDirs;
+  const dirsWithEntries = withBytecodeDirs(pluginsDirs);
   // The web server user reaches each of these through every directory above it. The log
   // directory matters for who may write it (Trac writes its log there all day).
   const above = [...paths, logDir].filter((p) => path.isAbsolute(p)).flatMap(ancestors);
@@ -192,7 +211,7 @@ async function withAnswerInputs(known: Inputs, result: Extract<PreflightResult, 
   const database = typeof answer.databaseFile === 'string' && answer.databaseFile ? resolve(answer.databaseFile) : null;
   const real = database ? await fs.realpath(database).catch(() => database) : null;
   const databaseFiles = database && real ? [database, real, path.dirname(database), path.dirname(real), `${real}-wal`, `${real}-shm`, `${real}-journal`] : [];
-  const pluginsDirs = strings(answer.pluginsDirs).map(resolve);
+  const pluginsDirs = withBytecodeDirs(strings(answer.pluginsDirs).map(resolve));
   const named = [result.python.executable, ...strings(result.inputs), ...strings(answer.inputs), ...strings(answer.configFiles), ...pluginsDirs]
     .filter((p): p is string => typeof p === 'string' && p.length > 0)
     .map(resolve);
@@ -205,14 +224,56 @@ async function withAnswerInputs(known: Inputs, result: Extract<PreflightResult, 
   };
 }
 
+/** Trac's log check (python/preflight.py log_problem) made again: as the user it was asked as. */
+const LOG_CHECK = 'if test -e "$1"; then test -w "$1"; else test -d "$2" && test -w "$2" && test -x "$2"; fi';
+
+/**
+ * Whether the log check Trac made for the verdict (python/preflight.py log_problem: the log
+ * file writable when it exists, else its directory writable and searchable) still passes, made
+ * again as the same user: in this process when Trac was asked as this user (access(2), as
+ * Python's os.access), else through setpriv as the web server user (one small process, no
+ * Python). The stamps of the log file cannot see an ACL change followed by a write
+ * (answerCache.ts accessStamp), nor a read-only remount; this sees both. True when Trac named
+ * no log file (log_type is not file); false (ask Trac again) when unsure.
+ */
+export async function logStillWritable(result: Extract<PreflightResult, { status: 'ran' }>, envPath: string, asUser: { user: string; group: string } | null): Promise<boolean> {
+  const named = strings(result.environments[0]?.accessInputs).map((p) => path.resolve(envPath, p));
+  if (named.length === 0) return true;
+  const [file, dir] = named;
+  if (named.length !== 2 || !file || !dir) return false;
+  if (asUser) return asUserPasses(asUser, file, dir);
+  if (await fs.stat(file).then(() => true, () => false)) return fs.access(file, constants.W_OK).then(() => true, () => false);
+  const isDir = await fs.stat(dir).then((s) => s.isDirectory(), () => false);
+  return isDir && fs.access(dir, constants.W_OK | constants.X_OK).then(() => true, () => false);
+}
+
+function asUserPasses(asUser: { user: string; group: string }, file: string, dir: string): Promise<boolean> {
+  const argv = [`--reuid=${asUser.user}`, `--regid=${asUser.group}`, '--init-groups', '--', '/bin/sh', '-c', LOG_CHECK, 'sh', file, dir];
+  // Anything but exit 0 (refused, or setpriv could not run or was killed): ask Trac again.
+  return new Promise((resolve) => execFile('setpriv', argv, { timeout: 30_000, windowsHide: true }, (error) => resolve(error === null)));
+}
+
+/**
+ * The plugins directories with their __pycache__: Python loads a single-file plugin's bytecode
+ * from there when it matches the source, and the daemon (or an administrator's trac-admin) makes
+ * it at the first load. Its entries are stamped as the plugins' are, so the verdict stays kept
+ * once it is made, and is asked again whenever a file in it changes.
+ */
+function withBytecodeDirs(pluginsDirs: string[]): string[] {
+  return pluginsDirs.flatMap((dir) => [dir, path.join(dir, '__pycache__')]);
+}
+
 /**
  * Whether a plugins directory holds a symbolic link or a directory (an unpacked egg): Trac
- * loads what they hold, which the stamps of the directory's entries do not cover.
+ * loads what they hold, which the stamps of the directory's entries do not cover. A
+ * __pycache__ whose entries are stamped too (withBytecodeDirs) is covered.
  */
 async function hasUnstampedPlugins(dirs: string[]): Promise<boolean> {
+  const stamped = new Set(dirs);
   for (const dir of dirs) {
     const entries = await fs.readdir(dir, { withFileTypes: true }).catch(() => []);
-    if (entries.some((e) => e.isSymbolicLink() || e.isDirectory())) return true;
+    const unstamped = (e: Dirent) => e.isSymbolicLink() || (e.isDirectory() && !(e.name === '__pycache__' && stamped.has(path.join(dir, e.name))));
+    if (entries.some(unstamped)) return true;
   }
   return false;
 }

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import fs, { type FileHandle } from 'node:fs/promises';
-import { constants } from 'node:fs';
+import { constants, type BigIntStats, type Stats } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { PYTHON_PROGRAMS_DIR, pythonFor } from './askPython.js';
@@ -31,10 +31,11 @@ export type CachedAnswer = CacheEntry<Question, HtdocsAnswer>;
 const PROGRAM = 'htdocs_dirs.py';
 /**
  * Variables that change what the interpreter imports or how it runs: the import path, the
- * shared libraries it loads (a Subversion or database binding), the warnings it turns into
- * errors, and HOME (the user site directory, ~/.python-eggs).
+ * shared libraries it loads (a Subversion or database binding), where it reads bytecode from
+ * (PYTHONPYCACHEPREFIX), the warnings it turns into errors, and HOME (the user site directory,
+ * ~/.python-eggs).
  */
-const PYTHON_VARIABLES = ['PATH', 'PYTHONPATH', 'PYTHONHOME', 'PYTHONUSERBASE', 'PYTHONNOUSERSITE', 'PYTHONSAFEPATH', 'PYTHONPLATLIBDIR', 'PYTHONWARNINGS', 'LD_LIBRARY_PATH', 'LD_PRELOAD', 'HOME'];
+const PYTHON_VARIABLES = ['PATH', 'PYTHONPATH', 'PYTHONHOME', 'PYTHONUSERBASE', 'PYTHONNOUSERSITE', 'PYTHONSAFEPATH', 'PYTHONPLATLIBDIR', 'PYTHONPYCACHEPREFIX', 'PYTHONWARNINGS', 'LD_LIBRARY_PATH', 'LD_PRELOAD', 'HOME'];
 const MAX_ENTRY = 4 * 1024 * 1024;
 
 export function questionFor(pythonHome: string | null | undefined, envPath: string, env: NodeJS.ProcessEnv = process.env): Question {
@@ -74,25 +75,13 @@ export function inputsOf(question: Question, answer: HtdocsAnswer, extra: { inhe
 /**
  * One hash of the stamps of PATHS (inode, mode, owner, size, times; a directory in
  * dirsWithEntries also of each entry) and of ACCESS_ONLY: paths that matter only for who may
- * pass through or write them (inode, mode, owner, and ctime: an ACL set with setfacl changes
- * neither mode nor owner; but not the ctime of a world-writable sticky directory such as /tmp,
- * which changes all day), not for their size or content times.
+ * pass through or write them, not for their size or content (see accessStamp).
  */
 export async function fingerprint(paths: string[], dirsWithEntries: string[], accessOnly: string[] = []): Promise<string> {
   const hash = createHash('sha256');
   const withEntries = new Set(dirsWithEntries);
   const own = new Set(paths);
-  const access = await Promise.all(
-    accessOnly.filter((p) => !own.has(p)).map(async (p) => {
-      const stat = await fs.stat(p).catch(() => null);
-      if (!stat) return `${p}\tmissing`;
-      // ctime too: an ACL (setfacl) changes who may pass without changing mode or owner. Not of
-      // a shared scratch directory (world-writable and sticky: /tmp, /var/tmp), whose ctime
-      // moves each time anyone makes a file in it.
-      const shared = stat.isDirectory() && (stat.mode & 0o1002) === 0o1002;
-      return `${p}\t${stat.dev}\t${stat.ino}\t${stat.mode}\t${stat.uid}\t${stat.gid}${shared ? '' : `\t${stat.ctimeMs}`}`;
-    }),
-  );
+  const access = await Promise.all(accessOnly.filter((p) => !own.has(p)).map(async (p) => accessStamp(p, await fs.stat(p, { bigint: true }).catch(() => null))));
   const stamps = await Promise.all(
     paths.map(async (p) => {
       const lines = [stamp(p, await fs.stat(p).catch(() => null))];
@@ -131,7 +120,30 @@ export async function changedSince(paths: string[], dirsWithEntries: string[], s
   return found.some(Boolean);
 }
 
-function stamp(p: string, stat: import('node:fs').Stats | null): string {
+/**
+ * The stamp of a path that matters only for who may pass through or write it: device, inode
+ * (a file replaced, as logrotate does, is another file), mode, owner and group, and the change
+ * time (ctime), which is all stat shows of an ACL set with setfacl: it changes neither mode nor
+ * owner nor anything else stat reports (st_blocks neither: a small ACL lives in the inode).
+ * - A world-writable sticky directory (/tmp, /var/tmp): not its ctime, which moves each time
+ *   anyone makes a file in it.
+ * - A regular file (a log Trac writes all day): its ctime only when it differs from its mtime.
+ *   A write sets both to the same instant; a change of metadata (setfacl, chattr, a link)
+ *   sets ctime alone. So lines appended to the log leave the stamp as it was, and an ACL change
+ *   not yet followed by a write changes it. What this cannot see: an ACL change followed by a
+ *   write before the next look (the daemon keeps its log open and writes on), or made within
+ *   the same clock tick as a write; a caller that must not miss those re-tests the access
+ *   itself (preflightCache.ts re-tests the log file as the web server user on each lookup).
+ */
+export function accessStamp(p: string, stat: BigIntStats | null): string {
+  if (!stat) return `${p}\tmissing`;
+  const id = `${p}\t${stat.dev}\t${stat.ino}\t${stat.mode}\t${stat.uid}\t${stat.gid}`;
+  if (stat.isDirectory()) return (stat.mode & 0o1002n) === 0o1002n ? id : `${id}\t${stat.ctimeNs}`;
+  if (stat.isFile() && stat.ctimeNs === stat.mtimeNs) return `${id}\twritten`;
+  return `${id}\t${stat.ctimeNs}`;
+}
+
+function stamp(p: string, stat: Stats | null): string {
   return stat ? `${p}\t${stat.dev}\t${stat.ino}\t${stat.mode}\t${stat.uid}\t${stat.gid}\t${stat.size}\t${stat.mtimeMs}\t${stat.ctimeMs}` : `${p}\tmissing`;
 }
 
@@ -167,7 +179,7 @@ export interface CacheEntry<Q, A> {
   question: Q;
   paths: string[];
   dirsWithEntries: string[];
-  /** Stamped for access only (see fingerprint). */
+  /** Stamped for access only (see accessStamp). */
   accessOnly?: string[];
   fingerprint: string;
   answer: A;
@@ -215,6 +227,11 @@ export async function storeEntry<Q, A>(dir: string, kind: string, entry: Omit<Ca
     await fs.rm(temp, { force: true });
     throw error;
   });
+}
+
+/** Removes the entry kept under KIND for QUESTION, if any. */
+export async function removeEntry(dir: string, kind: string, question: unknown): Promise<void> {
+  await fs.rm(entryFile(dir, kind, question), { force: true });
 }
 
 /** The cached answer when it was given to the same question and nothing it depends on changed. */

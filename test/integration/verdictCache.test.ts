@@ -1,9 +1,10 @@
 import Database from 'better-sqlite3';
+import { execa } from 'execa';
 import fs from 'fs-extra';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
-import { VENV } from '../helpers/paths.js';
+import { TRAC_ADMIN, VENV } from '../helpers/paths.js';
 import { chownToApache, initEnv } from '../helpers/tracEnv.js';
 import { tempDir } from '../helpers/tempDir.js';
 
@@ -68,4 +69,81 @@ describe('the kept preflight verdict (real Trac 1.6)', () => {
     expect(closed.preflight.cachedFrom).toBeUndefined();
     expect(closed.environments[0]!.problems.map((p) => p.code)).toContain('trac-cannot-read');
   }, 180_000);
+
+  it("is served to generate after Trac wrote its log and a plugin's bytecode, and not once the log is closed to the web server user: by its mode, or by an ACL followed by a write", async () => {
+    const root = await tempDir();
+    const env = await initEnv(path.join(root, 'env'));
+    // A single-file plugin: Python writes its bytecode to plugins/__pycache__ at the first load
+    // by anyone but the preflight (the daemon, an administrator's trac-admin).
+    await fs.writeFile(path.join(env, 'plugins', 'hello.py'), 'from trac.core import Component\n\nclass Hello(Component):\n    pass\n');
+    await chownToApache(env);
+    const log = path.join(env, 'log', 'trac.log');
+    // An interpreter that counts each time Trac is asked (generate asks Python nothing else).
+    // It, the --out directories and the cache each in a directory of their own, as on a server:
+    // a new entry in a directory above what Trac read changes its ctime (as an ACL would).
+    const tools = await tempDir();
+    const outRoot = await tempDir();
+    const home = path.join(tools, 'python');
+    const asked = path.join(tools, 'asked');
+    await fs.outputFile(asked, '');
+    await fs.chmod(asked, 0o666);
+    await fs.outputFile(path.join(home, 'bin', 'python'), `#!/bin/sh\necho "$1" >> '${asked}'\nexec '${VENV}/bin/python' "$@"\n`, { mode: 0o755 });
+    const questions = async () => (await fs.readFile(asked, 'utf8')).split('\n').filter(Boolean).length;
+    const cache = path.join(outRoot, 'cache');
+    let outs = 0;
+    const generate = () => runCli(['generate', env, '--out', path.join(outRoot, `out${outs++}`), '--python-home', home], { env: { TRAC_DEPLOY_CACHE_DIR: cache } });
+    /** Opens the environment as root, as an administrator's trac-admin does: Trac appends to its log. */
+    const tracAdmin = async () => {
+      const before = await fs.stat(log);
+      // As on a server: Python writes bytecode (this machine's environment may say otherwise).
+      const { PYTHONDONTWRITEBYTECODE: _, ...bytecode } = process.env;
+      await execa(TRAC_ADMIN, [env, 'permission', 'list'], { stdin: 'ignore', env: bytecode, extendEnv: false });
+      const after = await fs.stat(log);
+      expect(after.size, 'Trac wrote its log').toBeGreaterThan(before.size);
+      expect(after.ctimeMs).toBeGreaterThan(before.ctimeMs);
+    };
+    await new Promise((resolve) => setTimeout(resolve, 2100));
+
+    expect((await generate()).code).toBe(0);
+    expect(await questions()).toBe(1);
+    // The chown -R above changed the log's ctime alone (as an ACL would): the first write after
+    // it cannot tell it apart, and plugins/__pycache__ is new: one question; after that none.
+    await tracAdmin();
+    expect(await fs.readdir(path.join(env, 'plugins', '__pycache__'))).toEqual([expect.stringMatching(/^hello\.cpython-\d+\.pyc$/)]);
+    await new Promise((resolve) => setTimeout(resolve, 2100));
+    expect((await generate()).code).toBe(0);
+    expect(await questions()).toBe(2);
+    for (let i = 0; i < 2; i++) {
+      await tracAdmin();
+      const kept = await generate();
+      expect(kept.code, kept.stderr).toBe(0);
+      expect(await questions(), 'served from the cache though Trac wrote its log').toBe(2);
+    }
+
+    // The log closed to the web server user by its mode: Trac is asked, and says so.
+    await fs.chmod(log, 0o444);
+    const closed = await generate();
+    expect(await questions()).toBe(3);
+    expect(closed.stderr).toContain(`this user cannot write ${log}; Trac fails at start`);
+    expect((await generate()).stderr, 'a refusal is never kept').toContain(`cannot write ${log}`);
+    expect(await questions()).toBe(4);
+
+    // Writable through its group, and written since; then an ACL takes writing from the web
+    // server user (mode, owner and inode unchanged) and root's trac-admin writes the log after
+    // it: its stamps are those of the kept verdict again (ctime that of a write), yet Trac is
+    // asked, as the log check is made again, and says so.
+    await fs.chown(log, 0, (await fs.stat(env)).gid);
+    await fs.chmod(log, 0o664);
+    await tracAdmin();
+    expect((await generate()).code).toBe(0);
+    expect(await generate()).toMatchObject({ code: 0 });
+    expect(await questions(), 'kept again once writable').toBe(5);
+    const { mode, ino } = await fs.stat(log);
+    await execa('setfacl', ['-m', 'u:www-data:r', log]);
+    await tracAdmin();
+    expect(await fs.stat(log)).toMatchObject({ mode, ino });
+    const denied = await generate();
+    expect(await questions()).toBe(6);
+    expect(denied.stderr).toContain(`this user cannot write ${log}; Trac fails at start`);
+  }, 240_000);
 });

@@ -1,9 +1,12 @@
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { inspectPath } from '../../src/inspect/inspectPath.js';
 import { withPreflight, type PreflightOptions } from '../../src/inspect/preflight.js';
+import { logStillWritable } from '../../src/inspect/preflightCache.js';
+import { findApache } from '../../src/apache/layout.js';
 import type { Inspection } from '../../src/inspect/types.js';
 import type { PreflightRunner } from '../../src/python/preflight.js';
 import { ROOT } from '../helpers/paths.js';
@@ -32,6 +35,17 @@ let extraProblems: object[];
 let inherited: string[];
 
 const line = (o: object) => JSON.stringify(o);
+const hasSetfacl = spawnSync('setfacl', ['--version'], { stdio: 'ignore' }).status === 0;
+/** The web server user Trac is asked as (root with Apache installed), else null: asked as us. */
+const apache = ((): { user: string; group: string } | null => {
+  if (process.getuid?.() !== 0) return null;
+  try {
+    return findApache();
+  } catch {
+    return null;
+  }
+})();
+const asApacheUser = apache?.user ?? null;
 /** Files here are made a moment before the questions: count only changes within 30 ms as "while asked". */
 const SETTLE = 30;
 const settle = () => new Promise((resolve) => setTimeout(resolve, SETTLE + 20));
@@ -78,7 +92,11 @@ beforeEach(async () => {
   await fs.mkdir(path.join(home, 'bin'));
   await fs.writeFile(path.join(home, 'bin', 'python'), '#!/bin/sh\n', { mode: 0o755 });
   await fs.writeFile(path.join(home, 'pyvenv.cfg'), 'home = /usr/bin\n');
-  await fs.writeFile(path.join(env, 'log', 'trac.log'), '');
+  // Trac's log check holds, as it did when Trac was asked (the runner reports no problem): a kept
+  // verdict is served only while it still does, tested again as the web server user when root.
+  await fs.chmod(root, 0o755);
+  await fs.writeFile(path.join(env, 'log', 'trac.log'), '', { mode: 0o666 });
+  await fs.chmod(path.join(env, 'log', 'trac.log'), 0o666);
   cacheDir = path.join(root, 'cache');
   asked = 0;
   during = null;
@@ -160,6 +178,33 @@ describe('the kept preflight verdict', () => {
     expect(asked).toBe(4);
   });
 
+  it("is kept while a plugins directory holds the __pycache__ Python writes for a single-file plugin, and asked again when its bytecode changes", async () => {
+    await fs.writeFile(path.join(env, 'plugins', 'hello.py'), '# a plugin\n');
+    await fs.mkdir(path.join(env, 'plugins', '__pycache__'));
+    const pyc = path.join(env, 'plugins', '__pycache__', 'hello.cpython-311.pyc');
+    await fs.writeFile(pyc, 'bytecode');
+    await settle();
+    await expectReasked(() => fs.writeFile(pyc, 'other bytecode'));
+    await fs.writeFile(path.join(env, 'plugins', '__pycache__', 'other.cpython-311.pyc'), 'bytecode');
+    await settle();
+    await ask();
+    expect((await ask()).preflight, 'a new file in it: asked again, then kept').toHaveProperty('cachedFrom');
+  });
+
+  it('is not kept while the __pycache__ of a plugins directory holds a symbolic link or a directory', async () => {
+    await fs.mkdir(path.join(env, 'plugins', '__pycache__', 'inner'), { recursive: true });
+    await settle();
+    await ask();
+    await ask();
+    expect(asked).toBe(2);
+    await fs.rmdir(path.join(env, 'plugins', '__pycache__', 'inner'));
+    await fs.symlink(path.join(root, 'elsewhere.pyc'), path.join(env, 'plugins', '__pycache__', 'hello.cpython-311.pyc'));
+    await settle();
+    await ask();
+    await ask();
+    expect(asked).toBe(4);
+  });
+
   it('stamps -wal/-shm/-journal beside the real database when trac.db is a symbolic link', async () => {
     const elsewhere = path.join(root, 'data');
     await fs.mkdir(elsewhere);
@@ -191,6 +236,67 @@ describe('the kept preflight verdict', () => {
     const log = path.join(env, 'log', 'trac.log');
     const { uid, gid } = await fs.stat(log);
     await expectReasked(() => fs.chown(log, uid, gid));
+  });
+
+  it('is served while Trac appends to its log (the daemon, trac-admin: all day on a live site)', async () => {
+    const log = path.join(env, 'log', 'trac.log');
+    await fs.appendFile(log, 'INFO environment startup\n');
+    await settle();
+    await ask();
+    for (let i = 0; i < 3; i++) {
+      await fs.appendFile(log, 'INFO environment startup\n');
+      expect((await ask()).preflight).toHaveProperty('cachedFrom');
+    }
+    expect(asked).toBe(1);
+  });
+
+  it('is asked again when the log file is replaced (logrotate: another inode, same mode)', () =>
+    expectReasked(async () => {
+      const log = path.join(env, 'log', 'trac.log');
+      await fs.writeFile(`${log}.new`, '', { mode: 0o666 });
+      await fs.chmod(`${log}.new`, 0o666);
+      await fs.rename(`${log}.new`, log);
+    }));
+
+  it.runIf(hasSetfacl)('is asked again when the log file gets an ACL (setfacl: mode and owner unchanged)', () =>
+    expectReasked(async () => {
+      const acl = spawnSync('setfacl', ['-m', 'u:nobody:r', path.join(env, 'log', 'trac.log')], { encoding: 'utf8' });
+      expect(acl.status, acl.stderr).toBe(0);
+    }));
+
+  it.runIf(asApacheUser && hasSetfacl)('is asked again when an ACL takes the log from the web server user and a write follows (its stamps alike again)', async () => {
+    const log = path.join(env, 'log', 'trac.log');
+    // Writable by everyone through its mode; written since, as a live log is.
+    await fs.appendFile(log, 'INFO environment startup\n');
+    await settle();
+    await ask();
+    expect((await ask()).preflight).toHaveProperty('cachedFrom');
+    const acl = spawnSync('setfacl', ['-m', `u:${asApacheUser}:r`, log], { encoding: 'utf8' });
+    expect(acl.status, acl.stderr).toBe(0);
+    await fs.appendFile(log, 'INFO environment startup\n');
+    await settle();
+    expect((await ask()).preflight).not.toHaveProperty('cachedFrom');
+    expect(asked).toBe(2);
+  });
+
+  it('serves no older verdict once Trac gave one that is not kept, though the stamps come back to what they were', async () => {
+    const log = path.join(env, 'log', 'trac.log');
+    await fs.appendFile(log, 'INFO environment startup\n');
+    await settle();
+    await ask();
+    // Its ctime alone moves (an ACL), and Trac says the log is not writable (this runner says
+    // what it is told): the refusal is not kept, and the kept verdict goes with it.
+    const { uid, gid } = await fs.stat(log);
+    await fs.chown(log, uid, gid);
+    extraProblems = [{ code: 'log-file-unwritable', severity: 'error', message: `cannot write ${log}` }];
+    expect((await ask()).preflight).not.toHaveProperty('cachedFrom');
+    expect(await fs.readdir(cacheDir)).toEqual([]);
+    // A write makes the log's stamps those of the first verdict again: Trac is asked.
+    extraProblems = [];
+    await fs.appendFile(log, 'INFO environment startup\n');
+    await settle();
+    expect((await ask()).preflight).not.toHaveProperty('cachedFrom');
+    expect(asked).toBe(3);
   });
 
   it.each(['LD_LIBRARY_PATH', 'LD_PRELOAD', 'PYTHONWARNINGS', 'HOME'])('is asked again when %s changes', async (name) => {
@@ -321,5 +427,37 @@ describe('the kept preflight verdict', () => {
     await ask({ cacheDir: path.join(root, 'open') });
     await ask({ cacheDir: path.join(root, 'open') });
     expect(asked).toBe(4);
+  });
+});
+
+describe("Trac's log check made again (logStillWritable)", () => {
+  const answer = (accessInputs: unknown) =>
+    ({ status: 'ran', python: { executable: '/usr/bin/python3', version: '3.11.2' }, environments: [{ path: env, accessInputs }] }) as unknown as Parameters<typeof logStillWritable>[0];
+  const log = () => path.join(env, 'log', 'trac.log');
+
+  it('passes when Trac named no log file (log_type is not file)', async () => {
+    expect(await logStillWritable(answer([]), env, null)).toBe(true);
+    expect(await logStillWritable(answer(undefined), env, null)).toBe(true);
+  });
+
+  it('does not pass on what it cannot read as a log check (ask Trac again)', async () => {
+    expect(await logStillWritable(answer([log()]), env, null)).toBe(false);
+  });
+
+  it('checks the directory when the log file is not there: writable and searchable, as Trac does', async () => {
+    await fs.rm(log());
+    expect(await logStillWritable(answer([log(), path.dirname(log())]), env, null)).toBe(true);
+    await fs.rm(path.dirname(log()), { recursive: true });
+    await fs.writeFile(path.dirname(log()), '');
+    expect(await logStillWritable(answer([log(), path.dirname(log())]), env, null)).toBe(false);
+  });
+
+  it.runIf(asApacheUser)('is made as the web server user: a file only root may write does not pass', async () => {
+    const user = { user: apache!.user, group: apache!.group };
+    expect(await logStillWritable(answer([log(), path.dirname(log())]), env, user)).toBe(true);
+    await fs.chmod(log(), 0o644);
+    expect(await logStillWritable(answer([log(), path.dirname(log())]), env, user)).toBe(false);
+    expect(await logStillWritable(answer([log(), path.dirname(log())]), env, null), 'root may').toBe(true);
+    expect(await logStillWritable(answer([log(), path.dirname(log())]), env, { user: 'no-such-user-here', group: 'no-such-group' }), 'unsure: no').toBe(false);
   });
 });
