@@ -1,6 +1,10 @@
 import fs from 'node:fs';
 
-/** /proc/locks, kept open per thread: reading it again from offset 0 makes the kernel list it anew. */
+/**
+ * /proc/locks, kept open per thread (reading it again from offset 0 makes the kernel list it
+ * anew; 2 us against 8 us for open, read, close). It stays open until the process ends: one
+ * descriptor per inspect worker thread.
+ */
 let procLocks: number | null | undefined;
 let buffer = Buffer.allocUnsafe(64 * 1024);
 const MAX_LIST = 4 * 1024 * 1024;
