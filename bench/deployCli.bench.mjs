@@ -42,6 +42,9 @@ try {
     { label: 'trac-admin ENV deploy (fresh target)', run: (i) => timed(TRAC_ADMIN, [env, 'deploy', path.join(out, `admin-${i}`)]) },
     // Row by row, each build after the other: both see the same moment's load.
     ...ours(CLI, '').flatMap((row, n) => [row, ...(OLD_CLI ? [ours(OLD_CLI, ' (old)')[n]] : [])]),
+    // NODE_EXTRA_CA_CERTS (set by some sandboxes and proxies, rarely on a server) makes Node
+    // read and parse that bundle at every start, before any of our code: its cost, shown apart.
+    ...(process.env.NODE_EXTRA_CA_CERTS ? [{ label: 'node -e 0 without NODE_EXTRA_CA_CERTS (information)', run: () => timed('env', ['-u', 'NODE_EXTRA_CA_CERTS', 'node', '-e', '0']) }] : []),
     { label: 'node -e 0 (Node start-up)', run: () => timed('node', ['-e', '0']) },
   ].map((r) => ({ ...r, samples: [] }));
   // The environment as an administrator leaves it: the web server user's (the preflight runs as

@@ -19,10 +19,36 @@ const OUT = path.join(ROOT, 'dist', 'bundle');
 const NEXT = `${OUT}.next-${process.pid}`;
 const OLD = `${OUT}.old-${process.pid}`;
 fs.rmSync(NEXT, { recursive: true, force: true });
+/**
+ * string-width (yargs, cliui and wrap-ansi each import a copy) makes an Intl.Segmenter and
+ * /v-flag emoji regexes when its module runs: about 20 ms of ICU loading on every start, for a
+ * function only help text calls. Each ES module import of it becomes a stub that loads that
+ * same copy on its first call.
+ */
+function lazyStringWidth() {
+  const PREFIX = '\0lazy-string-width:';
+  return {
+    name: 'lazy-string-width',
+    async resolveId(source, importer, options) {
+      // Only ES module imports of it: a require() (the CommonJS string-width 4 of @inquirer's
+      // wrap-ansi, which makes no Segmenter) wants module.exports to be the function itself.
+      if (source !== 'string-width' || !importer || importer.startsWith(PREFIX) || options?.kind !== 'import-statement') return null;
+      const real = await this.resolve(source, importer, { ...options, skipSelf: true });
+      return real && !real.external ? PREFIX + real.id : null;
+    },
+    load(id) {
+      if (!id.startsWith(PREFIX)) return null;
+      const real = JSON.stringify(id.slice(PREFIX.length));
+      return `let real;\nexport default function stringWidth(string, options) {\n  real ??= require(${real}).default;\n  return real(string, options);\n}\n`;
+    },
+  };
+}
+
 const bundle = await rolldown({
   input: { 'trac-deploy': path.join(ROOT, 'dist/cli/binMain.js'), inspectWorker: path.join(ROOT, 'dist/inspect/inspectWorker.js') },
   platform: 'node',
   external: ['better-sqlite3'],
+  plugins: [lazyStringWidth()],
   logLevel: 'warn',
   onLog(level, log, handler) {
     // yargs' `extends` (import.meta.resolve of a config file) becomes {} in CommonJS: trac-deploy

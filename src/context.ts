@@ -1,3 +1,4 @@
+import { isatty } from 'node:tty';
 import pc from 'picocolors';
 import type { Colors } from 'picocolors/types.js';
 
@@ -14,7 +15,9 @@ export function processContext(): CliContext {
   return {
     stdout: (text) => process.stdout.write(text.endsWith('\n') ? text : text + '\n'),
     stderr: (text) => process.stderr.write(text.endsWith('\n') ? text : text + '\n'),
-    interactive: Boolean(process.stdin.isTTY && process.stdout.isTTY),
+    // isatty(0) rather than process.stdin.isTTY: the first use of process.stdin makes its stream
+    // (a TTY, socket or file stream, and the modules behind it), a few ms of every run.
+    interactive: isatty(0) && Boolean(process.stdout.isTTY),
     colors: pc,
   };
 }

@@ -1,6 +1,8 @@
 import { questionFor } from '../python/answerCache.js';
 import { startEarly } from '../python/htdocsQuestion.js';
 
+export { abandonEarly } from '../python/htdocsQuestion.js';
+
 /**
  * `deploy ENV TARGET ...`: the environment's Python is asked before the CLI's own modules load
  * (they take about as long as the cheap half of the question). Only the plain form is guessed at

@@ -19,10 +19,14 @@ export function withGenerateFlags<T>(y: Argv<T>, { defaults = true }: { defaults
       ...(spec.type === 'array' ? { string: true } : {}),
       // `--url-prefix --force` is an error naming the flag, not the default taken silently.
       ...(spec.type !== 'boolean' ? { requiresArg: true } : {}),
-      group: 'Deployment:',
     }) as Argv<T>;
   }
-  return out;
+  // One group call for all: yargs merges a group's keys anew on each call (a flag at a time,
+  // that is quadratic, a few ms of every generate and deploy).
+  return out.group(
+    GENERATE_OPTION_SPECS.map((spec) => spec.flag),
+    'Deployment:',
+  ) as Argv<T>;
 }
 
 export function withOutputFlags<T>(y: Argv<T>): Argv<T> {

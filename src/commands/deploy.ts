@@ -1,3 +1,4 @@
+import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { EXIT, usageError } from '../errors.js';
 import type { Finding } from '../findings.js';
@@ -9,11 +10,11 @@ import type { DeploymentPlan, RenderedFile } from '../plan/types.js';
 import { questionFor } from '../python/answerCache.js';
 import { refusal, type HtdocsAnswer } from '../python/htdocsDirs.js';
 import { askHtdocs, rememberAnswer, removeEggCache } from '../python/htdocsQuestion.js';
-import { renderDeploy } from '../render/renderDeploy.js';
+import { prepareDeployTemplates, renderDeploy } from '../render/renderDeploy.js';
 import { emitFiles, type EmitOptions, type FilesResult } from '../write/emitFiles.js';
 import { contentHash, isOurs } from '../write/ownership.js';
 import { renderPlanFile } from '../write/planFile.js';
-import { applySync, planSync, readManifest, writeManifest, type SyncPlan } from '../write/syncHtdocs.js';
+import { applySync, planSync, prefetchSources, readManifest, writeManifest, type Prefetched, type SyncPlan } from '../write/syncHtdocs.js';
 import { compareFiles } from '../write/writeFiles.js';
 import type { DeployOutcome } from './outcome.js';
 
@@ -47,6 +48,11 @@ export async function runDeploy(args: DeployArgs): Promise<DeployOutcome> {
   // The Python question is the slow part: it runs while the environment is inspected (and was
   // started before the CLI's modules loaded when bin/ could tell it was this one).
   let asking = askHtdocs(question, args.pythonHome ?? null);
+  let answered = false;
+  asking.then(
+    () => (answered = true),
+    () => (answered = true),
+  );
   // Awaited below; marked handled now, so a failure that comes before the inspection ends is not
   // an unhandled rejection (which would end the process with a stack trace).
   asking.catch(() => undefined);
@@ -58,6 +64,18 @@ export async function runDeploy(args: DeployArgs): Promise<DeployOutcome> {
         `${inspection.path} is a directory of environments; deploy takes one environment, as trac-admin does`,
         `for all of them, deploy one (their Trac and plugins' files are shared) and pass its htdocs to: trac-deploy generate ${inspection.path} --htdocs TARGET/htdocs`,
       );
+    }
+    let prefetching: Promise<Prefetched | undefined> = Promise.resolve(undefined);
+    if (!answered) {
+      // Python still answers: what rendering needs is loaded meanwhile, and the static files
+      // its answer will most likely name are read (planSync uses a read only while the file is
+      // still the one read).
+      try {
+        prepareDeployTemplates();
+      } catch {
+        // renderDeploy reports it
+      }
+      prefetching = prefetchSources(likelyStaticDirs(envPath, args.pythonHome)).catch(() => undefined);
     }
     let asked = await asking;
     const inspected = inspection.environments[0];
@@ -88,7 +106,7 @@ export async function runDeploy(args: DeployArgs): Promise<DeployOutcome> {
     }
     // The plan file makes TARGET a directory smoke and apply read like generate's --out.
     const files = [...renderDeploy(plan), renderPlanFile(plan)];
-    const sync = await planSync(htdocs, sources, manifest.htdocs);
+    const sync = await planSync(htdocs, sources, manifest.htdocs, await prefetching);
     const findings = [...allProblems(inspection), ...(answer.verdict?.problems ?? []), ...sync.skipped.map(skippedLink)];
     const done = (result: FilesResult, exitCode: DeployOutcome['exitCode']): DeployOutcome => ({
       kind: 'deploy',
@@ -103,23 +121,48 @@ export async function runDeploy(args: DeployArgs): Promise<DeployOutcome> {
       return done(result, drifted ? EXIT.failed : EXIT.ok);
     }
     await refuseClobbering(args, target, files, sync, manifest.files ?? {});
-    // Past the check above, a changed file is either ours from an earlier run or --force was given.
-    const result = await emitFiles(files, { ...args, force: true }, target);
-    if (!args.dryRun) {
-      await applySync(sync);
-      const env = inspection.environments[0];
-      const written = Object.fromEntries(files.map((f) => [path.relative(target, f.path), contentHash(f.content)]));
-      await writeManifest(target, { htdocs: sync.manifest, files: written });
-      // A cache that cannot be written costs the next run time, never this run its result.
-      await rememberAnswer(question, asked, {
-        inheritFiles: [...(env?.inherit.files ?? []), ...(env?.problems.filter((p) => p.code === 'inherit-unreadable' && p.path).map((p) => p.path!) ?? [])],
-        pluginsDirs: env?.inherit.pluginsDir ? [env.inherit.pluginsDir] : [],
-      }).catch(() => undefined);
+    // A fresh answer is kept for the next run while the files are written: its stamps are taken
+    // in the thread pool beside the copying. A cache that cannot be written costs the next run
+    // time, never this run its result.
+    const remembering = args.dryRun
+      ? Promise.resolve()
+      : rememberAnswer(question, asked, {
+          inheritFiles: [...(inspected?.inherit.files ?? []), ...(inspected?.problems.filter((p) => p.code === 'inherit-unreadable' && p.path).map((p) => p.path!) ?? [])],
+          pluginsDirs: inspected?.inherit.pluginsDir ? [inspected.inherit.pluginsDir] : [],
+        }).catch(() => undefined);
+    try {
+      // Past the check above, a changed file is either ours from an earlier run or --force was given.
+      const result = await emitFiles(files, { ...args, force: true }, target);
+      if (!args.dryRun) {
+        await applySync(sync);
+        const written = Object.fromEntries(files.map((f) => [path.relative(target, f.path), contentHash(f.content)]));
+        await writeManifest(target, { htdocs: sync.manifest, files: written });
+      }
+      return done(result, EXIT.ok);
+    } finally {
+      await remembering;
     }
-    return done(result, EXIT.ok);
   } finally {
     await asking.then(removeEggCache, () => undefined);
   }
+}
+
+/**
+ * The static directories an answer most likely names before it comes: Trac's own htdocs in the
+ * virtualenv's site-packages (lib/pythonX.Y/site-packages/trac/htdocs) and the environment's.
+ * A guess only: what the answer names is what is copied.
+ */
+function likelyStaticDirs(envPath: string, pythonHome: string | undefined): string[] {
+  const dirs = [path.join(envPath, 'htdocs')];
+  if (!pythonHome) return dirs;
+  const lib = path.join(path.resolve(pythonHome), 'lib');
+  let names: string[] = [];
+  try {
+    names = readdirSync(lib).filter((name) => /^python\d/.test(name));
+  } catch {
+    return dirs;
+  }
+  return [...names.map((name) => path.join(lib, name, 'site-packages', 'trac', 'htdocs')), ...dirs];
 }
 
 /**

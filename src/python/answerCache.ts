@@ -234,13 +234,21 @@ export async function removeEntry(dir: string, kind: string, question: unknown):
   await fs.rm(entryFile(dir, kind, question), { force: true });
 }
 
+/** The kind of deploy's htdocs answers among the entries. */
+const HTDOCS = 'htdocs';
+
 /** The cached answer when it was given to the same question and nothing it depends on changed. */
 export function cachedAnswer(dir: string, question: Question): Promise<HtdocsAnswer | null> {
-  return cachedEntry<HtdocsAnswer>(dir, 'htdocs', question);
+  return cachedEntry<HtdocsAnswer>(dir, HTDOCS, question);
 }
 
 export function storeAnswer(dir: string, entry: Omit<CachedAnswer, 'fingerprint'>): Promise<void> {
-  return storeEntry(dir, 'htdocs', entry);
+  return storeEntry(dir, HTDOCS, entry);
+}
+
+/** Where the answer to QUESTION is kept in DIR, whether or not it is there. */
+export function answerFile(dir: string, question: Question): string {
+  return entryFile(dir, HTDOCS, question);
 }
 
 /** A regular file of ours, not through a symbolic link, bounded; null otherwise. */

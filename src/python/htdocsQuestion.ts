@@ -1,7 +1,8 @@
+import fsSync from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { cacheDirectory, cachedAnswer, environmentInputs, fingerprint, inputsOf, storeAnswer, usableCacheDirectory, type Question } from './answerCache.js';
+import { answerFile, cacheDirectory, cachedAnswer, environmentInputs, fingerprint, inputsOf, storeAnswer, usableCacheDirectory, type Question } from './answerCache.js';
 import { htdocsDirs, type HtdocsAnswer } from './htdocsDirs.js';
 
 /** The answer to "which static directories does this environment serve", and where it came from. */
@@ -63,20 +64,56 @@ function abandon(taken: { asking: Promise<Asked>; abort: AbortController }): voi
 
 async function ask(question: Question, pythonHome: string | null, signal: AbortSignal, useCache = true, launched?: () => void): Promise<Asked> {
   const own = environmentInputs(question.envPath);
+  // Taken before Python starts: it may read the environment's files from then on.
   const before = await fingerprint(own.paths, own.dirsWithEntries);
-  const cache = await usableCacheDirectory(cacheDirectory());
-  const cached = cache.dir && useCache ? await cachedAnswer(cache.dir, question).catch(() => null) : null;
-  if (cached) return { answer: cached, fresh: false, eggCache: null, cacheNote: null, before };
-  const eggCache = await fs.mkdtemp(path.join(os.tmpdir(), 'trac-deploy-eggs-'));
+  const looking = lookInCache(question, useCache);
+  if (useCache && mayBeCached(question)) {
+    const { cached } = await looking;
+    if (cached) return { answer: cached, fresh: false, eggCache: null, cacheNote: null, before };
+  }
+  // Nothing kept for this question (its file is missing: a first deploy), or what was kept is
+  // stale: Python is asked, and when the cache was not looked in yet, it is looked in meanwhile;
+  // should it answer after all (a file made since), Python is stopped and the cache answers.
+  const stop = new AbortController();
+  const eggCache = fsSync.mkdtempSync(path.join(os.tmpdir(), 'trac-deploy-eggs-'));
+  const answering = htdocsDirs(question.envPath, { pythonHome, eggCache, signal: AbortSignal.any([signal, stop.signal]) });
+  answering.catch(() => undefined);
+  // The child is spawned a few promise steps on; a turn of the event loop lets them run.
+  if (launched) setImmediate(launched);
   try {
-    const answering = htdocsDirs(question.envPath, { pythonHome, eggCache, signal });
-    // The child is spawned a few promise steps on; a turn of the event loop lets them run.
-    if (launched) setImmediate(launched);
+    const { cached, reason } = await looking;
+    if (cached) {
+      stop.abort();
+      await answering.catch(() => undefined);
+      await fs.rm(eggCache, { recursive: true, force: true });
+      return { answer: cached, fresh: false, eggCache: null, cacheNote: null, before };
+    }
     const answer = await answering;
-    return { answer, fresh: true, eggCache, cacheNote: cache.reason ? `the Python answer cache was not used: ${cache.reason}` : null, before };
+    return { answer, fresh: true, eggCache, cacheNote: reason ? `the Python answer cache was not used: ${reason}` : null, before };
   } catch (error) {
+    stop.abort();
     await fs.rm(eggCache, { recursive: true, force: true });
     throw error;
+  }
+}
+
+/** The kept answer to QUESTION, if the cache may be used and holds a current one; else why not. */
+async function lookInCache(question: Question, useCache: boolean): Promise<{ cached: HtdocsAnswer | null; reason: string | null }> {
+  const cache = await usableCacheDirectory(cacheDirectory());
+  const cached = cache.dir && useCache ? await cachedAnswer(cache.dir, question).catch(() => null) : null;
+  return { cached, reason: cache.reason };
+}
+
+/**
+ * Whether the cache may hold an answer to QUESTION: its entry file exists. A hint for what to
+ * start first, never a verdict: the cache is looked in either way.
+ */
+export function mayBeCached(question: Question, dir = cacheDirectory()): boolean {
+  try {
+    fsSync.lstatSync(answerFile(dir, question));
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code !== 'ENOENT';
   }
 }
 

@@ -67,18 +67,25 @@ function fromPrecompiled(hbs: Handlebars, name: string, source: string): Handleb
 
 /** Render templates/<name> (e.g. "wsgi/trac.wsgi.hbs") with a context object. */
 export function renderTemplate(name: string, context: object): string {
-  let template = compiled.get(name);
-  if (!template) {
-    const source = fs.readFileSync(path.join(TEMPLATES_DIR, name), 'utf8');
-    const fresh = precompiledTemplates()[name]?.source === source;
-    const hbs = engine(!fresh);
-    template = fresh ? fromPrecompiled(hbs, name, source)! : hbs.compile(source, OPTIONS);
-    compiled.set(name, template);
-  }
-  return tidy(template(context));
+  if (!compiled.has(name)) prepareTemplates([name]);
+  return tidy(compiled.get(name)!(context));
 }
 
 /** Collapse the blank lines that block helpers leave behind; end with one newline. */
 function tidy(text: string): string {
   return text.replace(/[ \t]+\n/g, '\n').replace(/\n{3,}/g, '\n\n').replace(/\s*$/, '\n');
+}
+
+/**
+ * Loads the engine and the templates NAMES ahead of rendering (what renderTemplate would do on
+ * its first call), for a command that waits on something else meanwhile (deploy, on Python).
+ */
+export function prepareTemplates(names: readonly string[]): void {
+  for (const name of names) {
+    if (compiled.has(name)) continue;
+    const source = fs.readFileSync(path.join(TEMPLATES_DIR, name), 'utf8');
+    const fresh = precompiledTemplates()[name]?.source === source;
+    const hbs = engine(!fresh);
+    compiled.set(name, fresh ? fromPrecompiled(hbs, name, source)! : hbs.compile(source, OPTIONS));
+  }
 }

@@ -1,5 +1,5 @@
 import type { DeploymentPlan, RenderedFile } from '../plan/types.js';
-import { renderTemplate } from './engine.js';
+import { prepareTemplates, renderTemplate } from './engine.js';
 
 /**
  * deploy's scripts: cgi-bin/trac.wsgi, trac.cgi and trac.fcgi with a `#!` line naming the
@@ -16,4 +16,9 @@ export function renderDeploy(plan: DeploymentPlan): RenderedFile[] {
     { path: fcgi, kind: 'fcgi', content: shebang + renderTemplate('cgi/trac.fcgi.hbs', plan), mode: 0o755 },
     { path: plan.files.apache, kind: 'apache', content: renderTemplate('apache/site.conf.hbs', plan), mode: 0o644 },
   ];
+}
+
+/** Loads deploy's templates ahead of renderDeploy (deploy does it while Python answers). */
+export function prepareDeployTemplates(): void {
+  prepareTemplates(['wsgi/trac.wsgi.hbs', 'cgi/trac.cgi.hbs', 'cgi/trac.fcgi.hbs', 'apache/site.conf.hbs']);
 }

@@ -38,6 +38,19 @@ export interface SyncPlan {
   skipped: string[];
 }
 
+/** A source file's bytes as readConfinedSync read them, with the stamp of the file it read. */
+export interface ConfinedRead {
+  content: Buffer;
+  mode: number;
+  atime: Date;
+  mtime: Date;
+  /** Device, inode, size, mode, owner and times of the file read (see stampOf). */
+  stamp: string;
+}
+
+/** Source files read ahead of planSync (prefetchSources): path -> the read and its hash. */
+export type Prefetched = Map<string, { root: string; read: ConfinedRead; hash: string }>;
+
 /** The record of what trac-deploy wrote into a deployment directory. */
 export const MANIFEST_NAME = '.trac-deploy-manifest.json';
 
@@ -72,7 +85,7 @@ export async function writeManifest(target: string, manifest: Manifest): Promise
  * trac-deploy wrote before (per the manifest) and that no source provides any more is removed;
  * files it never wrote are left alone, and refused (listed in `foreign`) if they would change.
  */
-export async function planSync(htdocs: string, sources: HtdocsSource[], manifest: Record<string, string>): Promise<SyncPlan> {
+export async function planSync(htdocs: string, sources: HtdocsSource[], manifest: Record<string, string>, prefetched?: Prefetched): Promise<SyncPlan> {
   const wanted = new Map<string, { root: string; file: string }>();
   const skipped: string[] = [];
   for (const { key, dir } of sources) {
@@ -91,14 +104,15 @@ export async function planSync(htdocs: string, sources: HtdocsSource[], manifest
     if (stat && !stat.isFile()) {
       throw usageError(`${dest} exists and is not a regular file${stat.isSymbolicLink() ? ' (a symbolic link)' : ''}; trac-deploy will not replace it. Remove it and re-run`);
     }
-    const read = readConfinedSync(source, root);
+    const ahead = fromPrefetch(prefetched, source, root);
+    const read = ahead?.read ?? readConfinedSync(source, root);
     if (!read) {
       // Swapped for a link (or a non-file) since it was listed: skipped like any link.
       skipped.push(source);
       continue;
     }
     const { content, mode, atime, mtime } = read;
-    const hash = contentHash(content);
+    const hash = ahead?.hash ?? contentHash(content);
     next[rel] = hash;
     if (!stat) {
       entries.push({ rel, status: 'added', source, content, mode, atime, mtime });
@@ -126,12 +140,49 @@ export async function planSync(htdocs: string, sources: HtdocsSource[], manifest
 }
 
 /**
+ * Reads the files of DIRS ahead, as planSync would (confined, never through a link), for a
+ * caller that waits on something else meanwhile (deploy, on Python's answer, reads the
+ * directories that answer will most likely name). Gives the event loop a turn every few files.
+ */
+export async function prefetchSources(dirs: readonly string[]): Promise<Prefetched> {
+  const out: Prefetched = new Map();
+  for (const dir of dirs) {
+    const root = await fs.realpath(dir).catch(() => null);
+    if (!root) continue;
+    const files = await listFiles(dir, []).catch(() => [] as string[]);
+    for (const [index, rel] of files.entries()) {
+      const file = path.join(dir, rel);
+      const read = readConfinedSync(file, root);
+      if (read) out.set(file, { root, read, hash: contentHash(read.content) });
+      if (index % 16 === 15) await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
+  return out;
+}
+
+/**
+ * The read of FILE made ahead, when it was made below the same ROOT and FILE is still the file
+ * that was read (same device, inode, size, mode, owner and times): the same bytes, read through
+ * the same checks, only earlier. Anything else is read again.
+ */
+function fromPrefetch(prefetched: Prefetched | undefined, file: string, root: string): { read: ConfinedRead; hash: string } | null {
+  const ahead = prefetched?.get(file);
+  if (!ahead || ahead.root !== root) return null;
+  const stat = lstatOrNull(file);
+  return stat?.isFile() && stampOf(stat) === ahead.read.stamp ? ahead : null;
+}
+
+function stampOf(stat: fsSync.Stats): string {
+  return `${stat.dev}:${stat.ino}:${stat.size}:${stat.mode}:${stat.uid}:${stat.gid}:${stat.mtimeMs}:${stat.ctimeMs}`;
+}
+
+/**
  * A source file's bytes and permission bits, or null when it is not a regular file inside
  * `root`. Opened with O_NOFOLLOW (a link planted under the name is not followed), and the
  * descriptor's real path checked against the source directory's (a directory on the way that
  * was swapped for a link is caught too). What is copied is what was read here, never re-read.
  */
-export function readConfinedSync(file: string, root: string): { content: Buffer; mode: number; atime: Date; mtime: Date } | null {
+export function readConfinedSync(file: string, root: string): ConfinedRead | null {
   let fd: number;
   try {
     fd = fsSync.openSync(file, fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW | fsConstants.O_NONBLOCK);
@@ -149,7 +200,7 @@ export function readConfinedSync(file: string, root: string): { content: Buffer;
       real = null;
     }
     if (real === null || !isBelow(real, root)) return null;
-    return { content: fsSync.readFileSync(fd), mode: stat.mode & 0o777, atime: stat.atime, mtime: stat.mtime };
+    return { content: fsSync.readFileSync(fd), mode: stat.mode & 0o777, atime: stat.atime, mtime: stat.mtime, stamp: stampOf(stat) };
   } finally {
     fsSync.closeSync(fd);
   }
@@ -163,7 +214,7 @@ function lstatOrNull(file: string): fsSync.Stats | null {
   }
 }
 
-export async function readConfined(file: string, root: string): Promise<{ content: Buffer; mode: number; atime: Date; mtime: Date } | null> {
+export async function readConfined(file: string, root: string): Promise<ConfinedRead | null> {
   return readConfinedSync(file, root);
 }
 
@@ -198,24 +249,32 @@ export async function applySync(plan: SyncPlan): Promise<void> {
   for (const job of jobs) job();
 }
 
-/** One file: written beside its destination under a private temporary name, then renamed over it. */
+/**
+ * One file: written beside its destination under a private temporary name, then renamed over
+ * it, an added file as a replaced one. Who reads it meanwhile gets the old bytes or the new,
+ * never a part; and a deploy killed half-way (Ctrl-C) leaves no partial file under a published
+ * name, which the next run would take for someone else's file and refuse to replace (a file
+ * that is whole under its name is recognised as unchanged by content).
+ */
 function writeEntry(entry: SyncEntry, dest: string): void {
   const temp = path.join(path.dirname(dest), `.${path.basename(dest)}.${process.pid}.tmp`);
+  let made = false;
   try {
     if (!entry.content || entry.mode === undefined) throw new Error(`no content read for ${entry.rel}`);
     // The source's own permission bits, never more: a file its owner kept private stays so.
-    const fd = fsSync.openSync(temp, 'wx', 0o600);
+    const fd = fsSync.openSync(temp, fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL | fsConstants.O_NOFOLLOW, 0o600);
+    made = true;
     try {
       fsSync.writeFileSync(fd, entry.content);
       fsSync.fchmodSync(fd, entry.mode);
+      // Keep the source's mtime, as trac-admin's copy2 does: Last-Modified and ETags stay stable.
+      if (entry.mtime) fsSync.futimesSync(fd, entry.atime ?? entry.mtime, entry.mtime);
     } finally {
       fsSync.closeSync(fd);
     }
-    // Keep the source's mtime, as trac-admin's copy2 does: Last-Modified and ETags stay stable.
-    if (entry.mtime) fsSync.utimesSync(temp, entry.atime ?? entry.mtime, entry.mtime);
     fsSync.renameSync(temp, dest);
   } catch (error) {
-    fsSync.rmSync(temp, { force: true });
+    if (made) fsSync.rmSync(temp, { force: true });
     throw error;
   }
 }

@@ -2,7 +2,7 @@ import fs from 'fs-extra';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { execa } from 'execa';
-import { applySync, planSync, readConfined, readManifest, writeManifest } from '../../src/write/syncHtdocs.js';
+import { applySync, planSync, prefetchSources, readConfined, readManifest, writeManifest } from '../../src/write/syncHtdocs.js';
 import { tempDir } from '../helpers/tempDir.js';
 
 async function setup() {
@@ -107,5 +107,52 @@ describe('planSync / applySync', () => {
     await applySync(await planSync(htdocs, [{ key: 'common', dir: common }], {}));
     expect((await fs.stat(path.join(htdocs, 'common', 'css', 'trac.css'))).mode & 0o777).toBe(0o600);
     expect((await fs.stat(path.join(htdocs, 'common', 'js', 'trac.js'))).mode & 0o777).toBe(0o640);
+  });
+
+  it('writes an added file beside its name and renames it there: a link planted at the name is replaced, never followed', async () => {
+    const { root, common, htdocs } = await setup();
+    const plan = await planSync(htdocs, [{ key: 'common', dir: common }], {});
+    expect(plan.entries.map((e) => e.status)).toEqual(['added', 'added']);
+    // Planted between the plan and the copy: a link to a file that does not exist yet.
+    await fs.mkdirp(path.join(htdocs, 'common', 'js'));
+    await fs.symlink(path.join(root, 'elsewhere.js'), path.join(htdocs, 'common', 'js', 'trac.js'));
+    await applySync(plan);
+    expect(await fs.pathExists(path.join(root, 'elsewhere.js'))).toBe(false);
+    const js = path.join(htdocs, 'common', 'js', 'trac.js');
+    expect((await fs.lstat(js)).isFile()).toBe(true);
+    expect(await fs.readFile(js, 'utf8')).toBe('// js\n');
+    // Complete, with the source's times (to the millisecond, as a Date carries it); no temporary file is left.
+    const copied = (await fs.stat(path.join(htdocs, 'common', 'css', 'trac.css'))).mtimeMs;
+    expect(Math.abs(copied - (await fs.stat(path.join(common, 'css', 'trac.css'))).mtimeMs)).toBeLessThan(1);
+    expect((await fs.readdir(path.join(htdocs, 'common', 'js'))).filter((n) => n.endsWith('.tmp'))).toEqual([]);
+    // A run stopped after these files were written but before its manifest: the files are whole
+    // under their names, so the next plan finds them unchanged rather than someone else's.
+    const again = await planSync(htdocs, [{ key: 'common', dir: common }], {});
+    expect(again.entries.map((e) => e.status)).toEqual(['unchanged', 'unchanged']);
+    expect(again.foreign).toEqual([]);
+  });
+
+  it('uses files read ahead only while they are the files that were read', async () => {
+    const { root, common, htdocs } = await setup();
+    const ahead = await prefetchSources([common, path.join(root, 'missing')]);
+    expect([...ahead.keys()].sort()).toEqual([path.join(common, 'css', 'trac.css'), path.join(common, 'js', 'trac.js')]);
+    // Read ahead and unchanged (same inode, size and times): the bytes read ahead are planned.
+    const unchanged = await planSync(htdocs, [{ key: 'common', dir: common }], {}, ahead);
+    expect(unchanged.entries.map((e) => e.content?.toString())).toEqual(['a {}\n', '// js\n']);
+    // Changed since (new bytes, or swapped for a link): read again, or skipped like any link.
+    await fs.writeFile(path.join(common, 'css', 'trac.css'), 'changed since {}\n');
+    await fs.writeFile(path.join(root, 'secret.js'), 'secret\n');
+    await fs.remove(path.join(common, 'js', 'trac.js'));
+    await fs.symlink(path.join(root, 'secret.js'), path.join(common, 'js', 'trac.js'));
+    const changed = await planSync(htdocs, [{ key: 'common', dir: common }], {}, ahead);
+    expect(changed.entries.map((e) => `${e.rel} ${e.content?.toString()}`)).toEqual(['common/css/trac.css changed since {}\n']);
+    expect(changed.skipped).toEqual([path.join(common, 'js', 'trac.js')]);
+    // What was read ahead is what is planned (marked here to tell it from a new read), unless
+    // it was read below another root (the same path, another directory).
+    const fresh = await prefetchSources([common]);
+    const marked = (under: string) => new Map([...fresh].map(([file, entry]) => [file, { ...entry, root: under, read: { ...entry.read, content: Buffer.from('read ahead\n') } }]));
+    const realCommon = await fs.realpath(common);
+    expect((await planSync(htdocs, [{ key: 'common', dir: common }], {}, marked(realCommon))).entries[0]?.content?.toString()).toBe('read ahead\n');
+    expect((await planSync(htdocs, [{ key: 'common', dir: common }], {}, marked(path.join(root, 'other')))).entries[0]?.content?.toString()).toBe('changed since {}\n');
   });
 });

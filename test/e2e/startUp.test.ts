@@ -1,0 +1,56 @@
+import { execa } from 'execa';
+import { describe, expect, it } from 'vitest';
+import { CLI } from '../helpers/paths.js';
+
+/**
+ * What the built CLI loads before a command runs (bench/deployCli.bench.mjs times it; these
+ * hold the structure that makes it cheap, without timing anything):
+ * - string-width (yargs, cliui, wrap-ansi) makes an Intl.Segmenter and /v emoji regexes when its
+ *   module runs, ~20 ms of ICU: the bundle loads it on its first call (scripts/bundle.mjs), which
+ *   only help text makes;
+ * - deploy's early Python question (htdocsQuestion, answerCache) is loaded by deploy alone.
+ * The CLI runs in a Node whose Intl.Segmenter counts its instances and that reports, at exit,
+ * the bundle files it loaded.
+ */
+async function startUp(args: string[]): Promise<{ code: number; stdout: string; segmenters: number; chunks: string[] }> {
+  const probe = `
+    let made = 0;
+    const Segmenter = Intl.Segmenter;
+    Intl.Segmenter = class extends Segmenter { constructor(...a) { super(...a); made++; } };
+    process.on('exit', () => {
+      const chunks = Object.keys(require.cache).filter((f) => f.includes('/dist/bundle/')).map((f) => f.replace(/.*\\/dist\\/bundle\\//, ''));
+      process.stderr.write('\\nPROBE ' + JSON.stringify({ segmenters: made, chunks }) + '\\n');
+    });
+    process.argv = [process.argv[0], ${JSON.stringify(CLI)}, ...${JSON.stringify(args)}];
+    require(${JSON.stringify(CLI)});
+  `;
+  const r = await execa('node', ['-e', probe], { reject: false, stdin: 'ignore', env: { NO_COLOR: '1' } });
+  const line = String(r.stderr).split('\n').find((l) => l.startsWith('PROBE '));
+  if (!line) throw new Error(`no probe line; stderr:\n${r.stderr}`);
+  return { code: r.exitCode ?? -1, stdout: String(r.stdout), ...(JSON.parse(line.slice('PROBE '.length)) as { segmenters: number; chunks: string[] }) };
+}
+
+describe('start-up of the built CLI', () => {
+  it('makes no Intl.Segmenter and loads none of deploy\'s question for --version', async () => {
+    const r = await startUp(['--version']);
+    expect(r.code).toBe(0);
+    expect(r.chunks.some((c) => c.startsWith('cli-'))).toBe(true);
+    expect(r.segmenters).toBe(0);
+    expect(r.chunks.filter((c) => /^(htdocsQuestion|answerCache|earlyDeploy)-/.test(c))).toEqual([]);
+  });
+
+  it('still measures text for --help (string-width loads on its first call), wrapped as before', async () => {
+    const r = await startUp(['generate', '--help']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('--url-prefix');
+    expect(r.stdout).toContain('Deployment:');
+    // yargs lays the flags out in columns: a description starts after padding on the flag's line.
+    expect(r.stdout).toMatch(/^ +--url-prefix {2,}URL path the site is mounted at {2,}\[string\]/m);
+  });
+
+  it('loads deploy\'s early question for deploy', async () => {
+    const r = await startUp(['deploy', '/nonexistent-environment', '/nonexistent-target']);
+    expect(r.code).toBe(2);
+    expect(r.chunks.some((c) => c.startsWith('earlyDeploy-'))).toBe(true);
+  });
+});

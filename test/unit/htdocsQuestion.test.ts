@@ -1,0 +1,107 @@
+import fs from 'fs-extra';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { inputsOf, questionFor, storeAnswer } from '../../src/python/answerCache.js';
+import type { HtdocsAnswer } from '../../src/python/htdocsDirs.js';
+import { askHtdocs, mayBeCached, removeEggCache } from '../../src/python/htdocsQuestion.js';
+import { tempDir } from '../helpers/tempDir.js';
+
+/**
+ * deploy's Python question: started at once when the cache holds nothing for it (its entry file
+ * is missing), the cache looked in first when it may. The "Python" is a script that notes each
+ * run and answers like htdocs_dirs.py.
+ */
+async function setUp(): Promise<{ root: string; env: string; home: string; cache: string; answer: HtdocsAnswer; runs: () => Promise<number> }> {
+  const root = await tempDir();
+  const env = path.join(root, 'env');
+  await fs.outputFile(path.join(env, 'VERSION'), 'Trac Environment Version 1\n');
+  await fs.outputFile(path.join(env, 'conf', 'trac.ini'), '[trac]\n');
+  await fs.mkdirp(path.join(env, 'plugins'));
+  const home = path.join(root, 'venv');
+  const site = path.join(home, 'lib', 'site-packages');
+  await fs.mkdirp(path.join(site, 'trac', 'htdocs'));
+  const answer: HtdocsAnswer = {
+    python: { executable: path.join(home, 'bin', 'python'), version: '3.11.2', prefix: home, basePrefix: '/usr', sitePackages: [site], path: [site] },
+    trac: { version: '1.6', package: path.join(site, 'trac') },
+    providers: [{ name: 'trac.web.chrome.Chrome', dirs: [['common', path.join(site, 'trac', 'htdocs')]] }],
+    verdict: { problems: [] },
+  };
+  await fs.outputFile(path.join(home, 'answer.json'), JSON.stringify(answer));
+  const runs = path.join(root, 'runs');
+  await fs.outputFile(path.join(home, 'bin', 'python'), `#!/bin/sh\necho run >> '${runs}'\ncat '${path.join(home, 'answer.json')}'\n`, { mode: 0o755 });
+  const cache = path.join(root, 'cache');
+  await fs.mkdir(cache, { mode: 0o700 });
+  return {
+    root,
+    env,
+    home,
+    cache,
+    answer,
+    runs: async () => ((await fs.pathExists(runs)) ? (await fs.readFile(runs, 'utf8')).split('\n').filter(Boolean).length : 0),
+  };
+}
+
+async function withCacheDir<T>(dir: string, body: () => Promise<T>): Promise<T> {
+  const before = process.env.TRAC_DEPLOY_CACHE_DIR;
+  process.env.TRAC_DEPLOY_CACHE_DIR = dir;
+  try {
+    return await body();
+  } finally {
+    if (before === undefined) delete process.env.TRAC_DEPLOY_CACHE_DIR;
+    else process.env.TRAC_DEPLOY_CACHE_DIR = before;
+  }
+}
+
+describe("deploy's Python question and the answer cache", () => {
+  it('names the entry file as answerCache.ts stores it: mayBeCached finds what storeAnswer wrote, and only that', async () => {
+    const { env, home, cache, answer } = await setUp();
+    const question = questionFor(home, env);
+    expect(mayBeCached(question, cache)).toBe(false);
+    await storeAnswer(cache, { question, ...inputsOf(question, answer, { inheritFiles: [], pluginsDirs: [] }), answer });
+    expect(mayBeCached(question, cache)).toBe(true);
+    expect(mayBeCached(questionFor(home, path.join(env, '..', 'other')), cache)).toBe(false);
+    expect(mayBeCached({ ...question, env: { ...question.env, PYTHONPATH: '/elsewhere' } }, cache)).toBe(false);
+  });
+
+  it('asks Python when nothing is kept, and answers from the cache without running it when a current answer is', async () => {
+    const { env, home, cache, answer, runs } = await setUp();
+    const question = questionFor(home, env);
+    await withCacheDir(cache, async () => {
+      const first = await askHtdocs(question, home);
+      await removeEggCache(first);
+      expect(first.fresh).toBe(true);
+      expect(first.answer.trac).toEqual(answer.trac);
+      expect(await runs()).toBe(1);
+
+      await storeAnswer(cache, { question, ...inputsOf(question, answer, { inheritFiles: [], pluginsDirs: [] }), answer });
+      const second = await askHtdocs(question, home);
+      expect(second.fresh).toBe(false);
+      expect(second.eggCache).toBeNull();
+      expect(await runs()).toBe(1);
+
+      // Kept, but stale (trac.ini changed): the cache is looked in first, then Python is asked.
+      await fs.appendFile(path.join(env, 'conf', 'trac.ini'), '[components]\n');
+      const third = await askHtdocs(question, home);
+      await removeEggCache(third);
+      expect(third.fresh).toBe(true);
+      expect(await runs()).toBe(2);
+    });
+  });
+
+  it('takes the fingerprint of the environment before Python starts', async () => {
+    const { env, home, cache } = await setUp();
+    const question = questionFor(home, env);
+    // The "Python" changes trac.ini while it answers: the stamps taken before it ran must differ
+    // from those taken after, so rememberAnswer keeps nothing.
+    const answerFile = path.join(home, 'answer.json');
+    await fs.outputFile(path.join(home, 'bin', 'python'), `#!/bin/sh\necho '[x]' >> '${path.join(env, 'conf', 'trac.ini')}'\ncat '${answerFile}'\n`, { mode: 0o755 });
+    await withCacheDir(cache, async () => {
+      const { fingerprint, environmentInputs } = await import('../../src/python/answerCache.js');
+      const own = environmentInputs(env);
+      const asked = await askHtdocs(question, home);
+      await removeEggCache(asked);
+      expect(asked.fresh).toBe(true);
+      expect(await fingerprint(own.paths, own.dirsWithEntries)).not.toBe(asked.before);
+    });
+  });
+});
