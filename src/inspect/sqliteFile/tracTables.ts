@@ -172,12 +172,13 @@ interface SchemaTable {
  * Trac's facts come from, and the schema's key: every entry's type, names and SQL as stored (not
  * its root page: databases made alike share it), with the schema format. SQLite finds a table by
  * its name in any ASCII case; inspect's check for the optional tables compares exactly: both are
- * kept apart by the `name` kept here. An index's root page is checked as SQLite checks it when
- * loading the schema.
+ * kept apart by the `name` kept here. Every row's root page is checked as SQLite checks it when
+ * loading the schema (what the key leaves out must not decide whether SQLite accepts it).
  */
 function schemaTables(trees: TableTrees, schemaFormat: number, pageCount: number): { tables: Map<string, SchemaTable>; schema: ByteKey } {
   const found = new Map<string, SchemaTable>();
   const schemaBytes = new ByteKey();
+  const roots = new Set<number>();
   schemaBytes.appendNumber(schemaFormat);
   trees.walk(1, (_rowid, payload) => {
     const record = new RecordView(payload, schemaFormat);
@@ -188,13 +189,19 @@ function schemaTables(trees: TableTrees, schemaFormat: number, pageCount: number
     const isView = !isTable && record.isText(0, 'view');
     const isIndex = !isTable && !isView && record.isText(0, 'index');
     check(isTable || isView || isIndex || record.isText(0, 'trigger'), 'a schema row of unknown type');
-    if (isIndex) {
-      const root = record.value(3);
-      check(typeof root === 'number' && Number.isInteger(root) && root >= 2 && root <= pageCount, 'an index with an impossible root page');
+    // SQLite refuses a database whose schema has a row with a root page that is not an integer
+    // from 0 to the page count ("invalid rootpage", sqlite3InitCallback) and an index sharing
+    // its root page: every row is checked so, the key leaving root pages out. Tables and indexes
+    // (never below page 2 in a database SQLite made) must also have a root page of their own.
+    const root = record.value(3);
+    check(typeof root === 'number' && Number.isInteger(root) && root >= 0 && root <= pageCount, 'a schema row with an impossible root page');
+    if (isTable || isIndex) {
+      check(root >= 2 && !roots.has(root), 'a table or index with an impossible or shared root page');
+      roots.add(root);
     }
     // Only names as long as "system" or "repository"/"permission" can matter: others stay undecoded.
     if (!(isTable || isView) || !(record.isTextOfLength(1, 6) || record.isTextOfLength(1, 10))) return;
-    const [, name, , root, sql] = record.values();
+    const [, name, , , sql] = record.values();
     check(typeof name === 'string' && typeof root === 'number' && (sql === null || typeof sql === 'string'), 'a schema row of unexpected types');
     const key = asciiLower(name);
     if (!(key in KNOWN_TABLES)) return;
