@@ -4,7 +4,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readTracTablesWithSqlite } from '../../src/inspect/sqliteFacts.js';
+import { NotUnderstood } from '../../src/inspect/sqliteFile/notUnderstood.js';
 import { READ_BUDGET } from '../../src/inspect/sqliteFile/pageFile.js';
+import { ByteKey, RecordView } from '../../src/inspect/sqliteFile/record.js';
 import { confirmSchema, normalizedSql, readTracTables, type DirectRead, type TracRows } from '../../src/inspect/sqliteFile/tracTables.js';
 import { ROOT } from '../helpers/paths.js';
 import { tempDir } from '../helpers/tempDir.js';
@@ -480,5 +482,42 @@ print('ready', flush=True); sys.stdin.read()`;
     expect(normalizedSql('CREATE TABLE system (\n    name text PRIMARY KEY,\n    value text\n)')).toBe('create table system(name text primary key,value text)');
     expect(normalizedSql('CREATE TABLE "system" (name text)')).toBeNull();
     expect(normalizedSql('CREATE TABLE system (name text -- comment\n)')).toBeNull();
+  });
+});
+
+/** SQLite's varint of `value` in exactly `bytes` bytes (1 to 8): 7 bits a byte, big-endian. */
+function varint(value: number, bytes: number): number[] {
+  const out: number[] = [];
+  for (let i = bytes - 1; i >= 0; i--) out.push((Math.floor(value / 2 ** (7 * i)) & 0x7f) | (i > 0 ? 0x80 : 0));
+  return out;
+}
+
+describe('records as SQLite reads them', () => {
+  it('a serial type beyond 2^32 (a five-byte varint) is not taken for its low 32 bits', () => {
+    // TEXT of 3 bytes is type 19; 19 + 2^32 claims 2 GiB of text: SQLite calls the record corrupt.
+    const huge = Uint8Array.from([6, ...varint(2 ** 32 + 19, 5), 0x61, 0x62, 0x63]);
+    expect(() => new RecordView(huge, 4)).toThrow(NotUnderstood);
+    expect(new RecordView(Uint8Array.from([2, 19, 0x61, 0x62, 0x63]), 4).value(0)).toBe('abc');
+    // 2^32 - 4, truncated, is a BLOB of -8 bytes: the next value would start 8 bytes before the record.
+    const whole = new Uint8Array(32).fill(0x41);
+    whole.set([7, ...varint(2 ** 32 - 4, 5), 7], 16);
+    expect(() => new RecordView(whole.subarray(16, 23), 4)).toThrow(NotUnderstood);
+  });
+
+  it('keys of serial types that differ beyond 32 bits differ', () => {
+    const key = (value: number) => {
+      const k = new ByteKey();
+      k.appendNumber(value);
+      return k.text();
+    };
+    expect(key(19 + 2 ** 32)).not.toBe(key(19));
+    expect(key(19)).toBe(key(19));
+  });
+
+  it('a stored REAL NaN reads as NULL, as SQLite reads it', () => {
+    const nan = Uint8Array.from([2, 7, 0x7f, 0xf8, 0, 0, 0, 0, 0, 0]);
+    expect(new RecordView(nan, 4).value(0)).toBeNull();
+    const real = Uint8Array.from([2, 7, 0x3f, 0xf8, 0, 0, 0, 0, 0, 0]);
+    expect(new RecordView(real, 4).value(0)).toBe(1.5);
   });
 });

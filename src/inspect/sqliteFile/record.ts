@@ -1,5 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import { check, fail, NotUnderstood } from './notUnderstood.js';
+import { READ_BUDGET } from './pageFile.js';
 
 /**
  * A value of an SQLite record as better-sqlite3 would return it: null, a number (INTEGER within
@@ -121,13 +122,18 @@ export class RecordView {
 
 function bodySize(type: number, schemaFormat: number): number {
   check(type >= 0, 'a negative serial type');
-  if (type >= 12) return (type - 12) >> 1;
+  if (type >= 12) {
+    // No value of the few MiB read can be longer (larger types would also overflow 32-bit arithmetic).
+    check(type <= 2 * READ_BUDGET + 13, 'a value longer than the bytes read');
+    return Math.floor((type - 12) / 2);
+  }
   check(type !== 10 && type !== 11, 'a reserved serial type (10 or 11)');
   check(!(type === 8 || type === 9) || schemaFormat >= 4, 'serial type 8 or 9 below schema format 4');
   return [0, 1, 2, 3, 4, 6, 8, 8, 0, 0][type]!;
 }
 
 function valueOf(type: number, payload: Uint8Array, at: number, size: number): SqlValue {
+  check(at >= 0 && size >= 0 && at + size <= payload.length, 'a value outside its record');
   if (type >= 12) {
     if (type % 2 === 0) return payload.subarray(at, at + size);
     // Decoding replaces each invalid sequence with U+FFFD: only text holding one needs checking.
@@ -152,8 +158,11 @@ function valueOf(type: number, payload: Uint8Array, at: number, size: number): S
       return view.getInt16(0) * 2 ** 32 + view.getUint32(2);
     case 6:
       return safe(view.getBigInt64(0));
-    default:
-      return view.getFloat64(0);
+    default: {
+      // SQLite reads a stored NaN as NULL.
+      const real = view.getFloat64(0);
+      return Number.isNaN(real) ? null : real;
+    }
   }
 }
 
@@ -171,14 +180,11 @@ export class ByteKey {
     this.length += part.length;
   }
 
+  /** Appends a number in eight bytes (any value, unlike a 32-bit integer: types beyond 2^32 stay apart). */
   appendNumber(value: number): void {
-    this.reserve(4);
-    const bytes = ByteKey.bytes;
-    bytes[this.length] = value >>> 24;
-    bytes[this.length + 1] = value >>> 16;
-    bytes[this.length + 2] = value >>> 8;
-    bytes[this.length + 3] = value;
-    this.length += 4;
+    this.reserve(8);
+    new DataView(ByteKey.bytes.buffer, this.length, 8).setFloat64(0, value);
+    this.length += 8;
   }
 
   /** Whether the bytes gathered are exactly `other`'s. */
