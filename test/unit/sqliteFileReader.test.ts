@@ -7,7 +7,7 @@ import { readTracTablesWithSqlite } from '../../src/inspect/sqliteFacts.js';
 import { NotUnderstood } from '../../src/inspect/sqliteFile/notUnderstood.js';
 import { READ_BUDGET } from '../../src/inspect/sqliteFile/pageFile.js';
 import { ByteKey, RecordView } from '../../src/inspect/sqliteFile/record.js';
-import { confirmSchema, normalizedSql, readTracTables, type DirectRead, type TracRows } from '../../src/inspect/sqliteFile/tracTables.js';
+import { confirmSchema, MAX_SQL_BYTES, normalizedSql, readTracTables, type DirectRead, type TracRows } from '../../src/inspect/sqliteFile/tracTables.js';
 import { ROOT } from '../helpers/paths.js';
 import { tempDir } from '../helpers/tempDir.js';
 
@@ -476,6 +476,35 @@ print('ready', flush=True); sys.stdin.read()`;
       else await expect(readTracTablesWithSqlite(copy), sql).rejects.toThrow(/malformed database schema \(\w+\) - invalid rootpage/);
       expect(readTracTables(copy), sql).toHaveProperty('fallback');
     }
+  });
+
+  it('keeps nothing of a long CREATE statement or a large schema: SQLite reads those, every time', async () => {
+    const dir = await tempDir();
+    const columns = (n: number, width: number) => Array.from({ length: n }, (_, i) => `c${i}_${'x'.repeat(width)} text`).join(', ');
+    // One plugin table whose statement is longer than any Trac writes.
+    const long = path.join(dir, 'long.db');
+    const db = new Database(long);
+    db.exec(TRAC_SCHEMA);
+    db.exec(`CREATE TABLE plugin_wide (${columns(200, 20)})`);
+    db.close();
+    expect(MAX_SQL_BYTES).toBeLessThan(200 * 25);
+    for (let pass = 0; pass < 2; pass++) {
+      const direct = readTracTables(long);
+      expect(direct).toMatchObject({ fallback: expect.stringMatching(/longer than/) });
+      expect(direct).not.toHaveProperty('unconfirmedSchema');
+      await readTracTablesWithSqlite(long);
+    }
+    // Many statements, each short, together larger than a key kept.
+    const large = path.join(dir, 'large.db');
+    const many = new Database(large);
+    many.exec(TRAC_SCHEMA);
+    for (let t = 0; t < 40; t++) many.exec(`CREATE TABLE plugin_${t} (${columns(60, 20)})`);
+    many.close();
+    const direct = readTracTables(large);
+    expect(direct).toMatchObject({ fallback: expect.stringMatching(/schema larger than/) });
+    expect(direct).not.toHaveProperty('unconfirmedSchema');
+    await readTracTablesWithSqlite(large);
+    expect(readTracTables(large)).not.toHaveProperty('rows');
   });
 
   it('normalizes CREATE TABLE statements only where spelling cannot change meaning', () => {

@@ -78,6 +78,13 @@ export class RecordView {
     return this.types.length;
   }
 
+  /** The bytes column `i`'s value takes in the record (without decoding it). */
+  storedBytes(i: number): number {
+    const type = this.types[i];
+    check(type !== undefined, 'a column past the end of its record');
+    return bodySize(type, 4);
+  }
+
   /** Whether column `i` is TEXT of `bytes` bytes (a cheap look before decoding it). */
   isTextOfLength(i: number, bytes: number): boolean {
     return this.types[i] === 13 + 2 * bytes;
@@ -185,6 +192,11 @@ export class ByteKey {
     this.reserve(8);
     new DataView(ByteKey.bytes.buffer, this.length, 8).setFloat64(0, value);
     this.length += 8;
+  }
+
+  /** How many bytes are gathered. */
+  get size(): number {
+    return this.length;
   }
 
   /** Whether the bytes gathered are exactly `other`'s. */

@@ -42,7 +42,16 @@ let lastSchema: Uint8Array = new Uint8Array(0);
 /** Schemas kept (each a few KiB): past this many, the oldest is forgotten (SQLite opens its next database). */
 const MAX_CONFIRMED = 256;
 
+/**
+ * The longest CREATE statement of a schema the reader answers for (Trac's are under 400 bytes;
+ * plugins' alike): a longer one, in any row, leaves the database to SQLite, and nothing of it is kept.
+ */
+export const MAX_SQL_BYTES = 4096;
+/** The longest schema key kept (a few KiB for Trac and its plugins): a longer schema is SQLite's to read, every time. */
+export const MAX_SCHEMA_KEY = 64 * 1024;
+
 export function confirmSchema(key: string): void {
+  if (key.length > MAX_SCHEMA_KEY) return;
   if (confirmedSchemas.size >= MAX_CONFIRMED) confirmedSchemas.delete(confirmedSchemas.values().next().value!);
   confirmedSchemas.add(key);
 }
@@ -92,6 +101,7 @@ export function readTracTables(dbPath: string, hooks: ReadHooks = {}): DirectRea
     // The schema of the last database answered (in a parent directory, usually the next one's too)
     // is compared byte for byte; another is looked up among those SQLite accepted.
     if (schema.equals(lastSchema)) return { rows };
+    if (schema.size > MAX_SCHEMA_KEY) return { fallback: `a schema larger than ${MAX_SCHEMA_KEY} bytes` };
     const key = schema.text();
     if (!confirmedSchemas.has(key)) return { fallback: 'a schema SQLite has not yet accepted in this process', unconfirmedSchema: key };
     lastSchema = schema.copy();
@@ -189,6 +199,7 @@ function schemaTables(trees: TableTrees, schemaFormat: number, pageCount: number
     const isView = !isTable && record.isText(0, 'view');
     const isIndex = !isTable && !isView && record.isText(0, 'index');
     check(isTable || isView || isIndex || record.isText(0, 'trigger'), 'a schema row of unknown type');
+    check(record.storedBytes(4) <= MAX_SQL_BYTES, `a CREATE statement longer than ${MAX_SQL_BYTES} bytes`);
     // SQLite refuses a database whose schema has a row with a root page that is not an integer
     // from 0 to the page count ("invalid rootpage", sqlite3InitCallback) and an index sharing
     // its root page: every row is checked so, the key leaving root pages out. Tables and indexes
