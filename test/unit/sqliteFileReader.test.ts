@@ -342,6 +342,22 @@ print('ready', flush=True); sys.stdin.read()`;
       },
     });
     expect(changed).toEqual({ fallback: expect.stringMatching(/changed while it was read/) });
+    // Another directory renamed over the database's while it is read: the file read is unchanged
+    // (not even its ctime, as renaming a file over it would change), but SQLite would open another.
+    fs.mkdirSync(path.join(dir, 'db'));
+    const inDb = path.join(dir, 'db', 'trac.db');
+    fs.copyFileSync(file, inDb);
+    await readDirectly(inDb);
+    expect(readTracTables(inDb)).toHaveProperty('rows');
+    fs.mkdirSync(path.join(dir, 'db-new'));
+    fs.copyFileSync(file, path.join(dir, 'db-new', 'trac.db'));
+    const replaced = readTracTables(inDb, {
+      afterRead: () => {
+        fs.renameSync(path.join(dir, 'db'), path.join(dir, 'db-old'));
+        fs.renameSync(path.join(dir, 'db-new'), path.join(dir, 'db'));
+      },
+    });
+    expect(replaced).toEqual({ fallback: 'the path names another file since it was opened' });
   });
 
   it('a header whose page count is not vouched for by its change counter: the file size counts', async () => {

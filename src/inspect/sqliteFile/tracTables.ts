@@ -151,7 +151,10 @@ function readOpenFile(dbPath: string, fd: number, hooks: ReadHooks): { rows: Tra
   hooks.afterRead?.();
   noWriterAt(dbPath, before.ino);
   const after = fs.fstatSync(fd, { bigint: true });
-  check(after.size === before.size && after.mtimeNs === before.mtimeNs && after.ctimeNs === before.ctimeNs && after.ino === before.ino, 'the file changed while it was read');
+  check(after.size === before.size && after.mtimeNs === before.mtimeNs && after.ctimeNs === before.ctimeNs, 'the file changed while it was read');
+  // The path still names the file read (not one renamed over it since it was opened).
+  const named = fs.lstatSync(dbPath, { bigint: true, throwIfNoEntry: false });
+  check(named !== undefined && named.dev === before.dev && named.ino === before.ino, 'the path names another file since it was opened');
   const header = Buffer.allocUnsafe(HEADER_BYTES);
   check(readFully(fd, header, 0) === HEADER_BYTES && header.equals(start.subarray(0, HEADER_BYTES)), 'the header changed while it was read');
   return { rows, schema };
