@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import { confirmSchema, readTracTables, type RepositoryRow, type TracRows } from './sqliteFile/tracTables.js';
+import { confirmSchemaIfUnchanged, readTracTables, type RepositoryRow, type TracRows } from './sqliteFile/tracTables.js';
 import type { Problem, Repository } from './types.js';
 
 export interface SqliteFacts {
@@ -32,7 +32,8 @@ export async function readSqliteFacts(dbPath: string): Promise<SqliteFacts> {
   if (direct !== null && 'rows' in direct) return factsOf(dbPath, direct.rows);
   try {
     const rows = await readTracTablesWithSqlite(dbPath);
-    if (direct !== null && direct.unconfirmedSchema !== undefined) confirmSchema(direct.unconfirmedSchema);
+    // Only if SQLite read the very file the reader read: the path may name another one by now.
+    if (direct !== null && direct.unconfirmedSchema !== undefined && direct.seen !== undefined) confirmSchemaIfUnchanged(dbPath, direct.unconfirmedSchema, direct.seen);
     return factsOf(dbPath, rows);
   } catch (error) {
     return { databaseVersion: null, repositories: [], domainUsers: [], problems: [sqliteProblem(dbPath, error)] };

@@ -7,7 +7,7 @@ import { readTracTablesWithSqlite } from '../../src/inspect/sqliteFacts.js';
 import { NotUnderstood } from '../../src/inspect/sqliteFile/notUnderstood.js';
 import { READ_BUDGET } from '../../src/inspect/sqliteFile/pageFile.js';
 import { ByteKey, RecordView } from '../../src/inspect/sqliteFile/record.js';
-import { confirmSchema, MAX_SQL_BYTES, normalizedSql, readTracTables, type DirectRead, type TracRows } from '../../src/inspect/sqliteFile/tracTables.js';
+import { confirmSchema, confirmSchemaIfUnchanged, MAX_SQL_BYTES, normalizedSql, readTracTables, type DirectRead, type TracRows } from '../../src/inspect/sqliteFile/tracTables.js';
 import { ROOT } from '../helpers/paths.js';
 import { tempDir } from '../helpers/tempDir.js';
 
@@ -521,6 +521,38 @@ print('ready', flush=True); sys.stdin.read()`;
     expect(direct).not.toHaveProperty('unconfirmedSchema');
     await readTracTablesWithSqlite(large);
     expect(readTracTables(large)).not.toHaveProperty('rows');
+  });
+
+  it('confirms a schema only if SQLite read the very file the reader read', async () => {
+    const dir = await tempDir();
+    const good = path.join(dir, 'good.db');
+    const db = new Database(good);
+    db.exec(TRAC_SCHEMA);
+    // A schema no other test has shown to SQLite.
+    db.exec('CREATE TABLE confirm_test (x text)');
+    db.close();
+    const bytes = fs.readFileSync(good);
+    bytes.write('CREATE TABXE milestone', bytes.indexOf('CREATE TABLE milestone'), 'latin1');
+    const file = path.join(dir, 'trac.db');
+    fs.writeFileSync(file, bytes);
+    const direct = readTracTables(file);
+    if (!('unconfirmedSchema' in direct && direct.unconfirmedSchema !== undefined && direct.seen !== undefined)) throw new Error(`read directly: ${JSON.stringify(direct)}`);
+    // Between the reader's read and SQLite's, a sound database took the path: SQLite accepts it.
+    const replacement = path.join(dir, 'replacement.db');
+    fs.copyFileSync(good, replacement);
+    fs.renameSync(replacement, file);
+    await readTracTablesWithSqlite(file);
+    expect(confirmSchemaIfUnchanged(file, direct.unconfirmedSchema, direct.seen)).toBe(false);
+    // The malformed schema was not confirmed: read again, it is still SQLite's to judge.
+    fs.writeFileSync(file, bytes);
+    expect(readTracTables(file)).toHaveProperty('unconfirmedSchema');
+    await expect(readTracTablesWithSqlite(file)).rejects.toThrow(/malformed database schema/);
+    // The same file, unchanged since the reader read it, is confirmed.
+    const sound = readTracTables(good);
+    if (!('unconfirmedSchema' in sound && sound.unconfirmedSchema !== undefined && sound.seen !== undefined)) throw new Error('read directly');
+    await readTracTablesWithSqlite(good);
+    expect(confirmSchemaIfUnchanged(good, sound.unconfirmedSchema, sound.seen)).toBe(true);
+    expect(readTracTables(good)).toHaveProperty('rows');
   });
 
   it('normalizes CREATE TABLE statements only where spelling cannot change meaning', () => {

@@ -28,7 +28,17 @@ export interface TracRows {
  * this database's schema; once SQLite reads the file without error, confirmSchema(key) lets the
  * reader answer for every database with the same schema.
  */
-export type DirectRead = { rows: TracRows } | { fallback: string; unconfirmedSchema?: string };
+export type DirectRead = { rows: TracRows } | { fallback: string; unconfirmedSchema?: string; seen?: FileSeen };
+
+/** The file the reader read: what confirmSchemaIfUnchanged compares SQLite's file with. */
+export interface FileSeen {
+  dev: bigint;
+  ino: bigint;
+  size: bigint;
+  mtimeNs: bigint;
+  ctimeNs: bigint;
+  header: Buffer;
+}
 
 /**
  * Schemas SQLite opened without error in this thread (keys of schemaKey). SQLite parses every
@@ -49,6 +59,33 @@ const MAX_CONFIRMED = 256;
 export const MAX_SQL_BYTES = 4096;
 /** The longest schema key kept (a few KiB for Trac and its plugins): a longer schema is SQLite's to read, every time. */
 export const MAX_SCHEMA_KEY = 64 * 1024;
+
+/**
+ * Confirms `key` (the schema the reader saw) after SQLite read the database without error, only
+ * if the path still names the very file the reader read, unchanged (dev, inode, size, mtime,
+ * ctime and header): SQLite opened the path later, and may have read another schema. Returns
+ * whether it confirmed.
+ */
+export function confirmSchemaIfUnchanged(dbPath: string, key: string, seen: FileSeen): boolean {
+  let fd: number;
+  try {
+    fd = fs.openSync(dbPath, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
+  } catch {
+    return false;
+  }
+  try {
+    const now = fs.fstatSync(fd, { bigint: true });
+    const header = Buffer.alloc(HEADER_BYTES);
+    const same =
+      now.isFile() && now.dev === seen.dev && now.ino === seen.ino && now.size === seen.size && now.mtimeNs === seen.mtimeNs && now.ctimeNs === seen.ctimeNs && readFully(fd, header, 0) === HEADER_BYTES && header.equals(seen.header);
+    if (same) confirmSchema(key);
+    return same;
+  } catch {
+    return false;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
 
 export function confirmSchema(key: string): void {
   if (key.length > MAX_SCHEMA_KEY) return;
@@ -97,13 +134,13 @@ export function readTracTables(dbPath: string, hooks: ReadHooks = {}): DirectRea
     return { fallback: `cannot open: ${(error as { code?: string }).code ?? String(error)}` };
   }
   try {
-    const { rows, schema } = readOpenFile(dbPath, fd, hooks);
+    const { rows, schema, seen } = readOpenFile(dbPath, fd, hooks);
     // The schema of the last database answered (in a parent directory, usually the next one's too)
     // is compared byte for byte; another is looked up among those SQLite accepted.
     if (schema.equals(lastSchema)) return { rows };
     if (schema.size > MAX_SCHEMA_KEY) return { fallback: `a schema larger than ${MAX_SCHEMA_KEY} bytes` };
     const key = schema.text();
-    if (!confirmedSchemas.has(key)) return { fallback: 'a schema SQLite has not yet accepted in this process', unconfirmedSchema: key };
+    if (!confirmedSchemas.has(key)) return { fallback: 'a schema SQLite has not yet accepted in this process', unconfirmedSchema: key, seen };
     lastSchema = schema.copy();
     return { rows };
   } catch (error) {
@@ -119,7 +156,7 @@ export interface ReadHooks {
   afterRead?: () => void;
 }
 
-function readOpenFile(dbPath: string, fd: number, hooks: ReadHooks): { rows: TracRows; schema: ByteKey } {
+function readOpenFile(dbPath: string, fd: number, hooks: ReadHooks): { rows: TracRows; schema: ByteKey; seen: FileSeen } {
   const before = fs.fstatSync(fd, { bigint: true });
   check(before.isFile(), 'not a regular file');
   const size = Number(before.size);
@@ -157,7 +194,7 @@ function readOpenFile(dbPath: string, fd: number, hooks: ReadHooks): { rows: Tra
   check(named !== undefined && named.dev === before.dev && named.ino === before.ino, 'the path names another file since it was opened');
   const header = Buffer.allocUnsafe(HEADER_BYTES);
   check(readFully(fd, header, 0) === HEADER_BYTES && header.equals(start.subarray(0, HEADER_BYTES)), 'the header changed while it was read');
-  return { rows, schema };
+  return { rows, schema, seen: { dev: before.dev, ino: before.ino, size: before.size, mtimeNs: before.mtimeNs, ctimeNs: before.ctimeNs, header } };
 }
 
 /**
