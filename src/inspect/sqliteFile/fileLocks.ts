@@ -15,6 +15,11 @@ const MAX_LIST = 4 * 1024 * 1024;
  * file itself). The inode number alone is compared, on any device: a lock on an unrelated file
  * that shares it only makes the caller ask SQLite. null when the list cannot be read (not Linux,
  * /proc not mounted, a list larger than a few MiB): then nobody can say the file is unlocked.
+ *
+ * Linux lists only the locks of processes visible in the PID namespace of the mounted /proc
+ * (its own and those below it): a writer in another PID namespace (inspect in a container, the
+ * web server on the host or in a sibling container) holds locks not listed here. Then only the
+ * journal/WAL check and the re-read header and file times catch its writes (see readTracTables).
  */
 export function lockedByAnyone(inode: bigint): boolean | null {
   if (procLocks === undefined) {
