@@ -125,6 +125,12 @@ const KNOWN_TABLES: Record<string, readonly string[]> = {
  * holds a lock (seen in /proc/locks) and, in rollback modes, a journal; a commit increments the
  * header's change counter: checking the journal and locks after reading the header, and
  * re-reading the header after checking them again, catches a change during the read.
+ *
+ * Not checked: the indexes. SQLite answers the `system` query through sqlite_autoindex_system_1
+ * and `DISTINCT username` through permission's index, this reader from the tables alone: when
+ * such an index does not list exactly its table's (key, rowid) entries (a damaged or crafted
+ * file; integrity_check reports it, opening does not), their answers may differ. Only an index
+ * whose root page is another table's or index's is caught (schemaTables).
  */
 export function readTracTables(dbPath: string, hooks: ReadHooks = {}): DirectRead {
   let fd: number;
