@@ -139,21 +139,38 @@ export async function planSync(htdocs: string, sources: HtdocsSource[], manifest
   return { htdocs, keys: [...new Set(sources.map((s) => s.key))], entries, foreign: foreign.sort(), manifest: next, skipped: skipped.sort() };
 }
 
+/** What prefetchSources holds at most: a file larger than this is left to planSync, and all together. */
+export const PREFETCH_FILE_LIMIT = 256 * 1024;
+export const PREFETCH_BUDGET = 32 * 1024 * 1024;
+
 /**
  * Reads the files of DIRS ahead, as planSync would (confined, never through a link), for a
  * caller that waits on something else meanwhile (deploy, on Python's answer, reads the
  * directories that answer will most likely name). Gives the event loop a turn every few files.
+ * Bounded: only files of at most FILE_LIMIT bytes, and no more than BUDGET bytes in all (a file
+ * left out is read by planSync itself, one at a time, as without a read-ahead). Stops, keeping
+ * what it read, when SIGNAL aborts (the answer came, or the caller failed).
  */
-export async function prefetchSources(dirs: readonly string[]): Promise<Prefetched> {
+export async function prefetchSources(
+  dirs: readonly string[],
+  { signal, fileLimit = PREFETCH_FILE_LIMIT, budget = PREFETCH_BUDGET }: { signal?: AbortSignal; fileLimit?: number; budget?: number } = {},
+): Promise<Prefetched> {
   const out: Prefetched = new Map();
+  let held = 0;
   for (const dir of dirs) {
+    if (signal?.aborted) break;
     const root = await fs.realpath(dir).catch(() => null);
     if (!root) continue;
     const files = await listFiles(dir, []).catch(() => [] as string[]);
     for (const [index, rel] of files.entries()) {
+      if (signal?.aborted) return out;
       const file = path.join(dir, rel);
-      const read = readConfinedSync(file, root);
-      if (read) out.set(file, { root, read, hash: contentHash(read.content) });
+      const read = readConfinedSync(file, root, Math.min(fileLimit, budget - held));
+      if (read) {
+        out.set(file, { root, read, hash: contentHash(read.content) });
+        held += read.content.length;
+      }
+      if (held >= budget) return out;
       if (index % 16 === 15) await new Promise((resolve) => setImmediate(resolve));
     }
   }
@@ -181,8 +198,9 @@ function stampOf(stat: fsSync.Stats): string {
  * `root`. Opened with O_NOFOLLOW (a link planted under the name is not followed), and the
  * descriptor's real path checked against the source directory's (a directory on the way that
  * was swapped for a link is caught too). What is copied is what was read here, never re-read.
+ * MAX_BYTES (a read-ahead's bound): a larger file is not read, and null returned.
  */
-export function readConfinedSync(file: string, root: string): ConfinedRead | null {
+export function readConfinedSync(file: string, root: string, maxBytes = Infinity): ConfinedRead | null {
   let fd: number;
   try {
     fd = fsSync.openSync(file, fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW | fsConstants.O_NONBLOCK);
@@ -200,7 +218,11 @@ export function readConfinedSync(file: string, root: string): ConfinedRead | nul
       real = null;
     }
     if (real === null || !isBelow(real, root)) return null;
-    return { content: fsSync.readFileSync(fd), mode: stat.mode & 0o777, atime: stat.atime, mtime: stat.mtime, stamp: stampOf(stat) };
+    if (stat.size > maxBytes) return null;
+    const content = fsSync.readFileSync(fd);
+    // Grown since fstat: the stamp no longer matches the file, and planSync reads it again.
+    if (content.length > maxBytes) return null;
+    return { content, mode: stat.mode & 0o777, atime: stat.atime, mtime: stat.mtime, stamp: stampOf(stat) };
   } finally {
     fsSync.closeSync(fd);
   }
