@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import fsSync, { constants as fsConstants } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
@@ -73,7 +74,7 @@ export async function readManifest(target: string): Promise<Manifest> {
 export async function writeManifest(target: string, manifest: Manifest): Promise<void> {
   const htdocs = Object.fromEntries(Object.entries(manifest.htdocs).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
   const file = path.join(target, MANIFEST_NAME);
-  const temp = `${file}.${process.pid}.tmp`;
+  const temp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
   await fs.mkdir(target, { recursive: true });
   await fs.writeFile(temp, JSON.stringify({ generator: 'trac-deploy', files: manifest.files ?? {}, htdocs }, null, 1) + '\n');
   await fs.rename(temp, file);
@@ -279,13 +280,20 @@ export async function applySync(plan: SyncPlan): Promise<void> {
  * that is whole under its name is recognised as unchanged by content).
  */
 function writeEntry(entry: SyncEntry, dest: string): void {
-  const temp = path.join(path.dirname(dest), `.${path.basename(dest)}.${process.pid}.tmp`);
-  let made = false;
+  if (!entry.content || entry.mode === undefined) throw new Error(`no content read for ${entry.rel}`);
+  // A random name: a temp file left by a killed earlier run (whose PID a container's next run
+  // often gets again) never stands in the way. Should one collide all the same, another is drawn.
+  let temp = tempBeside(dest);
+  let fd: number;
   try {
-    if (!entry.content || entry.mode === undefined) throw new Error(`no content read for ${entry.rel}`);
-    // The source's own permission bits, never more: a file its owner kept private stays so.
-    const fd = fsSync.openSync(temp, fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL | fsConstants.O_NOFOLLOW, 0o600);
-    made = true;
+    // The source's own permission bits, never more (set below): a file its owner kept private stays so.
+    fd = openExclusive(temp);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    temp = tempBeside(dest);
+    fd = openExclusive(temp);
+  }
+  try {
     try {
       fsSync.writeFileSync(fd, entry.content);
       fsSync.fchmodSync(fd, entry.mode);
@@ -296,9 +304,17 @@ function writeEntry(entry: SyncEntry, dest: string): void {
     }
     fsSync.renameSync(temp, dest);
   } catch (error) {
-    if (made) fsSync.rmSync(temp, { force: true });
+    fsSync.rmSync(temp, { force: true });
     throw error;
   }
+}
+
+function tempBeside(dest: string): string {
+  return path.join(path.dirname(dest), `.${path.basename(dest)}.${randomBytes(6).toString('hex')}.tmp`);
+}
+
+function openExclusive(file: string): number {
+  return fsSync.openSync(file, fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL | fsConstants.O_NOFOLLOW, 0o600);
 }
 
 /**

@@ -179,4 +179,16 @@ describe('planSync / applySync', () => {
     stop.abort();
     expect((await stopped).size).toBe(0);
   });
+
+  it('copies past a temporary file a killed earlier run left under this process id', async () => {
+    const { common, htdocs } = await setup();
+    const plan = await planSync(htdocs, [{ key: 'common', dir: common }], {});
+    // What a run killed between creating its temp file and renaming it leaves behind; a
+    // container's next run often has the same PID.
+    const leftover = path.join(htdocs, 'common', 'css', `.trac.css.${process.pid}.tmp`);
+    await fs.outputFile(leftover, 'half');
+    await applySync(plan);
+    expect(await fs.readFile(path.join(htdocs, 'common', 'css', 'trac.css'), 'utf8')).toBe('a {}\n');
+    expect(await fs.readFile(leftover, 'utf8')).toBe('half');
+  });
 });
