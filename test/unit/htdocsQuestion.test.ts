@@ -1,4 +1,5 @@
 import fs from 'fs-extra';
+import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { inputsOf, questionFor, storeAnswer } from '../../src/python/answerCache.js';
@@ -104,4 +105,50 @@ describe("deploy's Python question and the answer cache", () => {
       expect(await fingerprint(own.paths, own.dirsWithEntries)).not.toBe(asked.before);
     });
   });
+
+  it('starts Python before the look-up ends when the entry is missing, and stops it when the cache answers after all', async () => {
+    const { root, env, home, cache, answer } = await setUp();
+    const question = questionFor(home, env);
+    // The "Python" notes its pid and egg cache, then takes its time (exec: the pid is the sleeper's).
+    const noted = path.join(root, 'python.pid');
+    await fs.outputFile(path.join(home, 'bin', 'python'), `#!/bin/sh\necho "$$ $PYTHON_EGG_CACHE" > '${noted}.part'\nmv '${noted}.part' '${noted}'\nexec sleep 600\n`, { mode: 0o755 });
+    const lstat = fsp.lstat;
+    let pythonSeenDuringLookUp = false;
+    let hooked = false;
+    // While the cache is being looked in (its directory checked), wait for Python to start, then
+    // store a current entry: a run that finished meanwhile kept its answer.
+    (fsp as { lstat: typeof fsp.lstat }).lstat = (async (...args: Parameters<typeof fsp.lstat>) => {
+      if (!hooked && path.resolve(String(args[0])) === path.resolve(cache)) {
+        hooked = true;
+        for (let i = 0; i < 200 && !(await fs.pathExists(noted)); i++) await new Promise((r) => setTimeout(r, 50));
+        pythonSeenDuringLookUp = await fs.pathExists(noted);
+        (fsp as { lstat: typeof fsp.lstat }).lstat = lstat;
+        await storeAnswer(cache, { question, ...inputsOf(question, answer, { inheritFiles: [], pluginsDirs: [] }), answer });
+      }
+      return lstat(...args);
+    }) as typeof fsp.lstat;
+    try {
+      expect(mayBeCached(question, cache)).toBe(false);
+      const asked = await withCacheDir(cache, () => askHtdocs(question, home));
+      expect(hooked).toBe(true);
+      expect(pythonSeenDuringLookUp).toBe(true);
+      expect(asked.fresh).toBe(false);
+      expect(asked.eggCache).toBeNull();
+      expect(asked.answer.trac).toEqual(answer.trac);
+      const [pid, eggCache] = (await fs.readFile(noted, 'utf8')).trim().split(' ');
+      expect(eggCache).toMatch(/trac-deploy-eggs-/);
+      expect(() => process.kill(Number(pid), 0)).toThrow(/ESRCH/);
+      expect(await fs.pathExists(eggCache!)).toBe(false);
+    } finally {
+      (fsp as { lstat: typeof fsp.lstat }).lstat = lstat;
+      const [pid] = (await fs.readFile(noted, 'utf8').catch(() => '')).split(' ');
+      if (pid) {
+        try {
+          process.kill(Number(pid), 'SIGKILL');
+        } catch {
+          // gone, as it should be
+        }
+      }
+    }
+  }, 120_000);
 });
