@@ -78,6 +78,7 @@ async function ask(question: Question, pythonHome: string | null, signal: AbortS
   const eggCache = fsSync.mkdtempSync(path.join(os.tmpdir(), 'trac-deploy-eggs-'));
   const answering = htdocsDirs(question.envPath, { pythonHome, eggCache, signal: AbortSignal.any([signal, stop.signal]) });
   answering.catch(() => undefined);
+  track(eggCache, stop, answering);
   // The child is spawned a few promise steps on; a turn of the event loop lets them run.
   if (launched) setImmediate(launched);
   try {
@@ -86,15 +87,65 @@ async function ask(question: Question, pythonHome: string | null, signal: AbortS
       stop.abort();
       await answering.catch(() => undefined);
       await fs.rm(eggCache, { recursive: true, force: true });
+      untrack(eggCache);
       return { answer: cached, fresh: false, eggCache: null, cacheNote: null, before };
     }
     const answer = await answering;
     return { answer, fresh: true, eggCache, cacheNote: reason ? `the Python answer cache was not used: ${reason}` : null, before };
   } catch (error) {
+    // Python stopped and gone before its egg cache is removed (it could still be unpacking there).
     stop.abort();
+    await settled(answering, CHILD_GRACE_MS);
     await fs.rm(eggCache, { recursive: true, force: true });
+    untrack(eggCache);
     throw error;
   }
+}
+
+/** How long a stopped Python is waited for before its egg cache is removed all the same. */
+const CHILD_GRACE_MS = 10_000;
+
+function settled(promise: Promise<unknown>, ms: number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    timer.unref();
+    promise.then(
+      () => resolve(),
+      () => resolve(),
+    );
+  });
+}
+
+/**
+ * This process's egg caches not removed yet, with the Python that fills each. While there is
+ * one, SIGINT, SIGTERM and SIGHUP (as src/apply/interrupt.ts does for apply) do not end the
+ * process at once: Python is stopped and waited for, the egg caches removed, and the process then
+ * ends as the signal would have ended it (exit code 128 + its number).
+ */
+const live = new Map<string, { stop: AbortController; answering: Promise<unknown> }>();
+const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+let interrupted = false;
+
+function onSignal(signal: NodeJS.Signals): void {
+  if (interrupted) return;
+  interrupted = true;
+  void (async () => {
+    const running = [...live.entries()];
+    for (const [, { stop }] of running) stop.abort();
+    await Promise.all(running.map(([, { answering }]) => settled(answering, CHILD_GRACE_MS)));
+    for (const [dir] of running) fsSync.rmSync(dir, { recursive: true, force: true });
+    process.exit(128 + (os.constants.signals[signal] ?? 1));
+  })();
+}
+
+function track(eggCache: string, stop: AbortController, answering: Promise<unknown>): void {
+  if (live.size === 0) for (const s of SIGNALS) process.on(s, onSignal);
+  live.set(eggCache, { stop, answering });
+}
+
+function untrack(eggCache: string): void {
+  if (!live.delete(eggCache) || live.size > 0) return;
+  for (const s of SIGNALS) process.off(s, onSignal);
 }
 
 /** The kept answer to QUESTION, if the cache may be used and holds a current one; else why not. */
@@ -138,5 +189,7 @@ export async function rememberAnswer(question: Question, asked: Asked, inputs: {
 }
 
 export async function removeEggCache(asked: Asked): Promise<void> {
-  if (asked.eggCache) await fs.rm(asked.eggCache, { recursive: true, force: true });
+  if (!asked.eggCache) return;
+  await fs.rm(asked.eggCache, { recursive: true, force: true });
+  untrack(asked.eggCache);
 }
