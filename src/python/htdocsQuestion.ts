@@ -2,7 +2,7 @@ import fsSync from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { answerFile, cacheDirectory, cachedAnswer, environmentInputs, fingerprint, inputsOf, storeAnswer, usableCacheDirectory, type Question } from './answerCache.js';
+import { answerFile, cacheDirectory, cachedAnswer, fingerprint, inputsOf, questionInputs, storeAnswer, usableCacheDirectory, type Question } from './answerCache.js';
 import { htdocsDirs, type HtdocsAnswer } from './htdocsDirs.js';
 
 /** The answer to "which static directories does this environment serve", and where it came from. */
@@ -14,7 +14,7 @@ export interface Asked {
   eggCache: string | null;
   /** Why the cache was not used, when it was not. */
   cacheNote: string | null;
-  /** Stamps of the environment's own files taken before Python read them. */
+  /** Stamps of what is known to change the answer (questionInputs) taken before Python read it. */
   before: string;
 }
 
@@ -63,9 +63,9 @@ function abandon(taken: { asking: Promise<Asked>; abort: AbortController }): voi
 }
 
 async function ask(question: Question, pythonHome: string | null, signal: AbortSignal, useCache = true, launched?: () => void): Promise<Asked> {
-  const own = environmentInputs(question.envPath);
-  // Taken before Python starts: it may read the environment's files from then on.
-  const before = await fingerprint(own.paths, own.dirsWithEntries);
+  const known = questionInputs(question);
+  // Taken before Python starts: it may read these files from then on.
+  const before = await fingerprint(known.paths, known.dirsWithEntries);
   const looking = lookInCache(question, useCache);
   if (useCache && mayBeCached(question)) {
     const { cached } = await looking;
@@ -170,7 +170,8 @@ export function mayBeCached(question: Question, dir = cacheDirectory()): boolean
 
 /**
  * Keeps a fresh answer for next time, unless it points into this run's temporary egg cache or
- * the environment's own files changed while Python was reading them.
+ * what it is known to depend on (the environment's files, the interpreter, a virtualenv's
+ * site-packages) changed while Python was reading it.
  */
 export async function rememberAnswer(question: Question, asked: Asked, inputs: { inheritFiles: string[]; pluginsDirs: string[] }): Promise<void> {
   if (!asked.fresh) return;
@@ -181,8 +182,8 @@ export async function rememberAnswer(question: Question, asked: Asked, inputs: {
     return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
   };
   if (asked.answer.providers.some((p) => p.dirs.some(([, dir]) => dir && within(dir)))) return;
-  const own = environmentInputs(question.envPath);
-  if ((await fingerprint(own.paths, own.dirsWithEntries)) !== asked.before) return;
+  const known = questionInputs(question);
+  if ((await fingerprint(known.paths, known.dirsWithEntries)) !== asked.before) return;
   const cache = await usableCacheDirectory(cacheDirectory());
   if (!cache.dir) return;
   await storeAnswer(cache.dir, { question, ...inputsOf(question, asked.answer, inputs), answer: asked.answer });

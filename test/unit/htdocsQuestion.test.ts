@@ -4,7 +4,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { inputsOf, questionFor, storeAnswer } from '../../src/python/answerCache.js';
 import type { HtdocsAnswer } from '../../src/python/htdocsDirs.js';
-import { askHtdocs, mayBeCached, removeEggCache } from '../../src/python/htdocsQuestion.js';
+import { askHtdocs, mayBeCached, rememberAnswer, removeEggCache } from '../../src/python/htdocsQuestion.js';
 import { tempDir } from '../helpers/tempDir.js';
 
 /**
@@ -97,8 +97,8 @@ describe("deploy's Python question and the answer cache", () => {
     const answerFile = path.join(home, 'answer.json');
     await fs.outputFile(path.join(home, 'bin', 'python'), `#!/bin/sh\necho '[x]' >> '${path.join(env, 'conf', 'trac.ini')}'\ncat '${answerFile}'\n`, { mode: 0o755 });
     await withCacheDir(cache, async () => {
-      const { fingerprint, environmentInputs } = await import('../../src/python/answerCache.js');
-      const own = environmentInputs(env);
+      const { fingerprint, questionInputs } = await import('../../src/python/answerCache.js');
+      const own = questionInputs(question);
       const asked = await askHtdocs(question, home);
       await removeEggCache(asked);
       expect(asked.fresh).toBe(true);
@@ -151,4 +151,37 @@ describe("deploy's Python question and the answer cache", () => {
       }
     }
   }, 120_000);
+
+  it("keeps no answer when the virtualenv's site-packages changed while Python answered (a pip install meanwhile)", async () => {
+    const { env, home, cache, answer } = await setUp();
+    // A virtualenv's layout: lib/pythonX.Y/site-packages, Trac's package in it.
+    const site = path.join(home, 'lib', 'python3.11', 'site-packages');
+    await fs.mkdirp(path.join(site, 'trac', 'htdocs'));
+    const inVenv: HtdocsAnswer = {
+      ...answer,
+      python: { ...answer.python, sitePackages: [site], path: [site] },
+      trac: { version: '1.6', package: path.join(site, 'trac') },
+      providers: [{ name: 'trac.web.chrome.Chrome', dirs: [['common', path.join(site, 'trac', 'htdocs')]] }],
+    };
+    const answerFile = path.join(home, 'answer.json');
+    await fs.outputFile(answerFile, JSON.stringify(inVenv));
+    const question = questionFor(home, env);
+    const inputs = { inheritFiles: [], pluginsDirs: [] };
+    await withCacheDir(cache, async () => {
+      // Unchanged while it answered: kept.
+      const quiet = await askHtdocs(question, home);
+      await removeEggCache(quiet);
+      await rememberAnswer(question, quiet, inputs);
+      expect(mayBeCached(question, cache)).toBe(true);
+      await fs.remove(cache);
+      await fs.mkdir(cache, { mode: 0o700 });
+      // A distribution installed while it answered: the answer may be of the old state, not kept.
+      await fs.outputFile(path.join(home, 'bin', 'python'), `#!/bin/sh\nmkdir -p '${path.join(site, 'NewDist-1.0.dist-info')}'\ncat '${answerFile}'\n`, { mode: 0o755 });
+      const busy = await askHtdocs(question, home);
+      await removeEggCache(busy);
+      expect(busy.fresh).toBe(true);
+      await rememberAnswer(question, busy, inputs);
+      expect(mayBeCached(question, cache)).toBe(false);
+    });
+  });
 });
