@@ -8,12 +8,13 @@
 // through find + xargs, the least any inspection must do.
 // Part 2, the preflight (Trac opens each environment, python/preflight.py): environments made
 // from one `trac-admin initenv` (its trac.ini, its database hard-linked, log and db dirs open to
-// every user, so root's Apache user and nobody both get Trac's full answer); a --no-preflight row
-// on them first (each SQLite database opened: the realistic cost of part 1), then rows for one
+// every user, so root's Apache user and nobody both get Trac's full answer); --no-preflight rows
+// on them first (each SQLite database read: the realistic cost of part 1), then rows for one
 // Python process and for one per core (the default) side by side, so their ratio is in one run.
 // Goal (issue 16): 100,000 environments under 30 s and 500 MB, as root and as another user.
 // BENCH_SCALE_COUNTS=1000,10000 (part 1) and BENCH_PREFLIGHT_COUNTS=1000,10000 (part 2, the
-// default: 100,000 with the preflight takes minutes) choose the sizes.
+// default: 100,000 with the preflight takes minutes) choose the sizes; BENCH_PREFLIGHT=0 keeps
+// only part 2's --no-preflight rows (the SQLite file reader against SQLite opening each database).
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -75,8 +76,23 @@ try {
       }
       const args = [CLI, 'inspect', parent, '--json', '--python-home', VENV];
       const who = asRoot ? 'root (preflight as the Apache user)' : 'this user';
-      // The same environments without Trac: what reading them costs (each SQLite database opened).
-      print(count, `--no-preflight, initenv-made (SQLite read), ${asRoot ? 'root' : 'this user'}`, timed('node', [CLI, 'inspect', parent, '--json', '--no-preflight']));
+      // The same environments without Trac: what reading them costs. Each database is read by
+      // trac-deploy's SQLite file reader (SQLite itself opens one, to accept the schema), and, as
+      // the peer in the same run, by SQLite for every one (TRAC_DEPLOY_SQLITE_FILE_READER=0,
+      // what inspect did before the reader), alternately, as this user and as nobody.
+      const noPreflight = [CLI, 'inspect', parent, '--json', '--no-preflight'];
+      const sqliteEverywhere = { TRAC_DEPLOY_SQLITE_FILE_READER: '0' };
+      const me = asRoot ? 'root' : 'this user';
+      print(count, `--no-preflight, initenv-made, file reader, ${me}`, timed('node', noPreflight));
+      print(count, `--no-preflight, initenv-made, SQLite opens each (peer), ${me}`, timed('node', noPreflight, sqliteEverywhere));
+      if (asRoot) {
+        print(count, '--no-preflight, initenv-made, file reader, nobody (setpriv)', timed(asNobody[0], [...asNobody.slice(1), 'node', ...noPreflight]));
+        print(count, '--no-preflight, initenv-made, SQLite opens each (peer), nobody', timed(asNobody[0], [...asNobody.slice(1), 'node', ...noPreflight], sqliteEverywhere));
+      }
+      if (process.env.BENCH_PREFLIGHT === '0') {
+        fs.rmSync(parent, { recursive: true, force: true });
+        continue;
+      }
       print(count, `preflight, 1 process, ${who}`, timed('node', args, { TRAC_DEPLOY_PREFLIGHT_WORKERS: '1' }));
       print(count, `preflight, one per core (default), ${who}`, timed('node', args));
       if (asRoot) {

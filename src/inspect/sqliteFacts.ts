@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import { confirmSchema, readTracTables, type RepositoryRow, type TracRows } from './sqliteFile/tracTables.js';
 import type { Problem, Repository } from './types.js';
 
 export interface SqliteFacts {
@@ -10,45 +11,63 @@ export interface SqliteFacts {
   problems: Problem[];
 }
 
-/** better-sqlite3, loaded on the first database (a parent directory opens thousands). */
+/** better-sqlite3, loaded on the first database the file reader leaves to SQLite. */
 let sqlite: typeof import('better-sqlite3') | undefined;
 
 /**
  * Reads what deployment needs from a Trac SQLite database, read-only and without waiting
  * more than a moment for a lock. Every failure becomes a problem, never an exception.
+ *
+ * The file is read directly first (sqliteFile/tracTables.ts: a few pages instead of SQLite
+ * parsing the whole schema, which is most of the cost of inspecting a parent directory of
+ * SQLite environments); whenever that reader is not sure to answer as SQLite would, SQLite
+ * answers. TRAC_DEPLOY_SQLITE_FILE_READER=0 makes SQLite answer always.
  */
 export async function readSqliteFacts(dbPath: string): Promise<SqliteFacts> {
-  const facts: SqliteFacts = { databaseVersion: null, repositories: [], domainUsers: [], problems: [] };
   // A missing file is common (synthetic or half-made environments): no need to load SQLite.
   if (!isFile(dbPath)) {
-    facts.problems.push({ code: 'database-missing', severity: 'error', message: `SQLite database ${dbPath} does not exist or cannot be opened`, path: dbPath });
-    return facts;
+    return { databaseVersion: null, repositories: [], domainUsers: [], problems: [{ code: 'database-missing', severity: 'error', message: `SQLite database ${dbPath} does not exist or cannot be opened`, path: dbPath }] };
   }
-  const Database = (sqlite ??= (await import('better-sqlite3')).default);
-  let db: import('better-sqlite3').Database | undefined;
+  const direct = process.env.TRAC_DEPLOY_SQLITE_FILE_READER === '0' ? null : readTracTables(dbPath);
+  if (direct !== null && 'rows' in direct) return factsOf(dbPath, direct.rows);
   try {
-    db = new Database(dbPath, { readonly: true, fileMustExist: true, timeout: 250 });
-    const row = db.prepare("SELECT value FROM system WHERE name = 'database_version'").get() as
-      | { value: string }
-      | undefined;
-    facts.databaseVersion = row ? Number.parseInt(row.value, 10) : null;
-    if (row === undefined) {
-      facts.problems.push({
-        code: 'database-version-missing',
-        severity: 'warning',
-        message: `${dbPath} has no database_version in its system table`,
-        path: dbPath,
-      });
-    }
+    const rows = await readTracTablesWithSqlite(dbPath);
+    if (direct !== null && direct.unconfirmedSchema !== undefined) confirmSchema(direct.unconfirmedSchema);
+    return factsOf(dbPath, rows);
+  } catch (error) {
+    return { databaseVersion: null, repositories: [], domainUsers: [], problems: [sqliteProblem(dbPath, error)] };
+  }
+}
+
+/**
+ * The same rows as readTracTables, from SQLite itself (better-sqlite3, read-only, waiting at
+ * most 250 ms for a lock). Throws SQLite's errors.
+ */
+export async function readTracTablesWithSqlite(dbPath: string): Promise<TracRows> {
+  const Database = (sqlite ??= (await import('better-sqlite3')).default);
+  const db = new Database(dbPath, { readonly: true, fileMustExist: true, timeout: 250 });
+  try {
+    const row = db.prepare("SELECT value FROM system WHERE name = 'database_version'").get() as { value: unknown } | undefined;
     // Opening a database parses its whole schema (most of the cost of these facts): one query
     // for the optional tables instead of one per table.
     const tables = new Set((db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('repository', 'permission')").all() as { name: string }[]).map((t) => t.name));
-    facts.repositories = tables.has('repository') ? readRepositoryTable(db) : [];
-    facts.domainUsers = tables.has('permission') ? readDomainUsers(db) : [];
-  } catch (error) {
-    facts.problems.push(sqliteProblem(dbPath, error));
+    return {
+      databaseVersion: row?.value,
+      repository: tables.has('repository') ? (db.prepare('SELECT id, name, value FROM repository').all() as RepositoryRow[]) : null,
+      permissionUsers: tables.has('permission') ? (db.prepare('SELECT DISTINCT username FROM permission').all() as { username: unknown }[]).map((r) => r.username) : null,
+    };
   } finally {
-    db?.close();
+    db.close();
+  }
+}
+
+function factsOf(dbPath: string, rows: TracRows): SqliteFacts {
+  const facts: SqliteFacts = { databaseVersion: null, repositories: repositoriesOf(rows.repository ?? []), domainUsers: domainUsersOf(rows.permissionUsers ?? []), problems: [] };
+  if (rows.databaseVersion === undefined) {
+    facts.problems.push({ code: 'database-version-missing', severity: 'warning', message: `${dbPath} has no database_version in its system table`, path: dbPath });
+  } else {
+    const version = Number.parseInt(String(rows.databaseVersion), 10);
+    facts.databaseVersion = Number.isNaN(version) ? null : version;
   }
   return facts;
 }
@@ -61,40 +80,46 @@ function isFile(file: string): boolean {
   }
 }
 
-function readRepositoryTable(db: import('better-sqlite3').Database): Repository[] {
-  const rows = db.prepare('SELECT id, name, value FROM repository').all() as {
-    id: number;
-    name: string;
-    value: string | null;
-  }[];
-  const byId = new Map<number, Map<string, string>>();
+function repositoriesOf(rows: readonly RepositoryRow[]): Repository[] {
+  const byId = new Map<unknown, Map<unknown, unknown>>();
   for (const row of rows) {
-    const props = byId.get(row.id) ?? new Map<string, string>();
+    const props = byId.get(row.id) ?? new Map<unknown, unknown>();
     props.set(row.name, row.value ?? '');
     byId.set(row.id, props);
   }
   const repositories: Repository[] = [];
   for (const props of byId.values()) {
-    const name = props.get('name');
+    const text = (key: string) => {
+      const value = props.get(key);
+      return value === undefined ? undefined : String(value);
+    };
+    const name = text('name');
     // Trac's DbRepositoryProvider: a row set is a repository only with a dir or an alias. Every
     // repository, trac.ini's too, gets an id row with just its name (and youngest_rev after a
     // resync): those are not repositories of their own.
     if (name === undefined || !(props.has('dir') || props.has('alias'))) continue;
     repositories.push({
       name,
-      type: props.get('type') || '',
-      dir: props.get('dir') || null,
-      alias: props.get('alias') || null,
-      hidden: ['1', 'true', 'yes', 'enabled', 'on'].includes((props.get('hidden') ?? '').toLowerCase()),
+      type: text('type') || '',
+      dir: text('dir') || null,
+      alias: text('alias') || null,
+      hidden: ['1', 'true', 'yes', 'enabled', 'on'].includes((text('hidden') ?? '').toLowerCase()),
       source: 'database',
     });
   }
   return repositories;
 }
 
-function readDomainUsers(db: import('better-sqlite3').Database): string[] {
-  const rows = db.prepare('SELECT DISTINCT username FROM permission').all() as { username: string }[];
-  return rows.map((r) => r.username).filter((u) => u.includes('\\') || /@/.test(u));
+/**
+ * The names with a domain or realm, in SQLite's BINARY order (UTF-8 bytes; the order of
+ * Trac's permission index), so both readers list them alike.
+ */
+function domainUsersOf(users: readonly unknown[]): string[] {
+  return users
+    .filter((u): u is string => typeof u === 'string' && (u.includes('\\') || u.includes('@')))
+    .map((u) => Buffer.from(u))
+    .sort(Buffer.compare)
+    .map((b) => b.toString());
 }
 
 function sqliteProblem(dbPath: string, error: unknown): Problem {

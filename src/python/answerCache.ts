@@ -31,11 +31,12 @@ export type CachedAnswer = CacheEntry<Question, HtdocsAnswer>;
 const PROGRAM = 'htdocs_dirs.py';
 /**
  * Variables that change what the interpreter imports or how it runs: the import path, the
- * shared libraries it loads (a Subversion or database binding), where it reads bytecode from
- * (PYTHONPYCACHEPREFIX), the warnings it turns into errors, and HOME (the user site directory,
- * ~/.python-eggs).
+ * shared libraries it loads (a Subversion or database binding), the warnings it turns into
+ * errors, and HOME (the user site directory, ~/.python-eggs). Not PYTHONPYCACHEPREFIX: Trac is
+ * asked without it (htdocsDirs.ts, preflight.ts), as the daemon runs, reading bytecode beside
+ * the sources.
  */
-const PYTHON_VARIABLES = ['PATH', 'PYTHONPATH', 'PYTHONHOME', 'PYTHONUSERBASE', 'PYTHONNOUSERSITE', 'PYTHONSAFEPATH', 'PYTHONPLATLIBDIR', 'PYTHONPYCACHEPREFIX', 'PYTHONWARNINGS', 'LD_LIBRARY_PATH', 'LD_PRELOAD', 'HOME'];
+const PYTHON_VARIABLES = ['PATH', 'PYTHONPATH', 'PYTHONHOME', 'PYTHONUSERBASE', 'PYTHONNOUSERSITE', 'PYTHONSAFEPATH', 'PYTHONPLATLIBDIR', 'PYTHONWARNINGS', 'LD_LIBRARY_PATH', 'LD_PRELOAD', 'HOME'];
 const MAX_ENTRY = 4 * 1024 * 1024;
 
 export function questionFor(pythonHome: string | null | undefined, envPath: string, env: NodeJS.ProcessEnv = process.env): Question {

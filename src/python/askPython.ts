@@ -9,7 +9,8 @@ export const PYTHON_PROGRAMS_DIR = fileURLToPath(new URL('../../python/', import
 export type PythonRunner = (
   file: string,
   args: string[],
-  options: { env: Record<string, string>; signal?: AbortSignal },
+  /** Added to this process's environment; a variable set to undefined is removed from it. */
+  options: { env: Record<string, string | undefined>; signal?: AbortSignal },
 ) => Promise<{ exitCode?: number | undefined; stdout: string; stderr: string; failed?: boolean; code?: string | undefined }>;
 
 /**
@@ -57,7 +58,7 @@ export async function askPython<T>(
   python: { command: string; from: string },
   program: string,
   args: string[],
-  options: { env?: Record<string, string>; run?: PythonRunner; signal?: AbortSignal } = {},
+  options: { env?: Record<string, string | undefined>; run?: PythonRunner; signal?: AbortSignal } = {},
 ): Promise<{ exitCode: number; answer: T }> {
   const run = options.run ?? childProcessRunner;
   const result = await run(python.command, [path.join(PYTHON_PROGRAMS_DIR, program), ...args], { env: options.env ?? {}, ...(options.signal ? { signal: options.signal } : {}) });

@@ -38,7 +38,9 @@ export async function htdocsDirs(
 ): Promise<HtdocsAnswer> {
   const python = pythonFor(options.pythonHome);
   const { answer } = await askPython<Raw>(python, 'htdocs_dirs.py', [envPath], {
-    env: { PYTHON_EGG_CACHE: options.eggCache },
+    // Run as root with root's environment: no bytecode written (root-owned plugins/__pycache__ is
+    // the daemon's to make), none read from root's PYTHONPYCACHEPREFIX (the daemon has none).
+    env: { PYTHON_EGG_CACHE: options.eggCache, PYTHONDONTWRITEBYTECODE: '1', PYTHONPYCACHEPREFIX: undefined },
     ...(options.run ? { run: options.run } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
   });

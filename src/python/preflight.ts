@@ -99,7 +99,9 @@ export async function runPreflight(request: PreflightRequest, run: PreflightRunn
     ? [`--reuid=${request.asUser.user}`, `--regid=${request.asUser.group}`, '--init-groups', '--', python, '-c', program]
     : ['-c', program];
   const header = `${JSON.stringify({ siteDirs: request.siteDirs, svnBindings: request.svnBindings })}\n`;
-  const env = { PYTHON_EGG_CACHE: request.eggCache, PYTHONDONTWRITEBYTECODE: '1' };
+  // No bytecode written (python/preflight.py), and none read from a PYTHONPYCACHEPREFIX of the
+  // caller's shell: the daemon reads it beside the sources, as this does then.
+  const env = { PYTHON_EGG_CACHE: request.eggCache, PYTHONDONTWRITEBYTECODE: '1', PYTHONPYCACHEPREFIX: undefined };
   const workers = request.workers ?? preflightWorkerCount(request.environments.length);
   const outcome = await runPreflightWorkers(request.environments, workers, (input, onLine, signal) => run(command, args, withHeader(header, input), onLine, env, signal));
   const first = outcome.first as

@@ -10,7 +10,8 @@ export type PreflightRunner = (
   args: string[],
   input: AsyncIterable<string>,
   onLine: (line: string) => void,
-  env: Record<string, string>,
+  /** Added to this process's environment; a variable set to undefined is removed from it. */
+  env: Record<string, string | undefined>,
   signal: AbortSignal,
 ) => Promise<{ exitCode: number | null; signal?: NodeJS.Signals | null; stderr: string; error?: string }>;
 

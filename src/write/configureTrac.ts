@@ -38,7 +38,9 @@ export async function configureTrac(settings: TracSetting[], tracAdmin: string, 
       const [, ...args] = setting.argv;
       // Loaded when used: execa costs start-up time on every run that never calls it.
       const { execa } = await import('execa');
-      const run = await execa(tracAdmin, args, { reject: false, all: true, stdin: 'ignore', timeout: 120000 });
+      // trac-admin loads the environment's plugins: as root, no bytecode (a root-owned
+      // plugins/__pycache__ is the daemon's to make).
+      const run = await execa(tracAdmin, args, { reject: false, all: true, stdin: 'ignore', timeout: 120000, env: { PYTHONDONTWRITEBYTECODE: '1' } });
       if (run.exitCode !== 0) {
         throw jobFailed(
           `--configure-trac: ${shWords(setting.argv)} failed (${run.exitCode ?? run.shortMessage}); trac.ini's previous content is in ${backup}`,

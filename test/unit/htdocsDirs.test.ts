@@ -11,7 +11,7 @@ const fake = (stdout: string, exitCode = 0, code?: string): PythonRunner => asyn
 
 describe('htdocsDirs', () => {
   it('asks --python-home\'s bin/python and passes the egg cache', async () => {
-    let asked: { file: string; env: Record<string, string> } | undefined;
+    let asked: { file: string; env: Record<string, string | undefined> } | undefined;
     const answer: HtdocsAnswer = {
       python: { executable: '/v/bin/python', version: '3.11.2', prefix: '/v', basePrefix: '/usr', sitePackages: [] },
       trac: { version: '1.6', package: '/v/lib/trac' },
@@ -22,7 +22,8 @@ describe('htdocsDirs', () => {
       return { exitCode: 0, stdout: JSON.stringify(answer), stderr: '' };
     };
     expect(await htdocsDirs('/env', { pythonHome: '/v', eggCache: '/tmp/eggs', run })).toEqual(answer);
-    expect(asked).toEqual({ file: '/v/bin/python', env: { PYTHON_EGG_CACHE: '/tmp/eggs' } });
+    // No bytecode written, none read from the caller's PYTHONPYCACHEPREFIX (undefined: removed).
+    expect(asked).toStrictEqual({ file: '/v/bin/python', env: { PYTHON_EGG_CACHE: '/tmp/eggs', PYTHONDONTWRITEBYTECODE: '1', PYTHONPYCACHEPREFIX: undefined } });
   });
 
   it('turns a Python without Trac into an exit-2 error naming the interpreter', async () => {

@@ -313,6 +313,19 @@ describe('the kept preflight verdict', () => {
     expect(asked).toBe(2);
   });
 
+  it("is kept when PYTHONPYCACHEPREFIX changes: Trac is asked without it, as the daemon runs (test/integration/tracBytecode.test.ts)", async () => {
+    await ask();
+    const saved = process.env.PYTHONPYCACHEPREFIX;
+    process.env.PYTHONPYCACHEPREFIX = path.join(root, 'other');
+    try {
+      expect((await ask()).preflight).toHaveProperty('cachedFrom');
+    } finally {
+      if (saved === undefined) delete process.env.PYTHONPYCACHEPREFIX;
+      else process.env.PYTHONPYCACHEPREFIX = saved;
+    }
+    expect(asked).toBe(1);
+  });
+
   it('is asked again when trac.ini changes', () => expectReasked(() => fs.appendFile(path.join(env, 'conf', 'trac.ini'), '\n[logging]\nlog_type = none\n')));
   it('is asked again when trac.ini changes mode', () => expectReasked(() => fs.chmod(path.join(env, 'conf', 'trac.ini'), 0o600)));
   it('is asked again when the environment directory changes owner', () => expectReasked(() => fs.chown(env, 4242, 4242)), 20_000);
@@ -460,4 +473,63 @@ describe("Trac's log check made again (logStillWritable)", () => {
     expect(await logStillWritable(answer([log(), path.dirname(log())]), env, null), 'root may').toBe(true);
     expect(await logStillWritable(answer([log(), path.dirname(log())]), env, { user: 'no-such-user-here', group: 'no-such-group' }), 'unsure: no').toBe(false);
   });
+
+  /**
+   * The log file not there: its directory must be writable and searchable by the user, as
+   * Trac's check says (python/preflight.py log_problem). CHECK makes the check as that user.
+   */
+  async function expectDirectoryChecked(check: (file: string, dir: string) => Promise<boolean>, owner: number): Promise<void> {
+    const dir = path.join(root, 'logs');
+    const file = path.join(dir, 'trac.log');
+    await fs.mkdir(dir);
+    await fs.chown(dir, owner, owner);
+    await fs.chmod(dir, 0o700);
+    expect(await check(file, dir), 'the log missing, its directory writable and searchable').toBe(true);
+    await fs.chmod(dir, 0o666);
+    expect(await check(file, dir), 'writable, not searchable').toBe(false);
+    await fs.chown(dir, 0, 0);
+    await fs.chmod(dir, 0o755);
+    expect(await check(file, dir), 'writable by root only').toBe(false);
+    await fs.rm(dir, { recursive: true });
+    expect(await check(file, dir), 'no directory').toBe(false);
+  }
+
+  it.runIf(asApacheUser)('checks the directory as the web server user when the log file is not there (setpriv)', async () => {
+    const user = { user: apache!.user, group: apache!.group };
+    const uid = Number(spawnSync('id', ['-u', user.user], { encoding: 'utf8' }).stdout.trim());
+    await expectDirectoryChecked((file, dir) => logStillWritable(answer([file, dir]), env, user), uid);
+  });
+
+  // Trac asked as the user running trac-deploy: the check is made in this process (access(2)).
+  // Root passes any directory (access ignores modes for root): then the check runs in a Node
+  // process of its own as nobody, this module bundled for it (rolldown, the project's bundler).
+  it('checks the directory as the current user when the log file is not there (in this process)', async () => {
+    if (process.getuid?.() !== 0) {
+      await expectDirectoryChecked((file, dir) => logStillWritable(answer([file, dir]), env, null), process.getuid?.() ?? 0);
+      return;
+    }
+    const nobody = spawnSync('id', ['-u', 'nobody'], { encoding: 'utf8' });
+    const nogroup = spawnSync('getent', ['group', 'nogroup'], { encoding: 'utf8' });
+    if (nobody.status !== 0 || nogroup.status !== 0) throw new Error('no user nobody (group nogroup) to make the check as');
+    const { rolldown } = await import('rolldown');
+    const bundled = await rolldown({ input: path.join(ROOT, 'src', 'inspect', 'preflightCache.ts'), platform: 'node', resolve: { extensionAlias: { '.js': ['.ts', '.js'] } }, logLevel: 'silent' });
+    await bundled.write({ file: path.join(root, 'bundle', 'preflightCache.mjs'), format: 'esm' });
+    await bundled.close();
+    // version.ts reads the package.json above the module.
+    await fs.writeFile(path.join(root, 'package.json'), '{"version": "0.0.0"}');
+    const main = path.join(root, 'bundle', 'check.mjs');
+    await fs.writeFile(
+      main,
+      "const { logStillWritable } = await import('./preflightCache.mjs');\n" +
+        "const [file, dir] = process.argv.slice(2);\n" +
+        "process.stdout.write(String(await logStillWritable({ status: 'ran', environments: [{ accessInputs: [file, dir] }] }, '/', null)));\n",
+    );
+    await fs.chmod(path.join(root, 'bundle'), 0o755);
+    const asNobody = async (file: string, dir: string): Promise<boolean> => {
+      const run = spawnSync('setpriv', ['--reuid=nobody', '--regid=nogroup', '--clear-groups', '--', process.execPath, main, file, dir], { encoding: 'utf8', cwd: '/', timeout: 60_000 });
+      if (run.stdout !== 'true' && run.stdout !== 'false') throw new Error(`the check as nobody did not answer: ${run.stderr}`);
+      return run.stdout === 'true';
+    };
+    await expectDirectoryChecked(asNobody, Number(nobody.stdout.trim()));
+  }, 60_000);
 });
