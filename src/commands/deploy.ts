@@ -56,6 +56,9 @@ export async function runDeploy(args: DeployArgs): Promise<DeployOutcome> {
   // Awaited below; marked handled now, so a failure that comes before the inspection ends is not
   // an unhandled rejection (which would end the process with a stack trace).
   asking.catch(() => undefined);
+  // The read-ahead below stops once the answer is in (what it read by then is used) or deploy
+  // fails: it never outlives the question, nor delays the exit.
+  const readAhead = new AbortController();
   try {
     const manifest = await readManifest(target);
     const inspection = await inspectPath(args.env);
@@ -75,9 +78,9 @@ export async function runDeploy(args: DeployArgs): Promise<DeployOutcome> {
       } catch {
         // renderDeploy reports it
       }
-      prefetching = prefetchSources(likelyStaticDirs(envPath, args.pythonHome)).catch(() => undefined);
+      prefetching = prefetchSources(likelyStaticDirs(envPath, args.pythonHome), { signal: readAhead.signal }).catch(() => undefined);
     }
-    let asked = await asking;
+    let asked = await asking.finally(() => readAhead.abort());
     const inspected = inspection.environments[0];
     if (!asked.fresh && inspected?.problems.some((p) => DOUBTS.has(p.code))) {
       // The cached verdict predates what the inspection just saw in the database: Trac decides.
@@ -143,6 +146,7 @@ export async function runDeploy(args: DeployArgs): Promise<DeployOutcome> {
       await remembering;
     }
   } finally {
+    readAhead.abort();
     await asking.then(removeEggCache, () => undefined);
   }
 }

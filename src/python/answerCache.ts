@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import fs, { type FileHandle } from 'node:fs/promises';
-import { constants, type BigIntStats, type Stats } from 'node:fs';
+import { constants, readdirSync, type BigIntStats, type Stats } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { PYTHON_PROGRAMS_DIR, pythonFor } from './askPython.js';
@@ -54,6 +54,29 @@ export function pythonVariables(env: NodeJS.ProcessEnv = process.env): Record<st
 export function environmentInputs(envPath: string): { paths: string[]; dirsWithEntries: string[] } {
   const plugins = path.join(envPath, 'plugins');
   return { paths: [path.join(envPath, 'VERSION'), path.join(envPath, 'conf', 'trac.ini'), plugins], dirsWithEntries: [plugins] };
+}
+
+/**
+ * What can change the answer and is known before Python is asked: the environment's own files,
+ * the interpreter and our program, and, for a virtualenv's interpreter (DIR/bin/python), its
+ * site-packages and Trac's package there (what a pip install changes). Stamped before Python
+ * starts and again before the answer is kept: a change while Python read them keeps nothing.
+ */
+export function questionInputs(question: Question): { paths: string[]; dirsWithEntries: string[] } {
+  const own = environmentInputs(question.envPath);
+  const paths = [...own.paths, question.program];
+  if (path.isAbsolute(question.python)) {
+    paths.push(question.python);
+    const lib = path.join(path.dirname(path.dirname(question.python)), 'lib');
+    let names: string[] = [];
+    try {
+      names = readdirSync(lib).filter((name) => /^python\d/.test(name)).sort();
+    } catch {
+      // not a virtualenv's layout: its site-packages are stamped when the answer is kept
+    }
+    for (const name of names) paths.push(path.join(lib, name, 'site-packages'), path.join(lib, name, 'site-packages', 'trac'));
+  }
+  return { paths, dirsWithEntries: own.dirsWithEntries };
 }
 
 /** The files and directories whose change can change the answer. */

@@ -26,13 +26,18 @@ export const childProcessRunner: PythonRunner = async (file, args, options) => {
       { env: { ...process.env, ...options.env }, timeout: 120_000, maxBuffer: 64 * 1024 * 1024, encoding: 'utf8', ...(options.signal ? { signal: options.signal } : {}) },
       (error, stdout, stderr) => {
         const code = (error as NodeJS.ErrnoException | null)?.code;
-        resolve({
-          exitCode: typeof code === 'string' ? undefined : (child.exitCode ?? undefined),
-          stdout,
-          stderr,
-          failed: Boolean(error),
-          code: typeof code === 'string' ? code : undefined,
-        });
+        const done = () =>
+          resolve({
+            exitCode: typeof code === 'string' ? undefined : (child.exitCode ?? undefined),
+            stdout,
+            stderr,
+            failed: Boolean(error),
+            code: typeof code === 'string' ? code : undefined,
+          });
+        // Aborted, execFile answers as soon as it sent the kill: the child is waited for, so
+        // who awaits this knows Python is gone (and no longer writes in its egg cache).
+        if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) child.once('exit', done);
+        else done();
       },
     );
     child.stdin?.end();

@@ -2,7 +2,7 @@ import fsSync from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { answerFile, cacheDirectory, cachedAnswer, environmentInputs, fingerprint, inputsOf, storeAnswer, usableCacheDirectory, type Question } from './answerCache.js';
+import { answerFile, cacheDirectory, cachedAnswer, fingerprint, inputsOf, questionInputs, storeAnswer, usableCacheDirectory, type Question } from './answerCache.js';
 import { htdocsDirs, type HtdocsAnswer } from './htdocsDirs.js';
 
 /** The answer to "which static directories does this environment serve", and where it came from. */
@@ -14,7 +14,7 @@ export interface Asked {
   eggCache: string | null;
   /** Why the cache was not used, when it was not. */
   cacheNote: string | null;
-  /** Stamps of the environment's own files taken before Python read them. */
+  /** Stamps of what is known to change the answer (questionInputs) taken before Python read it. */
   before: string;
 }
 
@@ -63,9 +63,9 @@ function abandon(taken: { asking: Promise<Asked>; abort: AbortController }): voi
 }
 
 async function ask(question: Question, pythonHome: string | null, signal: AbortSignal, useCache = true, launched?: () => void): Promise<Asked> {
-  const own = environmentInputs(question.envPath);
-  // Taken before Python starts: it may read the environment's files from then on.
-  const before = await fingerprint(own.paths, own.dirsWithEntries);
+  const known = questionInputs(question);
+  // Taken before Python starts: it may read these files from then on.
+  const before = await fingerprint(known.paths, known.dirsWithEntries);
   const looking = lookInCache(question, useCache);
   if (useCache && mayBeCached(question)) {
     const { cached } = await looking;
@@ -78,6 +78,7 @@ async function ask(question: Question, pythonHome: string | null, signal: AbortS
   const eggCache = fsSync.mkdtempSync(path.join(os.tmpdir(), 'trac-deploy-eggs-'));
   const answering = htdocsDirs(question.envPath, { pythonHome, eggCache, signal: AbortSignal.any([signal, stop.signal]) });
   answering.catch(() => undefined);
+  track(eggCache, stop, answering);
   // The child is spawned a few promise steps on; a turn of the event loop lets them run.
   if (launched) setImmediate(launched);
   try {
@@ -86,15 +87,65 @@ async function ask(question: Question, pythonHome: string | null, signal: AbortS
       stop.abort();
       await answering.catch(() => undefined);
       await fs.rm(eggCache, { recursive: true, force: true });
+      untrack(eggCache);
       return { answer: cached, fresh: false, eggCache: null, cacheNote: null, before };
     }
     const answer = await answering;
     return { answer, fresh: true, eggCache, cacheNote: reason ? `the Python answer cache was not used: ${reason}` : null, before };
   } catch (error) {
+    // Python stopped and gone before its egg cache is removed (it could still be unpacking there).
     stop.abort();
+    await settled(answering, CHILD_GRACE_MS);
     await fs.rm(eggCache, { recursive: true, force: true });
+    untrack(eggCache);
     throw error;
   }
+}
+
+/** How long a stopped Python is waited for before its egg cache is removed all the same. */
+const CHILD_GRACE_MS = 10_000;
+
+function settled(promise: Promise<unknown>, ms: number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    timer.unref();
+    promise.then(
+      () => resolve(),
+      () => resolve(),
+    );
+  });
+}
+
+/**
+ * This process's egg caches not removed yet, with the Python that fills each. While there is
+ * one, SIGINT, SIGTERM and SIGHUP (as src/apply/interrupt.ts does for apply) do not end the
+ * process at once: Python is stopped and waited for, the egg caches removed, and the process then
+ * ends as the signal would have ended it (exit code 128 + its number).
+ */
+const live = new Map<string, { stop: AbortController; answering: Promise<unknown> }>();
+const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+let interrupted = false;
+
+function onSignal(signal: NodeJS.Signals): void {
+  if (interrupted) return;
+  interrupted = true;
+  void (async () => {
+    const running = [...live.entries()];
+    for (const [, { stop }] of running) stop.abort();
+    await Promise.all(running.map(([, { answering }]) => settled(answering, CHILD_GRACE_MS)));
+    for (const [dir] of running) fsSync.rmSync(dir, { recursive: true, force: true });
+    process.exit(128 + (os.constants.signals[signal] ?? 1));
+  })();
+}
+
+function track(eggCache: string, stop: AbortController, answering: Promise<unknown>): void {
+  if (live.size === 0) for (const s of SIGNALS) process.on(s, onSignal);
+  live.set(eggCache, { stop, answering });
+}
+
+function untrack(eggCache: string): void {
+  if (!live.delete(eggCache) || live.size > 0) return;
+  for (const s of SIGNALS) process.off(s, onSignal);
 }
 
 /** The kept answer to QUESTION, if the cache may be used and holds a current one; else why not. */
@@ -119,7 +170,8 @@ export function mayBeCached(question: Question, dir = cacheDirectory()): boolean
 
 /**
  * Keeps a fresh answer for next time, unless it points into this run's temporary egg cache or
- * the environment's own files changed while Python was reading them.
+ * what it is known to depend on (the environment's files, the interpreter, a virtualenv's
+ * site-packages) changed while Python was reading it.
  */
 export async function rememberAnswer(question: Question, asked: Asked, inputs: { inheritFiles: string[]; pluginsDirs: string[] }): Promise<void> {
   if (!asked.fresh) return;
@@ -130,13 +182,15 @@ export async function rememberAnswer(question: Question, asked: Asked, inputs: {
     return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
   };
   if (asked.answer.providers.some((p) => p.dirs.some(([, dir]) => dir && within(dir)))) return;
-  const own = environmentInputs(question.envPath);
-  if ((await fingerprint(own.paths, own.dirsWithEntries)) !== asked.before) return;
+  const known = questionInputs(question);
+  if ((await fingerprint(known.paths, known.dirsWithEntries)) !== asked.before) return;
   const cache = await usableCacheDirectory(cacheDirectory());
   if (!cache.dir) return;
   await storeAnswer(cache.dir, { question, ...inputsOf(question, asked.answer, inputs), answer: asked.answer });
 }
 
 export async function removeEggCache(asked: Asked): Promise<void> {
-  if (asked.eggCache) await fs.rm(asked.eggCache, { recursive: true, force: true });
+  if (!asked.eggCache) return;
+  await fs.rm(asked.eggCache, { recursive: true, force: true });
+  untrack(asked.eggCache);
 }

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import fsSync, { constants as fsConstants } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
@@ -73,7 +74,7 @@ export async function readManifest(target: string): Promise<Manifest> {
 export async function writeManifest(target: string, manifest: Manifest): Promise<void> {
   const htdocs = Object.fromEntries(Object.entries(manifest.htdocs).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
   const file = path.join(target, MANIFEST_NAME);
-  const temp = `${file}.${process.pid}.tmp`;
+  const temp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
   await fs.mkdir(target, { recursive: true });
   await fs.writeFile(temp, JSON.stringify({ generator: 'trac-deploy', files: manifest.files ?? {}, htdocs }, null, 1) + '\n');
   await fs.rename(temp, file);
@@ -139,21 +140,38 @@ export async function planSync(htdocs: string, sources: HtdocsSource[], manifest
   return { htdocs, keys: [...new Set(sources.map((s) => s.key))], entries, foreign: foreign.sort(), manifest: next, skipped: skipped.sort() };
 }
 
+/** What prefetchSources holds at most: a file larger than this is left to planSync, and all together. */
+export const PREFETCH_FILE_LIMIT = 256 * 1024;
+export const PREFETCH_BUDGET = 32 * 1024 * 1024;
+
 /**
  * Reads the files of DIRS ahead, as planSync would (confined, never through a link), for a
  * caller that waits on something else meanwhile (deploy, on Python's answer, reads the
  * directories that answer will most likely name). Gives the event loop a turn every few files.
+ * Bounded: only files of at most FILE_LIMIT bytes, and no more than BUDGET bytes in all (a file
+ * left out is read by planSync itself, one at a time, as without a read-ahead). Stops, keeping
+ * what it read, when SIGNAL aborts (the answer came, or the caller failed).
  */
-export async function prefetchSources(dirs: readonly string[]): Promise<Prefetched> {
+export async function prefetchSources(
+  dirs: readonly string[],
+  { signal, fileLimit = PREFETCH_FILE_LIMIT, budget = PREFETCH_BUDGET }: { signal?: AbortSignal; fileLimit?: number; budget?: number } = {},
+): Promise<Prefetched> {
   const out: Prefetched = new Map();
+  let held = 0;
   for (const dir of dirs) {
+    if (signal?.aborted) break;
     const root = await fs.realpath(dir).catch(() => null);
     if (!root) continue;
     const files = await listFiles(dir, []).catch(() => [] as string[]);
     for (const [index, rel] of files.entries()) {
+      if (signal?.aborted) return out;
       const file = path.join(dir, rel);
-      const read = readConfinedSync(file, root);
-      if (read) out.set(file, { root, read, hash: contentHash(read.content) });
+      const read = readConfinedSync(file, root, Math.min(fileLimit, budget - held));
+      if (read) {
+        out.set(file, { root, read, hash: contentHash(read.content) });
+        held += read.content.length;
+      }
+      if (held >= budget) return out;
       if (index % 16 === 15) await new Promise((resolve) => setImmediate(resolve));
     }
   }
@@ -181,8 +199,9 @@ function stampOf(stat: fsSync.Stats): string {
  * `root`. Opened with O_NOFOLLOW (a link planted under the name is not followed), and the
  * descriptor's real path checked against the source directory's (a directory on the way that
  * was swapped for a link is caught too). What is copied is what was read here, never re-read.
+ * MAX_BYTES (a read-ahead's bound): a larger file is not read, and null returned.
  */
-export function readConfinedSync(file: string, root: string): ConfinedRead | null {
+export function readConfinedSync(file: string, root: string, maxBytes = Infinity): ConfinedRead | null {
   let fd: number;
   try {
     fd = fsSync.openSync(file, fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW | fsConstants.O_NONBLOCK);
@@ -200,7 +219,11 @@ export function readConfinedSync(file: string, root: string): ConfinedRead | nul
       real = null;
     }
     if (real === null || !isBelow(real, root)) return null;
-    return { content: fsSync.readFileSync(fd), mode: stat.mode & 0o777, atime: stat.atime, mtime: stat.mtime, stamp: stampOf(stat) };
+    if (stat.size > maxBytes) return null;
+    const content = fsSync.readFileSync(fd);
+    // Grown since fstat: the stamp no longer matches the file, and planSync reads it again.
+    if (content.length > maxBytes) return null;
+    return { content, mode: stat.mode & 0o777, atime: stat.atime, mtime: stat.mtime, stamp: stampOf(stat) };
   } finally {
     fsSync.closeSync(fd);
   }
@@ -257,13 +280,20 @@ export async function applySync(plan: SyncPlan): Promise<void> {
  * that is whole under its name is recognised as unchanged by content).
  */
 function writeEntry(entry: SyncEntry, dest: string): void {
-  const temp = path.join(path.dirname(dest), `.${path.basename(dest)}.${process.pid}.tmp`);
-  let made = false;
+  if (!entry.content || entry.mode === undefined) throw new Error(`no content read for ${entry.rel}`);
+  // A random name: a temp file left by a killed earlier run (whose PID a container's next run
+  // often gets again) never stands in the way. Should one collide all the same, another is drawn.
+  let temp = tempBeside(dest);
+  let fd: number;
   try {
-    if (!entry.content || entry.mode === undefined) throw new Error(`no content read for ${entry.rel}`);
-    // The source's own permission bits, never more: a file its owner kept private stays so.
-    const fd = fsSync.openSync(temp, fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL | fsConstants.O_NOFOLLOW, 0o600);
-    made = true;
+    // The source's own permission bits, never more (set below): a file its owner kept private stays so.
+    fd = openExclusive(temp);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    temp = tempBeside(dest);
+    fd = openExclusive(temp);
+  }
+  try {
     try {
       fsSync.writeFileSync(fd, entry.content);
       fsSync.fchmodSync(fd, entry.mode);
@@ -274,9 +304,17 @@ function writeEntry(entry: SyncEntry, dest: string): void {
     }
     fsSync.renameSync(temp, dest);
   } catch (error) {
-    if (made) fsSync.rmSync(temp, { force: true });
+    fsSync.rmSync(temp, { force: true });
     throw error;
   }
+}
+
+function tempBeside(dest: string): string {
+  return path.join(path.dirname(dest), `.${path.basename(dest)}.${randomBytes(6).toString('hex')}.tmp`);
+}
+
+function openExclusive(file: string): number {
+  return fsSync.openSync(file, fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL | fsConstants.O_NOFOLLOW, 0o600);
 }
 
 /**

@@ -1,9 +1,10 @@
 import fs from 'fs-extra';
+import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { inputsOf, questionFor, storeAnswer } from '../../src/python/answerCache.js';
 import type { HtdocsAnswer } from '../../src/python/htdocsDirs.js';
-import { askHtdocs, mayBeCached, removeEggCache } from '../../src/python/htdocsQuestion.js';
+import { askHtdocs, mayBeCached, rememberAnswer, removeEggCache } from '../../src/python/htdocsQuestion.js';
 import { tempDir } from '../helpers/tempDir.js';
 
 /**
@@ -96,12 +97,91 @@ describe("deploy's Python question and the answer cache", () => {
     const answerFile = path.join(home, 'answer.json');
     await fs.outputFile(path.join(home, 'bin', 'python'), `#!/bin/sh\necho '[x]' >> '${path.join(env, 'conf', 'trac.ini')}'\ncat '${answerFile}'\n`, { mode: 0o755 });
     await withCacheDir(cache, async () => {
-      const { fingerprint, environmentInputs } = await import('../../src/python/answerCache.js');
-      const own = environmentInputs(env);
+      const { fingerprint, questionInputs } = await import('../../src/python/answerCache.js');
+      const own = questionInputs(question);
       const asked = await askHtdocs(question, home);
       await removeEggCache(asked);
       expect(asked.fresh).toBe(true);
       expect(await fingerprint(own.paths, own.dirsWithEntries)).not.toBe(asked.before);
+    });
+  });
+
+  it('starts Python before the look-up ends when the entry is missing, and stops it when the cache answers after all', async () => {
+    const { root, env, home, cache, answer } = await setUp();
+    const question = questionFor(home, env);
+    // The "Python" notes its pid and egg cache, then takes its time (exec: the pid is the sleeper's).
+    const noted = path.join(root, 'python.pid');
+    await fs.outputFile(path.join(home, 'bin', 'python'), `#!/bin/sh\necho "$$ $PYTHON_EGG_CACHE" > '${noted}.part'\nmv '${noted}.part' '${noted}'\nexec sleep 600\n`, { mode: 0o755 });
+    const lstat = fsp.lstat;
+    let pythonSeenDuringLookUp = false;
+    let hooked = false;
+    // While the cache is being looked in (its directory checked), wait for Python to start, then
+    // store a current entry: a run that finished meanwhile kept its answer.
+    (fsp as { lstat: typeof fsp.lstat }).lstat = (async (...args: Parameters<typeof fsp.lstat>) => {
+      if (!hooked && path.resolve(String(args[0])) === path.resolve(cache)) {
+        hooked = true;
+        for (let i = 0; i < 200 && !(await fs.pathExists(noted)); i++) await new Promise((r) => setTimeout(r, 50));
+        pythonSeenDuringLookUp = await fs.pathExists(noted);
+        (fsp as { lstat: typeof fsp.lstat }).lstat = lstat;
+        await storeAnswer(cache, { question, ...inputsOf(question, answer, { inheritFiles: [], pluginsDirs: [] }), answer });
+      }
+      return lstat(...args);
+    }) as typeof fsp.lstat;
+    try {
+      expect(mayBeCached(question, cache)).toBe(false);
+      const asked = await withCacheDir(cache, () => askHtdocs(question, home));
+      expect(hooked).toBe(true);
+      expect(pythonSeenDuringLookUp).toBe(true);
+      expect(asked.fresh).toBe(false);
+      expect(asked.eggCache).toBeNull();
+      expect(asked.answer.trac).toEqual(answer.trac);
+      const [pid, eggCache] = (await fs.readFile(noted, 'utf8')).trim().split(' ');
+      expect(eggCache).toMatch(/trac-deploy-eggs-/);
+      expect(() => process.kill(Number(pid), 0)).toThrow(/ESRCH/);
+      expect(await fs.pathExists(eggCache!)).toBe(false);
+    } finally {
+      (fsp as { lstat: typeof fsp.lstat }).lstat = lstat;
+      const [pid] = (await fs.readFile(noted, 'utf8').catch(() => '')).split(' ');
+      if (pid) {
+        try {
+          process.kill(Number(pid), 'SIGKILL');
+        } catch {
+          // gone, as it should be
+        }
+      }
+    }
+  }, 120_000);
+
+  it("keeps no answer when the virtualenv's site-packages changed while Python answered (a pip install meanwhile)", async () => {
+    const { env, home, cache, answer } = await setUp();
+    // A virtualenv's layout: lib/pythonX.Y/site-packages, Trac's package in it.
+    const site = path.join(home, 'lib', 'python3.11', 'site-packages');
+    await fs.mkdirp(path.join(site, 'trac', 'htdocs'));
+    const inVenv: HtdocsAnswer = {
+      ...answer,
+      python: { ...answer.python, sitePackages: [site], path: [site] },
+      trac: { version: '1.6', package: path.join(site, 'trac') },
+      providers: [{ name: 'trac.web.chrome.Chrome', dirs: [['common', path.join(site, 'trac', 'htdocs')]] }],
+    };
+    const answerFile = path.join(home, 'answer.json');
+    await fs.outputFile(answerFile, JSON.stringify(inVenv));
+    const question = questionFor(home, env);
+    const inputs = { inheritFiles: [], pluginsDirs: [] };
+    await withCacheDir(cache, async () => {
+      // Unchanged while it answered: kept.
+      const quiet = await askHtdocs(question, home);
+      await removeEggCache(quiet);
+      await rememberAnswer(question, quiet, inputs);
+      expect(mayBeCached(question, cache)).toBe(true);
+      await fs.remove(cache);
+      await fs.mkdir(cache, { mode: 0o700 });
+      // A distribution installed while it answered: the answer may be of the old state, not kept.
+      await fs.outputFile(path.join(home, 'bin', 'python'), `#!/bin/sh\nmkdir -p '${path.join(site, 'NewDist-1.0.dist-info')}'\ncat '${answerFile}'\n`, { mode: 0o755 });
+      const busy = await askHtdocs(question, home);
+      await removeEggCache(busy);
+      expect(busy.fresh).toBe(true);
+      await rememberAnswer(question, busy, inputs);
+      expect(mayBeCached(question, cache)).toBe(false);
     });
   });
 });

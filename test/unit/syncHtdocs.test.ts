@@ -2,7 +2,7 @@ import fs from 'fs-extra';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { execa } from 'execa';
-import { applySync, planSync, prefetchSources, readConfined, readManifest, writeManifest } from '../../src/write/syncHtdocs.js';
+import { applySync, planSync, prefetchSources, PREFETCH_FILE_LIMIT, readConfined, readManifest, writeManifest } from '../../src/write/syncHtdocs.js';
 import { tempDir } from '../helpers/tempDir.js';
 
 async function setup() {
@@ -154,5 +154,41 @@ describe('planSync / applySync', () => {
     const realCommon = await fs.realpath(common);
     expect((await planSync(htdocs, [{ key: 'common', dir: common }], {}, marked(realCommon))).entries[0]?.content?.toString()).toBe('read ahead\n');
     expect((await planSync(htdocs, [{ key: 'common', dir: common }], {}, marked(path.join(root, 'other')))).entries[0]?.content?.toString()).toBe('changed since {}\n');
+  });
+
+  it('reads ahead only small files, within a budget, and stops when aborted', async () => {
+    const { root, common, htdocs } = await setup();
+    const big = path.join(common, 'big.bin');
+    await fs.outputFile(big, Buffer.alloc(PREFETCH_FILE_LIMIT + 1, 7));
+    for (let i = 0; i < 6; i++) await fs.outputFile(path.join(common, 'many', `f${i}.bin`), Buffer.alloc(100 * 1024, i));
+    // The default bounds: the file over the per-file limit is not held; planSync reads it itself.
+    const ahead = await prefetchSources([common]);
+    expect(ahead.has(big)).toBe(false);
+    expect(ahead.size).toBe(8);
+    const planned = await planSync(htdocs, [{ key: 'common', dir: common }], {}, ahead);
+    expect(planned.entries.find((e) => e.rel === 'common/big.bin')?.content?.length).toBe(PREFETCH_FILE_LIMIT + 1);
+    // A budget of 350 KiB: what is held never exceeds it (three of the 100 KiB files at most).
+    const budgeted = await prefetchSources([common], { budget: 350 * 1024 });
+    const held = [...budgeted.values()].reduce((sum, e) => sum + e.read.content.length, 0);
+    expect(held).toBeLessThanOrEqual(350 * 1024);
+    expect([...budgeted.keys()].filter((f) => f.endsWith('.bin')).length).toBeLessThanOrEqual(3);
+    expect(budgeted.size).toBeGreaterThan(0);
+    // Aborted: nothing more is read (aborted before its first read: nothing at all).
+    const stop = new AbortController();
+    const stopped = prefetchSources([common, path.join(root, 'src-plugin')], { signal: stop.signal });
+    stop.abort();
+    expect((await stopped).size).toBe(0);
+  });
+
+  it('copies past a temporary file a killed earlier run left under this process id', async () => {
+    const { common, htdocs } = await setup();
+    const plan = await planSync(htdocs, [{ key: 'common', dir: common }], {});
+    // What a run killed between creating its temp file and renaming it leaves behind; a
+    // container's next run often has the same PID.
+    const leftover = path.join(htdocs, 'common', 'css', `.trac.css.${process.pid}.tmp`);
+    await fs.outputFile(leftover, 'half');
+    await applySync(plan);
+    expect(await fs.readFile(path.join(htdocs, 'common', 'css', 'trac.css'), 'utf8')).toBe('a {}\n');
+    expect(await fs.readFile(leftover, 'utf8')).toBe('half');
   });
 });

@@ -1,0 +1,53 @@
+import fs from 'fs-extra';
+import { execa } from 'execa';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { CLI } from '../helpers/paths.js';
+import { copyFixture } from '../helpers/tracEnv.js';
+import { tempDir } from '../helpers/tempDir.js';
+
+/**
+ * A signal while deploy waits on the environment's Python: Python is stopped (not left running
+ * when only trac-deploy got the signal), its egg cache removed, and the process ends as the
+ * signal would have ended it (128 + its number). The "Python" notes its pid and egg cache, then
+ * sleeps (exec: the pid is the sleeper's).
+ */
+describe('deploy interrupted while Python answers', () => {
+  for (const [signal, code] of [['SIGTERM', 143], ['SIGINT', 130]] as const) {
+    it(`${signal}: exit ${code}, no Python left, no egg cache left`, async () => {
+      const root = await tempDir();
+      const env = await copyFixture('trac16-sqlite', root);
+      const home = path.join(root, 'venv');
+      const noted = path.join(root, 'python.pid');
+      await fs.outputFile(path.join(home, 'bin', 'python'), `#!/bin/sh\necho "$$ $PYTHON_EGG_CACHE" > '${noted}.part'\nmv '${noted}.part' '${noted}'\nexec sleep 600\n`, { mode: 0o755 });
+      await fs.outputFile(path.join(home, 'pyvenv.cfg'), 'home = /usr/bin\nversion = 3.11.2\n');
+      const child = execa('node', [CLI, 'deploy', env, path.join(root, 'target'), '--python-home', home], {
+        reject: false,
+        stdin: 'ignore',
+        env: { NO_COLOR: '1', TRAC_DEPLOY_CACHE_DIR: path.join(root, 'cache') },
+      });
+      let pid = 0;
+      try {
+        for (let i = 0; i < 1200 && !(await fs.pathExists(noted)); i++) await new Promise((r) => setTimeout(r, 50));
+        const [pidText, eggCache] = (await fs.readFile(noted, 'utf8')).trim().split(' ');
+        pid = Number(pidText);
+        expect(eggCache).toMatch(/trac-deploy-eggs-/);
+        expect(await fs.pathExists(eggCache!)).toBe(true);
+        child.kill(signal);
+        const result = await child;
+        expect(result.exitCode, String(result.stderr)).toBe(code);
+        expect(() => process.kill(pid, 0)).toThrow(/ESRCH/);
+        expect(await fs.pathExists(eggCache!)).toBe(false);
+      } finally {
+        child.kill('SIGKILL');
+        if (pid) {
+          try {
+            process.kill(pid, 'SIGKILL');
+          } catch {
+            // gone, as it should be
+          }
+        }
+      }
+    }, 120_000);
+  }
+});
