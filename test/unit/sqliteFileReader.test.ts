@@ -159,6 +159,16 @@ function build(file: string, shape: Shape, r: ReturnType<typeof random>): void {
   db.close();
 }
 
+
+/** An empty database of Trac's schema, trac.db in a temporary directory of its own. */
+async function tracDatabase(): Promise<{ dir: string; file: string }> {
+  const dir = await tempDir();
+  const file = path.join(dir, 'trac.db');
+  const db = new Database(file);
+  db.exec(TRAC_SCHEMA);
+  db.close();
+  return { dir, file };
+}
 describe('the SQLite file reader answers as SQLite does', () => {
   it('a database made from trac-admin initenv\'s schema is read directly', async () => {
     const file = path.join(await tempDir(), 'trac.db');
@@ -294,11 +304,7 @@ describe('the SQLite file reader answers as SQLite does', () => {
   });
 
   it('sees a lock on the database among thousands in /proc/locks (listed a page per read)', async () => {
-    const dir = await tempDir();
-    const file = path.join(dir, 'trac.db');
-    const db = new Database(file);
-    db.exec(TRAC_SCHEMA);
-    db.close();
+    const { dir, file } = await tracDatabase();
     expect(await readDirectly(file)).toHaveProperty('rows');
     for (const dbFirst of [true, false]) {
       // Another process (fcntl locks are per process) locks 3,000 bytes of another file and one of the database's.
@@ -326,11 +332,7 @@ print('ready', flush=True); sys.stdin.read()`;
   });
 
   it('falls back for a symlink, a directory and a file that changes while it is read', async () => {
-    const dir = await tempDir();
-    const file = path.join(dir, 'trac.db');
-    const db = new Database(file);
-    db.exec(TRAC_SCHEMA);
-    db.close();
+    const { dir, file } = await tracDatabase();
     fs.symlinkSync(file, path.join(dir, 'link.db'));
     expect(readTracTables(path.join(dir, 'link.db'))).toEqual({ fallback: 'cannot open: ELOOP' });
     expect(readTracTables(dir)).toEqual({ fallback: 'not a regular file' });
@@ -436,11 +438,7 @@ print('ready', flush=True); sys.stdin.read()`;
   }, 120_000);
 
   it('answers only for a schema SQLite has accepted: one malformed CREATE statement anywhere, and SQLite reports it', async () => {
-    const dir = await tempDir();
-    const file = path.join(dir, 'trac.db');
-    const db = new Database(file);
-    db.exec(TRAC_SCHEMA);
-    db.close();
+    const { dir, file } = await tracDatabase();
     // Reading it once through SQLite vouches for the schema (the first database of a parent directory).
     const confirmed = await readDirectly(file);
     expect(confirmed).toHaveProperty('rows');
@@ -466,11 +464,7 @@ print('ready', flush=True); sys.stdin.read()`;
   });
 
   it('falls back for a schema row whose root page SQLite refuses, though the schema was accepted', async () => {
-    const dir = await tempDir();
-    const file = path.join(dir, 'trac.db');
-    const db = new Database(file);
-    db.exec(TRAC_SCHEMA);
-    db.close();
+    const { dir, file } = await tracDatabase();
     expect(await readDirectly(file)).toHaveProperty('rows');
     const cases = [
       "UPDATE sqlite_master SET rootpage = 999999 WHERE name = 'ticket'",
