@@ -1,4 +1,3 @@
-import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { EXIT, usageError } from '../errors.js';
 import type { Finding } from '../findings.js';
@@ -7,7 +6,7 @@ import { pythonOptions, staticSources, type ProviderReport } from '../plan/deplo
 import type { GenerateOptions } from '../plan/options.js';
 import { planDeployment } from '../plan/planDeployment.js';
 import type { DeploymentPlan, RenderedFile } from '../plan/types.js';
-import { questionFor } from '../python/answerCache.js';
+import { questionFor, virtualenvSitePackages } from '../python/answerCache.js';
 import { refusal, type HtdocsAnswer } from '../python/htdocsDirs.js';
 import { askHtdocs, rememberAnswer, removeEggCache } from '../python/htdocsQuestion.js';
 import { prepareDeployTemplates, renderDeploy } from '../render/renderDeploy.js';
@@ -159,14 +158,7 @@ export async function runDeploy(args: DeployArgs): Promise<DeployOutcome> {
 function likelyStaticDirs(envPath: string, pythonHome: string | undefined): string[] {
   const dirs = [path.join(envPath, 'htdocs')];
   if (!pythonHome) return dirs;
-  const lib = path.join(path.resolve(pythonHome), 'lib');
-  let names: string[] = [];
-  try {
-    names = readdirSync(lib).filter((name) => /^python\d/.test(name));
-  } catch {
-    return dirs;
-  }
-  return [...names.map((name) => path.join(lib, name, 'site-packages', 'trac', 'htdocs')), ...dirs];
+  return [...virtualenvSitePackages(path.resolve(pythonHome)).map((site) => path.join(site, 'trac', 'htdocs')), ...dirs];
 }
 
 /**

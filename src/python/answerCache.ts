@@ -67,16 +67,23 @@ export function questionInputs(question: Question): { paths: string[]; dirsWithE
   const paths = [...own.paths, question.program];
   if (path.isAbsolute(question.python)) {
     paths.push(question.python);
-    const lib = path.join(path.dirname(path.dirname(question.python)), 'lib');
-    let names: string[] = [];
-    try {
-      names = readdirSync(lib).filter((name) => /^python\d/.test(name)).sort();
-    } catch {
-      // not a virtualenv's layout: its site-packages are stamped when the answer is kept
-    }
-    for (const name of names) paths.push(path.join(lib, name, 'site-packages'), path.join(lib, name, 'site-packages', 'trac'));
+    // Not a virtualenv's layout: its site-packages are stamped when the answer is kept.
+    for (const site of virtualenvSitePackages(path.dirname(path.dirname(question.python)))) paths.push(site, path.join(site, 'trac'));
   }
   return { paths, dirsWithEntries: own.dirsWithEntries };
+}
+
+/** HOME/lib/pythonX.Y/site-packages of a virtualenv, one per Python version there; none when HOME has no lib. */
+export function virtualenvSitePackages(home: string): string[] {
+  const lib = path.join(home, 'lib');
+  try {
+    return readdirSync(lib)
+      .filter((name) => /^python\d/.test(name))
+      .sort()
+      .map((name) => path.join(lib, name, 'site-packages'));
+  } catch {
+    return [];
+  }
 }
 
 /** The files and directories whose change can change the answer. */

@@ -6,6 +6,14 @@ import { usageError } from '../errors.js';
 export const PYTHON_PROGRAMS_DIR = fileURLToPath(new URL('../../python/', import.meta.url));
 
 /** The process runner, injected so unit tests can fake it (execa's shape, what we use of it). */
+/**
+ * For a Python that loads Trac and the environment's plugins on trac-deploy's behalf (often as
+ * root, with root's environment): no bytecode written (a root-owned plugins/__pycache__ is the
+ * daemon's to make), and none read from the caller's PYTHONPYCACHEPREFIX (the daemon reads it
+ * beside the sources).
+ */
+export const BYTECODE_AS_THE_DAEMON = { PYTHONDONTWRITEBYTECODE: '1', PYTHONPYCACHEPREFIX: undefined };
+
 export type PythonRunner = (
   file: string,
   args: string[],

@@ -1,7 +1,7 @@
 import { usageError } from '../errors.js';
 import { shWord } from '../escape/shell.js';
 import type { Finding } from '../findings.js';
-import { askPython, pythonFor, type PythonRunner } from './askPython.js';
+import { askPython, BYTECODE_AS_THE_DAEMON, pythonFor, type PythonRunner } from './askPython.js';
 
 export interface PythonFacts {
   executable: string;
@@ -38,9 +38,7 @@ export async function htdocsDirs(
 ): Promise<HtdocsAnswer> {
   const python = pythonFor(options.pythonHome);
   const { answer } = await askPython<Raw>(python, 'htdocs_dirs.py', [envPath], {
-    // Run as root with root's environment: no bytecode written (root-owned plugins/__pycache__ is
-    // the daemon's to make), none read from root's PYTHONPYCACHEPREFIX (the daemon has none).
-    env: { PYTHON_EGG_CACHE: options.eggCache, PYTHONDONTWRITEBYTECODE: '1', PYTHONPYCACHEPREFIX: undefined },
+    env: { PYTHON_EGG_CACHE: options.eggCache, ...BYTECODE_AS_THE_DAEMON },
     ...(options.run ? { run: options.run } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
   });

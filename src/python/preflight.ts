@@ -2,7 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Finding } from '../findings.js';
 import { streamThroughChild } from '../util/streamThroughChild.js';
-import { PYTHON_PROGRAMS_DIR } from './askPython.js';
+import { BYTECODE_AS_THE_DAEMON, PYTHON_PROGRAMS_DIR } from './askPython.js';
 import { preflightWorkerCount, runPreflightWorkers, SILENCE_LIMIT_MS, type PreflightRunner, type WorkerStop } from './preflightWorkers.js';
 
 export { preflightWorkerCount, type PreflightRunner } from './preflightWorkers.js';
@@ -99,9 +99,7 @@ export async function runPreflight(request: PreflightRequest, run: PreflightRunn
     ? [`--reuid=${request.asUser.user}`, `--regid=${request.asUser.group}`, '--init-groups', '--', python, '-c', program]
     : ['-c', program];
   const header = `${JSON.stringify({ siteDirs: request.siteDirs, svnBindings: request.svnBindings })}\n`;
-  // No bytecode written (python/preflight.py), and none read from a PYTHONPYCACHEPREFIX of the
-  // caller's shell: the daemon reads it beside the sources, as this does then.
-  const env = { PYTHON_EGG_CACHE: request.eggCache, PYTHONDONTWRITEBYTECODE: '1', PYTHONPYCACHEPREFIX: undefined };
+  const env = { PYTHON_EGG_CACHE: request.eggCache, ...BYTECODE_AS_THE_DAEMON };
   const workers = request.workers ?? preflightWorkerCount(request.environments.length);
   const outcome = await runPreflightWorkers(request.environments, workers, (input, onLine, signal) => run(command, args, withHeader(header, input), onLine, env, signal));
   const first = outcome.first as

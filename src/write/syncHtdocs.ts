@@ -199,7 +199,7 @@ function stampOf(stat: fsSync.Stats): string {
  * `root`. Opened with O_NOFOLLOW (a link planted under the name is not followed), and the
  * descriptor's real path checked against the source directory's (a directory on the way that
  * was swapped for a link is caught too). What is copied is what was read here, never re-read.
- * MAX_BYTES (a read-ahead's bound): a larger file is not read, and null returned.
+ * maxBytes (a read-ahead's bound): a larger file is not read, and null returned.
  */
 export function readConfinedSync(file: string, root: string, maxBytes = Infinity): ConfinedRead | null {
   let fd: number;
