@@ -3,7 +3,10 @@ import fsSync, { constants as fsConstants } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { usageError } from '../errors.js';
+import { listSourceFiles, lstatOrNull, readConfinedSync, stampOf, type ConfinedRead } from './confinedRead.js';
 import { contentHash, isOurs } from './ownership.js';
+
+export { readConfined, readConfinedSync, type ConfinedRead } from './confinedRead.js';
 
 /** One static directory to publish as htdocs/<key>, in Trac's provider order. */
 export interface HtdocsSource {
@@ -37,16 +40,6 @@ export interface SyncPlan {
   manifest: Record<string, string>;
   /** Symbolic links (and other non-files) found in the sources: never followed, never published. */
   skipped: string[];
-}
-
-/** A source file's bytes as readConfinedSync read them, with the stamp of the file it read. */
-export interface ConfinedRead {
-  content: Buffer;
-  mode: number;
-  atime: Date;
-  mtime: Date;
-  /** Device, inode, size, mode, owner and times of the file read (see stampOf). */
-  stamp: string;
 }
 
 /** Source files read ahead of planSync (prefetchSources): path -> the read and its hash. */
@@ -92,7 +85,7 @@ export async function planSync(htdocs: string, sources: HtdocsSource[], manifest
   for (const { key, dir } of sources) {
     const root = await fs.realpath(dir).catch(() => null);
     if (!root) continue;
-    for (const rel of await listFiles(dir, skipped)) wanted.set(`${key}/${rel}`, { root, file: path.join(dir, rel) });
+    for (const rel of await listSourceFiles(dir, skipped)) wanted.set(`${key}/${rel}`, { root, file: path.join(dir, rel) });
   }
   const entries: SyncEntry[] = [];
   const foreign: string[] = [];
@@ -162,7 +155,7 @@ export async function prefetchSources(
     if (signal?.aborted) break;
     const root = await fs.realpath(dir).catch(() => null);
     if (!root) continue;
-    const files = await listFiles(dir, []).catch(() => [] as string[]);
+    const files = await listSourceFiles(dir, []).catch(() => [] as string[]);
     for (const [index, rel] of files.entries()) {
       if (signal?.aborted) return out;
       const file = path.join(dir, rel);
@@ -188,62 +181,6 @@ function fromPrefetch(prefetched: Prefetched | undefined, file: string, root: st
   if (!ahead || ahead.root !== root) return null;
   const stat = lstatOrNull(file);
   return stat?.isFile() && stampOf(stat) === ahead.read.stamp ? ahead : null;
-}
-
-function stampOf(stat: fsSync.Stats): string {
-  return `${stat.dev}:${stat.ino}:${stat.size}:${stat.mode}:${stat.uid}:${stat.gid}:${stat.mtimeMs}:${stat.ctimeMs}`;
-}
-
-/**
- * A source file's bytes and permission bits, or null when it is not a regular file inside
- * `root`. Opened with O_NOFOLLOW (a link planted under the name is not followed), and the
- * descriptor's real path checked against the source directory's (a directory on the way that
- * was swapped for a link is caught too). What is copied is what was read here, never re-read.
- * maxBytes (a read-ahead's bound): a larger file is not read, and null returned.
- */
-export function readConfinedSync(file: string, root: string, maxBytes = Infinity): ConfinedRead | null {
-  let fd: number;
-  try {
-    fd = fsSync.openSync(file, fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW | fsConstants.O_NONBLOCK);
-  } catch (error) {
-    if (['ELOOP', 'ENOENT', 'ENXIO', 'EACCES', 'EPERM'].includes((error as NodeJS.ErrnoException).code ?? '')) return null;
-    throw error;
-  }
-  try {
-    const stat = fsSync.fstatSync(fd);
-    if (!stat.isFile()) return null;
-    let real: string | null;
-    try {
-      real = fsSync.readlinkSync(`/proc/self/fd/${fd}`);
-    } catch {
-      real = null;
-    }
-    if (real === null || !isBelow(real, root)) return null;
-    if (stat.size > maxBytes) return null;
-    const content = fsSync.readFileSync(fd);
-    // Grown since fstat: the stamp no longer matches the file, and planSync reads it again.
-    if (content.length > maxBytes) return null;
-    return { content, mode: stat.mode & 0o777, atime: stat.atime, mtime: stat.mtime, stamp: stampOf(stat) };
-  } finally {
-    fsSync.closeSync(fd);
-  }
-}
-
-function lstatOrNull(file: string): fsSync.Stats | null {
-  try {
-    return fsSync.lstatSync(file);
-  } catch {
-    return null;
-  }
-}
-
-export async function readConfined(file: string, root: string): Promise<ConfinedRead | null> {
-  return readConfinedSync(file, root);
-}
-
-function isBelow(child: string, parent: string): boolean {
-  const rel = path.relative(parent, child);
-  return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel);
 }
 
 /** Carry out a sync plan: copy added and replaced files (temp file + rename), delete removed ones. */
@@ -317,21 +254,3 @@ function openExclusive(file: string): number {
   return fsSync.openSync(file, fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL | fsConstants.O_NOFOLLOW, 0o600);
 }
 
-/**
- * Regular files below dir, relative, "/"-separated. Symbolic links are never followed, neither
- * to files nor to directories (Trac's copytree follows them; a link planted in ENV/htdocs by
- * anything running as the Apache user would then publish whatever it points at): they are
- * listed in `skipped` instead.
- */
-async function listFiles(dir: string, skipped: string[], prefix = '', depth = 0): Promise<string[]> {
-  const out: string[] = [];
-  if (depth > 64) return out;
-  const entries = await fs.readdir(path.join(dir, prefix), { withFileTypes: true });
-  for (const entry of entries) {
-    const rel = prefix ? `${prefix}/${entry.name}` : entry.name;
-    if (entry.isDirectory()) out.push(...(await listFiles(dir, skipped, rel, depth + 1)));
-    else if (entry.isFile()) out.push(rel);
-    else skipped.push(path.join(dir, rel));
-  }
-  return out;
-}
