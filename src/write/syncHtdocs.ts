@@ -1,10 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import fsSync, { constants as fsConstants } from 'node:fs';
+import fsSync from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { usageError } from '../errors.js';
+import { fillCopySync, openExclusive } from './copyBytes.js';
 import { listSourceFiles, lstatOrNull, readConfinedSync, stampOf, type ConfinedRead } from './confinedRead.js';
 import { contentHash, isOurs } from './ownership.js';
+import type { Staging } from './stageHtdocs.js';
 
 export { readConfined, readConfinedSync, type ConfinedRead } from './confinedRead.js';
 
@@ -22,6 +24,8 @@ export interface SyncEntry {
   status: SyncStatus;
   /** Where the content comes from (null for removals). */
   source: string | null;
+  /** Copied ahead into the staging directory (see stageHtdocs.ts): published by a rename, no content held. */
+  staged?: boolean;
   /** The bytes read from the source (through a descriptor that was checked), and its permission bits. */
   content?: Buffer;
   mode?: number;
@@ -40,6 +44,8 @@ export interface SyncPlan {
   manifest: Record<string, string>;
   /** Symbolic links (and other non-files) found in the sources: never followed, never published. */
   skipped: string[];
+  /** Keys whose files were copied ahead (Staging): FROM, a directory of the staging, becomes htdocs/<key>. */
+  staged: { key: string; from: string }[];
 }
 
 /** Source files read ahead of planSync (prefetchSources): path -> the read and its hash. */
@@ -79,17 +85,37 @@ export async function writeManifest(target: string, manifest: Manifest): Promise
  * trac-deploy wrote before (per the manifest) and that no source provides any more is removed;
  * files it never wrote are left alone, and refused (listed in `foreign`) if they would change.
  */
-export async function planSync(htdocs: string, sources: HtdocsSource[], manifest: Record<string, string>, prefetched?: Prefetched): Promise<SyncPlan> {
+export async function planSync(
+  htdocs: string,
+  sources: HtdocsSource[],
+  manifest: Record<string, string>,
+  prefetched?: Prefetched,
+  staging?: Staging | null,
+): Promise<SyncPlan> {
   const wanted = new Map<string, { root: string; file: string }>();
   const skipped: string[] = [];
-  for (const { key, dir } of sources) {
-    const root = await fs.realpath(dir).catch(() => null);
-    if (!root) continue;
-    for (const rel of await listSourceFiles(dir, skipped)) wanted.set(`${key}/${rel}`, { root, file: path.join(dir, rel) });
-  }
   const entries: SyncEntry[] = [];
   const foreign: string[] = [];
   const next: Record<string, string> = {};
+  const staged: SyncPlan['staged'] = [];
+  const perKey = new Map<string, number>();
+  for (const { key } of sources) perKey.set(key, (perKey.get(key) ?? 0) + 1);
+  for (const { key, dir } of sources) {
+    const root = await fs.realpath(dir).catch(() => null);
+    if (!root) continue;
+    const rels = await listSourceFiles(dir, skipped);
+    // A key of one source, copied ahead and still current, with nothing of it in htdocs yet: added whole.
+    const ahead = staging && perKey.get(key) === 1 ? staging.committable(key, dir, root, rels) : null;
+    if (ahead) {
+      staged.push({ key, from: ahead.from });
+      for (const [rel, { hash }] of ahead.files) {
+        next[`${key}/${rel}`] = hash;
+        entries.push({ rel: `${key}/${rel}`, status: 'added', source: path.join(dir, rel), staged: true });
+      }
+      continue;
+    }
+    for (const rel of rels) wanted.set(`${key}/${rel}`, { root, file: path.join(dir, rel) });
+  }
   // Each file is a handful of small system calls: made synchronously, one after the other, they
   // cost a fraction of the same calls through the thread pool (a third of a re-run's time).
   for (const [rel, { root, file: source }] of wanted) {
@@ -130,7 +156,7 @@ export async function planSync(htdocs: string, sources: HtdocsSource[], manifest
     // Changed since trac-deploy wrote it: someone's edit, left alone and forgotten.
   }
   entries.sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
-  return { htdocs, keys: [...new Set(sources.map((s) => s.key))], entries, foreign: foreign.sort(), manifest: next, skipped: skipped.sort() };
+  return { htdocs, keys: [...new Set(sources.map((s) => s.key))], entries, foreign: foreign.sort(), manifest: next, skipped: skipped.sort(), staged };
 }
 
 /** What prefetchSources holds at most: a file larger than this is left to planSync, and all together. */
@@ -191,12 +217,36 @@ export async function applySync(plan: SyncPlan): Promise<void> {
     await fs.mkdir(dir, { recursive: true });
     made.add(dir);
   };
+  // Keys copied ahead: their staged directory becomes htdocs/<key>, one rename for all its files.
+  // Should that fail (htdocs/<key> appeared since it was planned), each file is renamed instead.
+  const moved = new Set<string>();
+  const stagedFrom = new Map<string, string>();
+  for (const { key, from } of plan.staged) {
+    stagedFrom.set(key, from);
+    await makeDir(plan.htdocs);
+    try {
+      fsSync.renameSync(from, path.join(plan.htdocs, key));
+      moved.add(key);
+      made.add(path.join(plan.htdocs, key));
+    } catch {
+      // file by file below
+    }
+  }
   for (const key of plan.keys) await makeDir(path.join(plan.htdocs, key));
   const jobs: (() => void)[] = [];
   for (const entry of plan.entries) {
     const dest = path.join(plan.htdocs, entry.rel);
     if (entry.status === 'removed') {
       jobs.push(() => fsSync.rmSync(dest, { force: true }));
+      continue;
+    }
+    if (entry.staged) {
+      const key = entry.rel.slice(0, entry.rel.indexOf('/'));
+      const from = stagedFrom.get(key);
+      if (moved.has(key)) continue;
+      if (from === undefined) throw new Error(`no staged copy of ${entry.rel}`);
+      await makeDir(path.dirname(dest));
+      jobs.push(() => fsSync.renameSync(path.join(from, entry.rel.slice(key.length + 1)), dest));
       continue;
     }
     if (entry.status === 'unchanged' || !entry.source) continue;
@@ -223,7 +273,6 @@ function writeEntry(entry: SyncEntry, dest: string): void {
   let temp = tempBeside(dest);
   let fd: number;
   try {
-    // The source's own permission bits, never more (set below): a file its owner kept private stays so.
     fd = openExclusive(temp);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
@@ -231,14 +280,7 @@ function writeEntry(entry: SyncEntry, dest: string): void {
     fd = openExclusive(temp);
   }
   try {
-    try {
-      fsSync.writeFileSync(fd, entry.content);
-      fsSync.fchmodSync(fd, entry.mode);
-      // Keep the source's mtime, as trac-admin's copy2 does: Last-Modified and ETags stay stable.
-      if (entry.mtime) fsSync.futimesSync(fd, entry.atime ?? entry.mtime, entry.mtime);
-    } finally {
-      fsSync.closeSync(fd);
-    }
+    fillCopySync(fd, { content: entry.content, mode: entry.mode, atime: entry.atime, mtime: entry.mtime });
     fsSync.renameSync(temp, dest);
   } catch (error) {
     fsSync.rmSync(temp, { force: true });
@@ -249,8 +291,3 @@ function writeEntry(entry: SyncEntry, dest: string): void {
 function tempBeside(dest: string): string {
   return path.join(path.dirname(dest), `.${path.basename(dest)}.${randomBytes(6).toString('hex')}.tmp`);
 }
-
-function openExclusive(file: string): number {
-  return fsSync.openSync(file, fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL | fsConstants.O_NOFOLLOW, 0o600);
-}
-
