@@ -62,9 +62,16 @@ export interface Manifest {
   files?: Record<string, string>;
 }
 
+/**
+ * The manifest in TARGET, read as a static file is (a regular file, bounded, never through a
+ * link: a FIFO planted under its name would block a plain read). None, unreadable or not such
+ * a file: an empty record, so that nothing there counts as ours.
+ */
 export async function readManifest(target: string): Promise<Manifest> {
   try {
-    const data = JSON.parse(await fs.readFile(path.join(target, MANIFEST_NAME), 'utf8')) as Partial<Manifest>;
+    const read = readConfinedSync(path.join(target, MANIFEST_NAME), await fs.realpath(target));
+    if (!read) return { htdocs: {} };
+    const data = JSON.parse(read.content.toString('utf8')) as Partial<Manifest>;
     return { htdocs: data.htdocs ?? {}, files: data.files ?? {} };
   } catch {
     return { htdocs: {} };

@@ -3,7 +3,7 @@ import fs from 'fs-extra';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { contentHash } from '../../src/write/ownership.js';
-import { applySync, MAX_STATIC_FILE_BYTES, planSync } from '../../src/write/syncHtdocs.js';
+import { applySync, MANIFEST_NAME, MAX_STATIC_FILE_BYTES, planSync, readManifest, writeManifest } from '../../src/write/syncHtdocs.js';
 import { tempDir } from '../helpers/tempDir.js';
 
 /**
@@ -75,4 +75,21 @@ describe('planSync reads bounded, regular files only, never through a link out o
     const plan = await planSync(htdocs, [{ key: 'common', dir: common }], { 'common/css/trac.css': contentHash('a {}\n') });
     expect(plan.foreign).toEqual([dest]);
   });
+});
+
+describe('readManifest reads a regular file only', () => {
+  it('a FIFO or a link under the manifest\'s name is no record: nothing counts as ours, nothing blocks', async () => {
+    const { root, htdocs } = await setup();
+    const target = path.dirname(htdocs);
+    await fs.mkdirp(target);
+    await writeManifest(target, { htdocs: { 'common/css/trac.css': contentHash('a {}\n') } });
+    expect((await readManifest(target)).htdocs).toEqual({ 'common/css/trac.css': contentHash('a {}\n') });
+    const elsewhere = path.join(root, 'manifest-elsewhere.json');
+    await fs.move(path.join(target, MANIFEST_NAME), elsewhere);
+    await fs.symlink(elsewhere, path.join(target, MANIFEST_NAME));
+    expect(await readManifest(target)).toEqual({ htdocs: {} });
+    await fs.remove(path.join(target, MANIFEST_NAME));
+    await execa('mkfifo', [path.join(target, MANIFEST_NAME)]);
+    expect(await readManifest(target)).toEqual({ htdocs: {} });
+  }, 60_000);
 });
