@@ -41,7 +41,7 @@ export async function readSqliteFacts(dbPath: string, file = dbPath): Promise<Sq
     if (direct !== null && direct.unconfirmedSchema !== undefined && direct.seen !== undefined) confirmSchemaIfUnchanged(file, direct.unconfirmedSchema, direct.seen);
     return factsOf(dbPath, rows);
   } catch (error) {
-    return { databaseVersion: null, repositories: [], domainUsers: [], problems: [sqliteProblem(dbPath, error)] };
+    return { databaseVersion: null, repositories: [], domainUsers: [], problems: [sqliteProblem(dbPath, error, file)] };
   }
 }
 
@@ -129,11 +129,22 @@ function domainUsersOf(users: readonly unknown[]): string[] {
     .map((b) => b.toString());
 }
 
-function sqliteProblem(dbPath: string, error: unknown): Problem {
+function sqliteProblem(dbPath: string, error: unknown, file = dbPath): Problem {
   const code = (error as { code?: string }).code ?? '';
   const text = error instanceof Error ? error.message : String(error);
   if (/SQLITE_CANTOPEN/.test(code) || /does not exist/.test(text)) {
     return { code: 'database-missing', severity: 'error', message: `SQLite database ${dbPath} does not exist or cannot be opened`, path: dbPath };
+  }
+  if (code === 'SQLITE_READONLY_ROLLBACK') {
+    // A hot journal: a writer stopped mid-transaction. Read-only, SQLite may not roll it back (and
+    // trac-deploy changes nothing); Trac does, the next time it opens the database to write.
+    return {
+      code: 'database-unreadable',
+      severity: 'error',
+      message: `SQLite database ${dbPath} has an unfinished transaction in ${file}-journal (a process stopped while writing); trac-deploy reads databases read-only and did not roll it back, so its version and repositories were not read`,
+      path: dbPath,
+      advice: ['Trac rolls it back the next time it opens the database as a user who may write it (any trac-admin ENV command does), then inspect again'],
+    };
   }
   if (/SQLITE_BUSY|SQLITE_LOCKED/.test(code)) {
     return { code: 'database-locked', severity: 'warning', message: `SQLite database ${dbPath} is locked by another process; its version could not be read`, path: dbPath };
