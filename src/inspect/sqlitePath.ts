@@ -41,7 +41,7 @@ export function sqliteFileToRead(envPath: string, name: string, asRoot = process
     skipped: {
       code: 'database-link-outside',
       severity: 'warning',
-      message: `${configured} leads through the symbolic link ${planted.path} (not root's) to ${real}, outside the environment; trac-deploy, running as root, did not follow it: the database version and the repositories stored in it were not read`,
+      message: `${configured} ${planted.path === configured ? 'is a symbolic link' : `leads through the symbolic link ${planted.path}`} (not root's) to ${real}, outside the environment; trac-deploy, running as root, did not follow it: the database version and the repositories stored in it were not read`,
       path: configured,
       advice: [
         `if the database belongs at ${real}, name it in ${path.join(env, 'conf', 'trac.ini')}: [trac] database = sqlite:${real} (Trac accepts an absolute path)`,
