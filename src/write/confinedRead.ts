@@ -18,6 +18,13 @@ export interface ConfinedRead {
   stamp: string;
 }
 
+/**
+ * The largest static file deploy copies (each is held in memory from the plan to its copy):
+ * far above any of Trac's or its plugins' (Trac's largest is under 1 MiB). A larger one is
+ * refused, by name, rather than read.
+ */
+export const MAX_STATIC_FILE_BYTES = 64 * 1024 * 1024;
+
 /** What identifies a file's inode and its state: a read made earlier is used only while it is equal. */
 export function stampOf(stat: fsSync.Stats): string {
   return `${stat.dev}:${stat.ino}:${stat.size}:${stat.mode}:${stat.uid}:${stat.gid}:${stat.mtimeMs}:${stat.ctimeMs}`;
@@ -28,9 +35,10 @@ export function stampOf(stat: fsSync.Stats): string {
  * `root`. Opened with O_NOFOLLOW (a link planted under the name is not followed), and the
  * descriptor's real path checked against the source directory's (a directory on the way that
  * was swapped for a link is caught too). What is copied is what was read here, never re-read.
- * maxBytes (a read-ahead's bound): a larger file is not read, and null returned.
+ * maxBytes (MAX_STATIC_FILE_BYTES, or a read-ahead's smaller bound): a larger file is not read,
+ * and null returned; nor is one that grows past it while it is read.
  */
-export function readConfinedSync(file: string, root: string, maxBytes = Infinity): ConfinedRead | null {
+export function readConfinedSync(file: string, root: string, maxBytes = MAX_STATIC_FILE_BYTES): ConfinedRead | null {
   let fd: number;
   try {
     fd = fsSync.openSync(file, fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW | fsConstants.O_NONBLOCK);
@@ -49,12 +57,41 @@ export function readConfinedSync(file: string, root: string, maxBytes = Infinity
     }
     if (real === null || !isBelow(real, root)) return null;
     if (stat.size > maxBytes) return null;
-    const content = fsSync.readFileSync(fd);
-    // Grown since fstat: the stamp no longer matches the file, and planSync reads it again.
-    if (content.length > maxBytes) return null;
+    const content = readUpTo(fd, stat.size, maxBytes);
+    // Grown past the bound since fstat: not read (for a read-ahead, the stamp no longer matches the file, and planSync reads it again).
+    if (content === null) return null;
     return { content, mode: stat.mode & 0o777, atime: stat.atime, mtime: stat.mtime, stamp: stampOf(stat) };
   } finally {
     fsSync.closeSync(fd);
+  }
+}
+
+/**
+ * The bytes of FD from the start to its end, read in a loop that stops at MAX: null beyond it.
+ * Not readFileSync, which reads a file whose size says 0 (a pseudo-file) until it ends, if ever.
+ */
+function readUpTo(fd: number, sizeHint: number, max: number): Buffer | null {
+  let buffer = Buffer.allocUnsafe(Math.min(sizeHint, max) + 1);
+  let length = 0;
+  for (;;) {
+    if (length === buffer.length) {
+      if (buffer.length > max) return null;
+      const larger = Buffer.allocUnsafe(Math.min(buffer.length * 2, max + 1));
+      buffer.copy(larger, 0, 0, length);
+      buffer = larger;
+    }
+    const read = fsSync.readSync(fd, buffer, length, buffer.length - length, length);
+    if (read === 0) break;
+    length += read;
+  }
+  return length > max ? null : buffer.subarray(0, length);
+}
+
+export function realpathOrNull(file: string): string | null {
+  try {
+    return fsSync.realpathSync(file);
+  } catch {
+    return null;
   }
 }
 

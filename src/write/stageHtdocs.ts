@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import fsSync from 'node:fs';
 import path from 'node:path';
 import { validKey } from '../plan/chromeKey.js';
-import { isBelow, listSourceFiles, lstatOrNull, readConfinedSync, stampOf } from './confinedRead.js';
+import { isBelow, listSourceFiles, lstatOrNull, readConfinedSync, realpathOrNull, stampOf } from './confinedRead.js';
 import { fillCopySync, openExclusive } from './copyBytes.js';
 import { contentHash } from './ownership.js';
 
@@ -210,14 +210,6 @@ export class Staging {
     this.remove();
     if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
   };
-}
-
-function realpathOrNull(p: string): string | null {
-  try {
-    return fsSync.realpathSync(p);
-  } catch {
-    return null;
-  }
 }
 
 function rmdirOrKeep(dir: string): void {

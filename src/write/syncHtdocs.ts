@@ -4,11 +4,11 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { usageError } from '../errors.js';
 import { fillCopySync, openExclusive } from './copyBytes.js';
-import { listSourceFiles, lstatOrNull, readConfinedSync, stampOf, type ConfinedRead } from './confinedRead.js';
+import { isBelow, listSourceFiles, lstatOrNull, MAX_STATIC_FILE_BYTES, readConfinedSync, realpathOrNull, stampOf, type ConfinedRead } from './confinedRead.js';
 import { contentHash, isOurs } from './ownership.js';
 import type { Staging } from './stageHtdocs.js';
 
-export { readConfined, readConfinedSync, type ConfinedRead } from './confinedRead.js';
+export { MAX_STATIC_FILE_BYTES, readConfined, readConfinedSync, type ConfinedRead } from './confinedRead.js';
 
 /** One static directory to publish as htdocs/<key>, in Trac's provider order. */
 export interface HtdocsSource {
@@ -61,9 +61,16 @@ export interface Manifest {
   files?: Record<string, string>;
 }
 
+/**
+ * The manifest in TARGET, read as a static file is (a regular file, bounded, never through a
+ * link: a FIFO planted under its name would block a plain read). None, unreadable or not such
+ * a file: an empty record, so that nothing there counts as ours.
+ */
 export async function readManifest(target: string): Promise<Manifest> {
   try {
-    const data = JSON.parse(await fs.readFile(path.join(target, MANIFEST_NAME), 'utf8')) as Partial<Manifest>;
+    const read = readConfinedSync(path.join(target, MANIFEST_NAME), await fs.realpath(target));
+    if (!read) return { htdocs: {} };
+    const data = JSON.parse(read.content.toString('utf8')) as Partial<Manifest>;
     return { htdocs: data.htdocs ?? {}, files: data.files ?? {} };
   } catch {
     return { htdocs: {} };
@@ -92,6 +99,20 @@ export async function planSync(
   prefetched?: Prefetched,
   staging?: Staging | null,
 ): Promise<SyncPlan> {
+  // What is in htdocs is read below its real path only: a directory in it that is a link out
+  // (htdocs/common -> elsewhere) is neither read nor written through.
+  const htdocsRoot = await fs.realpath(htdocs).catch(() => null);
+  const checkedDirs = new Map<string, boolean>();
+  /** Whether DIR, or the nearest of its parents that exists, is really below (or is) htdocs. */
+  const insideHtdocs = (dir: string): boolean => {
+    let known = checkedDirs.get(dir);
+    if (known === undefined) {
+      const real = realpathOrNull(dir);
+      known = real === null ? dir === htdocs || insideHtdocs(path.dirname(dir)) : real === htdocsRoot || isBelow(real, htdocsRoot!);
+      checkedDirs.set(dir, known);
+    }
+    return known;
+  };
   const wanted = new Map<string, { root: string; file: string }>();
   const skipped: string[] = [];
   const entries: SyncEntry[] = [];
@@ -127,6 +148,8 @@ export async function planSync(
     const ahead = fromPrefetch(prefetched, source, root);
     const read = ahead?.read ?? readConfinedSync(source, root);
     if (!read) {
+      const now = lstatOrNull(source);
+      if (now?.isFile() && now.size > MAX_STATIC_FILE_BYTES) throw tooLarge(source);
       // Swapped for a link (or a non-file) since it was listed: skipped like any link.
       skipped.push(source);
       continue;
@@ -135,28 +158,47 @@ export async function planSync(
     const hash = ahead?.hash ?? contentHash(content);
     next[rel] = hash;
     if (!stat) {
+      if (htdocsRoot && !insideHtdocs(path.dirname(dest))) throw linkedOut(dest, htdocs);
       entries.push({ rel, status: 'added', source, content, mode, atime, mtime });
       continue;
     }
-    const current = stat.size === content.length ? fsSync.readFileSync(dest) : null;
+    // The file there, read as a source is (a regular file below htdocs, never through a link)
+    // and bounded: larger than anything trac-deploy copies, it is nobody's copy of ours.
+    const there = htdocsRoot ? readConfinedSync(dest, htdocsRoot) : null;
+    if (!there && !(stat.isFile() && stat.size > MAX_STATIC_FILE_BYTES)) throw linkedOut(dest, htdocs);
+    const current = there?.content ?? null;
     if (current && current.equals(content) && (stat.mode & 0o777) === mode) {
       entries.push({ rel, status: 'unchanged', source });
       continue;
     }
-    const ours = isOurs(manifest[rel], current ?? fsSync.readFileSync(dest));
+    const ours = current !== null && isOurs(manifest[rel], current);
     if (!ours) foreign.push(dest);
     entries.push({ rel, status: 'replaced', source, content, mode, atime, mtime });
   }
   for (const [rel, hash] of Object.entries(manifest)) {
     if (next[rel] !== undefined) continue;
     const dest = path.join(htdocs, rel);
-    const current = await fs.readFile(dest).catch(() => null);
-    if (current === null) continue;
+    // Only a regular file below htdocs, as read above: what a link leads to is never removed.
+    const current = htdocsRoot ? readConfinedSync(dest, htdocsRoot)?.content : undefined;
+    if (current === undefined) continue;
     if (isOurs(hash, current)) entries.push({ rel, status: 'removed', source: null });
     // Changed since trac-deploy wrote it: someone's edit, left alone and forgotten.
   }
   entries.sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
   return { htdocs, keys: [...new Set(sources.map((s) => s.key))], entries, foreign: foreign.sort(), manifest: next, skipped: skipped.sort(), staged };
+}
+
+function tooLarge(source: string): Error {
+  return usageError(`${source} is larger than ${MAX_STATIC_FILE_BYTES / 1024 / 1024} MiB; trac-deploy copies static files up to that size, and nothing was written`,
+    'a static directory holds what browsers load (CSS, scripts, images): serve a file this large from a directory of its own (an Apache Alias), not from a plugin\'s htdocs',
+  );
+}
+
+function linkedOut(dest: string, htdocs: string): Error {
+  return usageError(
+    `${dest} cannot be read as a regular file below ${htdocs} (a directory on the way is a symbolic link out of it, or the file is unreadable); trac-deploy neither reads nor writes through a link, and nothing was written`,
+    `replace the link with a directory (or remove the file) and re-run`,
+  );
 }
 
 /** What prefetchSources holds at most: a file larger than this is left to planSync, and all together. */
