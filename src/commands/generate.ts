@@ -1,6 +1,6 @@
 import { usageError } from '../errors.js';
 import { allProblems, inspectPath } from '../inspect/inspectPath.js';
-import { MACHINE_STATE_CODES, PREFLIGHT_CODES, withPreflight } from '../inspect/preflight.js';
+import { MACHINE_STATE_CODES, PREFLIGHT_CODES, recallEarly, withPreflight, type PreflightOptions } from '../inspect/preflight.js';
 import type { Finding } from '../findings.js';
 import type { GenerateOptions } from '../plan/options.js';
 import { planDeployment } from '../plan/planDeployment.js';
@@ -36,9 +36,12 @@ export interface Deployment {
  * would fail is refused (exit 2) with Trac's reason and the remedy.
  */
 export async function buildDeployment(source: string, options: GenerateOptions, out: string, { preflight = true }: { preflight?: boolean } = {}): Promise<Deployment> {
+  const asking: PreflightOptions = { pythonHome: options.pythonHome ?? null, siteDirs: options.siteDir, eggCache: options.eggCache ?? null, keepVerdict: {} };
+  // The kept verdict is looked up while the environment is inspected.
+  const recalled = preflight ? recallEarly(source, asking) : null;
   let inspection = await inspectPath(source);
   if (preflight) {
-    inspection = await withPreflight(inspection, { pythonHome: options.pythonHome ?? null, siteDirs: options.siteDir, eggCache: options.eggCache ?? null, keepVerdict: {} });
+    inspection = await withPreflight(inspection, { ...asking, recalled });
     refuseWhatTracRefuses(allProblems(inspection));
   }
   const plan = await planDeployment({ inspection, options, outDir: out });
