@@ -50,7 +50,8 @@ async function inspectTree(input: string): Promise<Omit<Inspection, 'databaseSer
 
 async function inspectSingle(root: string, formatVersion: number): Promise<EnvironmentInfo> {
   try {
-    return await inspectEnvironment(root, formatVersion);
+    // The only environment of this run: its database is SQLite's to read (readSqliteFacts).
+    return await inspectEnvironment(root, formatVersion, { alone: true });
   } catch (error) {
     if (error instanceof TracIniUnreadable) {
       throw usageError(`${error.message}; trac-deploy needs to read the environment's configuration`);
