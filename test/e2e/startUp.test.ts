@@ -14,7 +14,7 @@ import { copyFixture } from '../helpers/tracEnv.js';
  * The CLI runs in a Node whose Intl.Segmenter counts its instances and that reports, at exit,
  * the bundle files it loaded.
  */
-async function startUp(args: string[]): Promise<{ code: number; stdout: string; segmenters: number; chunks: string[]; modules: string[]; openFiles: string[] }> {
+async function startUp(args: string[]): Promise<{ code: number; stdout: string; segmenters: number; chunks: string[]; modules: string[]; openFiles: string[]; builtins: string[] }> {
   const probe = `
     let made = 0;
     const Segmenter = Intl.Segmenter;
@@ -24,7 +24,8 @@ async function startUp(args: string[]): Promise<{ code: number; stdout: string; 
       const modules = Object.keys(require.cache).filter((f) => f.includes('/node_modules/')).map((f) => f.replace(/.*\\/node_modules\\//, ''));
       const fs = require('node:fs');
       const openFiles = fs.readdirSync('/proc/self/fd').map((fd) => { try { return fs.readlinkSync('/proc/self/fd/' + fd); } catch { return ''; } });
-      process.stderr.write('\\nPROBE ' + JSON.stringify({ segmenters: made, chunks, modules, openFiles }) + '\\n');
+      const builtins = process.moduleLoadList.filter((m) => m.startsWith('NativeModule ')).map((m) => m.slice('NativeModule '.length));
+      process.stderr.write('\\nPROBE ' + JSON.stringify({ segmenters: made, chunks, modules, openFiles, builtins }) + '\\n');
     });
     process.argv = [process.argv[0], ${JSON.stringify(CLI)}, ...${JSON.stringify(args)}];
     require(${JSON.stringify(CLI)});
@@ -32,7 +33,7 @@ async function startUp(args: string[]): Promise<{ code: number; stdout: string; 
   const r = await execa('node', ['-e', probe], { reject: false, stdin: 'ignore', env: { NO_COLOR: '1' } });
   const line = String(r.stderr).split('\n').find((l) => l.startsWith('PROBE '));
   if (!line) throw new Error(`no probe line; stderr:\n${r.stderr}`);
-  return { code: r.exitCode ?? -1, stdout: String(r.stdout), ...(JSON.parse(line.slice('PROBE '.length)) as { segmenters: number; chunks: string[]; modules: string[]; openFiles: string[] }) };
+  return { code: r.exitCode ?? -1, stdout: String(r.stdout), ...(JSON.parse(line.slice('PROBE '.length)) as { segmenters: number; chunks: string[]; modules: string[]; openFiles: string[]; builtins: string[] }) };
 }
 
 describe('start-up of the built CLI', () => {
@@ -64,6 +65,9 @@ describe('start-up of the built CLI', () => {
     // The file reader (src/inspect/sqliteFile/) answers only for a schema SQLite accepted before in
     // the same run: for the only database of a run it is not used (its /proc/locks stays closed).
     expect(r.openFiles).not.toContain('/proc/locks');
+    // Loaded only when used: worker threads for a large directory, node:assert to throw (scripts/bundle.mjs).
+    expect(r.builtins).not.toContain('worker_threads');
+    expect(r.builtins).not.toContain('assert');
   });
 
   it('loads deploy\'s early question for deploy', async () => {
