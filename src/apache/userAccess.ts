@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { streamThroughChild } from '../util/streamThroughChild.js';
@@ -94,14 +94,24 @@ function checkFew(user: string, group: string, needs: AccessNeed[]): Promise<Acc
   const records = needs.map((need, index) => `${index}:${need.test[1]}${need.path}`);
   const argv = [`--reuid=${user}`, `--regid=${group}`, '--init-groups', '--', '/bin/sh', '-c', ACCESS_SCRIPT, 'sh', ...records];
   return new Promise((resolve) => {
-    execFile('setpriv', argv, { windowsHide: true, maxBuffer: 1024 * 1024 }, (error, stdout, stderr) => {
-      if (error) {
-        const code = (error as NodeJS.ErrnoException).code;
-        const reason = typeof code === 'string' ? code : String(stderr).trim().split('\n').pop() || (error.signal ? `killed by ${error.signal}` : `exit ${String(code)}`);
-        resolve({ failed: [], unchecked: `setpriv as ${user}:${group} failed: ${reason}` });
+    // No stdin: nothing to write (a pipe fewer to make while inspect and generate wait for it).
+    const child = spawn('setpriv', argv, { stdio: ['ignore', 'pipe', 'pipe'], windowsHide: true });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (text: string) => {
+      if (stdout.length < OUTPUT_LIMIT) stdout += text;
+    });
+    child.stderr.setEncoding('utf8').on('data', (text: string) => {
+      if (stderr.length < OUTPUT_LIMIT) stderr += text;
+    });
+    const unchecked = (reason: string) => resolve({ failed: [], unchecked: `setpriv as ${user}:${group} failed: ${reason}` });
+    child.once('error', (error: NodeJS.ErrnoException) => unchecked(error.code ?? error.message));
+    child.once('close', (code, signal) => {
+      if (code !== 0) {
+        unchecked(stderr.trim().split('\n').pop() || (signal ? `killed by ${signal}` : `exit ${String(code)}`));
         return;
       }
-      const indexes = String(stdout)
+      const indexes = stdout
         .split('\n')
         .filter((line) => /^\d+$/.test(line))
         .map(Number);
@@ -109,6 +119,9 @@ function checkFew(user: string, group: string, needs: AccessNeed[]): Promise<Acc
     });
   });
 }
+
+/** Far more than the indexes of DIRECT_MAX_NEEDS needs, or one line of setpriv's complaint. */
+const OUTPUT_LIMIT = 64 * 1024;
 
 /** The needs at INDEXES, each once, in the order given (two shells' answers interleave). */
 function inOrder(needs: AccessNeed[], indexes: number[]): AccessNeed[] {

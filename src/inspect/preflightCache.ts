@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { accessSync, constants, statSync, type Dirent } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
@@ -288,8 +288,13 @@ export async function logStillWritable(result: Extract<PreflightResult, { status
 
 function asUserPasses(asUser: { user: string; group: string }, file: string, dir: string): Promise<boolean> {
   const argv = [`--reuid=${asUser.user}`, `--regid=${asUser.group}`, '--init-groups', '--', '/bin/sh', '-c', LOG_CHECK, 'sh', file, dir];
-  // Anything but exit 0 (refused, or setpriv could not run or was killed): ask Trac again.
-  return new Promise((resolve) => execFile('setpriv', argv, { timeout: 30_000, windowsHide: true }, (error) => resolve(error === null)));
+  // Anything but exit 0 (refused, or setpriv could not run or was killed): ask Trac again. Its
+  // exit status is the answer: no pipes to make (it runs while inspect and generate inspect).
+  return new Promise((resolve) => {
+    const child = spawn('setpriv', argv, { stdio: 'ignore', timeout: 30_000, windowsHide: true });
+    child.once('error', () => resolve(false));
+    child.once('exit', (code) => resolve(code === 0));
+  });
 }
 
 /**
