@@ -1,4 +1,5 @@
 import fs from 'node:fs/promises';
+import { accessSync } from 'node:fs';
 import path from 'node:path';
 import type { Finding } from '../findings.js';
 import { streamThroughChild } from '../util/streamThroughChild.js';
@@ -140,6 +141,17 @@ export async function runPreflight(request: PreflightRequest, run: PreflightRunn
 export async function preflightPython(pythonHome: string | null): Promise<string> {
   if (pythonHome) return path.join(pythonHome, 'bin', 'python');
   return fs.access(SYSTEM_PYTHON).then(() => SYSTEM_PYTHON, () => 'python3');
+}
+
+/** preflightPython, synchronously: for the lookup of a kept verdict made before anything else. */
+export function preflightPythonSync(pythonHome: string | null): string {
+  if (pythonHome) return path.join(pythonHome, 'bin', 'python');
+  try {
+    accessSync(SYSTEM_PYTHON);
+    return SYSTEM_PYTHON;
+  } catch {
+    return 'python3';
+  }
 }
 
 const EMPTY_ANSWER: PreflightEnvironment = { path: '', opened: false, problems: [], repositories: [], plugins: [], attachment: null, project: null, xsendfile: null, filesDir: null };
