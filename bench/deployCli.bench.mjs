@@ -15,6 +15,9 @@ import { CLI, TRAC_ADMIN, VENV, fmt, initEnv, median, tempRoot, timed } from './
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 7);
 const OLD_CLI = process.env.BENCH_OLD_CLI ?? null;
+// BENCH_ONLY=deploy (a regular expression) keeps only the trac-deploy rows whose label matches;
+// trac-admin's row and Node's start-up are always timed.
+const ONLY = process.env.BENCH_ONLY ? new RegExp(process.env.BENCH_ONLY) : null;
 const root = tempRoot('trac-deploy-bench-cli-');
 // Targets, --out and caches apart from the environment's directory: a new entry in a directory
 // above the environment changes its ctime, which (like an ACL change) makes a kept verdict be
@@ -36,7 +39,7 @@ try {
     { label: `trac-deploy${tag} inspect --python-home (verdict kept)`, run: () => timed('node', [cli, 'inspect', env, '--python-home', VENV], { TRAC_DEPLOY_CACHE_DIR: cache + tag }) },
     { label: `trac-deploy${tag} inspect (system python3: preflight skipped when it has no Trac)`, run: () => timed('node', [cli, 'inspect', env]) },
     { label: `trac-deploy${tag} inspect --no-preflight`, run: () => timed('node', [cli, 'inspect', env, '--no-preflight']) },
-  ];
+  ].filter((row) => !ONLY || ONLY.test(row.label));
   const builds = [[CLI, ''], ...(OLD_CLI ? [[OLD_CLI, ' (old)']] : [])];
   const rows = [
     { label: 'trac-admin ENV deploy (fresh target)', run: (i) => timed(TRAC_ADMIN, [env, 'deploy', path.join(out, `admin-${i}`)]) },
