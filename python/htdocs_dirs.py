@@ -65,7 +65,22 @@ def python_facts():
         'basePrefix': getattr(sys, 'base_prefix', getattr(sys, 'real_prefix', sys.prefix)),
         'sitePackages': site_packages,
         'path': [os.path.abspath(p) for p in sys.path if p and os.path.isdir(p)],
+        'absent': absent_import_paths(),
     }
+
+
+def absent_import_paths():
+    """Where Python would import from, were it there: the entries of sys.path that are no
+    directory now (a zip named there, a directory made later) and the user's site-packages when
+    Python reads it (`pip install --user` makes it). One that appears changes what the answer
+    imports, so its absence is part of what the answer depends on."""
+    import site
+    wanted = [p for p in sys.path if p and not os.path.isdir(p)]
+    if getattr(site, 'ENABLE_USER_SITE', False) and hasattr(site, 'getusersitepackages'):
+        user_site = site.getusersitepackages()
+        if not os.path.isdir(user_site):
+            wanted.append(user_site)
+    return sorted(set(os.path.abspath(p) for p in wanted))
 
 
 def problem(code, message, path, advice=None, severity='error'):

@@ -14,7 +14,9 @@ import type { HtdocsAnswer } from './htdocsDirs.js';
  * program), with a fingerprint of everything the answer depends on: the environment's VERSION,
  * trac.ini and every file it inherits (also those missing now), its plugins directories and
  * their entries, the interpreter, every directory on its sys.path (site-packages among them:
- * their mtime changes when anything is installed or removed), Trac's package, and the program
+ * their mtime changes when anything is installed or removed) and every import path it would
+ * read were it there (the user's site-packages before `pip install --user` makes it), Trac's
+ * package, and the program
  * that asked. Any difference means asking again.
  */
 export interface Question {
@@ -97,6 +99,7 @@ export function inputsOf(question: Question, answer: HtdocsAnswer, extra: { inhe
     answer.python.executable,
     ...answer.python.sitePackages,
     ...(answer.python.path ?? []),
+    ...(answer.python.absent ?? []),
     answer.trac.package,
     ...dirsWithEntries,
   ];

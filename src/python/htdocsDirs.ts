@@ -11,6 +11,12 @@ export interface PythonFacts {
   sitePackages: string[];
   /** The directories on sys.path (what the answer's imports came from); absent in older answers. */
   path?: string[];
+  /**
+   * Where Python would also import from, were it there (sys.path entries that are no directory,
+   * the user's site-packages it reads): stamped as missing, so one made later asks again. Absent in
+   * older answers.
+   */
+  absent?: string[];
 }
 
 export interface HtdocsAnswer {

@@ -1,7 +1,9 @@
 import fs from 'fs-extra';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
 import { runCli } from '../helpers/cli.js';
+import { ROOT } from '../helpers/paths.js';
 import { copyFixture } from '../helpers/tracEnv.js';
 import { tempDir } from '../helpers/tempDir.js';
 
@@ -10,15 +12,17 @@ import { tempDir } from '../helpers/tempDir.js';
  * TARGET does not ask Python again, and any change to what the answer depends on does. The
  * "Python" here is a script that counts its calls and answers like htdocs_dirs.py.
  */
-async function fakePython(root: string): Promise<{ home: string; calls: () => Promise<number>; site: string; trac: string }> {
+async function fakePython(root: string): Promise<{ home: string; calls: () => Promise<number>; site: string; trac: string; userSite: string }> {
   const home = path.join(root, 'venv');
   const site = path.join(home, 'lib', 'site-packages');
   const trac = path.join(site, 'trac');
   await fs.outputFile(path.join(trac, 'htdocs', 'css', 'trac.css'), 'body {}\n');
   const callsFile = path.join(root, 'calls');
+  // Apart from ROOT (whose entries change with every TARGET made there).
+  const userSite = path.join(await tempDir(), 'home', '.local', 'lib', 'python3.11', 'site-packages');
   const python = path.join(home, 'bin', 'python');
   const answer = {
-    python: { executable: python, version: '3.11.2', prefix: home, basePrefix: '/usr', sitePackages: [site], path: [site] },
+    python: { executable: python, version: '3.11.2', prefix: home, basePrefix: '/usr', sitePackages: [site], path: [site], absent: [userSite] },
     trac: { version: '1.6', package: trac },
     providers: [{ name: 'trac.web.chrome.Chrome', dirs: [['common', path.join(trac, 'htdocs')]] }],
   };
@@ -26,14 +30,24 @@ async function fakePython(root: string): Promise<{ home: string; calls: () => Pr
   await fs.outputFile(python, `#!/bin/sh\necho asked >> '${callsFile}'\ncat '${path.join(home, 'answer.json')}'\n`, { mode: 0o755 });
   await fs.outputFile(path.join(home, 'pyvenv.cfg'), 'home = /usr/bin\nversion = 3.11.2\n');
   const calls = async () => ((await fs.pathExists(callsFile)) ? (await fs.readFile(callsFile, 'utf8')).split('\n').filter(Boolean).length : 0);
-  return { home, calls, site, trac };
+  return { home, calls, site, trac, userSite };
 }
 
 describe('deploy caches the Python answer per user', () => {
+  it('htdocs_dirs.py names the import paths that are missing: the user site-packages Python would read', async () => {
+    const home = await tempDir();
+    const program = `import sys; sys.path.insert(0, ${JSON.stringify(path.join(ROOT, 'python'))}); import htdocs_dirs, json; print(json.dumps(htdocs_dirs.absent_import_paths()))`;
+    const absent = JSON.parse(execFileSync('/usr/bin/python3', ['-c', program], { env: { PATH: process.env.PATH ?? '', HOME: home }, encoding: 'utf8' })) as string[];
+    expect(absent.some((p) => p.startsWith(path.join(home, '.local', 'lib', 'python3')) && p.endsWith('site-packages'))).toBe(true);
+    // Python run without it (-s): not a path it reads.
+    const without = JSON.parse(execFileSync('/usr/bin/python3', ['-s', '-c', program], { env: { PATH: process.env.PATH ?? '', HOME: home }, encoding: 'utf8' })) as string[];
+    expect(without.some((p) => p.startsWith(home))).toBe(false);
+  });
+
   it('reuses it for another TARGET and asks again after each change it depends on', async () => {
     const root = await tempDir();
     const env = await copyFixture('trac16-sqlite', root);
-    const { home, calls, site } = await fakePython(root);
+    const { home, calls, site, userSite } = await fakePython(root);
     const cache = path.join(root, 'cache');
     const deploy = async (target: string) => {
       const r = await runCli(['deploy', env, path.join(root, target), '--python-home', home, '--json'], { env: { TRAC_DEPLOY_CACHE_DIR: cache } });
@@ -53,6 +67,7 @@ describe('deploy caches the Python answer per user', () => {
       ['trac.ini', () => fs.appendFile(path.join(env, 'conf', 'trac.ini'), '\n[components]\nfoo.* = enabled\n')],
       ['a plugin added', () => fs.outputFile(path.join(env, 'plugins', 'new_plugin.py'), '# plugin\n')],
       ['site-packages', () => fs.mkdirp(path.join(site, 'NewDist-1.0.dist-info'))],
+      ['a user site-packages made since (pip install --user)', () => fs.mkdirp(userSite)],
       ['the interpreter', () => fs.appendFile(path.join(home, 'bin', 'python'), '# upgraded\n')],
       ['an inherited file that did not exist', async () => {
         await fs.appendFile(path.join(env, 'conf', 'trac.ini'), '\n[inherit]\nfile = ../../shared.ini\n');
