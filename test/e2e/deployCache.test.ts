@@ -37,10 +37,10 @@ describe('deploy caches the Python answer per user', () => {
   it('htdocs_dirs.py names the import paths that are missing: the user site-packages Python would read', async () => {
     const home = await tempDir();
     const program = `import sys; sys.path.insert(0, ${JSON.stringify(path.join(ROOT, 'python'))}); import htdocs_dirs, json; print(json.dumps(htdocs_dirs.absent_import_paths()))`;
-    const absent = JSON.parse(execFileSync('/usr/bin/python3', ['-c', program], { env: { PATH: process.env.PATH ?? '', HOME: home }, encoding: 'utf8' })) as string[];
+    const absent = JSON.parse(execFileSync('/usr/bin/python3', ['-c', program], { env: { PATH: process.env.PATH ?? '', HOME: home, PYTHONDONTWRITEBYTECODE: '1' }, encoding: 'utf8' })) as string[];
     expect(absent.some((p) => p.startsWith(path.join(home, '.local', 'lib', 'python3')) && p.endsWith('site-packages'))).toBe(true);
     // Python run without it (-s): not a path it reads.
-    const without = JSON.parse(execFileSync('/usr/bin/python3', ['-s', '-c', program], { env: { PATH: process.env.PATH ?? '', HOME: home }, encoding: 'utf8' })) as string[];
+    const without = JSON.parse(execFileSync('/usr/bin/python3', ['-s', '-c', program], { env: { PATH: process.env.PATH ?? '', HOME: home, PYTHONDONTWRITEBYTECODE: '1' }, encoding: 'utf8' })) as string[];
     expect(without.some((p) => p.startsWith(home))).toBe(false);
   });
 
