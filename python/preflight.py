@@ -693,13 +693,16 @@ def main():
         emit({'kind': 'done'})
         return
     emit(first)
-    remember_resolved_requirements()
-    remember_plugin_search()
-    lighter_pristine_copy()
-    remember_parsed_sections()
-    remember_converter_names()
-    remember_client_library_version()
-    remember_workflow_parses()
+    # TRAC_DEPLOY_PREFLIGHT_PLAIN=1: none of what follows, Trac's code as it is (tests and the
+    # benchmark compare the two).
+    if os.environ.get('TRAC_DEPLOY_PREFLIGHT_PLAIN') != '1':
+        remember_resolved_requirements()
+        remember_plugin_search()
+        lighter_pristine_copy()
+        remember_parsed_sections()
+        remember_converter_names()
+        remember_client_library_version()
+        remember_workflow_parses()
     for counter, path in enumerate(requested_paths(request)):
         try:
             emit(check_environment(path, counter))
