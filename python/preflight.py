@@ -22,6 +22,7 @@ for each repository it lists, as it does at the first request.
 import json
 import logging
 import os
+import re
 import site
 import sys
 
@@ -483,9 +484,13 @@ def remember_parsed_sections():
 
     try:
         reference = settings(UnicodeConfigParser())
+        # sections_of looks for headers only in lines holding a "[": SECTCRE must start with one.
+        if not re.match(r'\s*\\\[', UnicodeConfigParser.SECTCRE.pattern):
+            return
     except Exception:
         return
     parsed = {}
+    files = {}
     limit = 4096
     state = {'checks': 2, 'on': True}
 
@@ -508,15 +513,23 @@ def remember_parsed_sections():
         header = parser.SECTCRE
         starts = []
         for number, line in enumerate(lines):
+            # A section header starts with "[" (checked below, as SECTCRE is made).
+            if '[' not in line:
+                if starts:
+                    continue
+                stripped = line.strip()
+                if not stripped or stripped.startswith(prefixes):
+                    continue
+                return None  # an option before any section: configparser's error
             stripped = line.strip()
             if not stripped or stripped.startswith(prefixes):
                 continue
             if header.match(stripped):
-                if line[0] != stripped[0]:
+                if line[0] != '[':
                     return None  # indented: it may continue a value
                 starts.append(number)
             elif not starts:
-                return None  # an option before any section: configparser's error
+                return None
         starts.append(len(lines))
         sections = []
         names = set()
@@ -537,7 +550,15 @@ def remember_parsed_sections():
                 return original_read(self, filename, encoding)
             with open(filename, encoding=encoding) as fp:
                 lines = fp.readlines()
-            sections = sections_of(self, lines)
+            # A whole file seen before (an [inherit] file shared by many): its sections at once.
+            whole = ''.join(lines)
+            sections = files.get(whole)
+            if sections is None:
+                sections = sections_of(self, lines)
+                if sections is not None:
+                    if len(files) >= 256:
+                        files.clear()
+                    files[whole] = sections
         except Exception:
             sections = None
         if sections is None:
