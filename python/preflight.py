@@ -3,7 +3,8 @@
 
 Run once for all environments, in the interpreter the deployment uses, as the web server's user.
 Reads on stdin a first line, one JSON document:
-  {"siteDirs": [dir, ...], "svnBindings": dir or null, "environments": [path, ...] (optional)}
+  {"siteDirs": [dir, ...], "svnBindings": dir or null, "environments": [path, ...] (optional),
+   "stamps": false (optional: leave out what only a kept verdict needs, STAMP_KEYS)}
 then any number of lines, each an environment's path as a JSON string; answers each as it comes
 (so a caller can stream any number of environments and hand out more as answers arrive), and
 writes JSON lines on stdout:
@@ -190,7 +191,20 @@ def one_attachment(env, inputs):
     return None
 
 
-def check_environment(path, counter):
+# What trac-deploy stamps to keep a verdict (src/inspect/preflightCache.ts, one environment):
+# left out when the request says "stamps": false (a directory of environments, no verdict kept).
+STAMP_KEYS = ('inputs', 'accessInputs', 'databaseScheme', 'databaseFile', 'configFiles', 'pluginsDirs')
+
+
+def check_environment(path, counter, stamps=True):
+    result = check_opening(path, counter, stamps)
+    if not stamps:
+        for key in STAMP_KEYS:
+            result.pop(key, None)
+    return result
+
+
+def check_opening(path, counter, stamps):
     result = {'kind': 'environment', 'path': path, 'problems': [], 'repositories': [], 'plugins': [],
               'attachment': None, 'project': None, 'xsendfile': None, 'filesDir': None, 'opened': False,
               'inputs': [], 'accessInputs': []}
@@ -203,7 +217,8 @@ def check_environment(path, counter):
         problems.append(problem('trac-cannot-read' if unreadable else 'trac-cannot-open', 'error',
                                 '%s: Trac cannot open the environment: %s' % (path, text_of(e)), path))
         return result
-    result.update(configuration_facts(env))
+    if stamps:
+        result.update(configuration_facts(env))
     try:
         answer_opened(env, path, log, captured, result)
     finally:
@@ -724,9 +739,10 @@ def main():
         remember_converter_names()
         remember_client_library_version()
         remember_workflow_parses()
+    stamps = request.get('stamps') is not False
     for counter, path in enumerate(requested_paths(request)):
         try:
-            emit(check_environment(path, counter))
+            emit(check_environment(path, counter, stamps))
         except Exception as e:
             emit({'kind': 'environment', 'path': path, 'opened': False, 'repositories': [], 'plugins': [],
                   'problems': [problem('preflight-failed', 'error', '%s: %s' % (path, text_of(e)), path)]})

@@ -116,7 +116,8 @@ async function askOrRecall(inspection: Inspection, request: PreflightRequest, op
   const only = inspection.kind === 'environment' && inspection.environments.length === 1 ? inspection.environments[0] : undefined;
   const keep = options.keepVerdict;
   const cache = only && keep ? await verdictCache(only, request, await preflightPython(request.pythonHome), keep.dir, keep.settleMs).catch(() => null) : null;
-  if (!cache) return { result: await runPreflight(request, options.run), cachedFrom: null };
+  // No verdict kept: Trac's answers without what a kept verdict is stamped with.
+  if (!cache) return { result: await runPreflight({ ...request, stamps: false }, options.run), cachedFrom: null };
   const kept = await cache.lookup();
   if (kept) return { result: kept.result, cachedFrom: kept.askedAt };
   const before = await cache.beforeAsking();

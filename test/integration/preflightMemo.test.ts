@@ -230,3 +230,23 @@ describe('trac.ini read section by section, each section kept', () => {
     expect(result.sectioned).toBeGreaterThan(result.ok);
   }, 300_000);
 });
+
+describe('what only a kept verdict needs', () => {
+  it('is left out of each answer when the request says stamps: false, and given otherwise', async () => {
+    const env = path.join(parent, names[0]!.name);
+    const ask = async (header: object) => {
+      const r = await execa(PYTHON, [PREFLIGHT], { input: `${JSON.stringify(header)}\n${JSON.stringify(env)}\n`, env: { PYTHONDONTWRITEBYTECODE: '1', PYTHON_EGG_CACHE: path.join(root, '.egg-cache') }, reject: false });
+      expect(r.exitCode, r.stderr.slice(0, 2000)).toBe(0);
+      const answers = r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+      return answers.find((a) => a.kind === 'environment')!;
+    };
+    const STAMPS = ['inputs', 'accessInputs', 'databaseScheme', 'databaseFile', 'configFiles', 'pluginsDirs'];
+    const full = await ask({ siteDirs: [], svnBindings: null });
+    const lean = await ask({ siteDirs: [], svnBindings: null, stamps: false });
+    for (const key of STAMPS) expect(full, key).toHaveProperty(key);
+    expect(full.databaseScheme).toBe('sqlite');
+    for (const key of STAMPS) expect(lean, key).not.toHaveProperty(key);
+    const without = Object.fromEntries(Object.entries(full).filter(([key]) => !STAMPS.includes(key)));
+    expect(lean).toEqual(without);
+  }, 120_000);
+});
