@@ -19,6 +19,10 @@ bytecode is written (trac-deploy runs this with PYTHONDONTWRITEBYTECODE: a singl
 plugins/__pycache__ is the daemon's to make, and made while the verdict is asked it would change
 what the verdict is kept against); the one write is Trac's own: RepositoryManager records an id
 for each repository it lists, as it does at the first request.
+
+What Trac computes the same way for every environment is kept within the process (the remember_*
+functions below, each answer only while what it depends on is unchanged);
+TRAC_DEPLOY_PREFLIGHT_PLAIN=1 keeps nothing: Trac's code as it is.
 """
 import json
 import logging
