@@ -14,10 +14,19 @@ const bundled = mtime('bundle/trac-deploy.js');
 const compiled = mtime('cli.js');
 const loading =
   bundled !== null && (compiled === null || bundled >= compiled)
-    ? Promise.resolve(require('./codeCache.cjs').requireBundle('trac-deploy.js'))
+    ? new Promise((resolve) => resolve(require('./codeCache.cjs').requireBundle('trac-deploy.js')))
     : import('../dist/cli/binMain.js');
 loading
   .then(({ binMain }) => binMain(process.argv.slice(2)))
   .then((code) => {
     process.exitCode = code;
+  })
+  .catch((error) => {
+    // The CLI could not load (dist/ missing or broken): one line and exit 1, as for any
+    // unexpected error (src/cli.ts report), never Node's stack trace.
+    const text = String((error && error.message) || error).split('\n')[0];
+    process.stderr.write(`trac-deploy: cannot start: ${text}\n`);
+    if (process.env.TRAC_DEPLOY_DEBUG && error && error.stack) process.stderr.write(`${error.stack}\n`);
+    else process.stderr.write('  Rebuild it (npm run build) or reinstall trac-deploy; set TRAC_DEPLOY_DEBUG=1 for details.\n');
+    process.exitCode = 1;
   });

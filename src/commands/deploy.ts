@@ -11,6 +11,7 @@ import { refusal, type HtdocsAnswer } from '../python/htdocsDirs.js';
 import { askHtdocs, rememberAnswer, removeEggCache } from '../python/htdocsQuestion.js';
 import { prepareDeployTemplates, renderDeploy } from '../render/renderDeploy.js';
 import { emitFiles, type EmitOptions, type FilesResult } from '../write/emitFiles.js';
+import { removeLeftoverTemps } from '../write/leftoverTemps.js';
 import { contentHash, isOurs } from '../write/ownership.js';
 import { renderPlanFile } from '../write/planFile.js';
 import { applySync, planSync, prefetchSources, readManifest, writeManifest, type Prefetched, type SyncPlan } from '../write/syncHtdocs.js';
@@ -133,6 +134,10 @@ export async function runDeploy(args: DeployArgs): Promise<DeployOutcome> {
           pluginsDirs: inspected?.inherit.pluginsDir ? [inspected.inherit.pluginsDir] : [],
         }).catch(() => undefined);
     try {
+      if (!args.dryRun) {
+        const swept = removeLeftoverTemps(target);
+        if (swept.length > 0) plan.notes.push(`removed ${swept.length} temporary file${swept.length === 1 ? '' : 's'} an interrupted deploy left in ${target} (${swept.slice(0, 3).join(', ')}${swept.length > 3 ? ', ...' : ''})`);
+      }
       // Past the check above, a changed file is either ours from an earlier run or --force was given.
       const result = await emitFiles(files, { ...args, force: true }, target);
       if (!args.dryRun) {

@@ -6,6 +6,7 @@ import { DatabaseUrlError, parseDatabaseUrl, SUPPORTED_SCHEMES, type DatabaseInf
 import { listPlugins } from './plugins.js';
 import { iniRepositories, resolveAliasTypes } from './repositories.js';
 import { readSqliteFacts } from './sqliteFacts.js';
+import { sqliteFileToRead } from './sqlitePath.js';
 import { reasonOf } from '../errors.js';
 import { readTracIni } from './tracIni.js';
 import type { EnvironmentInfo, Problem } from './types.js';
@@ -73,7 +74,8 @@ export async function inspectEnvironment(envPath: string, formatVersion: number)
   let repositories = iniRepositories(sections);
   let domainUsers: string[] = [];
   if (database?.scheme === 'sqlite' && database.name && database.name !== ':memory:') {
-    const facts = await readSqliteFacts(path.resolve(envPath, database.name));
+    const located = sqliteFileToRead(envPath, database.name);
+    const facts = 'file' in located ? await readSqliteFacts(path.resolve(envPath, database.name), located.file) : { databaseVersion: null, repositories: [], domainUsers: [], problems: [located.skipped] };
     databaseVersion = facts.databaseVersion;
     repositories = [...repositories, ...facts.repositories];
     problems.push(...facts.problems);

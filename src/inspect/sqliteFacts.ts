@@ -22,21 +22,26 @@ let sqlite: typeof import('better-sqlite3') | undefined;
  * parsing the whole schema, which is most of the cost of inspecting a parent directory of
  * SQLite environments); whenever that reader is not sure to answer as SQLite would, SQLite
  * answers. TRAC_DEPLOY_SQLITE_FILE_READER=0 makes SQLite answer always.
+ *
+ * dbPath is the database as the environment names it (in messages); FILE the real path it was
+ * resolved to (sqlitePath.ts), read by both readers: a regular file only, never a link, opened
+ * read-only (SQLite creates nothing beside a database in rollback-journal mode, Trac's default;
+ * see the README for WAL mode).
  */
-export async function readSqliteFacts(dbPath: string): Promise<SqliteFacts> {
+export async function readSqliteFacts(dbPath: string, file = dbPath): Promise<SqliteFacts> {
   // A missing file is common (synthetic or half-made environments): no need to load SQLite.
-  if (!isFile(dbPath)) {
+  if (!isFile(file)) {
     return { databaseVersion: null, repositories: [], domainUsers: [], problems: [{ code: 'database-missing', severity: 'error', message: `SQLite database ${dbPath} does not exist or cannot be opened`, path: dbPath }] };
   }
-  const direct = process.env.TRAC_DEPLOY_SQLITE_FILE_READER === '0' ? null : readTracTables(dbPath);
+  const direct = process.env.TRAC_DEPLOY_SQLITE_FILE_READER === '0' ? null : readTracTables(file);
   if (direct !== null && 'rows' in direct) return factsOf(dbPath, direct.rows);
   try {
-    const rows = await readTracTablesWithSqlite(dbPath);
+    const rows = await readTracTablesWithSqlite(file);
     // Only if SQLite read the very file the reader read: the path may name another one by now.
-    if (direct !== null && direct.unconfirmedSchema !== undefined && direct.seen !== undefined) confirmSchemaIfUnchanged(dbPath, direct.unconfirmedSchema, direct.seen);
+    if (direct !== null && direct.unconfirmedSchema !== undefined && direct.seen !== undefined) confirmSchemaIfUnchanged(file, direct.unconfirmedSchema, direct.seen);
     return factsOf(dbPath, rows);
   } catch (error) {
-    return { databaseVersion: null, repositories: [], domainUsers: [], problems: [sqliteProblem(dbPath, error)] };
+    return { databaseVersion: null, repositories: [], domainUsers: [], problems: [sqliteProblem(dbPath, error, file)] };
   }
 }
 
@@ -73,9 +78,10 @@ function factsOf(dbPath: string, rows: TracRows): SqliteFacts {
   return facts;
 }
 
+/** A regular file, not a link to one: FILE is a real path (sqlitePath.ts), and a link there now was put there since. */
 function isFile(file: string): boolean {
   try {
-    return fs.statSync(file, { throwIfNoEntry: false })?.isFile() ?? false;
+    return fs.lstatSync(file, { throwIfNoEntry: false })?.isFile() ?? false;
   } catch {
     return false;
   }
@@ -123,11 +129,22 @@ function domainUsersOf(users: readonly unknown[]): string[] {
     .map((b) => b.toString());
 }
 
-function sqliteProblem(dbPath: string, error: unknown): Problem {
+function sqliteProblem(dbPath: string, error: unknown, file = dbPath): Problem {
   const code = (error as { code?: string }).code ?? '';
   const text = error instanceof Error ? error.message : String(error);
   if (/SQLITE_CANTOPEN/.test(code) || /does not exist/.test(text)) {
     return { code: 'database-missing', severity: 'error', message: `SQLite database ${dbPath} does not exist or cannot be opened`, path: dbPath };
+  }
+  if (code === 'SQLITE_READONLY_ROLLBACK') {
+    // A hot journal: a writer stopped mid-transaction. Read-only, SQLite may not roll it back (and
+    // trac-deploy changes nothing); Trac does, the next time it opens the database to write.
+    return {
+      code: 'database-unreadable',
+      severity: 'error',
+      message: `SQLite database ${dbPath} has an unfinished transaction in ${file}-journal (a process stopped while writing); trac-deploy reads databases read-only and did not roll it back, so its version and repositories were not read`,
+      path: dbPath,
+      advice: ['Trac rolls it back the next time it opens the database as a user who may write it (any trac-admin ENV command does), then inspect again'],
+    };
   }
   if (/SQLITE_BUSY|SQLITE_LOCKED/.test(code)) {
     return { code: 'database-locked', severity: 'warning', message: `SQLite database ${dbPath} is locked by another process; its version could not be read`, path: dbPath };

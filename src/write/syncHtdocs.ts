@@ -62,9 +62,16 @@ export interface Manifest {
   files?: Record<string, string>;
 }
 
+/**
+ * The manifest in TARGET, read as a static file is (a regular file, bounded, never through a
+ * link: a FIFO planted under its name would block a plain read). None, unreadable or not such
+ * a file: an empty record, so that nothing there counts as ours.
+ */
 export async function readManifest(target: string): Promise<Manifest> {
   try {
-    const data = JSON.parse(await fs.readFile(path.join(target, MANIFEST_NAME), 'utf8')) as Partial<Manifest>;
+    const read = readConfinedSync(path.join(target, MANIFEST_NAME), await fs.realpath(target));
+    if (!read) return { htdocs: {} };
+    const data = JSON.parse(read.content.toString('utf8')) as Partial<Manifest>;
     return { htdocs: data.htdocs ?? {}, files: data.files ?? {} };
   } catch {
     return { htdocs: {} };
@@ -87,6 +94,20 @@ export async function writeManifest(target: string, manifest: Manifest): Promise
  * files it never wrote are left alone, and refused (listed in `foreign`) if they would change.
  */
 export async function planSync(htdocs: string, sources: HtdocsSource[], manifest: Record<string, string>, prefetched?: Prefetched): Promise<SyncPlan> {
+  // What is in htdocs is read below its real path only: a directory in it that is a link out
+  // (htdocs/common -> elsewhere) is neither read nor written through.
+  const htdocsRoot = await fs.realpath(htdocs).catch(() => null);
+  const checkedDirs = new Map<string, boolean>();
+  /** Whether DIR, or the nearest of its parents that exists, is really below (or is) htdocs. */
+  const insideHtdocs = (dir: string): boolean => {
+    let known = checkedDirs.get(dir);
+    if (known === undefined) {
+      const real = realpathOrNull(dir);
+      known = real === null ? dir === htdocs || insideHtdocs(path.dirname(dir)) : real === htdocsRoot || isBelow(real, htdocsRoot!);
+      checkedDirs.set(dir, known);
+    }
+    return known;
+  };
   const wanted = new Map<string, { root: string; file: string }>();
   const skipped: string[] = [];
   for (const { key, dir } of sources) {
@@ -108,6 +129,8 @@ export async function planSync(htdocs: string, sources: HtdocsSource[], manifest
     const ahead = fromPrefetch(prefetched, source, root);
     const read = ahead?.read ?? readConfinedSync(source, root);
     if (!read) {
+      const now = lstatOrNull(source);
+      if (now?.isFile() && now.size > MAX_STATIC_FILE_BYTES) throw tooLarge(source);
       // Swapped for a link (or a non-file) since it was listed: skipped like any link.
       skipped.push(source);
       continue;
@@ -116,28 +139,54 @@ export async function planSync(htdocs: string, sources: HtdocsSource[], manifest
     const hash = ahead?.hash ?? contentHash(content);
     next[rel] = hash;
     if (!stat) {
+      if (htdocsRoot && !insideHtdocs(path.dirname(dest))) throw linkedOut(dest, htdocs);
       entries.push({ rel, status: 'added', source, content, mode, atime, mtime });
       continue;
     }
-    const current = stat.size === content.length ? fsSync.readFileSync(dest) : null;
+    // The file there, read as a source is (a regular file below htdocs, never through a link)
+    // and bounded: larger than anything trac-deploy copies, it is nobody's copy of ours.
+    const there = htdocsRoot ? readConfinedSync(dest, htdocsRoot) : null;
+    if (!there && !(stat.isFile() && stat.size > MAX_STATIC_FILE_BYTES)) throw linkedOut(dest, htdocs);
+    const current = there?.content ?? null;
     if (current && current.equals(content) && (stat.mode & 0o777) === mode) {
       entries.push({ rel, status: 'unchanged', source });
       continue;
     }
-    const ours = isOurs(manifest[rel], current ?? fsSync.readFileSync(dest));
+    const ours = current !== null && isOurs(manifest[rel], current);
     if (!ours) foreign.push(dest);
     entries.push({ rel, status: 'replaced', source, content, mode, atime, mtime });
   }
   for (const [rel, hash] of Object.entries(manifest)) {
     if (next[rel] !== undefined) continue;
     const dest = path.join(htdocs, rel);
-    const current = await fs.readFile(dest).catch(() => null);
-    if (current === null) continue;
+    // Only a regular file below htdocs, as read above: what a link leads to is never removed.
+    const current = htdocsRoot ? readConfinedSync(dest, htdocsRoot)?.content : undefined;
+    if (current === undefined) continue;
     if (isOurs(hash, current)) entries.push({ rel, status: 'removed', source: null });
     // Changed since trac-deploy wrote it: someone's edit, left alone and forgotten.
   }
   entries.sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
   return { htdocs, keys: [...new Set(sources.map((s) => s.key))], entries, foreign: foreign.sort(), manifest: next, skipped: skipped.sort() };
+}
+
+/**
+ * The largest static file deploy copies (each is held in memory from the plan to its copy):
+ * far above any of Trac's or its plugins' (Trac's largest is under 1 MiB). A larger one is
+ * refused, by name, rather than read.
+ */
+export const MAX_STATIC_FILE_BYTES = 64 * 1024 * 1024;
+
+function tooLarge(source: string): Error {
+  return usageError(`${source} is larger than ${MAX_STATIC_FILE_BYTES / 1024 / 1024} MiB; trac-deploy copies static files up to that size, and nothing was written`,
+    'a static directory holds what browsers load (CSS, scripts, images): serve a file this large from a directory of its own (an Apache Alias), not from a plugin\'s htdocs',
+  );
+}
+
+function linkedOut(dest: string, htdocs: string): Error {
+  return usageError(
+    `${dest} cannot be read as a regular file below ${htdocs} (a directory on the way is a symbolic link out of it, or the file is unreadable); trac-deploy neither reads nor writes through a link, and nothing was written`,
+    `replace the link with a directory (or remove the file) and re-run`,
+  );
 }
 
 /** What prefetchSources holds at most: a file larger than this is left to planSync, and all together. */
@@ -199,9 +248,10 @@ function stampOf(stat: fsSync.Stats): string {
  * `root`. Opened with O_NOFOLLOW (a link planted under the name is not followed), and the
  * descriptor's real path checked against the source directory's (a directory on the way that
  * was swapped for a link is caught too). What is copied is what was read here, never re-read.
- * maxBytes (a read-ahead's bound): a larger file is not read, and null returned.
+ * maxBytes (MAX_STATIC_FILE_BYTES, or a read-ahead's smaller bound): a larger file is not read,
+ * and null returned; nor is one that grows past it while it is read.
  */
-export function readConfinedSync(file: string, root: string, maxBytes = Infinity): ConfinedRead | null {
+export function readConfinedSync(file: string, root: string, maxBytes = MAX_STATIC_FILE_BYTES): ConfinedRead | null {
   let fd: number;
   try {
     fd = fsSync.openSync(file, fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW | fsConstants.O_NONBLOCK);
@@ -220,12 +270,41 @@ export function readConfinedSync(file: string, root: string, maxBytes = Infinity
     }
     if (real === null || !isBelow(real, root)) return null;
     if (stat.size > maxBytes) return null;
-    const content = fsSync.readFileSync(fd);
-    // Grown since fstat: the stamp no longer matches the file, and planSync reads it again.
-    if (content.length > maxBytes) return null;
+    const content = readUpTo(fd, stat.size, maxBytes);
+    // Grown past the bound since fstat: not read (for a read-ahead, the stamp no longer matches the file, and planSync reads it again).
+    if (content === null) return null;
     return { content, mode: stat.mode & 0o777, atime: stat.atime, mtime: stat.mtime, stamp: stampOf(stat) };
   } finally {
     fsSync.closeSync(fd);
+  }
+}
+
+/**
+ * The bytes of FD from the start to its end, read in a loop that stops at MAX: null beyond it.
+ * Not readFileSync, which reads a file whose size says 0 (a pseudo-file) until it ends, if ever.
+ */
+function readUpTo(fd: number, sizeHint: number, max: number): Buffer | null {
+  let buffer = Buffer.allocUnsafe(Math.min(sizeHint, max) + 1);
+  let length = 0;
+  for (;;) {
+    if (length === buffer.length) {
+      if (buffer.length > max) return null;
+      const larger = Buffer.allocUnsafe(Math.min(buffer.length * 2, max + 1));
+      buffer.copy(larger, 0, 0, length);
+      buffer = larger;
+    }
+    const read = fsSync.readSync(fd, buffer, length, buffer.length - length, length);
+    if (read === 0) break;
+    length += read;
+  }
+  return length > max ? null : buffer.subarray(0, length);
+}
+
+function realpathOrNull(file: string): string | null {
+  try {
+    return fsSync.realpathSync(file);
+  } catch {
+    return null;
   }
 }
 

@@ -201,6 +201,23 @@ describe('deploy re-run', () => {
 });
 
 describe('deploy never publishes through a link, never widens a file', () => {
+  it('removes the temporary files an interrupted deploy left in TARGET, and only those', async () => {
+    const leftovers = [
+      path.join(target, 'htdocs', 'common', 'css', '.trac.css.0a1b2c3d4e5f.tmp'),
+      path.join(target, '.trac-deploy-manifest.json.00000000beef.tmp'),
+      path.join(target, 'cgi-bin', `.trac.wsgi.4242.${Date.now()}.abc12.tmp`),
+    ];
+    for (const file of leftovers) await fs.outputFile(file, 'half');
+    const lookAlike = path.join(target, 'htdocs', 'common', 'css', '.trac.css.swp.tmp');
+    await fs.outputFile(lookAlike, 'an editor\'s');
+    const result = await runCli(['deploy', env, target, '--python-home', VENV, '--processes', '1', '--threads', '4']);
+    expect(result.code, result.stderr).toBe(0);
+    for (const file of leftovers) expect(await fs.pathExists(file), file).toBe(false);
+    expect(result.stderr).toContain(`removed 3 temporary files an interrupted deploy left in ${target}`);
+    expect(await fs.readFile(lookAlike, 'utf8')).toBe('an editor\'s');
+    await fs.remove(lookAlike);
+  });
+
   it('a link in ENV/htdocs to a root-only file is not copied and not served; a 0600 file stays 0600 and unreadable to Apache', async () => {
     const secret = path.join(root, 'root-only.txt');
     await fs.writeFile(secret, 'SECRET-7f3a\n', { mode: 0o600 });
