@@ -43,8 +43,9 @@ try {
   const builds = [[CLI, ''], ...(OLD_CLI ? [[OLD_CLI, ' (old)']] : [])];
   const rows = [
     { label: 'trac-admin ENV deploy (fresh target)', run: (i) => timed(TRAC_ADMIN, [env, 'deploy', path.join(out, `admin-${i}`)]) },
-    // Row by row, each build after the other: both see the same moment's load.
-    ...ours(CLI, '').flatMap((row, n) => [row, ...(OLD_CLI ? [ours(OLD_CLI, ' (old)')[n]] : [])]),
+    // Row by row, each build after the other: both see the same moment's load (the pair's order
+    // alternates run by run, below).
+    ...ours(CLI, '').flatMap((row, n) => [row, ...(OLD_CLI ? [{ ...ours(OLD_CLI, ' (old)')[n], pairedWithPrevious: true }] : [])]),
     // NODE_EXTRA_CA_CERTS (set by some sandboxes and proxies, rarely on a server) makes Node
     // read and parse that bundle at every start, before any of our code: its cost, shown apart.
     ...(process.env.NODE_EXTRA_CA_CERTS ? [{ label: 'node -e 0 without NODE_EXTRA_CA_CERTS (information)', run: () => timed('env', ['-u', 'NODE_EXTRA_CA_CERTS', 'node', '-e', '0']) }] : []),
@@ -59,7 +60,14 @@ try {
     timed('node', [cli, 'deploy', env, path.join(out, `again${tag}`), '--python-home', VENV], { TRAC_DEPLOY_CACHE_DIR: cache + tag });
     timed('node', [cli, 'generate', env, '--out', path.join(out, `genkept${tag}`), '--python-home', VENV, '--force'], { TRAC_DEPLOY_CACHE_DIR: cache + tag });
   }
-  for (let i = 0; i < RUNS; i++) for (const r of rows) r.samples.push(r.run(i));
+  // With BENCH_OLD_CLI, the two builds of a row swap places every other run: a run right after
+  // one that asked Trac (a Python process a second long) is measurably slower (~0.1 s on a loaded
+  // machine), which fell always on the build listed first.
+  for (let i = 0; i < RUNS; i++) {
+    const order = rows.map((_, k) => k);
+    if (i % 2 === 1) for (let k = 1; k < order.length; k++) if (rows[k].pairedWithPrevious) [order[k - 1], order[k]] = [order[k], order[k - 1]];
+    for (const k of order) rows[k].samples.push(rows[k].run(i));
+  }
   const stats = rows.map((r) => ({ label: r.label, seconds: median(r.samples.map((s) => s.seconds)), mib: median(r.samples.map((s) => s.mib)), cpu: median(r.samples.map((s) => s.cpu)) }));
   const admin = stats[0].seconds;
   const node = stats[stats.length - 1].seconds;

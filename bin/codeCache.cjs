@@ -1,6 +1,6 @@
 'use strict';
 // Loads dist/bundle/ (CommonJS, see scripts/bundle.mjs) with V8's code cache: each module's
-// compiled code is kept in dist/bundle/.v8-cache/<file>-<sha256 of its text>-<node version>.bin
+// compiled code is kept in dist/bundle/.v8-cache/<file>-<sha256 of its text>-<command>-<node version>.bin
 // (else, where dist/ is not ours to write, in the user's cache directory) and handed to V8 on the
 // next run, which then neither parses nor compiles what it ran before. A cache V8 rejects (another
 // Node, other flags) is written anew; one that cannot be written costs the next run time, never
@@ -80,15 +80,21 @@ function writeCache(dirs, name, data) {
   }
 }
 
-/** Requires dist/bundle/<entry> with the code cache; returns its exports. */
-function requireBundle(entry) {
+/**
+ * Requires dist/bundle/<entry> with the code cache; returns its exports. `command` (the first
+ * argument, e.g. generate) names the cache: V8 caches the functions the run that made it
+ * compiled, so a cache made by `--version` would leave generate compiling yargs' parsing and
+ * its own modules on every run. One cache per command, each made by its first run.
+ */
+function requireBundle(entry, command) {
+  const variant = typeof command === 'string' && /^[a-z]{1,20}$/.test(command) ? command : 'other';
   const dirs = cacheDirectories();
   const fresh = [];
   const compile = Module.prototype._compile;
   Module.prototype._compile = function (content, filename) {
     if (path.dirname(filename) !== BUNDLE || process.env.TRAC_DEPLOY_NO_CODE_CACHE) return compile.call(this, content, filename);
     const hash = crypto.createHash('sha256').update(content).digest('hex').slice(0, 24);
-    const name = `${path.basename(filename)}-${hash}-${process.version}-${process.arch}.bin`;
+    const name = `${path.basename(filename)}-${hash}-${variant}-${process.version}-${process.arch}.bin`;
     const cachedData = readCache(dirs, name);
     const script = new vm.Script(Module.wrap(content), { filename, ...(cachedData ? { cachedData } : {}) });
     if (!cachedData || script.cachedDataRejected) fresh.push({ script, name });

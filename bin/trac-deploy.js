@@ -14,7 +14,7 @@ const bundled = mtime('bundle/trac-deploy.js');
 const compiled = mtime('cli.js');
 const loading =
   bundled !== null && (compiled === null || bundled >= compiled)
-    ? new Promise((resolve) => resolve(require('./codeCache.cjs').requireBundle('trac-deploy.js')))
+    ? new Promise((resolve) => resolve(require('./codeCache.cjs').requireBundle('trac-deploy.js', process.argv[2])))
     : import('../dist/cli/binMain.js');
 loading
   .then(({ binMain }) => binMain(process.argv.slice(2)))

@@ -44,11 +44,63 @@ function lazyStringWidth() {
   };
 }
 
+/**
+ * Costs yargs puts on every start, for nothing a run of trac-deploy uses:
+ * - argsert (its check of the arguments of each of its own API calls: ~8 calls per option, ~60
+ *   options for generate) parses its type string anew on each call: parsed once per string here;
+ * - its platform shim imports node:assert (~1 ms) for two checks of its own state, made on every
+ *   run: the same comparison (Object.is), node:assert loaded only to throw its error;
+ * - the search for a package.json for its default --version (below).
+ * A yargs whose text no longer matches is left as it is (the build says so).
+ */
+function lighterYargs() {
+  const edits = [
+    {
+      file: /[\\/]yargs[\\/]build[\\/]lib[\\/]argsert\.js$/,
+      from: 'parseCommand(`cmd ${arg1}`)',
+      to: 'parsedSpec(arg1)',
+      append: '\nconst parsedSpecs = new Map();\nfunction parsedSpec(spec) {\n  let parsed = parsedSpecs.get(spec);\n  if (parsed === undefined) parsedSpecs.set(spec, (parsed = parseCommand(`cmd ${spec}`)));\n  return parsed;\n}\n',
+    },
+    {
+      file: /[\\/]yargs[\\/]lib[\\/]platform-shims[\\/]esm\.mjs$/,
+      from: "import { notStrictEqual, strictEqual } from 'assert'",
+      // assert's own comparison (Object.is); assert itself only to throw its error.
+      to: [
+        'const notStrictEqual = (actual, expected, message) => { if (Object.is(actual, expected)) require("node:assert").notStrictEqual(actual, expected, message) }',
+        'const strictEqual = (actual, expected, message) => { if (!Object.is(actual, expected)) require("node:assert").strictEqual(actual, expected, message) }',
+      ].join('\n'),
+      append: '',
+    },
+    {
+      // Where yargs looks for the package.json of its default --version (which trac-deploy
+      // replaces): above the node_modules it was installed in; bundled it is in none, and it read
+      // every directory from the current one up to / (a readdir each). trac-deploy's own root.
+      file: /[\\/]yargs[\\/]lib[\\/]platform-shims[\\/]esm\.mjs$/,
+      from: "const mainFilename = __dirname.substring(0, __dirname.lastIndexOf('node_modules'));",
+      to: "const mainFilename = resolve(dirname(__dirname), '..', '..');",
+      append: '',
+    },
+  ];
+  return {
+    name: 'lighter-yargs',
+    transform(code, id) {
+      const mine = edits.filter((e) => e.file.test(id));
+      if (mine.length === 0) return null;
+      let text = code;
+      for (const edit of mine) {
+        if (text.includes(edit.from)) text = text.replace(edit.from, edit.to) + edit.append;
+        else this.warn(`${id}: not the text expected (another yargs?): ${edit.from.slice(0, 40)}... left as it is`);
+      }
+      return { code: text, map: null };
+    },
+  };
+}
+
 const bundle = await rolldown({
   input: { 'trac-deploy': path.join(ROOT, 'dist/cli/binMain.js'), inspectWorker: path.join(ROOT, 'dist/inspect/inspectWorker.js') },
   platform: 'node',
   external: ['better-sqlite3'],
-  plugins: [lazyStringWidth()],
+  plugins: [lazyStringWidth(), lighterYargs()],
   logLevel: 'warn',
   onLog(level, log, handler) {
     // yargs' `extends` (import.meta.resolve of a config file) becomes {} in CommonJS: trac-deploy

@@ -1,6 +1,6 @@
 import { usageError } from '../errors.js';
-import { allProblems, inspectPath } from '../inspect/inspectPath.js';
-import { MACHINE_STATE_CODES, PREFLIGHT_CODES, withPreflight } from '../inspect/preflight.js';
+import { allProblems, inspectPathAccessPending } from '../inspect/inspectPath.js';
+import { MACHINE_STATE_CODES, PREFLIGHT_CODES, recallEarly, withPreflight, type PreflightOptions } from '../inspect/preflight.js';
 import type { Finding } from '../findings.js';
 import type { GenerateOptions } from '../plan/options.js';
 import { planDeployment } from '../plan/planDeployment.js';
@@ -36,15 +36,26 @@ export interface Deployment {
  * would fail is refused (exit 2) with Trac's reason and the remedy.
  */
 export async function buildDeployment(source: string, options: GenerateOptions, out: string, { preflight = true }: { preflight?: boolean } = {}): Promise<Deployment> {
-  let inspection = await inspectPath(source);
+  const asking: PreflightOptions = { pythonHome: options.pythonHome ?? null, siteDirs: options.siteDir, eggCache: options.eggCache ?? null, keepVerdict: {} };
+  // The kept verdict is looked up while the environment is inspected; the Apache user's access
+  // check goes on while the site is planned and rendered (neither reads its problems: they are
+  // the machine's state, reported, never refused; see refuseWhatTracRefuses).
+  const recalled = preflight ? recallEarly(source, asking) : null;
+  const { inspection: inspected, accessProblems } = await inspectPathAccessPending(source);
+  const accessAt = inspected.problems.length;
+  let inspection = inspected;
   if (preflight) {
-    inspection = await withPreflight(inspection, { pythonHome: options.pythonHome ?? null, siteDirs: options.siteDir, eggCache: options.eggCache ?? null, keepVerdict: {} });
+    inspection = await withPreflight(inspection, { ...asking, recalled });
     refuseWhatTracRefuses(allProblems(inspection));
   }
   const plan = await planDeployment({ inspection, options, outDir: out });
   // The plan file lets `smoke DIR`, `apply DIR` and `ci` know what was generated.
   const tracSettings = tracUrlSettings(inspection, plan);
-  return { plan, files: [...renderPlan(plan), renderPlanFile(plan)], findings: allProblems(inspection), tracSettings, configureTrac: options.configureTrac };
+  const files = [...renderPlan(plan), renderPlanFile(plan)];
+  // Where inspectPath puts them: after the inspection's own, before the preflight's.
+  const problems = inspection.problems;
+  inspection = { ...inspection, problems: [...problems.slice(0, accessAt), ...(await accessProblems), ...problems.slice(accessAt)] };
+  return { plan, files, findings: allProblems(inspection), tracSettings, configureTrac: options.configureTrac };
 }
 
 export async function runGenerate(args: GenerateArgs): Promise<FilesOutcome> {

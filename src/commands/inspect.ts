@@ -6,7 +6,7 @@ import { resolveOptions } from '../plan/resolveOptions.js';
 import { publicUrlDecision, tracIniUrlFindings, tracSettingFindings, tracUrlSettings } from '../plan/tracUrlSettings.js';
 import { nameFromPath } from '../plan/validate.js';
 import { allProblems, inspectPath } from '../inspect/inspectPath.js';
-import { withPreflight } from '../inspect/preflight.js';
+import { recallEarly, withPreflight, type PreflightOptions } from '../inspect/preflight.js';
 import type { ClientRunner } from '../inspect/probeDatabase.js';
 import type { InspectOutcome } from './outcome.js';
 
@@ -31,9 +31,12 @@ export interface InspectArgs {
 }
 
 export async function runInspect(args: InspectArgs, runClient?: ClientRunner): Promise<InspectOutcome> {
+  const asking: PreflightOptions = { pythonHome: args.pythonHome ?? null, siteDirs: args.siteDir ?? [], eggCache: args.eggCache ?? null, keepVerdict: {} };
+  // The kept verdict is looked up while the environment is inspected.
+  const recalled = args.preflight ? recallEarly(args.path, asking) : null;
   let inspection = await inspectPath(args.path, { processes: args.processes, threads: args.threads });
   if (args.preflight) {
-    inspection = await withPreflight(inspection, { pythonHome: args.pythonHome ?? null, siteDirs: args.siteDir ?? [], eggCache: args.eggCache ?? null, keepVerdict: {} });
+    inspection = await withPreflight(inspection, { ...asking, recalled });
   }
   if (args.probeDb) {
     // Loaded only when asked: it brings execa, which costs start-up time on every inspect.

@@ -57,9 +57,10 @@ export function releaseForDatabaseVersion(version: number | null): string | null
 
 /**
  * Everything deployment needs to know about one environment. Throws TracIniUnreadable when
- * conf/trac.ini cannot be read; every other difficulty is recorded as a problem.
+ * conf/trac.ini cannot be read; every other difficulty is recorded as a problem. `alone`: the
+ * only environment of the run (its SQLite database is read by SQLite, see readSqliteFacts).
  */
-export async function inspectEnvironment(envPath: string, formatVersion: number): Promise<EnvironmentInfo> {
+export async function inspectEnvironment(envPath: string, formatVersion: number, { alone = false }: { alone?: boolean } = {}): Promise<EnvironmentInfo> {
   const problems: Problem[] = [];
   if (formatVersion !== 1) {
     problems.push({ code: 'unknown-format', severity: 'error', message: `${envPath}: environment format version ${formatVersion} is not supported by Trac (expected 1)`, path: envPath });
@@ -75,7 +76,7 @@ export async function inspectEnvironment(envPath: string, formatVersion: number)
   let domainUsers: string[] = [];
   if (database?.scheme === 'sqlite' && database.name && database.name !== ':memory:') {
     const located = sqliteFileToRead(envPath, database.name);
-    const facts = 'file' in located ? await readSqliteFacts(path.resolve(envPath, database.name), located.file) : { databaseVersion: null, repositories: [], domainUsers: [], problems: [located.skipped] };
+    const facts = 'file' in located ? await readSqliteFacts(path.resolve(envPath, database.name), located.file, { alone }) : { databaseVersion: null, repositories: [], domainUsers: [], problems: [located.skipped] };
     databaseVersion = facts.databaseVersion;
     repositories = [...repositories, ...facts.repositories];
     problems.push(...facts.problems);

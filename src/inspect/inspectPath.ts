@@ -19,11 +19,25 @@ import type { EnvironmentInfo, Inspection, Problem } from './types.js';
  * environment, or a directory with no environment in it.
  */
 export async function inspectPath(input: string, sizing: Sizing = DEFAULT_SIZING): Promise<Inspection> {
+  const { inspection, accessProblems } = await inspectPathAccessPending(input, sizing);
+  inspection.problems.push(...(await accessProblems));
+  return inspection;
+}
+
+/**
+ * inspectPath without waiting for the Apache user's access check (a child process when root):
+ * the inspection without its problems, and those problems when the check ends (they belong at
+ * the end of `inspection.problems`, where inspectPath puts them). For a caller with work of its
+ * own to do meanwhile (generate plans and renders); it must await them before it reports.
+ */
+export async function inspectPathAccessPending(input: string, sizing: Sizing = DEFAULT_SIZING): Promise<{ inspection: Inspection; accessProblems: Promise<Problem[]> }> {
   checkSizing(sizing);
   const tree = await inspectTree(input);
   const inspection: Inspection = { ...tree, databaseServers: groupDatabaseServers(tree.environments, sizing) };
-  inspection.problems.push(...(await apacheUserProblems(inspection)));
-  return inspection;
+  const accessProblems = apacheUserProblems(inspection);
+  // Awaited by the caller, after its own work; until then a failure must not count as unhandled.
+  accessProblems.catch(() => undefined);
+  return { inspection, accessProblems };
 }
 
 async function inspectTree(input: string): Promise<Omit<Inspection, 'databaseServers'>> {
@@ -50,7 +64,8 @@ async function inspectTree(input: string): Promise<Omit<Inspection, 'databaseSer
 
 async function inspectSingle(root: string, formatVersion: number): Promise<EnvironmentInfo> {
   try {
-    return await inspectEnvironment(root, formatVersion);
+    // The only environment of this run: its database is SQLite's to read (readSqliteFacts).
+    return await inspectEnvironment(root, formatVersion, { alone: true });
   } catch (error) {
     if (error instanceof TracIniUnreadable) {
       throw usageError(`${error.message}; trac-deploy needs to read the environment's configuration`);

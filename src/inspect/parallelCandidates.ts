@@ -1,5 +1,4 @@
 import os from 'node:os';
-import { Worker } from 'node:worker_threads';
 import { inspectCandidate, type CandidateOutcome, type Matcher } from './candidate.js';
 
 /** A directory entry to judge: its name, and whether the listing says it is a directory (null: follow the link). */
@@ -44,6 +43,8 @@ export async function judgeInOrder(root: string, entries: readonly Candidate[], 
  */
 export async function inspectCandidates(root: string, entries: Candidate[], matchers: readonly Matcher[], workers: number): Promise<CandidateOutcome[]> {
   if (workers <= 0) return judgeInOrder(root, entries, matchers);
+  // Loaded only for a large directory: not at every start of inspect and generate.
+  const { Worker } = await import('node:worker_threads');
   const chunks: Candidate[][] = [];
   for (let i = 0; i < entries.length; i += CHUNK) chunks.push(entries.slice(i, i + CHUNK));
   const answers: CandidateOutcome[][] = new Array<CandidateOutcome[]>(chunks.length);

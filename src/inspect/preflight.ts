@@ -1,8 +1,9 @@
 import path from 'node:path';
 import { findApache } from '../apache/layout.js';
 import type { Finding } from '../findings.js';
-import { DEBIAN_SVN_BINDINGS, preflightPython, runPreflight, type PreflightEnvironment, type PreflightRequest, type PreflightResult, type PreflightRunner } from '../python/preflight.js';
-import { verdictCache } from './preflightCache.js';
+import { DEBIAN_SVN_BINDINGS, preflightPython, preflightPythonSync, runPreflight, type PreflightEnvironment, type PreflightRequest, type PreflightResult, type PreflightRunner } from '../python/preflight.js';
+import { checkEnvironment } from './environment.js';
+import { lookupVerdict, verdictCache, verdictQuestion, type KeptVerdict } from './preflightCache.js';
 import type { Inspection, PreflightSummary } from './types.js';
 
 export interface PreflightOptions {
@@ -17,6 +18,14 @@ export interface PreflightOptions {
    * asked every time (apply's and smoke's checks).
    */
   keepVerdict?: { dir?: string; settleMs?: number };
+  /** The lookup of the kept verdict begun before the inspection (recallEarly). */
+  recalled?: EarlyRecall | null;
+}
+
+/** A lookup of the kept verdict under a question (its JSON), begun early. */
+export interface EarlyRecall {
+  question: string;
+  kept: Promise<KeptVerdict | null>;
 }
 
 /** The codes of python/preflight.py's findings: Trac's own verdict. */
@@ -51,23 +60,7 @@ const ANSWERED_BY_TRAC = new Set(['needs-upgrade']);
  * (no interpreter with Trac), the inspection says "skipped" and why, never that all is well.
  */
 export async function withPreflight(inspection: Inspection, options: PreflightOptions): Promise<Inspection> {
-  let asUser: { user: string; group: string } | null = null;
-  if (process.getuid?.() === 0) {
-    try {
-      const { user, group } = findApache();
-      asUser = { user, group };
-    } catch {
-      asUser = null;
-    }
-  }
-  const request: PreflightRequest = {
-    environments: inspection.environments.map((e) => e.path),
-    pythonHome: options.pythonHome,
-    siteDirs: options.siteDirs,
-    eggCache: path.resolve(options.eggCache ?? path.join(inspection.path, '.egg-cache')),
-    asUser,
-    svnBindings: DEBIAN_SVN_BINDINGS,
-  };
+  const request = preflightRequest(inspection.environments.map((e) => e.path), inspection.path, options);
   const { result, cachedFrom } = await askOrRecall(inspection, request, options);
   if (result.status === 'skipped') {
     const summary: PreflightSummary = { status: 'skipped', reason: result.reason };
@@ -108,6 +101,50 @@ export async function withPreflight(inspection: Inspection, options: PreflightOp
   return { ...inspection, environments, problems, preflight: summary };
 }
 
+/** The question for ENVIRONMENTS of the inspection of ROOT: as the user and in the interpreter that will serve them. */
+function preflightRequest(environments: string[], root: string, options: PreflightOptions): PreflightRequest {
+  let asUser: { user: string; group: string } | null = null;
+  if (process.getuid?.() === 0) {
+    try {
+      const { user, group } = findApache();
+      asUser = { user, group };
+    } catch {
+      asUser = null;
+    }
+  }
+  return {
+    environments,
+    pythonHome: options.pythonHome,
+    siteDirs: options.siteDirs,
+    eggCache: path.resolve(options.eggCache ?? path.join(root, '.egg-cache')),
+    asUser,
+    svnBindings: DEBIAN_SVN_BINDINGS,
+  };
+}
+
+/**
+ * Begins the lookup of Trac's kept verdict on INPUT before INPUT is inspected, so that its
+ * stamps and its log check (a child process when root) run while the inspection does; null when
+ * no verdict is kept (keepVerdict absent) or INPUT is no Trac environment (then nothing is done,
+ * the cache directory is not even made). withPreflight (askOrRecall) uses it only for the very
+ * question it would ask itself; a lookup is never a verdict by itself: it says what was kept and
+ * that nothing it read has changed since, as the lookup made after the inspection would.
+ */
+export function recallEarly(input: string, options: PreflightOptions): EarlyRecall | null {
+  const keep = options.keepVerdict;
+  if (!keep) return null;
+  const root = path.resolve(input);
+  if (!checkEnvironment(root).isEnvironment) return null;
+  try {
+    const request = preflightRequest([root], root, options);
+    const question = verdictQuestion(root, request, preflightPythonSync(request.pythonHome));
+    // Not awaited when the inspection fails first: never an unhandled rejection.
+    return { question: JSON.stringify(question), kept: lookupVerdict(question, request.asUser, keep.dir).catch(() => null) };
+  } catch {
+    return null;
+  }
+}
+
 /**
  * One SQLite environment: Trac's kept verdict when nothing it read has changed since
  * (preflightCache.ts), else Trac is asked and its verdict kept. Anything else: Trac is asked.
@@ -115,9 +152,13 @@ export async function withPreflight(inspection: Inspection, options: PreflightOp
 async function askOrRecall(inspection: Inspection, request: PreflightRequest, options: PreflightOptions): Promise<{ result: PreflightResult; cachedFrom: string | null }> {
   const only = inspection.kind === 'environment' && inspection.environments.length === 1 ? inspection.environments[0] : undefined;
   const keep = options.keepVerdict;
-  const cache = only && keep ? await verdictCache(only, request, await preflightPython(request.pythonHome), keep.dir, keep.settleMs).catch(() => null) : null;
-  if (!cache) return { result: await runPreflight(request, options.run), cachedFrom: null };
-  const kept = await cache.lookup();
+  const python = only && keep ? await preflightPython(request.pythonHome) : null;
+  const cache = only && keep && python ? await verdictCache(only, request, python, keep.dir, keep.settleMs).catch(() => null) : null;
+  // No verdict kept: Trac's answers without what a kept verdict is stamped with.
+  if (!cache || !only || !python) return { result: await runPreflight({ ...request, stamps: false }, options.run), cachedFrom: null };
+  // Begun before the inspection for this same question: its answer, a hit or a miss, stands.
+  const early = options.recalled;
+  const kept = early && early.question === JSON.stringify(verdictQuestion(only.path, request, python)) ? await early.kept : await cache.lookup();
   if (kept) return { result: kept.result, cachedFrom: kept.askedAt };
   const before = await cache.beforeAsking();
   const result = await runPreflight(request, options.run);

@@ -1,8 +1,8 @@
-import { execFile } from 'node:child_process';
-import { constants, type Dirent } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { accessSync, constants, statSync, type Dirent } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { cacheDirectory, cachedEntry, changedSince, fingerprint, pythonVariables, removeEntry, storeEntry, usableCacheDirectory } from '../python/answerCache.js';
+import { cacheDirectory, cachedEntrySync, changedSince, fingerprint, pythonVariables, removeEntry, storeEntry, usableCacheDirectory, usableCacheDirectorySync } from '../python/answerCache.js';
 import { PYTHON_PROGRAMS_DIR } from '../python/askPython.js';
 import type { PreflightRequest, PreflightResult } from '../python/preflight.js';
 import { VERSION } from '../version.js';
@@ -94,28 +94,10 @@ export async function verdictCache(env: EnvironmentInfo, request: PreflightReque
   const cache = await usableCacheDirectory(dir ?? cacheDirectory());
   if (!cache.dir) return null;
   const cacheDir = cache.dir;
-  const question: VerdictQuestion = {
-    kind: 'preflight-verdict',
-    schema: VERDICT_SCHEMA,
-    tracDeploy: VERSION,
-    python,
-    envPath: env.path,
-    siteDirs: request.siteDirs,
-    svnBindings: request.svnBindings,
-    eggCache: request.eggCache,
-    asUser: request.asUser,
-    uid: process.getuid?.() ?? null,
-    gid: process.getgid?.() ?? null,
-    groups: [...(process.getgroups?.() ?? [])].sort((a, b) => a - b),
-    env: pythonVariables(),
-    program: PROGRAM,
-  };
+  const question = verdictQuestion(env.path, request, python);
   const known = knownInputs(env, request, python, database);
   return {
-    async lookup() {
-      const kept = await cachedEntry<KeptVerdict>(cacheDir, KIND, question).catch(() => null);
-      return kept && (await logStillWritable(kept.result, env.path, request.asUser)) ? kept : null;
-    },
+    lookup: () => lookupIn(cacheDir, question, request.asUser),
     beforeAsking: async () => ({ stamps: await fingerprint(known.paths, known.dirsWithEntries, known.accessOnly), at: Date.now() }),
     async remember(result, before) {
       const kept = await keep(result, before);
@@ -141,6 +123,50 @@ export async function verdictCache(env: EnvironmentInfo, request: PreflightReque
     await storeEntry(cacheDir, KIND, { question, ...all, answer: kept }, stamps);
     return true;
   }
+}
+
+/** The question a verdict on ENV_PATH is kept under: everything but the stamps. */
+export function verdictQuestion(envPath: string, request: PreflightRequest, python: string): VerdictQuestion {
+  return {
+    kind: 'preflight-verdict',
+    schema: VERDICT_SCHEMA,
+    tracDeploy: VERSION,
+    python,
+    envPath,
+    siteDirs: request.siteDirs,
+    svnBindings: request.svnBindings,
+    eggCache: request.eggCache,
+    asUser: request.asUser,
+    uid: process.getuid?.() ?? null,
+    gid: process.getgid?.() ?? null,
+    groups: [...(process.getgroups?.() ?? [])].sort((a, b) => a - b),
+    env: pythonVariables(),
+    program: PROGRAM,
+  };
+}
+
+/**
+ * The verdict kept for QUESTION when nothing it read has changed and Trac's log check still
+ * passes (logStillWritable), else null. Needs no inspection of the environment: inspect and
+ * generate begin it before they inspect (preflight.ts recallEarly). The entry is read and its
+ * paths stamped synchronously (a few dozen stats, under a millisecond), so that the log check,
+ * a child process when root, is under way before this returns and runs while they inspect.
+ */
+export function lookupVerdict(question: VerdictQuestion, asUser: PreflightRequest['asUser'], dir?: string): Promise<KeptVerdict | null> {
+  const cacheDir = usableCacheDirectorySync(dir ?? cacheDirectory()).dir;
+  return cacheDir ? lookupIn(cacheDir, question, asUser) : Promise.resolve(null);
+}
+
+function lookupIn(cacheDir: string, question: VerdictQuestion, asUser: PreflightRequest['asUser']): Promise<KeptVerdict | null> {
+  let kept: KeptVerdict | null;
+  try {
+    kept = cachedEntrySync<KeptVerdict>(cacheDir, KIND, question);
+  } catch {
+    kept = null;
+  }
+  if (!kept) return Promise.resolve(null);
+  const verdict = kept;
+  return logStillWritable(verdict.result, question.envPath, asUser).then((holds) => (holds ? verdict : null));
 }
 
 /** What a verdict depends on (see answerCache.ts fingerprint). */
@@ -242,15 +268,33 @@ export async function logStillWritable(result: Extract<PreflightResult, { status
   const [file, dir] = named;
   if (named.length !== 2 || !file || !dir) return false;
   if (asUser) return asUserPasses(asUser, file, dir);
-  if (await fs.stat(file).then(() => true, () => false)) return fs.access(file, constants.W_OK).then(() => true, () => false);
-  const isDir = await fs.stat(dir).then((s) => s.isDirectory(), () => false);
-  return isDir && fs.access(dir, constants.W_OK | constants.X_OK).then(() => true, () => false);
+  const passes = (check: () => unknown): boolean => {
+    try {
+      check();
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  if (passes(() => statSync(file))) return passes(() => accessSync(file, constants.W_OK));
+  let isDir = false;
+  try {
+    isDir = statSync(dir).isDirectory();
+  } catch {
+    isDir = false;
+  }
+  return isDir && passes(() => accessSync(dir, constants.W_OK | constants.X_OK));
 }
 
 function asUserPasses(asUser: { user: string; group: string }, file: string, dir: string): Promise<boolean> {
   const argv = [`--reuid=${asUser.user}`, `--regid=${asUser.group}`, '--init-groups', '--', '/bin/sh', '-c', LOG_CHECK, 'sh', file, dir];
-  // Anything but exit 0 (refused, or setpriv could not run or was killed): ask Trac again.
-  return new Promise((resolve) => execFile('setpriv', argv, { timeout: 30_000, windowsHide: true }, (error) => resolve(error === null)));
+  // Anything but exit 0 (refused, or setpriv could not run or was killed): ask Trac again. Its
+  // exit status is the answer: no pipes to make (it runs while inspect and generate inspect).
+  return new Promise((resolve) => {
+    const child = spawn('setpriv', argv, { stdio: 'ignore', timeout: 30_000, windowsHide: true });
+    child.once('error', () => resolve(false));
+    child.once('exit', (code) => resolve(code === 0));
+  });
 }
 
 /**

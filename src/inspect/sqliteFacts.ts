@@ -1,4 +1,6 @@
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
 import { confirmSchemaIfUnchanged, readTracTables, type RepositoryRow, type TracRows } from './sqliteFile/tracTables.js';
 import type { Problem, Repository } from './types.js';
 
@@ -11,8 +13,23 @@ export interface SqliteFacts {
   problems: Problem[];
 }
 
-/** better-sqlite3, loaded on the first database the file reader leaves to SQLite. */
-let sqlite: typeof import('better-sqlite3') | undefined;
+/** better-sqlite3, loaded on the first database the file reader leaves to SQLite, with its addon. */
+let sqlite: { Database: typeof import('better-sqlite3'); nativeBinding: { nativeBinding?: string } } | undefined;
+
+/**
+ * better-sqlite3's addon where its install builds it (build/Release): handed to it directly, as
+ * its `nativeBinding` option, instead of the `bindings` package searching a dozen places for it
+ * from a stack trace (~4 ms of every inspect and generate of an SQLite environment). Anywhere
+ * else (another build layout), better-sqlite3 finds it as it always does.
+ */
+function nativeBinding(): { nativeBinding?: string } {
+  try {
+    const file = path.join(path.dirname(createRequire(import.meta.url).resolve('better-sqlite3/package.json')), 'build', 'Release', 'better_sqlite3.node');
+    return fs.statSync(file, { throwIfNoEntry: false })?.isFile() ? { nativeBinding: file } : {};
+  } catch {
+    return {};
+  }
+}
 
 /**
  * Reads what deployment needs from a Trac SQLite database, read-only and without waiting
@@ -28,12 +45,16 @@ let sqlite: typeof import('better-sqlite3') | undefined;
  * read-only (SQLite creates nothing beside a database in rollback-journal mode, Trac's default;
  * see the README for WAL mode).
  */
-export async function readSqliteFacts(dbPath: string, file = dbPath): Promise<SqliteFacts> {
+export async function readSqliteFacts(dbPath: string, file = dbPath, { alone = false }: { alone?: boolean } = {}): Promise<SqliteFacts> {
   // A missing file is common (synthetic or half-made environments): no need to load SQLite.
   if (!isFile(file)) {
     return { databaseVersion: null, repositories: [], domainUsers: [], problems: [{ code: 'database-missing', severity: 'error', message: `SQLite database ${dbPath} does not exist or cannot be opened`, path: dbPath }] };
   }
-  const direct = process.env.TRAC_DEPLOY_SQLITE_FILE_READER === '0' ? null : readTracTables(file);
+  // The only database of this run (inspect ENV, generate ENV): SQLite reads it anyway, since the
+  // reader answers only for a schema SQLite accepted before in this thread; what the reader would
+  // learn (the schema, for the databases after it) has no use, and its look at /proc/locks alone
+  // costs ~10 ms on its first read (the kernel waits for an RCU grace period).
+  const direct = alone || process.env.TRAC_DEPLOY_SQLITE_FILE_READER === '0' ? null : readTracTables(file);
   if (direct !== null && 'rows' in direct) return factsOf(dbPath, direct.rows);
   try {
     const rows = await readTracTablesWithSqlite(file);
@@ -50,8 +71,8 @@ export async function readSqliteFacts(dbPath: string, file = dbPath): Promise<Sq
  * most 250 ms for a lock). Throws SQLite's errors.
  */
 export async function readTracTablesWithSqlite(dbPath: string): Promise<TracRows> {
-  const Database = (sqlite ??= (await import('better-sqlite3')).default);
-  const db = new Database(dbPath, { readonly: true, fileMustExist: true, timeout: 250 });
+  sqlite ??= { Database: (await import('better-sqlite3')).default, nativeBinding: nativeBinding() };
+  const db = new sqlite.Database(dbPath, { readonly: true, fileMustExist: true, timeout: 250, ...sqlite.nativeBinding });
   try {
     const row = db.prepare("SELECT value FROM system WHERE name = 'database_version'").get() as { value: unknown } | undefined;
     // Opening a database parses its whole schema (most of the cost of these facts): one query

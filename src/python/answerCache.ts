@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import fs, { type FileHandle } from 'node:fs/promises';
-import { constants, readdirSync, type BigIntStats, type Stats } from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, type BigIntStats, type Stats } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { PYTHON_PROGRAMS_DIR, pythonFor } from './askPython.js';
@@ -112,7 +112,6 @@ export function inputsOf(question: Question, answer: HtdocsAnswer, extra: { inhe
  * pass through or write them, not for their size or content (see accessStamp).
  */
 export async function fingerprint(paths: string[], dirsWithEntries: string[], accessOnly: string[] = []): Promise<string> {
-  const hash = createHash('sha256');
   const withEntries = new Set(dirsWithEntries);
   const own = new Set(paths);
   const access = await Promise.all(accessOnly.filter((p) => !own.has(p)).map(async (p) => accessStamp(p, await fs.stat(p, { bigint: true }).catch(() => null))));
@@ -126,6 +125,39 @@ export async function fingerprint(paths: string[], dirsWithEntries: string[], ac
       return lines.join('\n');
     }),
   );
+  return digest(stamps, access);
+}
+
+/**
+ * fingerprint, with synchronous stats: the same hash of the same stamps. For a lookup made
+ * before anything else runs (a few dozen paths: well under a millisecond, where fs/promises
+ * takes several and waits for every turn of the event loop).
+ */
+export function fingerprintSync(paths: string[], dirsWithEntries: string[], accessOnly: string[] = []): string {
+  const withEntries = new Set(dirsWithEntries);
+  const own = new Set(paths);
+  const access = accessOnly.filter((p) => !own.has(p)).map((p) => accessStamp(p, orNull(() => statSync(p, { bigint: true }))));
+  const stamps = paths.map((p) => {
+    const lines = [stamp(p, orNull(() => statSync(p)))];
+    if (withEntries.has(p)) {
+      const names = orNull(() => readdirSync(p)) ?? [];
+      for (const name of names.sort()) lines.push(stamp(path.join(p, name), orNull(() => lstatSync(path.join(p, name)))));
+    }
+    return lines.join('\n');
+  });
+  return digest(stamps, access);
+}
+
+function orNull<T>(read: () => T): T | null {
+  try {
+    return read();
+  } catch {
+    return null;
+  }
+}
+
+function digest(stamps: string[], access: string[]): string {
+  const hash = createHash('sha256');
   for (const s of stamps) hash.update(s + '\n');
   if (access.length > 0) hash.update('access\n');
   for (const s of access) hash.update(s + '\n');
@@ -199,7 +231,17 @@ export function cacheDirectory(env: NodeJS.ProcessEnv = process.env): string {
 export async function usableCacheDirectory(dir: string): Promise<{ dir: string | null; reason: string | null }> {
   await fs.mkdir(path.dirname(dir), { recursive: true, mode: 0o700 }).catch(() => undefined);
   await fs.mkdir(dir, { mode: 0o700 }).catch(() => undefined);
-  const stat = await fs.lstat(dir).catch(() => null);
+  return cacheDirectoryVerdict(dir, await fs.lstat(dir).catch(() => null));
+}
+
+/** usableCacheDirectory, synchronously (see fingerprintSync). */
+export function usableCacheDirectorySync(dir: string): { dir: string | null; reason: string | null } {
+  orNull(() => mkdirSync(path.dirname(dir), { recursive: true, mode: 0o700 }));
+  orNull(() => mkdirSync(dir, { mode: 0o700 }));
+  return cacheDirectoryVerdict(dir, orNull(() => lstatSync(dir)));
+}
+
+function cacheDirectoryVerdict(dir: string, stat: Stats | null): { dir: string | null; reason: string | null } {
   const uid = process.getuid?.();
   if (!stat) return { dir: null, reason: `${dir} could not be made` };
   if (stat.isSymbolicLink() || !stat.isDirectory()) return { dir: null, reason: `${dir} is not a directory (a symbolic link is refused)` };
@@ -228,7 +270,21 @@ function entryFile(dir: string, kind: string, question: unknown): string {
  * fingerprint of its paths, taken now, equals the one stored with it.
  */
 export async function cachedEntry<A>(dir: string, kind: string, question: unknown): Promise<A | null> {
-  const text = await readOwnFile(entryFile(dir, kind, question));
+  const cached = entryFor<A>(await readOwnFile(entryFile(dir, kind, question)), question);
+  if (!cached) return null;
+  const now = await fingerprint(cached.paths, cached.dirsWithEntries, cached.accessOnly);
+  return now === cached.fingerprint ? cached.answer : null;
+}
+
+/** cachedEntry, synchronously (see fingerprintSync). */
+export function cachedEntrySync<A>(dir: string, kind: string, question: unknown): A | null {
+  const cached = entryFor<A>(readOwnFileSync(entryFile(dir, kind, question)), question);
+  if (!cached) return null;
+  return fingerprintSync(cached.paths, cached.dirsWithEntries, cached.accessOnly) === cached.fingerprint ? cached.answer : null;
+}
+
+/** The entry in TEXT when it is whole and was kept for QUESTION (its stamps not yet compared). */
+function entryFor<A>(text: string | null, question: unknown): CacheEntry<unknown, A> | null {
   if (text === null) return null;
   let cached: CacheEntry<unknown, A>;
   try {
@@ -239,8 +295,7 @@ export async function cachedEntry<A>(dir: string, kind: string, question: unknow
   if (!cached || !cached.answer || !Array.isArray(cached.paths) || !Array.isArray(cached.dirsWithEntries)) return null;
   if (cached.accessOnly !== undefined && !Array.isArray(cached.accessOnly)) return null;
   if (JSON.stringify(cached.question) !== JSON.stringify(question)) return null;
-  const now = await fingerprint(cached.paths, cached.dirsWithEntries, cached.accessOnly);
-  return now === cached.fingerprint ? cached.answer : null;
+  return cached;
 }
 
 /**
@@ -283,6 +338,26 @@ export function storeAnswer(dir: string, entry: Omit<CachedAnswer, 'fingerprint'
 /** Where the answer to QUESTION is kept in DIR, whether or not it is there. */
 export function answerFile(dir: string, question: Question): string {
   return entryFile(dir, HTDOCS, question);
+}
+
+/** readOwnFile, synchronously. */
+function readOwnFileSync(file: string): string | null {
+  let fd: number;
+  try {
+    fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW);
+  } catch {
+    return null;
+  }
+  try {
+    const stat = fstatSync(fd);
+    const uid = process.getuid?.();
+    if (!stat.isFile() || stat.size > MAX_ENTRY || (uid !== undefined && stat.uid !== uid)) return null;
+    return readFileSync(fd, 'utf8');
+  } catch {
+    return null;
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** A regular file of ours, not through a symbolic link, bounded; null otherwise. */

@@ -1,4 +1,5 @@
 import fs from 'node:fs/promises';
+import { accessSync } from 'node:fs';
 import path from 'node:path';
 import type { Finding } from '../findings.js';
 import { streamThroughChild } from '../util/streamThroughChild.js';
@@ -25,6 +26,12 @@ export interface PreflightRequest {
   svnBindings: string | null;
   /** How many Python processes share the environments (default: preflightWorkerCount). */
   workers?: number;
+  /**
+   * false: Trac's answers leave out what only a kept verdict is stamped with (inputs,
+   * accessInputs, databaseScheme, databaseFile, configFiles, pluginsDirs): less for Python to
+   * write and for us to parse and hold when no verdict is kept (a directory of environments).
+   */
+  stamps?: boolean;
 }
 
 export interface PreflightRepository {
@@ -98,7 +105,7 @@ export async function runPreflight(request: PreflightRequest, run: PreflightRunn
   const args = request.asUser
     ? [`--reuid=${request.asUser.user}`, `--regid=${request.asUser.group}`, '--init-groups', '--', python, '-c', program]
     : ['-c', program];
-  const header = `${JSON.stringify({ siteDirs: request.siteDirs, svnBindings: request.svnBindings })}\n`;
+  const header = `${JSON.stringify({ siteDirs: request.siteDirs, svnBindings: request.svnBindings, ...(request.stamps === false ? { stamps: false } : {}) })}\n`;
   const env = { PYTHON_EGG_CACHE: request.eggCache, ...BYTECODE_AS_THE_DAEMON };
   const workers = request.workers ?? preflightWorkerCount(request.environments.length);
   const outcome = await runPreflightWorkers(request.environments, workers, (input, onLine, signal) => run(command, args, withHeader(header, input), onLine, env, signal));
@@ -140,6 +147,17 @@ export async function runPreflight(request: PreflightRequest, run: PreflightRunn
 export async function preflightPython(pythonHome: string | null): Promise<string> {
   if (pythonHome) return path.join(pythonHome, 'bin', 'python');
   return fs.access(SYSTEM_PYTHON).then(() => SYSTEM_PYTHON, () => 'python3');
+}
+
+/** preflightPython, synchronously: for the lookup of a kept verdict made before anything else. */
+export function preflightPythonSync(pythonHome: string | null): string {
+  if (pythonHome) return path.join(pythonHome, 'bin', 'python');
+  try {
+    accessSync(SYSTEM_PYTHON);
+    return SYSTEM_PYTHON;
+  } catch {
+    return 'python3';
+  }
 }
 
 const EMPTY_ANSWER: PreflightEnvironment = { path: '', opened: false, problems: [], repositories: [], plugins: [], attachment: null, project: null, xsendfile: null, filesDir: null };

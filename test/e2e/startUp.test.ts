@@ -1,6 +1,8 @@
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { CLI } from '../helpers/paths.js';
+import { tempDir } from '../helpers/tempDir.js';
+import { copyFixture } from '../helpers/tracEnv.js';
 
 /**
  * What the built CLI loads before a command runs (bench/deployCli.bench.mjs times it; these
@@ -12,14 +14,18 @@ import { CLI } from '../helpers/paths.js';
  * The CLI runs in a Node whose Intl.Segmenter counts its instances and that reports, at exit,
  * the bundle files it loaded.
  */
-async function startUp(args: string[]): Promise<{ code: number; stdout: string; segmenters: number; chunks: string[] }> {
+async function startUp(args: string[]): Promise<{ code: number; stdout: string; segmenters: number; chunks: string[]; modules: string[]; openFiles: string[]; builtins: string[] }> {
   const probe = `
     let made = 0;
     const Segmenter = Intl.Segmenter;
     Intl.Segmenter = class extends Segmenter { constructor(...a) { super(...a); made++; } };
     process.on('exit', () => {
       const chunks = Object.keys(require.cache).filter((f) => f.includes('/dist/bundle/')).map((f) => f.replace(/.*\\/dist\\/bundle\\//, ''));
-      process.stderr.write('\\nPROBE ' + JSON.stringify({ segmenters: made, chunks }) + '\\n');
+      const modules = Object.keys(require.cache).filter((f) => f.includes('/node_modules/')).map((f) => f.replace(/.*\\/node_modules\\//, ''));
+      const fs = require('node:fs');
+      const openFiles = fs.readdirSync('/proc/self/fd').map((fd) => { try { return fs.readlinkSync('/proc/self/fd/' + fd); } catch { return ''; } });
+      const builtins = process.moduleLoadList.filter((m) => m.startsWith('NativeModule ')).map((m) => m.slice('NativeModule '.length));
+      process.stderr.write('\\nPROBE ' + JSON.stringify({ segmenters: made, chunks, modules, openFiles, builtins }) + '\\n');
     });
     process.argv = [process.argv[0], ${JSON.stringify(CLI)}, ...${JSON.stringify(args)}];
     require(${JSON.stringify(CLI)});
@@ -27,7 +33,7 @@ async function startUp(args: string[]): Promise<{ code: number; stdout: string; 
   const r = await execa('node', ['-e', probe], { reject: false, stdin: 'ignore', env: { NO_COLOR: '1' } });
   const line = String(r.stderr).split('\n').find((l) => l.startsWith('PROBE '));
   if (!line) throw new Error(`no probe line; stderr:\n${r.stderr}`);
-  return { code: r.exitCode ?? -1, stdout: String(r.stdout), ...(JSON.parse(line.slice('PROBE '.length)) as { segmenters: number; chunks: string[] }) };
+  return { code: r.exitCode ?? -1, stdout: String(r.stdout), ...(JSON.parse(line.slice('PROBE '.length)) as { segmenters: number; chunks: string[]; modules: string[]; openFiles: string[]; builtins: string[] }) };
 }
 
 describe('start-up of the built CLI', () => {
@@ -46,6 +52,22 @@ describe('start-up of the built CLI', () => {
     expect(r.stdout).toContain('Deployment:');
     // yargs lays the flags out in columns: a description starts after padding on the flag's line.
     expect(r.stdout).toMatch(/^ +--url-prefix {2,}URL path the site is mounted at {2,}\[string\]/m);
+  });
+
+  it('reads the database of one SQLite environment with SQLite alone, its addon loaded directly', async () => {
+    const env = await copyFixture('trac16-sqlite', await tempDir());
+    const r = await startUp(['inspect', env, '--no-preflight', '--json']);
+    expect(r.code).toBe(0);
+    expect((JSON.parse(r.stdout) as { environments: { databaseVersion: unknown }[] }).environments[0]!.databaseVersion).toBe(45);
+    expect(r.modules.some((m) => m.startsWith('better-sqlite3/build/Release/better_sqlite3.node'))).toBe(true);
+    // better-sqlite3's nativeBinding option: not the `bindings` package's search for the addon.
+    expect(r.modules.filter((m) => m.startsWith('bindings/'))).toEqual([]);
+    // The file reader (src/inspect/sqliteFile/) answers only for a schema SQLite accepted before in
+    // the same run: for the only database of a run it is not used (its /proc/locks stays closed).
+    expect(r.openFiles).not.toContain('/proc/locks');
+    // Loaded only when used: worker threads for a large directory, node:assert to throw (scripts/bundle.mjs).
+    expect(r.builtins).not.toContain('worker_threads');
+    expect(r.builtins).not.toContain('assert');
   });
 
   it('loads deploy\'s early question for deploy', async () => {

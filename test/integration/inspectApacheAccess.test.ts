@@ -24,6 +24,20 @@ describe('inspect checks the Apache user can use the environment', () => {
     expect(text.stderr).toContain(`warning: the Apache user www-data cannot write ${path.join(env, 'db', 'trac.db')} (the SQLite database); e.g. chown -R www-data:www-data ${env}`);
   });
 
+  it('generate names the same, where inspect put them: before what Trac says (its access check runs while generate renders)', async () => {
+    const env = await initEnv(path.join(await tempDir(), 'env'), 'Root Owned');
+    const out = path.join(await tempDir(), 'out');
+    const inspected = await runCli(['inspect', env, '--json']);
+    const generated = await runCli(['generate', env, '--out', out, '--json']);
+    expect(generated.code, generated.stderr).toBe(0);
+    const access = (r: { stdout: string }) => (JSON.parse(r.stdout) as { problems: { code: string; path: string }[] }).problems.filter((p) => p.code === 'apache-user-access').map((p) => p.path);
+    expect(access(generated)).toEqual(access(inspected));
+    expect(access(generated).length).toBeGreaterThan(0);
+    const codes = (JSON.parse(generated.stdout) as { problems: { code: string }[] }).problems.map((p) => p.code);
+    const lastAccess = codes.lastIndexOf('apache-user-access');
+    expect(codes.slice(0, lastAccess + 1).every((c) => c === 'apache-user-access')).toBe(true);
+  });
+
   it('reports nothing once the environment belongs to the Apache user', async () => {
     const env = await initEnv(path.join(await tempDir(), 'env'), 'Apache Owned');
     await chownToApache(env);

@@ -4,8 +4,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { inspectPath } from '../../src/inspect/inspectPath.js';
-import { withPreflight, type PreflightOptions } from '../../src/inspect/preflight.js';
+import { recallEarly, withPreflight, type PreflightOptions } from '../../src/inspect/preflight.js';
 import { logStillWritable } from '../../src/inspect/preflightCache.js';
+import { fingerprint, fingerprintSync } from '../../src/python/answerCache.js';
 import { findApache } from '../../src/apache/layout.js';
 import type { Inspection } from '../../src/inspect/types.js';
 import type { PreflightRunner } from '../../src/python/preflight.js';
@@ -61,12 +62,19 @@ const run: PreflightRunner = async (_command, _args, input, onLine) => {
   return { exitCode: 0, stderr: '' };
 };
 
-type AskOptions = Partial<PreflightOptions> & { cacheDir?: string | false };
+type AskOptions = Partial<PreflightOptions> & { cacheDir?: string | false; early?: boolean };
 
+/**
+ * As inspect and generate ask (commands/inspect.ts, generate.ts): the kept verdict is looked up
+ * before the inspection (recallEarly) and used by withPreflight; `early: false` leaves the lookup
+ * to withPreflight, after the inspection.
+ */
 async function ask(options: AskOptions = {}, target = env): Promise<Inspection> {
+  const { cacheDir: dir, early = true, ...rest } = options;
+  const asking: PreflightOptions = { pythonHome: home, siteDirs: [], eggCache: null, run, ...(dir === false ? {} : { keepVerdict: { dir: dir ?? cacheDir, settleMs: SETTLE } }), ...rest };
+  const recalled = early ? recallEarly(target, asking) : null;
   const inspection = await inspectPath(target);
-  const { cacheDir: dir, ...rest } = options;
-  return withPreflight(inspection, { pythonHome: home, siteDirs: [], eggCache: null, run, ...(dir === false ? {} : { keepVerdict: { dir: dir ?? cacheDir, settleMs: SETTLE } }), ...rest });
+  return withPreflight(inspection, { ...asking, recalled });
 }
 
 /** Asks twice after CHANGE: Trac must be asked once again, and the answer then kept again. */
@@ -429,6 +437,65 @@ describe('the kept preflight verdict', () => {
     const third = await ask({}, mysql);
     expect(asked).toBe(3);
     expect(third.preflight).not.toHaveProperty('cachedFrom');
+  });
+
+  it('is served alike whether it was looked up before the inspection or after it', async () => {
+    await ask({ early: false });
+    const late = await ask({ early: false });
+    const early = await ask();
+    expect(asked).toBe(1);
+    expect(early.preflight).toEqual(late.preflight);
+    expect(early.environments).toEqual(late.environments);
+    // A change seen by either lookup: Trac is asked again.
+    await fs.chmod(path.join(env, 'conf', 'trac.ini'), 0o600);
+    await settle();
+    await ask({ early: false });
+    expect(asked).toBe(2);
+    await fs.chmod(path.join(env, 'conf', 'trac.ini'), 0o644);
+    await settle();
+    await ask();
+    expect(asked).toBe(3);
+  });
+
+  it('uses a lookup begun early only for the question it asks: never a verdict kept for another one', async () => {
+    // Made first: a new entry in a directory above the environment changes the kept verdict's stamps.
+    const site = path.join(root, 'site');
+    await fs.mkdir(site);
+    await settle();
+    await ask();
+    const asking: PreflightOptions = { pythonHome: home, siteDirs: [], eggCache: null, run, keepVerdict: { dir: cacheDir, settleMs: SETTLE } };
+    // Begun for this question (a kept verdict), handed to another (other site dirs): Trac is asked.
+    const recalled = recallEarly(env, asking);
+    expect(await recalled?.kept).not.toBeNull();
+    const other = await withPreflight(await inspectPath(env), { ...asking, siteDirs: [site], recalled });
+    expect(asked).toBe(2);
+    expect(other.preflight).not.toHaveProperty('cachedFrom');
+    // Begun for another question (nothing kept there), handed to this one: its own lookup serves it.
+    const miss = recallEarly(env, { ...asking, siteDirs: [path.join(root, 'nowhere')] });
+    expect(await miss?.kept).toBeNull();
+    const served = await withPreflight(await inspectPath(env), { ...asking, recalled: miss });
+    expect(asked).toBe(2);
+    expect(served.preflight).toHaveProperty('cachedFrom');
+  });
+
+  it('begins no early lookup for what is not one environment, nor without keepVerdict, and makes no cache directory for it', async () => {
+    const asking: PreflightOptions = { pythonHome: home, siteDirs: [], eggCache: null, run, keepVerdict: { dir: path.join(root, 'early-cache') } };
+    expect(recallEarly(root, asking)).toBeNull();
+    expect(recallEarly(path.join(root, 'missing'), asking)).toBeNull();
+    expect(recallEarly(env, { ...asking, keepVerdict: undefined })).toBeNull();
+    await expect(fs.stat(path.join(root, 'early-cache'))).rejects.toThrow();
+  });
+
+  it('stamps alike synchronously (the early lookup) and asynchronously (what is stored)', async () => {
+    await fs.symlink(path.join(env, 'nowhere'), path.join(env, 'plugins', 'dangling.py'));
+    const paths = [env, path.join(env, 'conf', 'trac.ini'), path.join(env, 'plugins'), path.join(root, 'missing'), '/etc/passwd'];
+    const dirs = [path.join(env, 'plugins'), path.join(root, 'missing')];
+    const access = [root, '/tmp', path.join(env, 'log', 'trac.log'), path.join(env, 'log'), path.join(root, 'gone'), env];
+    expect(fingerprintSync(paths, dirs, access)).toBe(await fingerprint(paths, dirs, access));
+    expect(fingerprintSync(paths, dirs)).toBe(await fingerprint(paths, dirs));
+    const before = fingerprintSync(paths, dirs, access);
+    await fs.writeFile(path.join(env, 'plugins', 'new.py'), '');
+    expect(fingerprintSync(paths, dirs, access)).not.toBe(before);
   });
 
   it('keeps nothing without a cache directory of its own, and nothing unless asked to keep it', async () => {
