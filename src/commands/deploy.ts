@@ -12,7 +12,7 @@ import { refusal, type HtdocsAnswer } from '../python/htdocsDirs.js';
 import { askHtdocs, rememberAnswer, removeEggCache } from '../python/htdocsQuestion.js';
 import { prepareDeployTemplates, renderDeploy } from '../render/renderDeploy.js';
 import { emitFiles, type EmitOptions, type FilesResult } from '../write/emitFiles.js';
-import { removeLeftoverTemps } from '../write/leftoverTemps.js';
+import { leftoverNote, removeLeftoverTemps } from '../write/leftoverTemps.js';
 import { contentHash, isOurs } from '../write/ownership.js';
 import { renderPlanFile } from '../write/planFile.js';
 import { applySync, planSync, prefetchSources, readManifest, writeManifest, type Prefetched, type SyncPlan } from '../write/syncHtdocs.js';
@@ -150,7 +150,7 @@ export async function runDeploy(args: DeployArgs): Promise<DeployOutcome> {
     try {
       if (!args.dryRun) {
         const swept = removeLeftoverTemps(target);
-        if (swept.length > 0) plan.notes.push(`removed ${swept.length} temporary file${swept.length === 1 ? '' : 's'} an interrupted deploy left in ${target} (${swept.slice(0, 3).join(', ')}${swept.length > 3 ? ', ...' : ''})`);
+        if (swept.length > 0) plan.notes.push(leftoverNote(swept, target));
       }
       // Past the check above, a changed file is either ours from an earlier run or --force was given.
       const result = await emitFiles(files, { ...args, force: true }, target);
@@ -177,7 +177,15 @@ export async function runDeploy(args: DeployArgs): Promise<DeployOutcome> {
  * cache answered), else those it will most likely name: Trac's own htdocs in the virtualenv
  * (key `common`) and the environment's (`site`), as Trac's Chrome names them.
  */
-function stagingCandidates(answer: HtdocsAnswer | null, envPath: string, pythonHome: string | undefined, htdocs: string): { key: string; dir: string }[] {
+export function stagingCandidates(answer: HtdocsAnswer | null, envPath: string, pythonHome: string | undefined, htdocs: string): { key: string; dir: string }[] {
+  try {
+    return likelyCandidates(answer, envPath, pythonHome, htdocs);
+  } catch {
+    return []; // a path that cannot be looked at (EACCES, ENOTDIR): nothing staged; the run reports it
+  }
+}
+
+function likelyCandidates(answer: HtdocsAnswer | null, envPath: string, pythonHome: string | undefined, htdocs: string): { key: string; dir: string }[] {
   if (answer) {
     try {
       return staticSources(answer, htdocs).sources;

@@ -17,10 +17,106 @@ import { contentHash } from './ownership.js';
  * htdocs/<key> in one step (applySync). Otherwise, and when deploy refuses or fails, the staging
  * directory is removed, with TARGET and TARGET/htdocs when it made them, so that a refused run
  * leaves nothing behind. A signal (SIGINT, SIGTERM, SIGHUP) while it exists removes it too.
+ *
+ * Files are made there by path, so staging happens only where nobody else can rename or replace
+ * a directory on the way (`safeToStage`); each file made is checked to be where it was meant to
+ * be (its descriptor's real path), else it is removed and the staging abandoned. A run killed
+ * outright (SIGKILL) leaves its staging directory: its name holds the process id and start time,
+ * and a later deploy removes it once that process is gone (`removeStaleStaging`).
  */
 
-/** The name of a staging directory in TARGET/htdocs, before its random part. */
+/** The name of a staging directory in TARGET/htdocs: this prefix, then `<pid>-<start time>-<12 hex digits>`. */
 export const STAGING_PREFIX = '.trac-deploy-staging-';
+const STAGING_NAME = /^\.trac-deploy-staging-(\d+)-(\d+)-[0-9a-f]{12}$/;
+
+/** A process's start time (clock ticks since boot, /proc/PID/stat field 22); null when unknown. */
+function startTimeOf(pid: number | 'self'): string | null {
+  try {
+    const stat = fsSync.readFileSync(`/proc/${pid}/stat`, 'latin1');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/** Whether process PID, started at START, still runs (when it cannot be told: yes). */
+function stillRuns(pid: number, start: string): boolean {
+  const now = startTimeOf(pid);
+  if (now !== null) return now === start;
+  if (fsSync.existsSync('/proc/self/stat')) return false; // /proc works: no such process
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code !== 'ESRCH';
+  }
+}
+
+/**
+ * Whether files may be made by path below DIR (an existing directory): DIR and every directory
+ * above it, as named and as it really is, are owned by root or the user running this, and none
+ * is writable by group or others, except a sticky one (like /tmp) whose next directory on the way
+ * is owned by root or this user (nobody else may rename that one). Else someone else could put a
+ * link in the way while files are made. ACLs are not seen (see README).
+ */
+export function safeToStage(dir: string): boolean {
+  const uid = process.geteuid?.() ?? -1;
+  const real = realpathOrNull(dir);
+  return real !== null && [path.resolve(dir), real].every((named) => chainSafe(named, uid));
+}
+
+function chainSafe(dir: string, uid: number): boolean {
+  const chain: string[] = [];
+  for (let d = dir; ; d = path.dirname(d)) {
+    chain.unshift(d);
+    if (path.dirname(d) === d) break;
+  }
+  const ours = (stat: fsSync.Stats | undefined | null) => !!stat && (stat.uid === 0 || stat.uid === uid);
+  try {
+    for (const [i, d] of chain.entries()) {
+      const stat = fsSync.statSync(d);
+      if (!stat.isDirectory() || !ours(stat)) return false;
+      if ((stat.mode & 0o022) === 0) continue;
+      const next = chain[i + 1];
+      if (next === undefined || (stat.mode & 0o1000) === 0 || !ours(fsSync.lstatSync(next))) return false;
+    }
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Removes the staging directories killed runs left in HTDOCS: a real directory (not a link)
+ * with our name, owned by the user running this, whose process is gone (or the process id is
+ * now another's: another start time). A live run's, this one's included, is left alone; so is
+ * everything when HTDOCS is not `safeToStage`. Returns the paths removed.
+ */
+export function removeStaleStaging(htdocs: string): string[] {
+  const uid = process.geteuid?.() ?? -1;
+  const removed: string[] = [];
+  let names: string[];
+  try {
+    if (!fsSync.lstatSync(htdocs).isDirectory() || !safeToStage(htdocs)) return [];
+    names = fsSync.readdirSync(htdocs);
+  } catch {
+    return [];
+  }
+  for (const name of names) {
+    const match = STAGING_NAME.exec(name);
+    if (!match || stillRuns(Number(match[1]), match[2]!)) continue;
+    const dir = path.join(htdocs, name);
+    const stat = lstatOrNull(dir);
+    if (!stat?.isDirectory() || (uid !== -1 && stat.uid !== uid)) continue;
+    try {
+      fsSync.rmSync(dir, { recursive: true });
+      removed.push(dir);
+    } catch {
+      // gone already, or not removable: left
+    }
+  }
+  return removed.sort();
+}
 
 /** One staged file: what was read (its stamp, for the check that it is still the file), what was written. */
 export interface StagedFile {
@@ -44,6 +140,8 @@ export class Staging {
   private readonly keys = new Map<string, StagedKey>();
   private stopped = false;
   private removed = false;
+  /** A file or directory was made elsewhere than meant (a link put in the way): nothing is published. */
+  private abandoned = false;
   private wanted: Set<string> | null = null;
   private filling: Promise<void> = Promise.resolve();
 
@@ -51,6 +149,8 @@ export class Staging {
     readonly htdocs: string,
     /** TARGET/htdocs/.trac-deploy-staging-<random>. */
     readonly dir: string,
+    /** Its real path: where every file made must be. */
+    private readonly realDir: string,
     /** Directories made for the staging (TARGET, TARGET/htdocs when missing), outermost first. */
     private readonly made: string[],
   ) {
@@ -63,7 +163,17 @@ export class Staging {
    * way that is a link or not a directory, or a source and the target inside one another.
    * SIGNAL stops the copying (what was staged stays until `remove`).
    */
-  static start(htdocs: string, candidates: readonly { key: string; dir: string }[], { signal }: { signal?: AbortSignal } = {}): Staging | null {
+  static start(htdocs: string, candidates: readonly { key: string; dir: string }[], options: { signal?: AbortSignal } = {}): Staging | null {
+    try {
+      return Staging.begin(htdocs, candidates, options);
+    } catch {
+      return null; // a path that cannot be looked at: not staged (the copy file by file reports it)
+    }
+  }
+
+  private static begin(htdocs: string, candidates: readonly { key: string; dir: string }[], { signal }: { signal?: AbortSignal }): Staging | null {
+    const startTime = startTimeOf('self');
+    if (startTime === null || !fsSync.existsSync(`/proc/self/fd`)) return null; // where files are made could not be checked
     const target = path.dirname(htdocs);
     // TARGET and TARGET/htdocs: each missing, or a directory itself (never a link to one).
     const missing: string[] = [];
@@ -90,26 +200,74 @@ export class Staging {
       keys.push({ key, dir, root, files: new Map(), complete: false });
     }
     if (keys.length === 0) return null;
+    if (!safeToStage(parent)) return null;
     const made: string[] = [];
     let stagingDir: string;
+    let realDir: string | null;
     try {
       for (const dir of missing) {
         fsSync.mkdirSync(dir);
         made.push(dir);
       }
-      stagingDir = path.join(htdocs, `${STAGING_PREFIX}${randomBytes(6).toString('hex')}`);
+      if (made.length > 0 && !safeToStage(htdocs)) throw new Error('made writable by others (umask)');
+      stagingDir = path.join(htdocs, `${STAGING_PREFIX}${process.pid}-${startTime}-${randomBytes(6).toString('hex')}`);
       fsSync.mkdirSync(stagingDir, { mode: 0o700 });
+      realDir = realpathOrNull(stagingDir);
+      if (realDir === null || path.dirname(realDir) !== realHtdocs) {
+        rmdirOrKeep(stagingDir);
+        throw new Error('not where it was made');
+      }
     } catch {
       for (const dir of made.reverse()) rmdirOrKeep(dir);
       return null;
     }
-    const staging = new Staging(htdocs, stagingDir, made);
+    const staging = new Staging(htdocs, stagingDir, realDir, made);
     for (const k of keys) staging.keys.set(k.key, k);
     signal?.addEventListener('abort', () => (staging.stopped = true), { once: true });
     staging.filling = staging.fill().catch(() => {
       staging.stopped = true;
     });
     return staging;
+  }
+
+  /** Makes DIR (in the staging): false, the staging abandoned, when it was made elsewhere. */
+  private madeDir(dir: string): boolean {
+    fsSync.mkdirSync(dir);
+    const real = realpathOrNull(dir);
+    if (real !== null && isBelow(real, this.realDir)) return true;
+    if (real !== null) rmdirOrKeep(real);
+    this.abandon();
+    return false;
+  }
+
+  /**
+   * Whether the file just made, open as FD, is in the staging (its descriptor's real path is
+   * below the staging directory's). Else it is removed, closed, and the staging abandoned.
+   */
+  private isInside(fd: number): boolean {
+    let real: string | null = null;
+    try {
+      real = fsSync.readlinkSync(`/proc/self/fd/${fd}`);
+    } catch {
+      // unknown: taken as elsewhere
+    }
+    if (real !== null && isBelow(real, this.realDir)) return true;
+    try {
+      const made = fsSync.fstatSync(fd);
+      const there = real === null ? null : lstatOrNull(real);
+      if (there && there.dev === made.dev && there.ino === made.ino) fsSync.unlinkSync(real!);
+    } catch {
+      // gone already
+    }
+    fsSync.closeSync(fd);
+    this.abandon();
+    return false;
+  }
+
+  private abandon(): void {
+    this.abandoned = true;
+    this.stopped = true;
+    for (const k of this.keys.values()) k.complete = false;
   }
 
   /** The keys being staged, with their source directories. */
@@ -129,11 +287,15 @@ export class Staging {
       const skipped: string[] = [];
       const rels = await listSourceFiles(staged.dir, skipped);
       const into = path.join(this.dir, staged.key);
-      fsSync.mkdirSync(into);
+      if (!this.madeDir(into)) return;
       const dirs = new Set([into]);
       let complete = skipped.length === 0;
       for (const rel of rels) {
-        if (this.stopped || (this.wanted && !this.wanted.has(staged.key))) return;
+        if (this.stopped) return;
+        if (this.wanted && !this.wanted.has(staged.key)) {
+          complete = false;
+          break; // not published: the next key
+        }
         const read = readConfinedSync(path.join(staged.dir, rel), staged.root);
         if (!read) {
           complete = false;
@@ -142,10 +304,12 @@ export class Staging {
         const file = path.join(into, rel);
         const parent = path.dirname(file);
         if (!dirs.has(parent)) {
-          fsSync.mkdirSync(parent, { recursive: true });
+          for (const dir of dirsToMake(parent, into)) if (!this.madeDir(dir)) return;
           dirs.add(parent);
         }
-        fillCopySync(openExclusive(file), read);
+        const fd = openExclusive(file);
+        if (!this.isInside(fd)) return;
+        fillCopySync(fd, read);
         staged.files.set(rel, { stamp: read.stamp, hash: contentHash(read.content) });
         if (++sinceTurn >= 4) {
           sinceTurn = 0;
@@ -178,7 +342,7 @@ export class Staging {
    */
   committable(key: string, dir: string, root: string, rels: readonly string[]): { from: string; files: ReadonlyMap<string, StagedFile> } | null {
     const staged = this.keys.get(key);
-    if (!staged || !staged.complete || this.removed || staged.root !== root) return null;
+    if (!staged || !staged.complete || this.removed || this.abandoned || staged.root !== root) return null;
     if (rels.length !== staged.files.size || lstatOrNull(path.join(this.htdocs, key))) return null;
     for (const rel of rels) {
       const file = staged.files.get(rel);
@@ -210,6 +374,13 @@ export class Staging {
     this.remove();
     if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
   };
+}
+
+/** The directories from INTO (made already) down to DIR, outermost first, that are to be made. */
+function dirsToMake(dir: string, into: string): string[] {
+  const out: string[] = [];
+  for (let d = dir; d !== into && isBelow(d, into); d = path.dirname(d)) out.unshift(d);
+  return out.filter((d) => !lstatOrNull(d));
 }
 
 function rmdirOrKeep(dir: string): void {

@@ -260,19 +260,20 @@ export async function applySync(plan: SyncPlan): Promise<void> {
     made.add(dir);
   };
   // Keys copied ahead: their staged directory becomes htdocs/<key>, one rename for all its files.
-  // Should that fail (htdocs/<key> appeared since it was planned), each file is renamed instead.
+  // That fails when htdocs/<key> appeared since it was planned (another run, someone's files, a
+  // link): nothing is written into it, the staged copy stays for the caller to remove, and the
+  // run stops for a new plan (which checks what is there now).
   const moved = new Set<string>();
-  const stagedFrom = new Map<string, string>();
   for (const { key, from } of plan.staged) {
-    stagedFrom.set(key, from);
     await makeDir(plan.htdocs);
+    const dest = path.join(plan.htdocs, key);
     try {
-      fsSync.renameSync(from, path.join(plan.htdocs, key));
-      moved.add(key);
-      made.add(path.join(plan.htdocs, key));
+      fsSync.renameSync(from, dest);
     } catch {
-      // file by file below
+      throw usageError(`${dest} appeared while deploy ran; run again`, 'nothing was written into it; the next run compares what is there');
     }
+    moved.add(key);
+    made.add(dest);
   }
   for (const key of plan.keys) await makeDir(path.join(plan.htdocs, key));
   const jobs: (() => void)[] = [];
@@ -283,12 +284,7 @@ export async function applySync(plan: SyncPlan): Promise<void> {
       continue;
     }
     if (entry.staged) {
-      const key = entry.rel.slice(0, entry.rel.indexOf('/'));
-      const from = stagedFrom.get(key);
-      if (moved.has(key)) continue;
-      if (from === undefined) throw new Error(`no staged copy of ${entry.rel}`);
-      await makeDir(path.dirname(dest));
-      jobs.push(() => fsSync.renameSync(path.join(from, entry.rel.slice(key.length + 1)), dest));
+      if (!moved.has(entry.rel.slice(0, entry.rel.indexOf('/')))) throw new Error(`no staged copy of ${entry.rel}`);
       continue;
     }
     if (entry.status === 'unchanged' || !entry.source) continue;

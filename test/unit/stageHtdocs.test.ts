@@ -92,17 +92,51 @@ describe('Staging: static directories copied ahead, published by a rename', () =
     expect(await fs.readFile(path.join(htdocs, 'site', 'css', 'trac.css'), 'utf8')).toBe('a {}\n');
   });
 
-  it('falls back to a rename per file when htdocs/<key> appeared after the plan, keeping what is there', async () => {
-    const { common, htdocs } = await setup();
+  it('refuses (exit 2) when htdocs/<key> appeared after the plan: nothing written into it, nor through a link there', async () => {
+    const { root, common, htdocs } = await setup();
     const staging = start(htdocs, [{ key: 'common', dir: common }])!;
     await staging.settle(new Map([['common', common]]));
     const plan = await planSync(htdocs, [{ key: 'common', dir: common }], {}, undefined, staging);
     expect(plan.staged.map((s) => s.key)).toEqual(['common']);
-    await fs.outputFile(path.join(htdocs, 'common', 'theirs.txt'), 'theirs\n');
-    await applySync(plan);
+    await fs.outputFile(path.join(htdocs, 'common', 'css', 'trac.css'), 'theirs\n');
+    await expect(applySync(plan)).rejects.toMatchObject({ exitCode: 2, message: `${path.join(htdocs, 'common')} appeared while deploy ran; run again` });
+    expect(await fs.readFile(path.join(htdocs, 'common', 'css', 'trac.css'), 'utf8')).toBe('theirs\n');
+    expect(await fs.pathExists(path.join(htdocs, 'common', 'js'))).toBe(false);
+    // A link put there: nothing is written where it leads.
+    const outside = path.join(root, 'outside');
+    await fs.mkdirp(outside);
+    const again = start(path.join(root, 't2', 'htdocs'), [{ key: 'common', dir: common }])!;
+    await again.settle(new Map([['common', common]]));
+    const plan2 = await planSync(path.join(root, 't2', 'htdocs'), [{ key: 'common', dir: common }], {}, undefined, again);
+    expect(plan2.staged.map((s) => s.key)).toEqual(['common']);
+    await fs.symlink(outside, path.join(root, 't2', 'htdocs', 'common'));
+    await expect(applySync(plan2)).rejects.toMatchObject({ exitCode: 2 });
+    expect(await fs.readdir(outside)).toEqual([]);
+  });
+
+  it('two deploys staging into one fresh TARGET: one publishes, the other refuses (never both "added")', async () => {
+    const { common, htdocs } = await setup();
+    const sources = [{ key: 'common', dir: common }];
+    const [a, b] = [start(htdocs, sources)!, start(htdocs, sources)!];
+    expect(a.dir).not.toBe(b.dir);
+    await Promise.all([a.settle(new Map([['common', common]])), b.settle(new Map([['common', common]]))]);
+    const [planA, planB] = [await planSync(htdocs, sources, {}, undefined, a), await planSync(htdocs, sources, {}, undefined, b)];
+    expect([planA.staged.length, planB.staged.length]).toEqual([1, 1]);
+    const results = await Promise.allSettled([applySync(planA), applySync(planB)]);
+    expect(results.map((r) => r.status).sort()).toEqual(['fulfilled', 'rejected']);
     expect(await fs.readFile(path.join(htdocs, 'common', 'css', 'trac.css'), 'utf8')).toBe('a {}\n');
-    expect(await fs.readFile(path.join(htdocs, 'common', 'js', 'trac.js'), 'utf8')).toBe('// js\n');
-    expect(await fs.readFile(path.join(htdocs, 'common', 'theirs.txt'), 'utf8')).toBe('theirs\n');
+    expect((await fs.readdir(path.join(htdocs, 'common'))).sort()).toEqual(['css', 'js']);
+  });
+
+  it('a key the answer does not publish is skipped, and the next key is still staged', async () => {
+    const { common, site, htdocs } = await setup();
+    for (let i = 0; i < 40; i++) await fs.outputFile(path.join(common, 'many', `f${i}.css`), `f${i}\n`);
+    const sources = [{ key: 'common', dir: common }, { key: 'site', dir: site }];
+    const staging = start(htdocs, sources)!;
+    // The answer comes while common is being copied, and publishes site only.
+    await staging.settle(new Map([['site', site]]));
+    const plan = await planSync(htdocs, [{ key: 'site', dir: site }], {}, undefined, staging);
+    expect(plan.staged.map((s) => s.key)).toEqual(['site']);
   });
 
   it('removed (a refusal): nothing is left, neither the staging nor the TARGET and htdocs it made', async () => {
@@ -152,6 +186,8 @@ describe('Staging: static directories copied ahead, published by a rename', () =
     // A key that is not one path segment.
     expect(start(path.join(root, 't4', 'htdocs'), [{ key: '../up', dir: common }])).toBeNull();
     expect(await fs.pathExists(path.join(root, 't4'))).toBe(false);
-    expect(target).toBeTruthy();
+    // TARGET holds what the re-runs made, and no staging directory is left in its htdocs.
+    expect(await fs.readdir(target)).toEqual(['htdocs']);
+    expect((await fs.readdir(htdocs)).sort()).toEqual(['common', 'site']);
   });
 });
