@@ -471,6 +471,43 @@ class LazySectionProxies(dict):
         dict.__setitem__(self, key, value)
 
 
+class KeptTexts(object):
+    """Answers kept per text (a trac.ini section, a whole file), bounded by the bytes they hold
+    rather than by their number: a text is kept only when seen a second time (a section unique
+    to one environment, such as its own [repositories], is never kept), never one above a share
+    of the budget, and all are let go when the budget would be exceeded. The cost of an answer
+    is taken as three times its text's size (the text as key, its parsed names and values, the
+    dicts holding them: about 2.5 times for a large section, measured), plus a constant."""
+    SEEN_LIMIT = 8192
+
+    def __init__(self, budget):
+        self.budget = budget
+        self.largest = budget // 16
+        self.answers = {}
+        self.size = 0
+        self.seen = set()
+
+    def get(self, text):
+        return self.answers.get(text)
+
+    def keep(self, text, answer):
+        cost = 3 * sys.getsizeof(text) + 256
+        if cost > self.largest:
+            return
+        mark = hash(text)
+        if mark not in self.seen:
+            if len(self.seen) >= self.SEEN_LIMIT:
+                self.seen.clear()
+            self.seen.add(mark)
+            return
+        self.seen.discard(mark)
+        if self.size + cost > self.budget:
+            self.answers.clear()
+            self.size = 0
+        self.answers[text] = answer
+        self.size += cost
+
+
 def remember_parsed_sections():
     """configparser reads trac.ini a line at a time through regular expressions: over a third
     of opening an environment. Environments mostly share their sections (initenv writes the same
@@ -508,9 +545,9 @@ def remember_parsed_sections():
             return
     except Exception:
         return
-    parsed = {}
-    files = {}
-    limit = 4096
+    # A few MB per process at most (each of up to 8 workers keeps its own).
+    parsed = KeptTexts(3 << 20)
+    files = KeptTexts(3 << 20)
     state = {'checks': 2, 'on': True}
 
     def parse_section(lines, text):
@@ -521,9 +558,7 @@ def remember_parsed_sections():
             if alone._defaults or len(alone._sections) != 1:
                 return None
             known = next(iter(alone._sections.items()))
-            if len(parsed) >= limit:
-                parsed.clear()
-            parsed[text] = known
+            parsed.keep(text, known)
         return known
 
     def sections_of(parser, lines):
@@ -575,9 +610,7 @@ def remember_parsed_sections():
             if sections is None:
                 sections = sections_of(self, lines)
                 if sections is not None:
-                    if len(files) >= 256:
-                        files.clear()
-                    files[whole] = sections
+                    files.keep(whole, sections)
         except Exception:
             sections = None
         if sections is None:
@@ -598,6 +631,7 @@ def remember_parsed_sections():
         self._proxies = proxies
         return [filename]
 
+    read.kept = (parsed, files)
     UnicodeConfigParser.read = read
 
 
