@@ -532,11 +532,22 @@ def remember_parsed_sections():
         return
     original_read = UnicodeConfigParser.read
 
+    # What reads a file's lines into sections and options (Python 3.13 splits _read into the
+    # _read_inner and _handle_* ones): a plugin that replaces any of them, or optionxform (the
+    # case folding of option names), sends later reads back to configparser.
+    parsing = ('optionxform', 'read_file', '_read', '_read_inner', '_join_multiline_values',
+               '_handle_error', '_handle_continuation_line', '_handle_rest', '_handle_header',
+               '_handle_option', '_raise_all')
+
     def settings(parser):
-        return (type(parser), parser._ignorecase_option, parser._dict, parser._delimiters,
+        cls = type(parser)
+        own = vars(parser)
+        return (cls, parser._ignorecase_option, parser._dict, parser._delimiters,
                 parser._comment_prefixes, parser._inline_comment_prefixes, parser._strict,
                 parser._allow_no_value, parser._empty_lines_in_values, parser.default_section,
-                type(parser._interpolation), parser._optcre, parser.SECTCRE, parser.NONSPACECRE)
+                type(parser._interpolation), parser._optcre, parser.SECTCRE, parser.NONSPACECRE,
+                tuple(getattr(cls, name, None) for name in parsing),
+                tuple(name in own for name in parsing))
 
     try:
         reference = settings(UnicodeConfigParser())
@@ -700,6 +711,7 @@ def remember_workflow_parses():
     pairs give the same actions, so each parse is kept and a copy handed out (the caller adds
     to it)."""
     try:
+        import copy
         from collections import defaultdict
         from trac.ticket import default_workflow
     except Exception:
@@ -713,9 +725,9 @@ def remember_workflow_parses():
         return value is None or isinstance(value, (str, int))
 
     def copy_of(actions):
-        return defaultdict(dict, {name: {key: list(value) if isinstance(value, list) else value
-                                         for key, value in attributes.items()}
-                                  for name, attributes in actions.items()})
+        # One deepcopy of the whole: a list Trac's parse gives several actions (the default
+        # permissions, operations, oldstates) stays one list shared by them in the copy.
+        return copy.deepcopy(actions)
 
     def parse_workflow_config(rawactions):
         pairs = list(rawactions)
