@@ -471,6 +471,43 @@ class LazySectionProxies(dict):
         dict.__setitem__(self, key, value)
 
 
+class KeptTexts(object):
+    """Answers kept per text (a trac.ini section, a whole file), bounded by the bytes they hold
+    rather than by their number: a text is kept only when seen a second time (a section unique
+    to one environment, such as its own [repositories], is never kept), never one above a share
+    of the budget, and all are let go when the budget would be exceeded. The cost of an answer
+    is taken as three times its text's size (the text as key, its parsed names and values, the
+    dicts holding them: about 2.5 times for a large section, measured), plus a constant."""
+    SEEN_LIMIT = 8192
+
+    def __init__(self, budget):
+        self.budget = budget
+        self.largest = budget // 16
+        self.answers = {}
+        self.size = 0
+        self.seen = set()
+
+    def get(self, text):
+        return self.answers.get(text)
+
+    def keep(self, text, answer):
+        cost = 3 * sys.getsizeof(text) + 256
+        if cost > self.largest:
+            return
+        mark = hash(text)
+        if mark not in self.seen:
+            if len(self.seen) >= self.SEEN_LIMIT:
+                self.seen.clear()
+            self.seen.add(mark)
+            return
+        self.seen.discard(mark)
+        if self.size + cost > self.budget:
+            self.answers.clear()
+            self.size = 0
+        self.answers[text] = answer
+        self.size += cost
+
+
 def remember_parsed_sections():
     """configparser reads trac.ini a line at a time through regular expressions: over a third
     of opening an environment. Environments mostly share their sections (initenv writes the same
@@ -495,11 +532,22 @@ def remember_parsed_sections():
         return
     original_read = UnicodeConfigParser.read
 
+    # What reads a file's lines into sections and options (Python 3.13 splits _read into the
+    # _read_inner and _handle_* ones): a plugin that replaces any of them, or optionxform (the
+    # case folding of option names), sends later reads back to configparser.
+    parsing = ('optionxform', 'read_file', '_read', '_read_inner', '_join_multiline_values',
+               '_handle_error', '_handle_continuation_line', '_handle_rest', '_handle_header',
+               '_handle_option', '_raise_all')
+
     def settings(parser):
-        return (type(parser), parser._ignorecase_option, parser._dict, parser._delimiters,
+        cls = type(parser)
+        own = vars(parser)
+        return (cls, parser._ignorecase_option, parser._dict, parser._delimiters,
                 parser._comment_prefixes, parser._inline_comment_prefixes, parser._strict,
                 parser._allow_no_value, parser._empty_lines_in_values, parser.default_section,
-                type(parser._interpolation), parser._optcre, parser.SECTCRE, parser.NONSPACECRE)
+                type(parser._interpolation), parser._optcre, parser.SECTCRE, parser.NONSPACECRE,
+                tuple(getattr(cls, name, None) for name in parsing),
+                tuple(name in own for name in parsing))
 
     try:
         reference = settings(UnicodeConfigParser())
@@ -508,9 +556,9 @@ def remember_parsed_sections():
             return
     except Exception:
         return
-    parsed = {}
-    files = {}
-    limit = 4096
+    # A few MB per process at most (each of up to 8 workers keeps its own).
+    parsed = KeptTexts(3 << 20)
+    files = KeptTexts(3 << 20)
     state = {'checks': 2, 'on': True}
 
     def parse_section(lines, text):
@@ -521,9 +569,7 @@ def remember_parsed_sections():
             if alone._defaults or len(alone._sections) != 1:
                 return None
             known = next(iter(alone._sections.items()))
-            if len(parsed) >= limit:
-                parsed.clear()
-            parsed[text] = known
+            parsed.keep(text, known)
         return known
 
     def sections_of(parser, lines):
@@ -575,9 +621,7 @@ def remember_parsed_sections():
             if sections is None:
                 sections = sections_of(self, lines)
                 if sections is not None:
-                    if len(files) >= 256:
-                        files.clear()
-                    files[whole] = sections
+                    files.keep(whole, sections)
         except Exception:
             sections = None
         if sections is None:
@@ -598,6 +642,7 @@ def remember_parsed_sections():
         self._proxies = proxies
         return [filename]
 
+    read.kept = (parsed, files)
     UnicodeConfigParser.read = read
 
 
@@ -679,9 +724,22 @@ def remember_workflow_parses():
         return value is None or isinstance(value, (str, int))
 
     def copy_of(actions):
-        return defaultdict(dict, {name: {key: list(value) if isinstance(value, list) else value
-                                         for key, value in attributes.items()}
-                                  for name, attributes in actions.items()})
+        """A copy of each dict and list, one per original: a list Trac's parse gives several
+        actions (the default permissions, operations, oldstates) stays one list shared by them
+        in the copy, as copy.deepcopy keeps it (which takes twice as long, and longer than the
+        parse)."""
+        twins = {}
+
+        def twin(value):
+            if isinstance(value, (list, dict)):
+                made = twins.get(id(value))
+                if made is None:
+                    made = twins[id(value)] = (list(value) if isinstance(value, list)
+                                               else {key: twin(item) for key, item in value.items()})
+                return made
+            return value
+
+        return defaultdict(dict, {name: twin(attributes) for name, attributes in actions.items()})
 
     def parse_workflow_config(rawactions):
         pairs = list(rawactions)

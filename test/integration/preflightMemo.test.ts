@@ -26,10 +26,10 @@ interface Report {
   environments: { name: string; problems: { code: string; message: string }[]; preflight: { project: string | null; opened: boolean } | null }[];
 }
 
-async function inspect(plain: boolean): Promise<Report> {
+async function inspect(plain: boolean, dir = parent): Promise<Report> {
   const env: Record<string, string> = { TRAC_DEPLOY_PREFLIGHT_WORKERS: '1' };
   if (plain) env.TRAC_DEPLOY_PREFLIGHT_PLAIN = '1';
-  const r = await runCli(['inspect', parent, '--json', '--python-home', VENV], { env });
+  const r = await runCli(['inspect', dir, '--json', '--python-home', VENV], { env });
   expect(r.code, r.stderr.slice(0, 2000)).toBe(0);
   return JSON.parse(r.stdout) as Report;
 }
@@ -101,6 +101,43 @@ async function withProbe(env: string, ini: string): Promise<string> {
   return ini;
 }
 
+/**
+ * Plugins that change what Trac computes for the environments after them, or within their own:
+ * one that makes option names case-sensitive (UnicodeConfigParser.optionxform), one that adds to
+ * the list [ticket-workflow] actions without permissions share (Trac's parse gives them one).
+ */
+const XFORM = `from trac.config import UnicodeConfigParser
+UnicodeConfigParser.optionxform = lambda self, option: option
+`;
+const SHARED_LISTS = `from trac.core import Component, implements
+from trac.env import IEnvironmentSetupParticipant
+from trac.ticket.default_workflow import ConfigurableTicketWorkflow
+
+
+class SharedListsProbe(Component):
+    implements(IEnvironmentSetupParticipant)
+
+    def environment_created(self):
+        pass
+
+    def environment_needs_upgrade(self):
+        actions = ConfigurableTicketWorkflow(self.env).actions
+        actions['foo']['permissions'].append('X')
+        return 'X' in actions['bar']['permissions']
+
+    def upgrade_environment(self):
+        pass
+`;
+const ZED = '[project]\nName = Zed\n';
+/** name: trac.ini, plugin (file name and text), in the order inspect reads them. */
+const QUIRKS: [string, string, [string, string]?][] = [
+  ['a-shared-lists', '[ticket-workflow]\nfoo = * -> *\nbar = * -> *\n', ['shared_lists.py', SHARED_LISTS]],
+  ['b-zed', ZED],
+  ['c-zed-xform', ZED, ['xform.py', XFORM]],
+  ['d-zed', ZED],
+];
+let quirks: string;
+
 const names: { name: string; kind: string; project: string }[] = [];
 
 beforeAll(async () => {
@@ -123,6 +160,13 @@ beforeAll(async () => {
       names.push({ name, kind, project });
       n++;
     }
+  }
+  quirks = path.join(root, 'quirks');
+  for (const [name, ini, plugin] of QUIRKS) {
+    const env = path.join(quirks, name);
+    await fs.copy(template, env);
+    await fs.writeFile(path.join(env, 'conf', 'trac.ini'), ini);
+    if (plugin) await fs.writeFile(path.join(env, 'plugins', plugin[0]), plugin[1]);
   }
   if (process.getuid?.() === 0) await chownToApache(root);
 }, 600_000);
@@ -150,6 +194,77 @@ describe('what the preflight keeps between environments gives Trac\'s own answer
     expect(byKind('duplicate-section').every((e) => e.problems.some((p) => p.code === 'trac-cannot-open' && /DuplicateSection|already exists/.test(p.message)))).toBe(true);
     expect(byKind('default-section').every((e) => e.preflight?.opened)).toBe(true);
   }, 600_000);
+});
+
+describe('what a plugin changes in Trac is seen by the preflight too', () => {
+  it('a later optionxform and the default workflow lists shared between actions give Trac\'s own verdicts', async () => {
+    const kept = await inspect(false, quirks);
+    const plain = await inspect(true, quirks);
+    expect(kept.environments.map((e) => e.name)).toEqual(QUIRKS.map(([name]) => name));
+    expect(kept.environments).toEqual(plain.environments);
+    const [shared, before, xform, after] = plain.environments;
+    // Trac's parse gives foo and bar one permissions list: the probe's addition shows in both.
+    expect(shared!.problems.map((p) => p.code)).toContain('needs-upgrade');
+    // Option names folded to lower case until the plugin is loaded, kept as written after it.
+    expect([before, xform, after].map((e) => e!.preflight?.project)).toEqual(['Zed', 'Zed', 'My Project']);
+  }, 600_000);
+});
+
+/**
+ * Each environment its own large [repositories] section, each trac.ini read twice: the bytes
+ * remember_parsed_sections holds (traced by tracemalloc after the reads) stay within its bound,
+ * whatever the number of files, and every read gives configparser's own answer.
+ */
+const MEMORY = String.raw`
+import gc, importlib.util, json, os, sys, tempfile, tracemalloc
+spec = importlib.util.spec_from_file_location('preflight_under_test', sys.argv[1])
+preflight = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(preflight)
+from trac.config import UnicodeConfigParser
+original = UnicodeConfigParser.read
+preflight.remember_parsed_sections()
+kept = UnicodeConfigParser.read
+assert kept is not original
+count, options = int(sys.argv[2]), int(sys.argv[3])
+SHARED = '[trac]\ndatabase = sqlite:db/trac.db\nbase_url =\n\n[logging]\nlog_type = none\n\n'
+
+def state(read, name):
+    parser = UnicodeConfigParser()
+    read(parser, name)
+    return list(parser._sections.items())
+
+differing = 0
+with tempfile.TemporaryDirectory() as tmp:
+    name = os.path.join(tmp, 'trac.ini')
+    gc.collect()
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    for i in range(count):
+        with open(name, 'w', encoding='utf-8') as f:
+            f.write('[project]\nname = Project %d\n\n' % i + SHARED + '[repositories]\n' + ''.join(
+                'p%d-r%d.dir = /srv/svn/project-%d/repository-%d\np%d-r%d.type = svn\n' % (i, r, i, r, i, r)
+                for r in range(options // 2)))
+        want = state(original, name)
+        for _ in range(2):
+            differing += state(kept, name) != want
+        del want
+    gc.collect()
+    held = tracemalloc.get_traced_memory()[0] - before
+    tracemalloc.stop()
+print(json.dumps({'held': held, 'differing': differing, 'reads': 2 * count}))
+`;
+
+describe('what remember_parsed_sections keeps', () => {
+  it('is bounded by bytes, not by entries: 120 environments with 1,000-option sections of their own', async () => {
+    const r = await execa(PYTHON, ['-c', MEMORY, PREFLIGHT, '120', '1000'], { reject: false });
+    expect(r.exitCode, r.stderr.slice(0, 4000)).toBe(0);
+    const result = JSON.parse(r.stdout) as { held: number; differing: number; reads: number };
+    expect(result.reads).toBe(240);
+    expect(result.differing).toBe(0);
+    // Two budgets of 3 MB (sections, whole files) and the marks of texts seen once; unbounded,
+    // these 120 files held about 27 MB.
+    expect(result.held).toBeLessThan(8 * 2 ** 20);
+  }, 300_000);
 });
 
 /**
