@@ -269,7 +269,9 @@ export async function applySync(plan: SyncPlan): Promise<void> {
     const dest = path.join(plan.htdocs, key);
     try {
       fsSync.renameSync(from, dest);
-    } catch {
+    } catch (error) {
+      // The staged copy gone instead (removed by hand): that error, as it is.
+      if (!lstatOrNull(dest)) throw error;
       throw usageError(`${dest} appeared while deploy ran; run again`, 'nothing was written into it; the next run compares what is there');
     }
     moved.add(key);
