@@ -12,6 +12,7 @@ import { askHtdocs, rememberAnswer, removeEggCache } from '../python/htdocsQuest
 import { prepareDeployTemplates, renderDeploy } from '../render/renderDeploy.js';
 import { emitFiles, type EmitOptions, type FilesResult } from '../write/emitFiles.js';
 import { removeLeftoverTemps } from '../write/leftoverTemps.js';
+import { refuseUnsafeHtdocs } from '../write/unsafeHtdocs.js';
 import { contentHash, isOurs } from '../write/ownership.js';
 import { renderPlanFile } from '../write/planFile.js';
 import { applySync, planSync, prefetchSources, readManifest, writeManifest, type Prefetched, type SyncPlan } from '../write/syncHtdocs.js';
@@ -123,6 +124,7 @@ export async function runDeploy(args: DeployArgs): Promise<DeployOutcome> {
       const drifted = result.files.some((f) => f.status !== 'unchanged') || sync.entries.some((e) => e.status !== 'unchanged');
       return done(result, drifted ? EXIT.failed : EXIT.ok);
     }
+    if (!args.dryRun) refuseUnsafeHtdocs(htdocs, { force: args.force });
     await refuseClobbering(args, target, files, sync, manifest.files ?? {});
     // A fresh answer is kept for the next run while the files are written: its stamps are taken
     // in the thread pool beside the copying. A cache that cannot be written costs the next run
