@@ -11,6 +11,8 @@
 // every user, so root's Apache user and nobody both get Trac's full answer); --no-preflight rows
 // on them first (each SQLite database read: the realistic cost of part 1), then rows for one
 // Python process and for one per core (the default) side by side, so their ratio is in one run.
+// Beside the default preflight, the same with TRAC_DEPLOY_PREFLIGHT_PLAIN=1 (python/preflight.py
+// keeps nothing from one environment to the next: Trac's code as it is), its peer in the same run.
 // Goal (issue 16): 100,000 environments under 30 s and 500 MB, as root and as another user.
 // BENCH_SCALE_COUNTS=1000,10000 (part 1) and BENCH_PREFLIGHT_COUNTS=1000,10000 (part 2, the
 // default: 100,000 with the preflight takes minutes) choose the sizes; BENCH_PREFLIGHT=0 keeps
@@ -95,6 +97,8 @@ try {
       }
       print(count, `preflight, 1 process, ${who}`, timed('node', args, { TRAC_DEPLOY_PREFLIGHT_WORKERS: '1' }));
       print(count, `preflight, one per core (default), ${who}`, timed('node', args));
+      // The peer: the same, with Trac's code as it is (nothing kept from one environment to the next).
+      print(count, `preflight, one per core, Trac's code as it is (PLAIN, peer), ${who}`, timed('node', args, { TRAC_DEPLOY_PREFLIGHT_PLAIN: '1' }));
       if (asRoot) {
         print(count, 'preflight, 1 process, nobody (setpriv)', timed(asNobody[0], [...asNobody.slice(1), 'node', ...args], { TRAC_DEPLOY_PREFLIGHT_WORKERS: '1' }));
         print(count, 'preflight, one per core (default), nobody (setpriv)', timed(asNobody[0], [...asNobody.slice(1), 'node', ...args]));

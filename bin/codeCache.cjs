@@ -86,8 +86,12 @@ function writeCache(dirs, name, data) {
  * compiled, so a cache made by `--version` would leave generate compiling yargs' parsing and
  * its own modules on every run. One cache per command, each made by its first run.
  */
+const COMMANDS = new Set(['apply', 'ci', 'deploy', 'fleet', 'generate', 'init', 'inspect', 'smoke']);
+
 function requireBundle(entry, command) {
-  const variant = typeof command === 'string' && /^[a-z]{1,20}$/.test(command) ? command : 'other';
+  // trac-deploy's commands only: a typo or an unknown word shares 'other' (with --version and
+  // --help) instead of adding a set of cache files of its own.
+  const variant = COMMANDS.has(command) ? command : 'other';
   const dirs = cacheDirectories();
   const fresh = [];
   const compile = Module.prototype._compile;

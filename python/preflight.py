@@ -3,7 +3,8 @@
 
 Run once for all environments, in the interpreter the deployment uses, as the web server's user.
 Reads on stdin a first line, one JSON document:
-  {"siteDirs": [dir, ...], "svnBindings": dir or null, "environments": [path, ...] (optional)}
+  {"siteDirs": [dir, ...], "svnBindings": dir or null, "environments": [path, ...] (optional),
+   "stamps": false (optional: leave out what only a kept verdict needs, STAMP_KEYS)}
 then any number of lines, each an environment's path as a JSON string; answers each as it comes
 (so a caller can stream any number of environments and hand out more as answers arrive), and
 writes JSON lines on stdout:
@@ -18,10 +19,15 @@ bytecode is written (trac-deploy runs this with PYTHONDONTWRITEBYTECODE: a singl
 plugins/__pycache__ is the daemon's to make, and made while the verdict is asked it would change
 what the verdict is kept against); the one write is Trac's own: RepositoryManager records an id
 for each repository it lists, as it does at the first request.
+
+What Trac computes the same way for every environment is kept within the process (the remember_*
+functions below, each answer only while what it depends on is unchanged);
+TRAC_DEPLOY_PREFLIGHT_PLAIN=1 keeps nothing: Trac's code as it is.
 """
 import json
 import logging
 import os
+import re
 import site
 import sys
 
@@ -189,7 +195,20 @@ def one_attachment(env, inputs):
     return None
 
 
-def check_environment(path, counter):
+# What trac-deploy stamps to keep a verdict (src/inspect/preflightCache.ts, one environment):
+# left out when the request says "stamps": false (a directory of environments, no verdict kept).
+STAMP_KEYS = ('inputs', 'accessInputs', 'databaseScheme', 'databaseFile', 'configFiles', 'pluginsDirs')
+
+
+def check_environment(path, counter, stamps=True):
+    result = check_opening(path, counter, stamps)
+    if not stamps:
+        for key in STAMP_KEYS:
+            result.pop(key, None)
+    return result
+
+
+def check_opening(path, counter, stamps):
     result = {'kind': 'environment', 'path': path, 'problems': [], 'repositories': [], 'plugins': [],
               'attachment': None, 'project': None, 'xsendfile': None, 'filesDir': None, 'opened': False,
               'inputs': [], 'accessInputs': []}
@@ -202,7 +221,8 @@ def check_environment(path, counter):
         problems.append(problem('trac-cannot-read' if unreadable else 'trac-cannot-open', 'error',
                                 '%s: Trac cannot open the environment: %s' % (path, text_of(e)), path))
         return result
-    result.update(configuration_facts(env))
+    if stamps:
+        result.update(configuration_facts(env))
     try:
         answer_opened(env, path, log, captured, result)
     finally:
@@ -426,6 +446,324 @@ def lighter_pristine_copy():
     UnicodeConfigParser.__deepcopy__ = __deepcopy__
 
 
+class LazySectionProxies(dict):
+    """A parser's _proxies (configparser's mapping access, parser[section]), each SectionProxy
+    made when first asked for rather than for every section parsed: configparser reads _proxies
+    only by key (parser[section]), assigns and deletes; Trac never asks for one."""
+    __slots__ = ('parser', 'pending')
+
+    def __missing__(self, key):
+        if key in self.pending:
+            import configparser
+            self.pending.discard(key)
+            proxy = self[key] = configparser.SectionProxy(self.parser, key)
+            return proxy
+        raise KeyError(key)
+
+    def __delitem__(self, key):
+        if key in self.pending:
+            self.pending.discard(key)
+        else:
+            dict.__delitem__(self, key)
+
+    def __setitem__(self, key, value):
+        self.pending.discard(key)
+        dict.__setitem__(self, key, value)
+
+
+class KeptTexts(object):
+    """Answers kept per text (a trac.ini section, a whole file), bounded by the bytes they hold
+    rather than by their number: a text is kept only when seen a second time (a section unique
+    to one environment, such as its own [repositories], is never kept), never one above a share
+    of the budget, and all are let go when the budget would be exceeded. The cost of an answer
+    is taken as three times its text's size (the text as key, its parsed names and values, the
+    dicts holding them: about 2.5 times for a large section, measured), plus a constant."""
+    SEEN_LIMIT = 8192
+
+    def __init__(self, budget):
+        self.budget = budget
+        self.largest = budget // 16
+        self.answers = {}
+        self.size = 0
+        self.seen = set()
+
+    def get(self, text):
+        return self.answers.get(text)
+
+    def keep(self, text, answer):
+        cost = 3 * sys.getsizeof(text) + 256
+        if cost > self.largest:
+            return
+        mark = hash(text)
+        if mark not in self.seen:
+            if len(self.seen) >= self.SEEN_LIMIT:
+                self.seen.clear()
+            self.seen.add(mark)
+            return
+        self.seen.discard(mark)
+        if self.size + cost > self.budget:
+            self.answers.clear()
+            self.size = 0
+        self.answers[text] = answer
+        self.size += cost
+
+
+def remember_parsed_sections():
+    """configparser reads trac.ini a line at a time through regular expressions: over a third
+    of opening an environment. Environments mostly share their sections (initenv writes the same
+    ones, and [inherit] files are shared): each section of a file is parsed once per process, by
+    configparser itself, and its parsed options are reused for the same text.
+
+    A file is the concatenation of its sections, each starting at a line that begins (column 0)
+    with a section header, as configparser reads it: such a line can never continue a value
+    (that needs more indentation than the option it continues, and nothing is indented less
+    than column 0), so it resets everything the reading of the lines before it carried (the
+    current section, option, indentation) and the section's own lines parse the same alone as
+    within the file. What would tie sections together falls back to configparser reading the
+    whole file as Trac does (which also gives its errors their line numbers): a section name
+    twice in a file, [DEFAULT], a section header indented, anything but comments and blank lines
+    before the first header, a section configparser rejects, a parser not made as Trac makes
+    it, a read that fails. The first files of each process are read both ways and compared:
+    a difference (another Python's configparser) turns this off for the process."""
+    try:
+        import configparser
+        from trac.config import UnicodeConfigParser
+    except Exception:
+        return
+    original_read = UnicodeConfigParser.read
+
+    # What reads a file's lines into sections and options (Python 3.13 splits _read into the
+    # _read_inner and _handle_* ones): a plugin that replaces any of them, or optionxform (the
+    # case folding of option names), sends later reads back to configparser.
+    parsing = ('optionxform', 'read_file', '_read', '_read_inner', '_join_multiline_values',
+               '_handle_error', '_handle_continuation_line', '_handle_rest', '_handle_header',
+               '_handle_option', '_raise_all')
+
+    def settings(parser):
+        cls = type(parser)
+        own = vars(parser)
+        return (cls, parser._ignorecase_option, parser._dict, parser._delimiters,
+                parser._comment_prefixes, parser._inline_comment_prefixes, parser._strict,
+                parser._allow_no_value, parser._empty_lines_in_values, parser.default_section,
+                type(parser._interpolation), parser._optcre, parser.SECTCRE, parser.NONSPACECRE,
+                tuple(getattr(cls, name, None) for name in parsing),
+                tuple(name in own for name in parsing))
+
+    try:
+        reference = settings(UnicodeConfigParser())
+        # sections_of looks for headers only in lines holding a "[": SECTCRE must start with one.
+        if not re.match(r'\s*\\\[', UnicodeConfigParser.SECTCRE.pattern):
+            return
+    except Exception:
+        return
+    # A few MB per process at most (each of up to 8 workers keeps its own).
+    parsed = KeptTexts(3 << 20)
+    files = KeptTexts(3 << 20)
+    state = {'checks': 2, 'on': True}
+
+    def parse_section(lines, text):
+        known = parsed.get(text)
+        if known is None:
+            alone = UnicodeConfigParser()
+            alone.read_file(lines, '<section>')
+            if alone._defaults or len(alone._sections) != 1:
+                return None
+            known = next(iter(alone._sections.items()))
+            parsed.keep(text, known)
+        return known
+
+    def sections_of(parser, lines):
+        """[(name, options)] in the file's order, or None: read the whole file as configparser does."""
+        prefixes = parser._comment_prefixes
+        header = parser.SECTCRE
+        starts = []
+        for number, line in enumerate(lines):
+            # A section header starts with "[" (checked below, as SECTCRE is made).
+            if '[' not in line:
+                if starts:
+                    continue
+                stripped = line.strip()
+                if not stripped or stripped.startswith(prefixes):
+                    continue
+                return None  # an option before any section: configparser's error
+            stripped = line.strip()
+            if not stripped or stripped.startswith(prefixes):
+                continue
+            if header.match(stripped):
+                if line[0] != '[':
+                    return None  # indented: it may continue a value
+                starts.append(number)
+            elif not starts:
+                return None
+        starts.append(len(lines))
+        sections = []
+        names = set()
+        for first, end in zip(starts, starts[1:]):
+            chunk = lines[first:end]
+            known = parse_section(chunk, ''.join(chunk))
+            if known is None or known[0] in names or known[0] == parser.default_section:
+                return None
+            names.add(known[0])
+            sections.append(known)
+        return sections
+
+    def read(self, filename, encoding='utf-8'):
+        if not state['on'] or not isinstance(filename, str) or self._sections or self._defaults:
+            return original_read(self, filename, encoding)
+        try:
+            if settings(self) != reference:
+                return original_read(self, filename, encoding)
+            with open(filename, encoding=encoding) as fp:
+                lines = fp.readlines()
+            # A whole file seen before (an [inherit] file shared by many): its sections at once.
+            whole = ''.join(lines)
+            sections = files.get(whole)
+            if sections is None:
+                sections = sections_of(self, lines)
+                if sections is not None:
+                    files.keep(whole, sections)
+        except Exception:
+            sections = None
+        if sections is None:
+            return original_read(self, filename, encoding)
+        if state['checks'] > 0:
+            state['checks'] -= 1
+            other = UnicodeConfigParser(ignorecase_option=self._ignorecase_option)
+            original_read(other, filename, encoding)
+            if list(other._sections.items()) != sections or other._defaults:
+                state['on'] = False
+                return original_read(self, filename, encoding)
+        proxies = LazySectionProxies(self._proxies)
+        proxies.parser = self
+        proxies.pending = set()
+        for name, options in sections:
+            self._sections[name] = self._dict(options)
+            proxies.pending.add(name)
+        self._proxies = proxies
+        return [filename]
+
+    read.kept = (parsed, files)
+    UnicodeConfigParser.read = read
+
+
+def remember_converter_names():
+    """configparser lists a parser's converters (its get* methods) from dir(parser) each time
+    one is made: three parsers per environment. The list depends only on the attributes of the
+    parser's classes (a new parser has no get* attribute of its own), so it is kept per class
+    while none of its classes gains or loses an attribute (checked on each call)."""
+    try:
+        import configparser
+        mapping = configparser.ConverterMapping
+        original = mapping.__init__
+        getter = mapping.GETTERCRE
+    except Exception:
+        return
+    known = {}
+
+    def __init__(self, parser):
+        cls = type(parser)
+        own = getattr(parser, '__dict__', None)
+        if own is None or any(name.startswith('get') for name in own):
+            return original(self, parser)
+        key = (cls, tuple(len(vars(k)) for k in cls.__mro__))
+        names = known.get(key)
+        if names is None:
+            original(self, parser)
+            if not any(name.startswith('get') for name in vars(parser)):
+                known[key] = tuple(self._data)
+            return
+        self._parser = parser
+        self._data = dict.fromkeys(names)
+
+    if getter.pattern == r"^get(?P<name>.+)$":
+        mapping.__init__ = __init__
+
+
+def remember_client_library_version():
+    """Trac's PostgreSQL connector asks libpq for its version (ctypes.CDLL of the library, when
+    psycopg2 does not say it) once per environment: the library loaded in this process is the
+    same for all of them, so an answer found is kept (a failure is asked again, and logged)."""
+    try:
+        from trac.db.postgres_backend import PostgreSQLConnector
+        from trac.util import lazy
+    except Exception:
+        return
+    attribute = PostgreSQLConnector.__dict__.get('_client_version')
+    if not isinstance(attribute, lazy):
+        return
+    ask = attribute.fn
+    known = []
+
+    def _client_version(self):
+        if known:
+            return known[0]
+        version = ask(self)
+        if version is not None:
+            known.append(version)
+        return version
+
+    PostgreSQLConnector._client_version = lazy(_client_version)
+
+
+def remember_workflow_parses():
+    """ConfigurableTicketWorkflow parses [ticket-workflow] in each environment it is made for
+    (parse_workflow_config, a pure function of the section's (name, value) pairs); the same
+    pairs give the same actions, so each parse is kept and a copy handed out (the caller adds
+    to it)."""
+    try:
+        from collections import defaultdict
+        from trac.ticket import default_workflow
+    except Exception:
+        return
+    original = getattr(default_workflow, 'parse_workflow_config', None)
+    if original is None:
+        return
+    known = {}
+
+    def plain(value):
+        return value is None or isinstance(value, (str, int))
+
+    def copy_of(actions):
+        """A copy of each dict and list, one per original: a list Trac's parse gives several
+        actions (the default permissions, operations, oldstates) stays one list shared by them
+        in the copy, as copy.deepcopy keeps it (which takes twice as long, and longer than the
+        parse)."""
+        twins = {}
+
+        def twin(value):
+            if isinstance(value, (list, dict)):
+                made = twins.get(id(value))
+                if made is None:
+                    made = twins[id(value)] = (list(value) if isinstance(value, list)
+                                               else {key: twin(item) for key, item in value.items()})
+                return made
+            return value
+
+        return defaultdict(dict, {name: twin(attributes) for name, attributes in actions.items()})
+
+    def parse_workflow_config(rawactions):
+        pairs = list(rawactions)
+        if not all(isinstance(pair, tuple) and len(pair) == 2 and isinstance(pair[0], str)
+                   and isinstance(pair[1], str) for pair in pairs):
+            return original(pairs)
+        key = tuple(pairs)
+        actions = known.get(key)
+        if actions is None:
+            actions = original(pairs)
+            if not isinstance(actions, defaultdict) or not all(
+                    isinstance(attributes, dict) and all(
+                        plain(value) or (isinstance(value, list) and all(plain(item) for item in value))
+                        for value in attributes.values())
+                    for attributes in actions.values()):
+                return actions
+            if len(known) >= 256:
+                known.clear()
+            known[key] = copy_of(actions)
+        return copy_of(actions)
+
+    default_workflow.parse_workflow_config = parse_workflow_config
+
+
 def main():
     request = json.loads(sys.stdin.readline() or '{}')
     for directory in request.get('siteDirs') or []:
@@ -453,12 +791,20 @@ def main():
         emit({'kind': 'done'})
         return
     emit(first)
-    remember_resolved_requirements()
-    remember_plugin_search()
-    lighter_pristine_copy()
+    # TRAC_DEPLOY_PREFLIGHT_PLAIN=1: none of what follows, Trac's code as it is (tests and the
+    # benchmark compare the two).
+    if os.environ.get('TRAC_DEPLOY_PREFLIGHT_PLAIN') != '1':
+        remember_resolved_requirements()
+        remember_plugin_search()
+        lighter_pristine_copy()
+        remember_parsed_sections()
+        remember_converter_names()
+        remember_client_library_version()
+        remember_workflow_parses()
+    stamps = request.get('stamps') is not False
     for counter, path in enumerate(requested_paths(request)):
         try:
-            emit(check_environment(path, counter))
+            emit(check_environment(path, counter, stamps))
         except Exception as e:
             emit({'kind': 'environment', 'path': path, 'opened': False, 'repositories': [], 'plugins': [],
                   'problems': [problem('preflight-failed', 'error', '%s: %s' % (path, text_of(e)), path)]})

@@ -154,10 +154,13 @@ async function askOrRecall(inspection: Inspection, request: PreflightRequest, op
   const keep = options.keepVerdict;
   const python = only && keep ? await preflightPython(request.pythonHome) : null;
   const cache = only && keep && python ? await verdictCache(only, request, python, keep.dir, keep.settleMs).catch(() => null) : null;
-  if (!cache || !only || !python) return { result: await runPreflight(request, options.run), cachedFrom: null };
-  // Begun before the inspection for this same question: its answer, a hit or a miss, stands.
+  // No verdict kept: Trac's answers without what a kept verdict is stamped with.
+  if (!cache || !only || !python) return { result: await runPreflight({ ...request, stamps: false }, options.run), cachedFrom: null };
+  // Begun before the inspection for this same question: a miss stands; a hit only while its
+  // stamps, taken again now, still match (a file changed while the inspection ran is seen).
   const early = options.recalled;
-  const kept = early && early.question === JSON.stringify(verdictQuestion(only.path, request, python)) ? await early.kept : await cache.lookup();
+  const recalled = early && early.question === JSON.stringify(verdictQuestion(only.path, request, python)) ? await early.kept : undefined;
+  const kept = recalled === undefined ? await cache.lookup() : recalled && cache.stillKept(recalled) ? recalled : recalled && (await cache.lookup());
   if (kept) return { result: kept.result, cachedFrom: kept.askedAt };
   const before = await cache.beforeAsking();
   const result = await runPreflight(request, options.run);

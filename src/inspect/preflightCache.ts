@@ -76,6 +76,11 @@ export const SETTLE_MS = 2000;
 export interface VerdictCache {
   /** The kept verdict when nothing it depends on changed, else null. */
   lookup(): Promise<KeptVerdict | null>;
+  /**
+   * Whether KEPT (found by an earlier lookup, e.g. one begun before the inspection) is still the
+   * entry kept and nothing it read has changed since: its stamps taken again, synchronously.
+   */
+  stillKept(kept: KeptVerdict): boolean;
   /** Call right before asking: the stamps the answer is compared with after. */
   beforeAsking(): Promise<{ stamps: string; at: number }>;
   /** Keeps RESULT unless anything it read changed while it was asked, or it is no verdict to keep. */
@@ -98,6 +103,13 @@ export async function verdictCache(env: EnvironmentInfo, request: PreflightReque
   const known = knownInputs(env, request, python, database);
   return {
     lookup: () => lookupIn(cacheDir, question, request.asUser),
+    stillKept(kept) {
+      try {
+        return cachedEntrySync<KeptVerdict>(cacheDir, KIND, question)?.askedAt === kept.askedAt;
+      } catch {
+        return false;
+      }
+    },
     beforeAsking: async () => ({ stamps: await fingerprint(known.paths, known.dirsWithEntries, known.accessOnly), at: Date.now() }),
     async remember(result, before) {
       const kept = await keep(result, before);

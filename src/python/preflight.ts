@@ -26,6 +26,12 @@ export interface PreflightRequest {
   svnBindings: string | null;
   /** How many Python processes share the environments (default: preflightWorkerCount). */
   workers?: number;
+  /**
+   * false: Trac's answers leave out what only a kept verdict is stamped with (inputs,
+   * accessInputs, databaseScheme, databaseFile, configFiles, pluginsDirs): less for Python to
+   * write and for us to parse and hold when no verdict is kept (a directory of environments).
+   */
+  stamps?: boolean;
 }
 
 export interface PreflightRepository {
@@ -99,7 +105,7 @@ export async function runPreflight(request: PreflightRequest, run: PreflightRunn
   const args = request.asUser
     ? [`--reuid=${request.asUser.user}`, `--regid=${request.asUser.group}`, '--init-groups', '--', python, '-c', program]
     : ['-c', program];
-  const header = `${JSON.stringify({ siteDirs: request.siteDirs, svnBindings: request.svnBindings })}\n`;
+  const header = `${JSON.stringify({ siteDirs: request.siteDirs, svnBindings: request.svnBindings, ...(request.stamps === false ? { stamps: false } : {}) })}\n`;
   const env = { PYTHON_EGG_CACHE: request.eggCache, ...BYTECODE_AS_THE_DAEMON };
   const workers = request.workers ?? preflightWorkerCount(request.environments.length);
   const outcome = await runPreflightWorkers(request.environments, workers, (input, onLine, signal) => run(command, args, withHeader(header, input), onLine, env, signal));

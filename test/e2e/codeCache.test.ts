@@ -41,6 +41,10 @@ describe('the code cache of the bundle', () => {
     const version = await run(cli, ['--version']);
     expect(version.code).toBe(0);
     expect((await cacheOf(cacheDir, 'other')).some((name) => name.startsWith('cli-'))).toBe(true);
+    // An unknown command (a typo) is refused and shares 'other': no cache files of its own.
+    const typo = await run(cli, ['inspekt', env]);
+    expect(typo.code).toBe(2);
+    expect(await cacheOf(cacheDir, 'inspekt')).toEqual([]);
     expect(await cacheOf(cacheDir, 'inspect')).toEqual([]);
 
     const first = await run(cli, ['inspect', env, '--no-preflight', '--json']);

@@ -50,6 +50,28 @@ describe('runPreflight', () => {
     if (result.status === 'ran') expect(result.environments.map((e) => e.path)).toEqual(['/srv/a', '/srv/b']);
   });
 
+  it('asks Python to leave out the stamps of a kept verdict only when told (stamps: false)', async () => {
+    const headers: unknown[] = [];
+    const run: PreflightRunner = async (_command, _args, input, onLine) => {
+      let text = '';
+      for await (const chunk of input) text += chunk;
+      const [header, ...paths] = text.trim().split('\n');
+      headers.push(JSON.parse(header!));
+      onLine(line(python));
+      for (const p of paths) onLine(line(env(JSON.parse(p) as string)));
+      onLine(line({ kind: 'done' }));
+      return { exitCode: 0, stderr: '' };
+    };
+    await runPreflight(request, run);
+    await runPreflight({ ...request, stamps: false }, run);
+    await runPreflight({ ...request, stamps: true }, run);
+    expect(headers).toEqual([
+      { siteDirs: [], svnBindings: null },
+      { siteDirs: [], svnBindings: null, stamps: false },
+      { siteDirs: [], svnBindings: null },
+    ]);
+  });
+
   it('spreads 1,000 environments over 3 processes and keeps the order of the input', async () => {
     const { run, calls } = fakePython();
     const many = Array.from({ length: 1000 }, (_, i) => `/srv/env${i}`);

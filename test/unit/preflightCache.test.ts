@@ -478,6 +478,21 @@ describe('the kept preflight verdict', () => {
     expect(served.preflight).toHaveProperty('cachedFrom');
   });
 
+  it('serves a hit begun early only while its stamps still match: a change made while the inspection ran gets Trac asked', async () => {
+    await settle();
+    await ask();
+    const asking: PreflightOptions = { pythonHome: home, siteDirs: [], eggCache: null, run, keepVerdict: { dir: cacheDir, settleMs: SETTLE } };
+    const recalled = recallEarly(env, asking);
+    expect(await recalled?.kept).not.toBeNull();
+    // Between the early lookup and its use (while inspect inspects): trac.ini rewritten.
+    const ini = path.join(env, 'conf', 'trac.ini');
+    await fs.appendFile(ini, '\n[trac-deploy-test]\nchanged = yes\n');
+    const inspection = await inspectPath(env);
+    const served = await withPreflight(inspection, { ...asking, recalled });
+    expect(asked).toBe(2);
+    expect(served.preflight).not.toHaveProperty('cachedFrom');
+  });
+
   it('begins no early lookup for what is not one environment, nor without keepVerdict, and makes no cache directory for it', async () => {
     const asking: PreflightOptions = { pythonHome: home, siteDirs: [], eggCache: null, run, keepVerdict: { dir: path.join(root, 'early-cache') } };
     expect(recallEarly(root, asking)).toBeNull();
