@@ -3,6 +3,7 @@ import path from 'node:path';
 import { EXIT, usageError } from '../errors.js';
 import type { Finding } from '../findings.js';
 import { allProblems, inspectPath } from '../inspect/inspectPath.js';
+import { plantedLinkOut } from '../inspect/sqlitePath.js';
 import { pythonOptions, staticSources, type ProviderReport } from '../plan/deployDecisions.js';
 import type { GenerateOptions } from '../plan/options.js';
 import { planDeployment } from '../plan/planDeployment.js';
@@ -13,6 +14,7 @@ import { askHtdocs, rememberAnswer, removeEggCache } from '../python/htdocsQuest
 import { prepareDeployTemplates, renderDeploy } from '../render/renderDeploy.js';
 import { emitFiles, type EmitOptions, type FilesResult } from '../write/emitFiles.js';
 import { leftoverNote, removeLeftoverTemps } from '../write/leftoverTemps.js';
+import { refuseUnsafeHtdocs } from '../write/unsafeHtdocs.js';
 import { contentHash, isOurs } from '../write/ownership.js';
 import { renderPlanFile } from '../write/planFile.js';
 import { applySync, planSync, prefetchSources, readManifest, writeManifest, type Prefetched, type SyncPlan } from '../write/syncHtdocs.js';
@@ -104,7 +106,9 @@ export async function runDeploy(args: DeployArgs): Promise<DeployOutcome> {
     const { answer } = asked;
     const refused = (answer.verdict?.problems ?? []).filter((p) => p.severity === 'error');
     if (refused.length > 0) throw refusal(envPath, refused);
-    const { sources, providers } = staticSources(answer, htdocs);
+    const { sources: offered, providers } = staticSources(answer, htdocs);
+    const linkedOut = siteLinkedOut(envPath, offered, providers);
+    const sources = offered.filter((s) => !linkedOut.some((f) => f.path === s.dir));
     const chosen = pythonOptions(args, answer);
     const plan = await planDeployment({
       inspection,
@@ -124,7 +128,7 @@ export async function runDeploy(args: DeployArgs): Promise<DeployOutcome> {
     const files = [...renderDeploy(plan), renderPlanFile(plan)];
     await staging?.settle(singleSourceKeys(sources));
     const sync = await planSync(htdocs, sources, manifest.htdocs, await prefetching, staging);
-    const findings = [...allProblems(inspection), ...(answer.verdict?.problems ?? []), ...sync.skipped.map(skippedLink)];
+    const findings = [...allProblems(inspection), ...(answer.verdict?.problems ?? []), ...linkedOut, ...sync.skipped.map(skippedLink)];
     const done = (result: FilesResult, exitCode: DeployOutcome['exitCode']): DeployOutcome => ({
       kind: 'deploy',
       exitCode,
@@ -137,6 +141,7 @@ export async function runDeploy(args: DeployArgs): Promise<DeployOutcome> {
       const drifted = result.files.some((f) => f.status !== 'unchanged') || sync.entries.some((e) => e.status !== 'unchanged');
       return done(result, drifted ? EXIT.failed : EXIT.ok);
     }
+    if (!args.dryRun) refuseUnsafeHtdocs(htdocs, { force: args.force });
     await refuseClobbering(args, target, files, sync, manifest.files ?? {});
     // A fresh answer is kept for the next run while the files are written: its stamps are taken
     // in the thread pool beside the copying. A cache that cannot be written costs the next run
@@ -179,7 +184,10 @@ export async function runDeploy(args: DeployArgs): Promise<DeployOutcome> {
  */
 export function stagingCandidates(answer: HtdocsAnswer | null, envPath: string, pythonHome: string | undefined, htdocs: string): { key: string; dir: string }[] {
   try {
-    return likelyCandidates(answer, envPath, pythonHome, htdocs);
+    const candidates = likelyCandidates(answer, envPath, pythonHome, htdocs);
+    // Never read ahead what the run will not copy: a site directory linked out by another user.
+    const linkedOut = siteLinkedOut(envPath, candidates, []);
+    return candidates.filter((s) => !linkedOut.some((f) => f.path === s.dir));
   } catch {
     return []; // a path that cannot be looked at (EACCES, ENOTDIR): nothing staged; the run reports it
   }
@@ -222,6 +230,32 @@ function likelyStaticDirs(envPath: string, pythonHome: string | undefined): stri
  * a database gone. With one of these, Python is asked again and Trac refuses or accepts.
  */
 const DOUBTS = new Set(['needs-upgrade', 'database-missing', 'database-unreadable']);
+
+/**
+ * The environment's own static directory (`site`, ENV/htdocs) when, as root, a symbolic link not
+ * root's own leads it out of the environment (the rule of the database link, database-link-outside):
+ * not copied, and marked so in PROVIDERS. Plugins' directories are where their code says (Trac's
+ * answer) and are copied from there, file by file, never through a link.
+ */
+function siteLinkedOut(envPath: string, sources: readonly { key: string; dir: string }[], providers: ProviderReport[], asRoot = process.geteuid?.() === 0): Finding[] {
+  if (!asRoot) return [];
+  const findings: Finding[] = [];
+  for (const { key, dir } of sources) {
+    const rel = path.relative(envPath, dir);
+    if (key !== 'site' || rel === '' || rel.startsWith('..') || path.isAbsolute(rel)) continue;
+    const planted = plantedLinkOut(envPath, dir);
+    if (!planted) continue;
+    for (const report of providers) for (const d of report.dirs) if (d.key === key && d.dir === dir) d.copied = false;
+    findings.push({
+      code: 'site-link-outside',
+      severity: 'warning',
+      message: `${dir} ${planted.path === dir ? 'is a symbolic link' : `leads through the symbolic link ${planted.path}`} (not root's) to ${planted.real}, outside the environment; trac-deploy, running as root, did not follow it: htdocs/site was not copied`,
+      path: dir,
+      advice: [`if the site's static files belong at ${planted.real}, replace the link with a copy of them, or make the link as root (ln -sfn ${planted.real} ${planted.path}); or run deploy as the environment's owner`],
+    });
+  }
+  return findings;
+}
 
 /** A link (or device, FIFO, ...) in a static source directory: never followed, never published. */
 function skippedLink(file: string): Finding {

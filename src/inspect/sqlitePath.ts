@@ -28,14 +28,7 @@ export function sqliteFileToRead(envPath: string, name: string, asRoot = process
     return { file: configured };
   }
   if (!asRoot || !isWithin(configured, env)) return { file: real };
-  let envReal: string;
-  try {
-    envReal = fs.realpathSync(env);
-  } catch {
-    return { file: configured };
-  }
-  if (isWithin(real, envReal)) return { file: real };
-  const planted = linksOnTheWay(env, configured).find((link) => link.uid !== 0);
+  const planted = plantedLinkOut(env, configured);
   if (!planted) return { file: real };
   return {
     skipped: {
@@ -49,6 +42,25 @@ export function sqliteFileToRead(envPath: string, name: string, asRoot = process
       ],
     },
   };
+}
+
+/**
+ * The symbolic link not root's own that leads PATH (inside ENV) out of ENV, if any: what root
+ * does not follow. Null when PATH stays inside, is missing, or every link on the way is root's.
+ */
+export function plantedLinkOut(envPath: string, file: string): { path: string; real: string } | null {
+  const env = path.resolve(envPath);
+  let real: string;
+  let envReal: string;
+  try {
+    real = fs.realpathSync(file);
+    envReal = fs.realpathSync(env);
+  } catch {
+    return null;
+  }
+  if (real === envReal || isWithin(real, envReal)) return null;
+  const planted = linksOnTheWay(env, path.resolve(file)).find((link) => link.uid !== 0);
+  return planted ? { path: planted.path, real } : null;
 }
 
 /**

@@ -64,7 +64,9 @@ beforeAll(async () => {
   target = path.join(root, 'ours');
   adminRun = await execa(TRAC_ADMIN, [env, 'deploy', adminTarget], { stdin: 'ignore', reject: false });
   deployed = await runCli(['deploy', env, target, '--python-home', VENV, '--processes', '1', '--threads', '4']);
-  await chownToApache(root);
+  // Trac (as Apache) writes in the environment; the deployment stays root's, as an administrator
+  // keeps it (deploy, as root, refuses a TARGET another user may change).
+  await chownToApache(env);
 });
 
 afterAll(async () => {
@@ -258,6 +260,43 @@ describe('deploy never publishes through a link, never widens a file', () => {
       await fs.rm(path.join(env, 'htdocs', 'leakdir'), { force: true });
       await fs.rm(kept, { force: true });
     }
+  });
+});
+
+describe.skipIf(process.geteuid?.() !== 0)('deploy as root: links another user made are not followed', () => {
+  it('ENV/htdocs a link (Apache\'s) to a root-only directory: site not copied, a warning names the link', async () => {
+    const site = path.join(env, 'htdocs');
+    const moved = path.join(root, 'site-moved');
+    const secretDir = path.join(root, 'root-only-site');
+    await fs.move(site, moved);
+    await fs.ensureDir(secretDir);
+    await fs.chmod(secretDir, 0o700);
+    await fs.writeFile(path.join(secretDir, 'server.key'), 'KEY-5e2d\n', { mode: 0o600 });
+    await fs.symlink(secretDir, site);
+    await fs.lchown(site, 33, 33);
+    try {
+      const result = await runCli(['deploy', env, target, '--python-home', VENV, '--processes', '1', '--threads', '4']);
+      expect(result.code, result.stderr).toBe(0);
+      expect(result.stderr).toContain(`${site} is a symbolic link (not root's) to ${secretDir}`);
+      expect(await fs.pathExists(path.join(target, 'htdocs', 'site', 'server.key'))).toBe(false);
+    } finally {
+      await fs.remove(site);
+      await fs.move(moved, site);
+      await fs.remove(secretDir);
+    }
+  });
+
+  it('TARGET/htdocs a link (Apache\'s) out of TARGET: exit 2, one line naming it, nothing written there', async () => {
+    const elsewhere = path.join(root, 'htdocs-elsewhere');
+    const other = path.join(root, 'ours-linked');
+    await fs.ensureDir(other);
+    await fs.ensureDir(elsewhere);
+    await fs.symlink(elsewhere, path.join(other, 'htdocs'));
+    await fs.lchown(path.join(other, 'htdocs'), 33, 33);
+    const result = await runCli(['deploy', env, other, '--python-home', VENV, '--processes', '1', '--threads', '4']);
+    expect(result.code, result.stderr).toBe(2);
+    expect(result.stderr).toContain(`${path.join(other, 'htdocs')} is a symbolic link (owned by uid 33, not root)`);
+    expect(await fs.readdir(elsewhere)).toEqual([]);
   });
 });
 

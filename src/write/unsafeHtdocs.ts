@@ -1,0 +1,67 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { usageError } from '../errors.js';
+
+/**
+ * Refuses (exit 2, nothing written) a TARGET/htdocs that root cannot write safely. Only when
+ * running as root: another user cannot make trac-deploy write where that user could not.
+ *
+ * - TARGET/htdocs a symbolic link that is not root's own: never followed, not even with --force
+ *   (as a database link planted in an environment is not: src/inspect/sqlitePath.ts). A link
+ *   root made itself, to a directory only root can write, is an administrator's choice: followed.
+ * - Any directory on the way to htdocs, textual or real (TARGET, its parents up to /, htdocs and
+ *   where a link leads), owned by another user, or writable by group or others without the sticky
+ *   bit: that user could swap a directory for a link while root copies, and root's files would
+ *   land outside. Refused unless --force (the administrator then vouches for that user).
+ */
+export function refuseUnsafeHtdocs(htdocs: string, { force = false, asRoot = process.geteuid?.() === 0 } = {}): void {
+  if (!asRoot) return;
+  const link = fs.lstatSync(htdocs, { throwIfNoEntry: false });
+  if (link?.isSymbolicLink() && link.uid !== 0) {
+    throw usageError(
+      `${htdocs} is a symbolic link (owned by uid ${link.uid}, not root) to ${fs.readlinkSync(htdocs)}; trac-deploy, running as root, does not write through a link another user could have made, and nothing was written`,
+      `if the static files belong there, make the link as root (ln -sfn DIR ${htdocs}) to a directory only root can write, or remove the link and re-run`,
+    );
+  }
+  if (force) return;
+  const unsafe = unsafeDirs(htdocs);
+  if (unsafe.length === 0) return;
+  const [first] = unsafe;
+  throw usageError(
+    `${first!.dir} ${first!.why}; trac-deploy, running as root, cannot write ${htdocs} safely (that user could swap a directory there for a link while files are copied), and nothing was written`,
+    `make ${first!.dir} root's own and writable by root only (chown root: ; chmod go-w), choose another TARGET, or use --force if you trust that user`,
+  );
+}
+
+/** The directories on the way to DIR (and to its real path) that another user may change. */
+function unsafeDirs(dir: string): { dir: string; why: string }[] {
+  const out: { dir: string; why: string }[] = [];
+  const seen = new Set<string>();
+  const real = realOfNearest(dir);
+  for (const end of [path.resolve(dir), real]) {
+    for (let at = end; ; at = path.dirname(at)) {
+      if (!seen.has(at)) {
+        seen.add(at);
+        const stat = fs.statSync(at, { throwIfNoEntry: false });
+        if (stat?.isDirectory()) {
+          if (stat.uid !== 0) out.push({ dir: at, why: `is owned by uid ${stat.uid}, not root` });
+          else if ((stat.mode & 0o022) !== 0 && (stat.mode & 0o1000) === 0) out.push({ dir: at, why: `is writable by ${stat.mode & 0o002 ? 'all users' : `group ${stat.gid}`} (mode ${(stat.mode & 0o7777).toString(8)}, no sticky bit)` });
+        }
+      }
+      if (at === path.dirname(at)) break;
+    }
+  }
+  // Nearest to / first: the one to fix first.
+  return out.sort((a, b) => a.dir.length - b.dir.length);
+}
+
+/** The real path of DIR, or of its nearest existing parent joined with the rest. */
+function realOfNearest(dir: string): string {
+  const abs = path.resolve(dir);
+  try {
+    return fs.realpathSync(abs);
+  } catch {
+    const parent = path.dirname(abs);
+    return parent === abs ? abs : path.join(realOfNearest(parent), path.basename(abs));
+  }
+}
