@@ -70,10 +70,11 @@ def python_facts():
 
 
 def absent_import_paths():
-    """Where Python would import from, were it there: the entries of sys.path that are no
-    directory now (a zip named there, a directory made later) and the user's site-packages when
-    Python reads it (`pip install --user` makes it). One that appears changes what the answer
-    imports, so its absence is part of what the answer depends on."""
+    """The import paths that are no directory now: entries of sys.path that are missing or name
+    a file (a zip, read by zipimport), and the user's site-packages when Python reads it and it
+    is not there yet (`pip install --user` makes it). Each is stamped as it is (missing, or the
+    file): one made or changed later changes what the answer imports. (The key 'absent' is kept
+    for the answer cache's format.)"""
     import site
     wanted = [p for p in sys.path if p and not os.path.isdir(p)]
     if getattr(site, 'ENABLE_USER_SITE', False) and hasattr(site, 'getusersitepackages'):

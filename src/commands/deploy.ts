@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import path from 'node:path';
 import { EXIT, usageError } from '../errors.js';
 import type { Finding } from '../findings.js';
@@ -12,11 +13,12 @@ import { refusal, type HtdocsAnswer } from '../python/htdocsDirs.js';
 import { askHtdocs, rememberAnswer, removeEggCache } from '../python/htdocsQuestion.js';
 import { prepareDeployTemplates, renderDeploy } from '../render/renderDeploy.js';
 import { emitFiles, type EmitOptions, type FilesResult } from '../write/emitFiles.js';
-import { removeLeftoverTemps } from '../write/leftoverTemps.js';
+import { leftoverNote, removeLeftoverTemps } from '../write/leftoverTemps.js';
 import { refuseUnsafeHtdocs } from '../write/unsafeHtdocs.js';
 import { contentHash, isOurs } from '../write/ownership.js';
 import { renderPlanFile } from '../write/planFile.js';
 import { applySync, planSync, prefetchSources, readManifest, writeManifest, type Prefetched, type SyncPlan } from '../write/syncHtdocs.js';
+import { Staging } from '../write/stageHtdocs.js';
 import { compareFiles } from '../write/writeFiles.js';
 import type { DeployOutcome } from './outcome.js';
 
@@ -51,8 +53,12 @@ export async function runDeploy(args: DeployArgs): Promise<DeployOutcome> {
   // started before the CLI's modules loaded when bin/ could tell it was this one).
   let asking = askHtdocs(question, args.pythonHome ?? null);
   let answered = false;
+  let early: HtdocsAnswer | null = null;
   asking.then(
-    () => (answered = true),
+    (asked) => {
+      answered = true;
+      early = asked.answer;
+    },
     () => (answered = true),
   );
   // Awaited below; marked handled now, so a failure that comes before the inspection ends is not
@@ -61,8 +67,13 @@ export async function runDeploy(args: DeployArgs): Promise<DeployOutcome> {
   // The read-ahead below stops once the answer is in (what it read by then is used) or deploy
   // fails: it never outlives the question, nor delays the exit.
   const readAhead = new AbortController();
+  // Static directories new to TARGET are copied meanwhile, aside, and published only once the
+  // answer names them and Trac's verdict and the checks below passed (write/stageHtdocs.ts).
+  let staging: Staging | null = null;
+  let succeeded = false;
   try {
     const manifest = await readManifest(target);
+    if (!args.check && !args.dryRun) staging = Staging.start(htdocs, stagingCandidates(early, envPath, args.pythonHome, htdocs));
     const inspection = await inspectPath(args.env);
     if (inspection.kind !== 'environment') {
       throw usageError(
@@ -80,7 +91,9 @@ export async function runDeploy(args: DeployArgs): Promise<DeployOutcome> {
       } catch {
         // renderDeploy reports it
       }
-      prefetching = prefetchSources(likelyStaticDirs(envPath, args.pythonHome), { signal: readAhead.signal }).catch(() => undefined);
+      const staged = new Set(staging?.staged.map((s) => s.dir));
+      const unstaged = likelyStaticDirs(envPath, args.pythonHome).filter((dir) => !staged.has(dir));
+      prefetching = prefetchSources(unstaged, { signal: readAhead.signal }).catch(() => undefined);
     }
     let asked = await asking.finally(() => readAhead.abort());
     const inspected = inspection.environments[0];
@@ -113,7 +126,8 @@ export async function runDeploy(args: DeployArgs): Promise<DeployOutcome> {
     }
     // The plan file makes TARGET a directory smoke and apply read like generate's --out.
     const files = [...renderDeploy(plan), renderPlanFile(plan)];
-    const sync = await planSync(htdocs, sources, manifest.htdocs, await prefetching);
+    await staging?.settle(singleSourceKeys(sources));
+    const sync = await planSync(htdocs, sources, manifest.htdocs, await prefetching, staging);
     const findings = [...allProblems(inspection), ...(answer.verdict?.problems ?? []), ...linkedOut, ...sync.skipped.map(skippedLink)];
     const done = (result: FilesResult, exitCode: DeployOutcome['exitCode']): DeployOutcome => ({
       kind: 'deploy',
@@ -141,7 +155,7 @@ export async function runDeploy(args: DeployArgs): Promise<DeployOutcome> {
     try {
       if (!args.dryRun) {
         const swept = removeLeftoverTemps(target);
-        if (swept.length > 0) plan.notes.push(`removed ${swept.length} temporary file${swept.length === 1 ? '' : 's'} an interrupted deploy left in ${target} (${swept.slice(0, 3).join(', ')}${swept.length > 3 ? ', ...' : ''})`);
+        if (swept.length > 0) plan.notes.push(leftoverNote(swept, target));
       }
       // Past the check above, a changed file is either ours from an earlier run or --force was given.
       const result = await emitFiles(files, { ...args, force: true }, target);
@@ -150,14 +164,53 @@ export async function runDeploy(args: DeployArgs): Promise<DeployOutcome> {
         const written = Object.fromEntries(files.map((f) => [path.relative(target, f.path), contentHash(f.content)]));
         await writeManifest(target, { htdocs: sync.manifest, files: written });
       }
+      succeeded = true;
       return done(result, EXIT.ok);
     } finally {
       await remembering;
     }
   } finally {
     readAhead.abort();
+    // What was not published, and, after a refusal or failure, TARGET and htdocs if it made them.
+    staging?.remove({ keepMade: succeeded });
     await asking.then(removeEggCache, () => undefined);
   }
+}
+
+/**
+ * What to copy ahead into TARGET: the answer's static directories when it is already in (the
+ * cache answered), else those it will most likely name: Trac's own htdocs in the virtualenv
+ * (key `common`) and the environment's (`site`), as Trac's Chrome names them.
+ */
+export function stagingCandidates(answer: HtdocsAnswer | null, envPath: string, pythonHome: string | undefined, htdocs: string): { key: string; dir: string }[] {
+  try {
+    const candidates = likelyCandidates(answer, envPath, pythonHome, htdocs);
+    // Never read ahead what the run will not copy: a site directory linked out by another user.
+    const linkedOut = siteLinkedOut(envPath, candidates, []);
+    return candidates.filter((s) => !linkedOut.some((f) => f.path === s.dir));
+  } catch {
+    return []; // a path that cannot be looked at (EACCES, ENOTDIR): nothing staged; the run reports it
+  }
+}
+
+function likelyCandidates(answer: HtdocsAnswer | null, envPath: string, pythonHome: string | undefined, htdocs: string): { key: string; dir: string }[] {
+  if (answer) {
+    try {
+      return staticSources(answer, htdocs).sources;
+    } catch {
+      return []; // refused below, by the same call
+    }
+  }
+  const common = pythonHome ? virtualenvSitePackages(path.resolve(pythonHome)).map((site) => path.join(site, 'trac', 'htdocs')) : [];
+  const existing = common.filter((dir) => statSync(dir, { throwIfNoEntry: false })?.isDirectory());
+  return [...(existing.length === 1 ? [{ key: 'common', dir: existing[0]! }] : []), { key: 'site', dir: path.join(envPath, 'htdocs') }];
+}
+
+/** Keys with exactly one source directory (the only ones a staged copy can stand for): key -> dir. */
+function singleSourceKeys(sources: readonly { key: string; dir: string }[]): Map<string, string> {
+  const dirs = new Map<string, string[]>();
+  for (const { key, dir } of sources) dirs.set(key, [...(dirs.get(key) ?? []), dir]);
+  return new Map([...dirs].filter(([, list]) => list.length === 1).map(([key, list]) => [key, list[0]!]));
 }
 
 /**

@@ -12,9 +12,9 @@ export interface PythonFacts {
   /** The directories on sys.path (what the answer's imports came from); absent in older answers. */
   path?: string[];
   /**
-   * Where Python would also import from, were it there (sys.path entries that are no directory,
-   * the user's site-packages it reads): stamped as missing, so one made later asks again. Absent in
-   * older answers.
+   * Import paths that are no directory now: sys.path entries missing or naming a file (a zip), and
+   * the user's site-packages Python reads before it exists. Each is stamped as it is (missing, or
+   * the file), so one made or changed later asks again. Not in older answers.
    */
   absent?: string[];
 }

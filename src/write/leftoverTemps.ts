@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { removeStaleStaging, STAGING_PREFIX } from './stageHtdocs.js';
 
 /**
  * The temporary names trac-deploy writes under before renaming (a deploy killed in between
@@ -18,7 +19,8 @@ export function isOurTempName(name: string): boolean {
  * TARGET/cgi-bin, and anywhere below TARGET/htdocs. Only a regular file with one of our
  * temporary names, owned by the user that runs this, is removed; a link is never followed
  * (neither into a directory nor to a file: a link with such a name is left alone), and nothing
- * outside TARGET is looked at. Returns the paths removed.
+ * outside TARGET is looked at. The staging directories of deploys killed outright go too
+ * (stageHtdocs.ts removeStaleStaging: only a dead run's, never a live one's). Returns the paths removed.
  */
 export function removeLeftoverTemps(target: string): string[] {
   const removed: string[] = [];
@@ -50,8 +52,20 @@ export function removeLeftoverTemps(target: string): string[] {
       }
     }
   };
+  removed.push(...removeStaleStaging(path.join(target, 'htdocs')));
   sweep(target, 0, false);
   sweep(path.join(target, 'cgi-bin'), 1, false);
   sweep(path.join(target, 'htdocs'), 1, true);
   return removed.sort();
+}
+
+/** The note for what removeLeftoverTemps removed: N temporary files and M staging directories. */
+export function leftoverNote(removed: readonly string[], target: string): string {
+  const dirs = removed.filter((p) => path.basename(p).startsWith(STAGING_PREFIX)).length;
+  const files = removed.length - dirs;
+  const parts = [
+    ...(files > 0 ? [`${files} temporary file${files === 1 ? '' : 's'}`] : []),
+    ...(dirs > 0 ? [`${dirs} staging director${dirs === 1 ? 'y' : 'ies'}`] : []),
+  ];
+  return `removed ${parts.join(' and ')} an interrupted deploy left in ${target} (${removed.slice(0, 3).join(', ')}${removed.length > 3 ? ', ...' : ''})`;
 }

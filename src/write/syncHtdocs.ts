@@ -1,9 +1,14 @@
 import { randomBytes } from 'node:crypto';
-import fsSync, { constants as fsConstants } from 'node:fs';
+import fsSync from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { usageError } from '../errors.js';
+import { fillCopySync, openExclusive } from './copyBytes.js';
+import { isBelow, listSourceFiles, lstatOrNull, MAX_STATIC_FILE_BYTES, readConfinedSync, realpathOrNull, stampOf, type ConfinedRead } from './confinedRead.js';
 import { contentHash, isOurs } from './ownership.js';
+import type { Staging } from './stageHtdocs.js';
+
+export { MAX_STATIC_FILE_BYTES, readConfined, readConfinedSync, type ConfinedRead } from './confinedRead.js';
 
 /** One static directory to publish as htdocs/<key>, in Trac's provider order. */
 export interface HtdocsSource {
@@ -19,6 +24,8 @@ export interface SyncEntry {
   status: SyncStatus;
   /** Where the content comes from (null for removals). */
   source: string | null;
+  /** Copied ahead into the staging directory (see stageHtdocs.ts): published by a rename, no content held. */
+  staged?: boolean;
   /** The bytes read from the source (through a descriptor that was checked), and its permission bits. */
   content?: Buffer;
   mode?: number;
@@ -37,16 +44,8 @@ export interface SyncPlan {
   manifest: Record<string, string>;
   /** Symbolic links (and other non-files) found in the sources: never followed, never published. */
   skipped: string[];
-}
-
-/** A source file's bytes as readConfinedSync read them, with the stamp of the file it read. */
-export interface ConfinedRead {
-  content: Buffer;
-  mode: number;
-  atime: Date;
-  mtime: Date;
-  /** Device, inode, size, mode, owner and times of the file read (see stampOf). */
-  stamp: string;
+  /** Keys whose files were copied ahead (Staging): FROM, a directory of the staging, becomes htdocs/<key>. */
+  staged: { key: string; from: string }[];
 }
 
 /** Source files read ahead of planSync (prefetchSources): path -> the read and its hash. */
@@ -93,7 +92,13 @@ export async function writeManifest(target: string, manifest: Manifest): Promise
  * trac-deploy wrote before (per the manifest) and that no source provides any more is removed;
  * files it never wrote are left alone, and refused (listed in `foreign`) if they would change.
  */
-export async function planSync(htdocs: string, sources: HtdocsSource[], manifest: Record<string, string>, prefetched?: Prefetched): Promise<SyncPlan> {
+export async function planSync(
+  htdocs: string,
+  sources: HtdocsSource[],
+  manifest: Record<string, string>,
+  prefetched?: Prefetched,
+  staging?: Staging | null,
+): Promise<SyncPlan> {
   // What is in htdocs is read below its real path only: a directory in it that is a link out
   // (htdocs/common -> elsewhere) is neither read nor written through.
   const htdocsRoot = await fs.realpath(htdocs).catch(() => null);
@@ -110,14 +115,28 @@ export async function planSync(htdocs: string, sources: HtdocsSource[], manifest
   };
   const wanted = new Map<string, { root: string; file: string }>();
   const skipped: string[] = [];
-  for (const { key, dir } of sources) {
-    const root = await fs.realpath(dir).catch(() => null);
-    if (!root) continue;
-    for (const rel of await listFiles(dir, skipped)) wanted.set(`${key}/${rel}`, { root, file: path.join(dir, rel) });
-  }
   const entries: SyncEntry[] = [];
   const foreign: string[] = [];
   const next: Record<string, string> = {};
+  const staged: SyncPlan['staged'] = [];
+  const perKey = new Map<string, number>();
+  for (const { key } of sources) perKey.set(key, (perKey.get(key) ?? 0) + 1);
+  for (const { key, dir } of sources) {
+    const root = await fs.realpath(dir).catch(() => null);
+    if (!root) continue;
+    const rels = await listSourceFiles(dir, skipped);
+    // A key of one source, copied ahead and still current, with nothing of it in htdocs yet: added whole.
+    const ahead = staging && perKey.get(key) === 1 ? staging.committable(key, dir, root, rels) : null;
+    if (ahead) {
+      staged.push({ key, from: ahead.from });
+      for (const [rel, { hash }] of ahead.files) {
+        next[`${key}/${rel}`] = hash;
+        entries.push({ rel: `${key}/${rel}`, status: 'added', source: path.join(dir, rel), staged: true });
+      }
+      continue;
+    }
+    for (const rel of rels) wanted.set(`${key}/${rel}`, { root, file: path.join(dir, rel) });
+  }
   // Each file is a handful of small system calls: made synchronously, one after the other, they
   // cost a fraction of the same calls through the thread pool (a third of a re-run's time).
   for (const [rel, { root, file: source }] of wanted) {
@@ -166,15 +185,8 @@ export async function planSync(htdocs: string, sources: HtdocsSource[], manifest
     // Changed since trac-deploy wrote it: someone's edit, left alone and forgotten.
   }
   entries.sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
-  return { htdocs, keys: [...new Set(sources.map((s) => s.key))], entries, foreign: foreign.sort(), manifest: next, skipped: skipped.sort() };
+  return { htdocs, keys: [...new Set(sources.map((s) => s.key))], entries, foreign: foreign.sort(), manifest: next, skipped: skipped.sort(), staged };
 }
-
-/**
- * The largest static file deploy copies (each is held in memory from the plan to its copy):
- * far above any of Trac's or its plugins' (Trac's largest is under 1 MiB). A larger one is
- * refused, by name, rather than read.
- */
-export const MAX_STATIC_FILE_BYTES = 64 * 1024 * 1024;
 
 function tooLarge(source: string): Error {
   return usageError(`${source} is larger than ${MAX_STATIC_FILE_BYTES / 1024 / 1024} MiB; trac-deploy copies static files up to that size, and nothing was written`,
@@ -211,7 +223,7 @@ export async function prefetchSources(
     if (signal?.aborted) break;
     const root = await fs.realpath(dir).catch(() => null);
     if (!root) continue;
-    const files = await listFiles(dir, []).catch(() => [] as string[]);
+    const files = await listSourceFiles(dir, []).catch(() => [] as string[]);
     for (const [index, rel] of files.entries()) {
       if (signal?.aborted) return out;
       const file = path.join(dir, rel);
@@ -239,92 +251,6 @@ function fromPrefetch(prefetched: Prefetched | undefined, file: string, root: st
   return stat?.isFile() && stampOf(stat) === ahead.read.stamp ? ahead : null;
 }
 
-function stampOf(stat: fsSync.Stats): string {
-  return `${stat.dev}:${stat.ino}:${stat.size}:${stat.mode}:${stat.uid}:${stat.gid}:${stat.mtimeMs}:${stat.ctimeMs}`;
-}
-
-/**
- * A source file's bytes and permission bits, or null when it is not a regular file inside
- * `root`. Opened with O_NOFOLLOW (a link planted under the name is not followed), and the
- * descriptor's real path checked against the source directory's (a directory on the way that
- * was swapped for a link is caught too). What is copied is what was read here, never re-read.
- * maxBytes (MAX_STATIC_FILE_BYTES, or a read-ahead's smaller bound): a larger file is not read,
- * and null returned; nor is one that grows past it while it is read.
- */
-export function readConfinedSync(file: string, root: string, maxBytes = MAX_STATIC_FILE_BYTES): ConfinedRead | null {
-  let fd: number;
-  try {
-    fd = fsSync.openSync(file, fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW | fsConstants.O_NONBLOCK);
-  } catch (error) {
-    if (['ELOOP', 'ENOENT', 'ENXIO', 'EACCES', 'EPERM'].includes((error as NodeJS.ErrnoException).code ?? '')) return null;
-    throw error;
-  }
-  try {
-    const stat = fsSync.fstatSync(fd);
-    if (!stat.isFile()) return null;
-    let real: string | null;
-    try {
-      real = fsSync.readlinkSync(`/proc/self/fd/${fd}`);
-    } catch {
-      real = null;
-    }
-    if (real === null || !isBelow(real, root)) return null;
-    if (stat.size > maxBytes) return null;
-    const content = readUpTo(fd, stat.size, maxBytes);
-    // Grown past the bound since fstat: not read (for a read-ahead, the stamp no longer matches the file, and planSync reads it again).
-    if (content === null) return null;
-    return { content, mode: stat.mode & 0o777, atime: stat.atime, mtime: stat.mtime, stamp: stampOf(stat) };
-  } finally {
-    fsSync.closeSync(fd);
-  }
-}
-
-/**
- * The bytes of FD from the start to its end, read in a loop that stops at MAX: null beyond it.
- * Not readFileSync, which reads a file whose size says 0 (a pseudo-file) until it ends, if ever.
- */
-function readUpTo(fd: number, sizeHint: number, max: number): Buffer | null {
-  let buffer = Buffer.allocUnsafe(Math.min(sizeHint, max) + 1);
-  let length = 0;
-  for (;;) {
-    if (length === buffer.length) {
-      if (buffer.length > max) return null;
-      const larger = Buffer.allocUnsafe(Math.min(buffer.length * 2, max + 1));
-      buffer.copy(larger, 0, 0, length);
-      buffer = larger;
-    }
-    const read = fsSync.readSync(fd, buffer, length, buffer.length - length, length);
-    if (read === 0) break;
-    length += read;
-  }
-  return length > max ? null : buffer.subarray(0, length);
-}
-
-function realpathOrNull(file: string): string | null {
-  try {
-    return fsSync.realpathSync(file);
-  } catch {
-    return null;
-  }
-}
-
-function lstatOrNull(file: string): fsSync.Stats | null {
-  try {
-    return fsSync.lstatSync(file);
-  } catch {
-    return null;
-  }
-}
-
-export async function readConfined(file: string, root: string): Promise<ConfinedRead | null> {
-  return readConfinedSync(file, root);
-}
-
-function isBelow(child: string, parent: string): boolean {
-  const rel = path.relative(parent, child);
-  return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel);
-}
-
 /** Carry out a sync plan: copy added and replaced files (temp file + rename), delete removed ones. */
 export async function applySync(plan: SyncPlan): Promise<void> {
   const made = new Set<string>();
@@ -333,12 +259,34 @@ export async function applySync(plan: SyncPlan): Promise<void> {
     await fs.mkdir(dir, { recursive: true });
     made.add(dir);
   };
+  // Keys copied ahead: their staged directory becomes htdocs/<key>, one rename for all its files.
+  // That fails when htdocs/<key> appeared since it was planned (another run, someone's files, a
+  // link): nothing is written into it, the staged copy stays for the caller to remove, and the
+  // run stops for a new plan (which checks what is there now).
+  const moved = new Set<string>();
+  for (const { key, from } of plan.staged) {
+    await makeDir(plan.htdocs);
+    const dest = path.join(plan.htdocs, key);
+    try {
+      fsSync.renameSync(from, dest);
+    } catch (error) {
+      // The staged copy gone instead (removed by hand): that error, as it is.
+      if (!lstatOrNull(dest)) throw error;
+      throw usageError(`${dest} appeared while deploy ran; run again`, 'nothing was written into it; the next run compares what is there');
+    }
+    moved.add(key);
+    made.add(dest);
+  }
   for (const key of plan.keys) await makeDir(path.join(plan.htdocs, key));
   const jobs: (() => void)[] = [];
   for (const entry of plan.entries) {
     const dest = path.join(plan.htdocs, entry.rel);
     if (entry.status === 'removed') {
       jobs.push(() => fsSync.rmSync(dest, { force: true }));
+      continue;
+    }
+    if (entry.staged) {
+      if (!moved.has(entry.rel.slice(0, entry.rel.indexOf('/')))) throw new Error(`no staged copy of ${entry.rel}`);
       continue;
     }
     if (entry.status === 'unchanged' || !entry.source) continue;
@@ -365,7 +313,6 @@ function writeEntry(entry: SyncEntry, dest: string): void {
   let temp = tempBeside(dest);
   let fd: number;
   try {
-    // The source's own permission bits, never more (set below): a file its owner kept private stays so.
     fd = openExclusive(temp);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
@@ -373,14 +320,7 @@ function writeEntry(entry: SyncEntry, dest: string): void {
     fd = openExclusive(temp);
   }
   try {
-    try {
-      fsSync.writeFileSync(fd, entry.content);
-      fsSync.fchmodSync(fd, entry.mode);
-      // Keep the source's mtime, as trac-admin's copy2 does: Last-Modified and ETags stay stable.
-      if (entry.mtime) fsSync.futimesSync(fd, entry.atime ?? entry.mtime, entry.mtime);
-    } finally {
-      fsSync.closeSync(fd);
-    }
+    fillCopySync(fd, { content: entry.content, mode: entry.mode, atime: entry.atime, mtime: entry.mtime });
     fsSync.renameSync(temp, dest);
   } catch (error) {
     fsSync.rmSync(temp, { force: true });
@@ -390,27 +330,4 @@ function writeEntry(entry: SyncEntry, dest: string): void {
 
 function tempBeside(dest: string): string {
   return path.join(path.dirname(dest), `.${path.basename(dest)}.${randomBytes(6).toString('hex')}.tmp`);
-}
-
-function openExclusive(file: string): number {
-  return fsSync.openSync(file, fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL | fsConstants.O_NOFOLLOW, 0o600);
-}
-
-/**
- * Regular files below dir, relative, "/"-separated. Symbolic links are never followed, neither
- * to files nor to directories (Trac's copytree follows them; a link planted in ENV/htdocs by
- * anything running as the Apache user would then publish whatever it points at): they are
- * listed in `skipped` instead.
- */
-async function listFiles(dir: string, skipped: string[], prefix = '', depth = 0): Promise<string[]> {
-  const out: string[] = [];
-  if (depth > 64) return out;
-  const entries = await fs.readdir(path.join(dir, prefix), { withFileTypes: true });
-  for (const entry of entries) {
-    const rel = prefix ? `${prefix}/${entry.name}` : entry.name;
-    if (entry.isDirectory()) out.push(...(await listFiles(dir, skipped, rel, depth + 1)));
-    else if (entry.isFile()) out.push(rel);
-    else skipped.push(path.join(dir, rel));
-  }
-  return out;
 }

@@ -57,33 +57,36 @@ export async function refusedWrite(files: RenderedFile[], options: WriteOptions)
  */
 export async function writeFiles(files: RenderedFile[], options: WriteOptions): Promise<FileOutcome[]> {
   const outcomes = await refusedWrite(files, options);
-  const results: FileOutcome[] = [];
   const created = options.dryRun ? [] : await missingDirs(files);
-  const done: { path: string; previous: Previous | null }[] = [];
-  for (const [index, file] of files.entries()) {
-    const outcome = outcomes[index];
-    if (!outcome) continue;
-    const { current, ...result } = outcome;
-    if (!options.dryRun && outcome.status !== 'unchanged') {
-      let previous: Previous | null = null;
-      try {
-        previous = await readPrevious(file.path);
-        await writeAtomic(file.path, file.content, file.mode);
-      } catch (error) {
-        // No partial output: put back what this run changed (its bytes, mode and owner), remove
-        // the directories it made.
-        for (const d of done.reverse()) {
-          if (d.previous === null) await fs.rm(d.path, { force: true }).catch(() => undefined);
-          else await writeAtomic(d.path, d.previous.content, d.previous.mode, d.previous.owner).catch(() => undefined);
-        }
-        for (const dir of created) await fs.rmdir(dir).catch(() => undefined);
-        throw usageError(`cannot write ${file.path}: ${reasonOf(error)}; nothing was written. Choose another --out, or fix its permissions`);
-      }
-      done.push({ path: file.path, previous });
-      result.written = true;
+  const results = outcomes.map(({ current, ...result }) => result);
+  const writing = options.dryRun ? [] : files.map((file, index) => ({ file, index })).filter(({ index }) => outcomes[index] && outcomes[index].status !== 'unchanged');
+  // All at once: each write ends with an fsync, which the file system can then commit together.
+  const previous: (Previous | null)[] = [];
+  for (const { file } of writing) {
+    try {
+      previous.push(await readPrevious(file.path));
+    } catch (error) {
+      // What could not be read could not be put back: nothing is written.
+      throw usageError(`cannot write ${file.path}: ${reasonOf(error)}; nothing was written. Choose another --out, or fix its permissions`);
     }
-    results.push(result);
   }
+  const written = await Promise.allSettled(writing.map(({ file }) => writeAtomic(file.path, file.content, file.mode)));
+  const failed = written.findIndex((w) => w.status === 'rejected');
+  if (failed >= 0) {
+    // No partial output: put back what this run changed (its bytes, mode and owner), remove
+    // the directories it made.
+    for (const [i, w] of written.entries()) {
+      if (w.status !== 'fulfilled') continue;
+      const { file } = writing[i]!;
+      const before = previous[i] ?? null;
+      if (before === null) await fs.rm(file.path, { force: true }).catch(() => undefined);
+      else await writeAtomic(file.path, before.content, before.mode, before.owner).catch(() => undefined);
+    }
+    for (const dir of created) await fs.rmdir(dir).catch(() => undefined);
+    const reason = (written[failed] as PromiseRejectedResult).reason;
+    throw usageError(`cannot write ${writing[failed]!.file.path}: ${reasonOf(reason)}; nothing was written. Choose another --out, or fix its permissions`);
+  }
+  for (const { index } of writing) results[index]!.written = true;
   return results;
 }
 
