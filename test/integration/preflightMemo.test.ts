@@ -210,19 +210,24 @@ describe('what a plugin changes in Trac is seen by the preflight too', () => {
   }, 600_000);
 });
 
-/**
- * Each environment its own large [repositories] section, each trac.ini read twice: the bytes
- * remember_parsed_sections holds (traced by tracemalloc after the reads) stay within its bound,
- * whatever the number of files, and every read gives configparser's own answer.
- */
-const MEMORY = String.raw`
-import gc, importlib.util, json, os, sys, tempfile, tracemalloc
+/** python/preflight.py (argv[1]) loaded as a module, its trac.ini memo installed on Trac's parser. */
+const LOAD_PREFLIGHT = String.raw`
+import importlib.util, sys
 spec = importlib.util.spec_from_file_location('preflight_under_test', sys.argv[1])
 preflight = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(preflight)
 from trac.config import UnicodeConfigParser
 original = UnicodeConfigParser.read
 preflight.remember_parsed_sections()
+`;
+
+/**
+ * Each environment its own large [repositories] section, each trac.ini read twice: the bytes
+ * remember_parsed_sections holds (traced by tracemalloc after the reads) stay within its bound,
+ * whatever the number of files, and every read gives configparser's own answer.
+ */
+const MEMORY = LOAD_PREFLIGHT + String.raw`
+import gc, json, os, tempfile, tracemalloc
 kept = UnicodeConfigParser.read
 assert kept is not original
 count, options = int(sys.argv[2]), int(sys.argv[3])
@@ -273,14 +278,8 @@ describe('what remember_parsed_sections keeps', () => {
  * whole: each file read twice (the second time from what was kept), the parser then used
  * through its mapping interface (section proxies made when asked for).
  */
-const COMPARE = String.raw`
-import importlib.util, json, os, random, sys, tempfile
-spec = importlib.util.spec_from_file_location('preflight_under_test', sys.argv[1])
-preflight = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(preflight)
-from trac.config import UnicodeConfigParser
-original = UnicodeConfigParser.read
-preflight.remember_parsed_sections()
+const COMPARE = LOAD_PREFLIGHT + String.raw`
+import json, os, random, tempfile
 preflight.remember_converter_names()
 kept = UnicodeConfigParser.read
 assert kept is not original
