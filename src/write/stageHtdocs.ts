@@ -4,6 +4,7 @@ import path from 'node:path';
 import { validKey } from '../plan/chromeKey.js';
 import { isBelow, listSourceFiles, lstatOrNull, readConfinedSync, realpathOrNull, stampOf } from './confinedRead.js';
 import { fillCopySync, openExclusive } from './copyBytes.js';
+import { dirsOthersMayChange } from './unsafeHtdocs.js';
 import { contentHash } from './ownership.js';
 
 /**
@@ -60,30 +61,7 @@ function stillRuns(pid: number, start: string): boolean {
  * link in the way while files are made. ACLs are not seen (see README).
  */
 export function safeToStage(dir: string): boolean {
-  const uid = process.geteuid?.() ?? -1;
-  const real = realpathOrNull(dir);
-  return real !== null && [path.resolve(dir), real].every((named) => chainSafe(named, uid));
-}
-
-function chainSafe(dir: string, uid: number): boolean {
-  const chain: string[] = [];
-  for (let d = dir; ; d = path.dirname(d)) {
-    chain.unshift(d);
-    if (path.dirname(d) === d) break;
-  }
-  const ours = (stat: fsSync.Stats | undefined | null) => !!stat && (stat.uid === 0 || stat.uid === uid);
-  try {
-    for (const [i, d] of chain.entries()) {
-      const stat = fsSync.statSync(d);
-      if (!stat.isDirectory() || !ours(stat)) return false;
-      if ((stat.mode & 0o022) === 0) continue;
-      const next = chain[i + 1];
-      if (next === undefined || (stat.mode & 0o1000) === 0 || !ours(fsSync.lstatSync(next))) return false;
-    }
-    return true;
-  } catch {
-    return false;
-  }
+  return realpathOrNull(dir) !== null && dirsOthersMayChange(dir, new Set([0, process.geteuid?.() ?? 0])).length === 0;
 }
 
 /**

@@ -2,6 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { usageError } from '../errors.js';
 
+const ROOT_ONLY: ReadonlySet<number> = new Set([0]);
+
 /**
  * Refuses (exit 2, nothing written) a TARGET/htdocs that root cannot write safely. Only when
  * running as root: another user cannot make trac-deploy write where that user could not.
@@ -24,7 +26,7 @@ export function refuseUnsafeHtdocs(htdocs: string, { force = false, asRoot = pro
     );
   }
   if (force) return;
-  const unsafe = unsafeDirs(htdocs);
+  const unsafe = dirsOthersMayChange(htdocs, ROOT_ONLY);
   if (unsafe.length === 0) return;
   const [first] = unsafe;
   throw usageError(
@@ -33,26 +35,44 @@ export function refuseUnsafeHtdocs(htdocs: string, { force = false, asRoot = pro
   );
 }
 
-/** The directories on the way to DIR (and to its real path) that another user may change. */
-function unsafeDirs(dir: string): { dir: string; why: string }[] {
+/**
+ * The places on the way to DIR, as named and as it really is (every directory up to /, and a link
+ * on the way), that a user other than OWNERS may change: a directory or link owned by another
+ * user, or a directory writable by group or others without the sticky bit (like /tmp: there only
+ * an entry's owner may rename it, and the next entry must be OWNERS' too). A missing one is
+ * skipped (made later, by us). Nearest to / first: the one to fix first. Shared by the refusal
+ * above (OWNERS: root) and the staging of deploy's copies (stageHtdocs.ts safeToStage).
+ */
+export function dirsOthersMayChange(dir: string, owners: ReadonlySet<number>): { dir: string; why: string }[] {
   const out: { dir: string; why: string }[] = [];
   const seen = new Set<string>();
-  const real = realOfNearest(dir);
-  for (const end of [path.resolve(dir), real]) {
+  for (const end of [path.resolve(dir), realOfNearest(dir)]) {
     for (let at = end; ; at = path.dirname(at)) {
       if (!seen.has(at)) {
         seen.add(at);
-        const stat = fs.statSync(at, { throwIfNoEntry: false });
-        if (stat?.isDirectory()) {
-          if (stat.uid !== 0) out.push({ dir: at, why: `is owned by uid ${stat.uid}, not root` });
-          else if ((stat.mode & 0o022) !== 0 && (stat.mode & 0o1000) === 0) out.push({ dir: at, why: `is writable by ${stat.mode & 0o002 ? 'all users' : `group ${stat.gid}`} (mode ${(stat.mode & 0o7777).toString(8)}, no sticky bit)` });
-        }
+        const why = changeableBy(at, owners);
+        if (why) out.push({ dir: at, why });
       }
       if (at === path.dirname(at)) break;
     }
   }
-  // Nearest to / first: the one to fix first.
   return out.sort((a, b) => a.dir.length - b.dir.length);
+}
+
+function changeableBy(at: string, owners: ReadonlySet<number>): string | null {
+  let link: fs.Stats | undefined;
+  let stat: fs.Stats | undefined;
+  try {
+    link = fs.lstatSync(at, { throwIfNoEntry: false });
+    stat = link?.isSymbolicLink() ? fs.statSync(at, { throwIfNoEntry: false }) : link;
+  } catch (error) {
+    return `cannot be looked at (${(error as NodeJS.ErrnoException).code ?? String(error)})`;
+  }
+  if (link?.isSymbolicLink() && !owners.has(link.uid)) return `is a symbolic link owned by uid ${link.uid}`;
+  if (!stat?.isDirectory()) return null;
+  if (!owners.has(stat.uid)) return `is owned by uid ${stat.uid}, not ${owners.has(0) && owners.size === 1 ? 'root' : 'root or this user'}`;
+  if ((stat.mode & 0o022) !== 0 && (stat.mode & 0o1000) === 0) return `is writable by ${stat.mode & 0o002 ? 'all users' : `group ${stat.gid}`} (mode ${(stat.mode & 0o7777).toString(8)}, no sticky bit)`;
+  return null;
 }
 
 /** The real path of DIR, or of its nearest existing parent joined with the rest. */
