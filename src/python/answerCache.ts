@@ -112,27 +112,12 @@ export function inputsOf(question: Question, answer: HtdocsAnswer, extra: { inhe
  * pass through or write them, not for their size or content (see accessStamp).
  */
 export async function fingerprint(paths: string[], dirsWithEntries: string[], accessOnly: string[] = []): Promise<string> {
-  const withEntries = new Set(dirsWithEntries);
-  const own = new Set(paths);
-  const access = await Promise.all(accessOnly.filter((p) => !own.has(p)).map(async (p) => accessStamp(p, await fs.stat(p, { bigint: true }).catch(() => null))));
-  const stamps = await Promise.all(
-    paths.map(async (p) => {
-      const lines = [stamp(p, await fs.stat(p).catch(() => null))];
-      if (withEntries.has(p)) {
-        const names = await fs.readdir(p).catch(() => [] as string[]);
-        for (const name of names.sort()) lines.push(stamp(path.join(p, name), await fs.lstat(path.join(p, name)).catch(() => null)));
-      }
-      return lines.join('\n');
-    }),
-  );
-  return digest(stamps, access);
+  // Synchronous stats: a few dozen paths take well under a millisecond that way, where
+  // fs/promises takes several and waits for every turn of the event loop.
+  return fingerprintSync(paths, dirsWithEntries, accessOnly);
 }
 
-/**
- * fingerprint, with synchronous stats: the same hash of the same stamps. For a lookup made
- * before anything else runs (a few dozen paths: well under a millisecond, where fs/promises
- * takes several and waits for every turn of the event loop).
- */
+/** fingerprint, for a caller that cannot wait (a lookup made before anything else runs). */
 export function fingerprintSync(paths: string[], dirsWithEntries: string[], accessOnly: string[] = []): string {
   const withEntries = new Set(dirsWithEntries);
   const own = new Set(paths);
