@@ -65,7 +65,7 @@ export async function htdocsDirs(
         {
           code: answer.code,
           severity: 'error',
-          message: `${answer.message} (Trac was asked as ${describeUser(user)}, as the web server will run it)`,
+          message: `${oneLine(answer.message)} (Trac was asked as ${describeUser(user)}, as the web server will run it)`,
           advice: [`make the environment readable by ${user.name}: chown -R ${user.name}: ${shellWordOrNull(envPath) ?? 'ENV'} (or give it read access to trac.ini, every [inherit] file and plugins/)`],
         },
       ]);
@@ -96,4 +96,13 @@ function shellWordOrNull(value: string): string | null {
   } catch {
     return null;
   }
+}
+
+/** Trac's message on one line (it may span several: the error and its cause). */
+function oneLine(text: string): string {
+  return text
+    .split('\n')
+    .map((line) => line.trim())
+    .filter(Boolean)
+    .join(': ');
 }
