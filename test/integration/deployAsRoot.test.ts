@@ -17,7 +17,7 @@ import { chownToApache, initEnv } from '../helpers/tracEnv.js';
 const EUID_PLUGIN = (record: string) => `
 import os
 with open(${JSON.stringify(record)}, 'a') as f:
-    f.write('%d\\n' % os.geteuid())
+    f.write('%d %s\\n' % (os.geteuid(), os.environ.get('PYTHON_EGG_CACHE')))
 `;
 
 const LEAK_PLUGIN = (dir: string) => `
@@ -57,8 +57,10 @@ async function asApache(command: string): Promise<void> {
   await execa('setpriv', ['--reuid=www-data', '--regid=www-data', '--init-groups', '--', 'sh', '-c', command], { stdin: 'ignore' });
 }
 
-async function euids(): Promise<string[]> {
-  return (await fs.readFile(record, 'utf8').catch(() => '')).split('\n').filter(Boolean);
+/** What the plugin recorded, run by run: the effective uid and the egg cache it was given. */
+async function runs(): Promise<{ euid: string; eggCache: string }[]> {
+  const lines = (await fs.readFile(record, 'utf8').catch(() => '')).split('\n').filter(Boolean);
+  return lines.map((line) => ({ euid: line.split(' ')[0]!, eggCache: line.slice(line.indexOf(' ') + 1) }));
 }
 
 beforeAll(async () => {
@@ -94,13 +96,16 @@ describe.skipIf(process.geteuid?.() !== 0)('deploy as root runs no environment c
     expect(dry.code, dry.stderr).toBe(0);
     const check = await deploy('normal', ['--check']);
     expect(check.code, check.stdout + check.stderr).toBe(0);
-    const seen = await euids();
+    const seen = await runs();
     // Each run asked Python (empty caches), as www-data.
     expect(seen.length).toBeGreaterThanOrEqual(3);
-    expect(seen).not.toContain('0');
-    expect(new Set(seen)).toEqual(new Set(['33']));
-    // The egg caches the runs made are gone.
-    expect((await fs.readdir(os.tmpdir())).filter((n) => n.startsWith('trac-deploy-eggs-') && fs.statSync(path.join(os.tmpdir(), n)).uid === 0 && fs.statSync(path.join(os.tmpdir(), n)).mode & 0o011)).toEqual([]);
+    expect(seen.map((r) => r.euid)).not.toContain('0');
+    expect(new Set(seen.map((r) => r.euid))).toEqual(new Set(['33']));
+    // Each egg cache was the web server user's own, inside a temporary directory of root's, and is gone.
+    for (const { eggCache } of seen) {
+      expect(eggCache).toMatch(/trac-deploy-eggs-[^/]+\/eggs$/);
+      expect(await fs.pathExists(path.dirname(eggCache))).toBe(false);
+    }
   });
 
   it('a user who cannot open the environment: exit 2, one line naming it and the user', async () => {
