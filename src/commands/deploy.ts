@@ -143,6 +143,12 @@ export async function runDeploy(args: DeployArgs): Promise<DeployOutcome> {
     const files = [...renderDeploy(plan), renderPlanFile(plan)];
     await staging?.settle(singleSourceKeys(sources));
     const sync = await planSync(htdocs, sources, manifest.htdocs, await prefetching, staging, { reader });
+    // A source the web server's user may not even reach: nothing of it was copied, and the listing says so.
+    for (const { key, dir, root } of sources) {
+      const copiedAny = sync.entries.some((e) => e.rel.startsWith(`${key}/`) && e.status !== 'removed');
+      const whole = !copiedAny && sync.denied.find((d) => d.dir === dir || (root !== undefined && (d.dir === root || isAncestor(d.dir, root))));
+      if (whole) for (const report of providers) for (const d of report.dirs) if (d.key === key && d.dir === dir) Object.assign(d, { copied: false, notCopied: `${reader?.name ?? 'the web server'} may not read it` });
+    }
     const findings = [...allProblems(inspection), ...(answer.verdict?.problems ?? []), ...linkedOut, ...sync.skipped.map(skippedLink), ...sync.denied.map((d) => unreadable(d, reader?.name ?? 'the web server'))];
     const done = (result: FilesResult, exitCode: DeployOutcome['exitCode']): DeployOutcome => ({
       kind: 'deploy',
@@ -256,7 +262,7 @@ const DOUBTS = new Set(['needs-upgrade', 'database-missing', 'database-unreadabl
  */
 function siteLinkedOut(site: SiteDir, notFollowed: readonly { key: string; dir: string }[], providers: ProviderReport[]): Finding[] {
   if (!site.planted || notFollowed.length === 0) return [];
-  for (const { key, dir } of notFollowed) for (const report of providers) for (const d of report.dirs) if (d.key === key && d.dir === dir) d.copied = false;
+  for (const { key, dir } of notFollowed) for (const report of providers) for (const d of report.dirs) if (d.key === key && d.dir === dir) Object.assign(d, { copied: false, notCopied: `a link not root's leads it out of the environment` });
   const { path: link, real } = site.planted;
   return [
     {
@@ -304,4 +310,10 @@ async function refuseClobbering(args: DeployArgs, target: string, files: Rendere
       `${shown} already exist${clobbered.length === 1 ? 's' : ''} with other content and ${clobbered.length === 1 ? 'was' : 'were'} not written by trac-deploy; nothing was written. Use --force to replace, or --check to see the difference`,
     );
   }
+}
+
+/** DIR is a directory above CHILD (both real paths). */
+function isAncestor(dir: string, child: string): boolean {
+  const rel = path.relative(dir, child);
+  return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel);
 }

@@ -153,6 +153,7 @@ describe.skipIf(process.geteuid?.() !== 0)('deploy as root publishes only what t
       const result = await deploy('inherit');
       expect(result.code, result.stderr).toBe(0);
       expect(result.stderr).toContain(`${rootOnly}: www-data may not enter it`);
+      expect(result.stdout).toContain(`${rootOnly} (not copied: www-data may not read it)`);
       expect(await fs.pathExists(path.join(root, 'inherit', 'htdocs', 'shared', 'key.txt'))).toBe(false);
       expect(await fs.pathExists(path.join(root, 'inherit', 'htdocs', 'site', 'site.txt'))).toBe(true);
     } finally {
