@@ -155,20 +155,24 @@ function digest(stamps: string[], access: string[]): string {
  * may predate what the fingerprint would record.
  */
 export async function changedSince(paths: string[], dirsWithEntries: string[], since: number): Promise<boolean> {
+  // Synchronous stats, as fingerprint: one rule, and a directory of environments asks it for
+  // thousands of environments, where a promise per stat costs more than the stat.
+  return changedSinceSync(paths, dirsWithEntries, since);
+}
+
+/** changedSince, synchronously. */
+export function changedSinceSync(paths: string[], dirsWithEntries: string[], since: number): boolean {
   const withEntries = new Set(dirsWithEntries);
-  const recent = async (p: string, lstat = false): Promise<boolean> => {
-    const stat = await (lstat ? fs.lstat(p) : fs.stat(p)).catch(() => null);
+  const recent = (p: string, lstat = false): boolean => {
+    const stat = orNull(() => (lstat ? lstatSync(p) : statSync(p)));
     return stat !== null && stat.ctimeMs >= since;
   };
-  const found = await Promise.all(
-    paths.map(async (p) => {
-      if (await recent(p)) return true;
-      if (!withEntries.has(p)) return false;
-      const names = await fs.readdir(p).catch(() => [] as string[]);
-      return (await Promise.all(names.map((name) => recent(path.join(p, name), true)))).some(Boolean);
-    }),
-  );
-  return found.some(Boolean);
+  return paths.some((p) => {
+    if (recent(p)) return true;
+    if (!withEntries.has(p)) return false;
+    const names = orNull(() => readdirSync(p)) ?? [];
+    return names.some((name) => recent(path.join(p, name), true));
+  });
 }
 
 /**
@@ -262,8 +266,8 @@ export async function cachedEntry<A>(dir: string, kind: string, question: unknow
 }
 
 /** cachedEntry, synchronously (see fingerprintSync). */
-export function cachedEntrySync<A>(dir: string, kind: string, question: unknown): A | null {
-  const cached = entryFor<A>(readOwnFileSync(entryFile(dir, kind, question)), question);
+export function cachedEntrySync<A>(dir: string, kind: string, question: unknown, maxBytes = MAX_ENTRY): A | null {
+  const cached = entryFor<A>(readOwnFileSync(entryFile(dir, kind, question), maxBytes), question);
   if (!cached) return null;
   return fingerprintSync(cached.paths, cached.dirsWithEntries, cached.accessOnly) === cached.fingerprint ? cached.answer : null;
 }
@@ -326,7 +330,7 @@ export function answerFile(dir: string, question: Question): string {
 }
 
 /** readOwnFile, synchronously. */
-function readOwnFileSync(file: string): string | null {
+function readOwnFileSync(file: string, maxBytes = MAX_ENTRY): string | null {
   let fd: number;
   try {
     fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW);
@@ -336,7 +340,7 @@ function readOwnFileSync(file: string): string | null {
   try {
     const stat = fstatSync(fd);
     const uid = process.getuid?.();
-    if (!stat.isFile() || stat.size > MAX_ENTRY || (uid !== undefined && stat.uid !== uid)) return null;
+    if (!stat.isFile() || stat.size > maxBytes || (uid !== undefined && stat.uid !== uid)) return null;
     return readFileSync(fd, 'utf8');
   } catch {
     return null;
