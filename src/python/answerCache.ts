@@ -267,9 +267,14 @@ export async function cachedEntry<A>(dir: string, kind: string, question: unknow
 
 /** cachedEntry, synchronously (see fingerprintSync). */
 export function cachedEntrySync<A>(dir: string, kind: string, question: unknown, maxBytes = MAX_ENTRY): A | null {
+  return cachedRecordSync<A>(dir, kind, question, maxBytes)?.answer ?? null;
+}
+
+/** cachedEntrySync, the whole entry (its paths and fingerprint with its answer); MAX_BYTES bounds the read. */
+export function cachedRecordSync<A>(dir: string, kind: string, question: unknown, maxBytes = MAX_ENTRY): CacheEntry<unknown, A> | null {
   const cached = entryFor<A>(readOwnFileSync(entryFile(dir, kind, question), maxBytes), question);
   if (!cached) return null;
-  return fingerprintSync(cached.paths, cached.dirsWithEntries, cached.accessOnly) === cached.fingerprint ? cached.answer : null;
+  return fingerprintSync(cached.paths, cached.dirsWithEntries, cached.accessOnly) === cached.fingerprint ? cached : null;
 }
 
 /** The entry in TEXT when it is whole and was kept for QUESTION (its stamps not yet compared). */
