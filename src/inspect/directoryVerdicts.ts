@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { checkAccess, type AccessNeed } from '../apache/userAccess.js';
 import { statSync } from 'node:fs';
-import { cacheDirectory, cachedRecordSync, changedSinceSync, fingerprintSync, removeEntry, storeEntry, usableCacheDirectory } from '../python/answerCache.js';
+import { cacheDirectory, cachedRecordSync, changedSinceSync, fingerprintSync, removeEntry, storeEntry, usableCacheDirectory, type StatMemo } from '../python/answerCache.js';
 import { runPreflight, type PreflightEnvironment, type PreflightRequest, type PreflightResult, type PreflightRunner } from '../python/preflight.js';
 import {
   hasUnstampedPlugins,
@@ -115,7 +115,7 @@ export async function askOrRecallDirectory(
   sharedKnown.accessOnly = [...new Set([...sharedKnown.accessOnly, inspection.path, ...ancestors(inspection.path)])];
   const sharedBefore = stampsOf(sharedKnown);
   const ownKnown = toAsk.map((index) => minus(ownKnownInputs(envs[index]!, sqliteFile(envs[index]!)), sharedKnown));
-  const ownBefore = ownKnown.map(stampsOf);
+  const ownBefore = ownKnown.map((inputs) => stampsOf(inputs));
   const at = Date.now();
   const asked = await runPreflight({ ...request, environments: toAsk.map((index) => envs[index]!.path), stamps: true }, run);
   if (asked.status !== 'ran') return { result: asked, cachedFrom: none() };
@@ -165,11 +165,13 @@ export async function askOrRecallDirectory(
  */
 function keepRecord(envPath: string, answer: PreflightEnvironment, asked: Ran, known: Inputs, before: string, shared: Inputs, since: number): { own: Inputs; stamps: string; answer: Omit<PreflightEnvironment, 'path'> } | null {
   if (!keepable({ ...asked, environments: [answer] }, envPath)) return null;
-  if (stampsOf(known) !== before) return null;
+  // One look at each path (as at one instant) for the three questions the single verdict asks in turn.
+  const memo: StatMemo = new Map();
+  if (stampsOf(known, memo) !== before) return null;
   const own = minus(unionOf(known, ownAnswerInputs(answer, envPath)), shared);
   if (hasUnstampedPlugins(unionOf(own, shared).dirsWithEntries)) return null;
-  const stamps = stampsOf(own);
-  if (changedSinceSync(own.paths, own.dirsWithEntries, since)) return null;
+  const stamps = stampsOf(own, memo);
+  if (changedSinceSync(own.paths, own.dirsWithEntries, since, memo)) return null;
   // What only stamping needed is in its lists; the log check's paths stay (recall).
   const { path: _path, inputs: _inputs, databaseScheme: _scheme, databaseFile: _file, configFiles: _config, pluginsDirs: _plugins, ...rest } = answer;
   return { own, stamps, answer: rest };
@@ -270,8 +272,8 @@ function withPath(answer: Omit<PreflightEnvironment, 'path'>, envPath: string): 
   return Object.assign({ path: envPath }, answer);
 }
 
-function stampsOf(inputs: Inputs): string {
-  return fingerprintSync(inputs.paths, inputs.dirsWithEntries, inputs.accessOnly);
+function stampsOf(inputs: Inputs, memo?: StatMemo): string {
+  return fingerprintSync(inputs.paths, inputs.dirsWithEntries, inputs.accessOnly, memo);
 }
 
 /**
@@ -279,9 +281,7 @@ function stampsOf(inputs: Inputs): string {
  * one SHARED stamps for access only stays here when OWN stamps it whole.
  */
 function minus(own: Inputs, shared: Inputs): Inputs {
-  const whole = new Set(shared.paths);
-  const access = new Set(shared.accessOnly);
-  const withEntries = new Set(shared.dirsWithEntries);
+  const { whole, access, withEntries } = setsOf(shared);
   const paths = own.paths.filter((p) => !whole.has(p) || (own.dirsWithEntries.includes(p) && !withEntries.has(p)));
   const kept = new Set(paths);
   return {
@@ -289,6 +289,18 @@ function minus(own: Inputs, shared: Inputs): Inputs {
     dirsWithEntries: own.dirsWithEntries.filter((p) => kept.has(p)),
     accessOnly: own.accessOnly.filter((p) => !whole.has(p) && !access.has(p) && !kept.has(p)),
   };
+}
+
+const sets = new WeakMap<Inputs, { whole: Set<string>; access: Set<string>; withEntries: Set<string> }>();
+
+/** SHARED's lists as sets, made once for all environments. */
+function setsOf(shared: Inputs): { whole: Set<string>; access: Set<string>; withEntries: Set<string> } {
+  let made = sets.get(shared);
+  if (!made) {
+    made = { whole: new Set(shared.paths), access: new Set(shared.accessOnly), withEntries: new Set(shared.dirsWithEntries) };
+    sets.set(shared, made);
+  }
+  return made;
 }
 
 /** The SQLite database file of ENV as trac-deploy read it, or null (preflightCache.ts knownInputs). */

@@ -247,8 +247,18 @@ export function ownKnownInputs(env: EnvironmentInfo, database: string | null): I
  * each of them all: the web server user reaches each through them) for who may pass or write.
  */
 function withAncestors(paths: string[], dirsWithEntries: string[], access: string[]): Inputs {
-  const above = [...paths, ...access].filter((p) => path.isAbsolute(p)).flatMap(ancestors);
-  return { paths: [...new Set(paths)], dirsWithEntries: [...new Set(dirsWithEntries)], accessOnly: [...new Set([...access, ...above])] };
+  const accessOnly = new Set(access);
+  // Each path's chain up to the first directory already listed (the rest of it is, too).
+  const above = new Set<string>();
+  for (const p of [...paths, ...access]) {
+    if (!path.isAbsolute(p)) continue;
+    for (let dir = path.dirname(p); !above.has(dir); dir = path.dirname(dir)) {
+      above.add(dir);
+      if (dir === path.dirname(dir)) break;
+    }
+  }
+  for (const dir of above) accessOnly.add(dir);
+  return { paths: [...new Set(paths)], dirsWithEntries: [...new Set(dirsWithEntries)], accessOnly: [...accessOnly] };
 }
 
 /** Both sets of inputs together. */
@@ -258,14 +268,6 @@ export function unionOf(a: Inputs, b: Inputs): Inputs {
     dirsWithEntries: [...new Set([...a.dirsWithEntries, ...b.dirsWithEntries])],
     accessOnly: [...new Set([...a.accessOnly, ...b.accessOnly])],
   };
-}
-
-function ancestors(p: string): string[] {
-  const found: string[] = [];
-  for (let dir = path.dirname(p); ; dir = path.dirname(dir)) {
-    found.push(dir);
-    if (dir === path.dirname(dir)) return found;
-  }
 }
 
 const strings = (list: unknown): string[] => (Array.isArray(list) ? list.filter((p): p is string => typeof p === 'string' && p.length > 0) : []);
@@ -290,7 +292,7 @@ export function ownAnswerInputs(answer: PreflightEnvironment, envPath: string): 
   let real: string | null = null;
   if (database) {
     try {
-      real = realpathSync(database);
+      real = realpathSync.native(database);
     } catch {
       real = database;
     }
@@ -380,9 +382,10 @@ function withBytecodeDirs(pluginsDirs: string[]): string[] {
 export function hasUnstampedPlugins(dirs: string[]): boolean {
   const stamped = new Set(dirs);
   for (const dir of dirs) {
-    let entries: Dirent[];
+    let entries: Dirent[] = [];
     try {
-      entries = readdirSync(dir, { withFileTypes: true });
+      // Most environments have no __pycache__ (many no plugins directory): no exception for those.
+      if (statSync(dir, { throwIfNoEntry: false })?.isDirectory()) entries = readdirSync(dir, { withFileTypes: true });
     } catch {
       entries = [];
     }
