@@ -19,7 +19,8 @@
 // Goal (issue 16): 100,000 environments under 30 s and 500 MB, as root and as another user.
 // BENCH_SCALE_COUNTS=1000,10000 (part 1) and BENCH_PREFLIGHT_COUNTS=1000,10000 (part 2, the
 // default: 100,000 with the preflight takes minutes) choose the sizes; BENCH_PREFLIGHT=0 keeps
-// only part 2's --no-preflight rows (the SQLite file reader against SQLite opening each database).
+// only part 2's --no-preflight rows (the SQLite file reader against SQLite opening each database);
+// BENCH_PREFLIGHT_PEERS=0 leaves out the 1-process and PLAIN rows.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -116,18 +117,20 @@ try {
       const noCache = { TRAC_DEPLOY_CACHE_DIR: path.join(root, 'open-cache') };
       fs.mkdirSync(noCache.TRAC_DEPLOY_CACHE_DIR, { recursive: true, mode: 0o777 });
       fs.chmodSync(noCache.TRAC_DEPLOY_CACHE_DIR, 0o777);
-      print(count, `preflight, 1 process, ${who}`, timed('node', args, { TRAC_DEPLOY_PREFLIGHT_WORKERS: '1', ...cacheFor('one') }));
+      // BENCH_PREFLIGHT_PEERS=0: without the 1-process and PLAIN rows (minutes at 10,000 and more).
+      const peers = process.env.BENCH_PREFLIGHT_PEERS !== '0';
+      if (peers) print(count, `preflight, 1 process, ${who}`, timed('node', args, { TRAC_DEPLOY_PREFLIGHT_WORKERS: '1', ...cacheFor('one') }));
       const kept = cacheFor('default');
       print(count, `preflight, one per core (default), first run, ${who}`, timed('node', args, kept));
       print(count, `preflight, one per core, first run, nothing kept (peer: as before), ${who}`, timed('node', args, noCache));
       print(count, `preflight, second run (verdicts kept), ${who}`, timed('node', args, kept));
       // The peer: the same, with Trac's code as it is (nothing kept from one environment to the next).
-      print(count, `preflight, one per core, Trac's code as it is (PLAIN, peer), ${who}`, timed('node', args, { TRAC_DEPLOY_PREFLIGHT_PLAIN: '1', ...noCache }));
+      if (peers) print(count, `preflight, one per core, Trac's code as it is (PLAIN, peer), ${who}`, timed('node', args, { TRAC_DEPLOY_PREFLIGHT_PLAIN: '1', ...noCache }));
       print(count, `preflight, second run again (verdicts kept), ${who}`, timed('node', args, kept));
       if (asRoot) {
         const nobodyUid = Number(execFileSync('id', ['-u', 'nobody'], { encoding: 'utf8' }).trim());
         const asNobodyArgs = [...asNobody.slice(1), 'node', ...args];
-        print(count, 'preflight, 1 process, nobody (setpriv)', timed(asNobody[0], asNobodyArgs, { TRAC_DEPLOY_PREFLIGHT_WORKERS: '1', ...cacheFor('nobody-one', nobodyUid) }));
+        if (peers) print(count, 'preflight, 1 process, nobody (setpriv)', timed(asNobody[0], asNobodyArgs, { TRAC_DEPLOY_PREFLIGHT_WORKERS: '1', ...cacheFor('nobody-one', nobodyUid) }));
         const keptNobody = cacheFor('nobody-default', nobodyUid);
         print(count, 'preflight, one per core (default), first run, nobody (setpriv)', timed(asNobody[0], asNobodyArgs, keptNobody));
         print(count, 'preflight, one per core, first run, nothing kept (peer: as before), nobody', timed(asNobody[0], asNobodyArgs, noCache));
