@@ -2,7 +2,7 @@ import path from 'node:path';
 import { checkAccess, type AccessNeed } from '../apache/userAccess.js';
 import { statSync } from 'node:fs';
 import { cacheDirectory, cachedRecordSync, changedSinceSync, fingerprintSync, removeEntry, storeEntry, usableCacheDirectory, type StatMemo } from '../python/answerCache.js';
-import { runPreflight, type PreflightEnvironment, type PreflightRequest, type PreflightResult, type PreflightRunner } from '../python/preflight.js';
+import { runPreflight, type PreflightEnvironment, type PreflightRequest, type PreflightResult, type PreflightRunner, type WorkerHooks } from '../python/preflight.js';
 import {
   hasUnstampedPlugins,
   keepable,
@@ -110,20 +110,38 @@ export async function askOrRecallDirectory(
     return { result, cachedFrom: kept.map((k) => k!.askedAt) };
   }
 
-  // Stamped before Trac is asked: the answer is kept only when they are the same after.
+  // Stamped before Trac is asked: the answer is kept only when they are the same after. What
+  // every environment shares, now; each environment's own right before it is handed to Python,
+  // and checked again as its answer comes (preflightWorkers.ts hooks): that work is done while
+  // Python opens the others, not before the first or after the last.
   const sharedKnown = sharedKnownInputs(request, python);
   sharedKnown.accessOnly = [...new Set([...sharedKnown.accessOnly, inspection.path, ...ancestors(inspection.path)])];
   const sharedBefore = stampsOf(sharedKnown);
-  const ownKnown = toAsk.map((index) => minus(ownKnownInputs(envs[index]!, sqliteFile(envs[index]!)), sharedKnown));
-  const ownBefore = ownKnown.map((inputs) => stampsOf(inputs));
   const at = Date.now();
-  const asked = await runPreflight({ ...request, environments: toAsk.map((index) => envs[index]!.path), stamps: true }, run);
+  const since = at - settleMs;
+  const ownKnown: Inputs[] = new Array<Inputs>(toAsk.length);
+  const ownBefore: string[] = new Array<string>(toAsk.length);
+  const candidates: (Candidate | null)[] = new Array<Candidate | null>(toAsk.length).fill(null);
+  const hooks: WorkerHooks = {
+    sending(j) {
+      const env = envs[toAsk[j]!]!;
+      ownKnown[j] = minus(ownKnownInputs(env, sqliteFile(env)), sharedKnown);
+      ownBefore[j] = stampsOf(ownKnown[j]);
+    },
+    answered(j, line) {
+      const known = ownKnown[j];
+      const before = ownBefore[j];
+      if (!known || before === undefined || line.path !== envs[toAsk[j]!]!.path) return;
+      candidates[j] = candidate(line as unknown as PreflightEnvironment, known, before, sharedKnown, since);
+    },
+  };
+  const asked = await runPreflight({ ...request, environments: toAsk.map((index) => envs[index]!.path), stamps: true }, run, hooks);
   if (asked.status !== 'ran') return { result: asked, cachedFrom: none() };
 
   // What every environment shares: changed while Trac was asked, nothing is kept.
   const sharedAll = unionOf(sharedKnown, sharedAnswerInputs(asked));
   const sharedStamps = stampsOf(sharedAll);
-  const sharedHeld = stampsOf(sharedKnown) === sharedBefore && !changedSinceSync(sharedAll.paths, sharedAll.dirsWithEntries, at - settleMs);
+  const sharedHeld = stampsOf(sharedKnown) === sharedBefore && !changedSinceSync(sharedAll.paths, sharedAll.dirsWithEntries, since);
   const records: Record<string, KeptRecord> = {};
   const lists = new ListTable();
   // The verdicts kept from the earlier run stay kept when what they share is stamped the same.
@@ -142,9 +160,11 @@ export async function askOrRecallDirectory(
     const env = envs[index]!;
     const answer = asked.environments[j]!;
     environments[index] = answer;
-    if (!sharedHeld) return;
-    const record = keepRecord(env.path, answer, asked, ownKnown[j]!, ownBefore[j]!, sharedAll, at - settleMs);
-    if (record) records[env.path] = { list: lists.add(relativeLists(record.own, env.path)), stamps: record.stamps, askedAt, answer: record.answer };
+    const found = candidates[j];
+    candidates[j] = null;
+    // Trac's whole answer, as runPreflight gives it: keepable by the single verdict's rule.
+    if (!sharedHeld || !found || !keepable({ ...asked, environments: [answer] }, env.path)) return;
+    records[env.path] = { list: lists.add(relativeLists(found.own, env.path)), stamps: found.stamps, askedAt, answer: storedAnswer(answer) };
   });
 
   const result: Ran = { ...asked, environments };
@@ -158,23 +178,34 @@ export async function askOrRecallDirectory(
   return { result, cachedFrom };
 }
 
+/** What an answer's environment read of its own, stamped, when nothing it read changed while asked. */
+interface Candidate {
+  own: Inputs;
+  stamps: string;
+}
+
 /**
- * ANSWER's record when it may be kept, by the single verdict's rules (preflightCache.ts keep):
- * keepable, its known inputs unchanged while asked, no unstamped plugins, nothing it read
- * changed since SINCE. Its own inputs are stamped without those the run shares.
+ * The stamps of ANSWER's own inputs when the single verdict's rules (preflightCache.ts keep) let
+ * it be kept, as far as they concern this environment's files: its known inputs unchanged while
+ * asked, no unstamped plugins, nothing it read changed since SINCE (whether the answer itself is
+ * keepable, and what the run shares, is decided once the run is over). Its own inputs are stamped
+ * without those the run shares.
  */
-function keepRecord(envPath: string, answer: PreflightEnvironment, asked: Ran, known: Inputs, before: string, shared: Inputs, since: number): { own: Inputs; stamps: string; answer: Omit<PreflightEnvironment, 'path'> } | null {
-  if (!keepable({ ...asked, environments: [answer] }, envPath)) return null;
+function candidate(answer: PreflightEnvironment, known: Inputs, before: string, shared: Inputs, since: number): Candidate | null {
   // One look at each path (as at one instant) for the three questions the single verdict asks in turn.
   const memo: StatMemo = new Map();
   if (stampsOf(known, memo) !== before) return null;
-  const own = minus(unionOf(known, ownAnswerInputs(answer, envPath)), shared);
+  const own = minus(unionOf(known, ownAnswerInputs(answer, answer.path)), shared);
   if (hasUnstampedPlugins(unionOf(own, shared).dirsWithEntries)) return null;
   const stamps = stampsOf(own, memo);
   if (changedSinceSync(own.paths, own.dirsWithEntries, since, memo)) return null;
-  // What only stamping needed is in its lists; the log check's paths stay (recall).
+  return { own, stamps };
+}
+
+/** ANSWER as kept: without its path (the record's key) and what only stamping needed (in its lists); the log check's paths stay (recall). */
+function storedAnswer(answer: PreflightEnvironment): Omit<PreflightEnvironment, 'path'> {
   const { path: _path, inputs: _inputs, databaseScheme: _scheme, databaseFile: _file, configFiles: _config, pluginsDirs: _plugins, ...rest } = answer;
-  return { own, stamps, answer: rest };
+  return rest;
 }
 
 /**
