@@ -119,20 +119,28 @@ export async function askOrRecallDirectory(
   const sharedBefore = stampsOf(sharedKnown);
   const at = Date.now();
   const since = at - settleMs;
-  const ownKnown: Inputs[] = new Array<Inputs>(toAsk.length);
-  const ownBefore: string[] = new Array<string>(toAsk.length);
-  const candidates: (Candidate | null)[] = new Array<Candidate | null>(toAsk.length).fill(null);
+  // Held only while an environment is in flight: 100,000 of them would be ~200 MB.
+  const ownKnown: (Inputs | undefined)[] = new Array<Inputs | undefined>(toAsk.length);
+  const ownBefore: (string | undefined)[] = new Array<string | undefined>(toAsk.length);
+  /** Each candidate's own paths, relative, as an index into a table of lists (most environments share one). */
+  const candidateLists = new ListTable();
+  const candidates: ({ list: number; stamps: string } | null)[] = new Array<{ list: number; stamps: string } | null>(toAsk.length).fill(null);
   const hooks: WorkerHooks = {
     sending(j) {
       const env = envs[toAsk[j]!]!;
-      ownKnown[j] = minus(ownKnownInputs(env, sqliteFile(env)), sharedKnown);
-      ownBefore[j] = stampsOf(ownKnown[j]);
+      const known = minus(ownKnownInputs(env, sqliteFile(env)), sharedKnown);
+      ownKnown[j] = known;
+      ownBefore[j] = stampsOf(known);
     },
     answered(j, line) {
       const known = ownKnown[j];
       const before = ownBefore[j];
-      if (!known || before === undefined || line.path !== envs[toAsk[j]!]!.path) return;
-      candidates[j] = candidate(line as unknown as PreflightEnvironment, known, before, sharedKnown, since);
+      ownKnown[j] = undefined;
+      ownBefore[j] = undefined;
+      const envPath = envs[toAsk[j]!]!.path;
+      if (!known || before === undefined || line.path !== envPath) return;
+      const found = candidate(line as unknown as PreflightEnvironment, known, before, sharedKnown, since);
+      candidates[j] = found ? { list: candidateLists.add(relativeLists(found.own, envPath)), stamps: found.stamps } : null;
     },
   };
   const asked = await runPreflight({ ...request, environments: toAsk.map((index) => envs[index]!.path), stamps: true }, run, hooks);
@@ -164,7 +172,7 @@ export async function askOrRecallDirectory(
     candidates[j] = null;
     // Trac's whole answer, as runPreflight gives it: keepable by the single verdict's rule.
     if (!sharedHeld || !found || !keepable({ ...asked, environments: [answer] }, env.path)) return;
-    records[env.path] = { list: lists.add(relativeLists(found.own, env.path)), stamps: found.stamps, askedAt, answer: storedAnswer(answer) };
+    records[env.path] = { list: lists.add(candidateLists.all[found.list]!), stamps: found.stamps, askedAt, answer: storedAnswer(answer) };
   });
 
   const result: Ran = { ...asked, environments };
