@@ -41,7 +41,7 @@ interface DirectoryQuestion extends Omit<VerdictQuestion, 'kind'> {
   kind: 'preflight-directory-verdicts';
 }
 
-/** One environment's kept verdict in the entry. */
+/** One environment's kept verdict, as used here. */
 interface KeptRecord {
   /** Index into lists: its own paths, relative to the environment where under it. */
   list: number;
@@ -50,6 +50,19 @@ interface KeptRecord {
   askedAt: string;
   /** Trac's answer, without its path (the record's key). */
   answer: Omit<PreflightEnvironment, 'path'>;
+}
+
+/**
+ * One environment's kept verdict as stored: the time and Trac's answer as indexes into tables
+ * (an answer with its paths relative to the environment, without its project name: most
+ * environments of a directory share one), so that 100,000 of them parse into little.
+ */
+interface StoredRecord {
+  list: number;
+  stamps: string;
+  at: number;
+  answer: number;
+  project: string | null;
 }
 
 interface StoredLists {
@@ -65,8 +78,10 @@ interface DirectoryAnswer {
   svn: { inInterpreter: boolean; systemDir: string | null };
   inputs: string[];
   lists: StoredLists[];
+  times: string[];
+  answers: Omit<PreflightEnvironment, 'path'>[];
   /** By environment path. */
-  environments: Record<string, KeptRecord>;
+  environments: Record<string, StoredRecord>;
 }
 
 type Ran = Extract<PreflightResult, { status: 'ran' }>;
@@ -74,7 +89,7 @@ type Ran = Extract<PreflightResult, { status: 'ran' }>;
 const KIND = 'preflight-dir';
 /** An entry is read only up to this size: a few KiB per environment is far above a real one. */
 const ENTRY_BASE = 4 * 1024 * 1024;
-const ENTRY_PER_ENVIRONMENT = 8 * 1024;
+const ENTRY_PER_ENVIRONMENT = 4 * 1024;
 const maxEntryBytes = (environments: number) => ENTRY_BASE + ENTRY_PER_ENVIRONMENT * environments;
 
 export interface DirectoryOutcome {
@@ -150,8 +165,8 @@ export async function askOrRecallDirectory(
   const sharedAll = unionOf(sharedKnown, sharedAnswerInputs(asked));
   const sharedStamps = stampsOf(sharedAll);
   const sharedHeld = stampsOf(sharedKnown) === sharedBefore && !changedSinceSync(sharedAll.paths, sharedAll.dirsWithEntries, since);
-  const records: Record<string, KeptRecord> = {};
-  const lists = new ListTable();
+  const records = new RecordTables();
+  const lists = records.lists;
   // The verdicts kept from the earlier run stay kept when what they share is stamped the same.
   const carried = stored && sharedHeld && stored.fingerprint === sharedStamps;
   const cachedFrom: (string | null)[] = none();
@@ -161,7 +176,7 @@ export async function askOrRecallDirectory(
     if (!record || !stored) return;
     environments[index] = withPath(record.answer, env.path);
     cachedFrom[index] = record.askedAt;
-    if (carried) records[env.path] = { ...record, list: lists.add(stored.lists[record.list]!) };
+    if (carried) records.add(env.path, { ...record, list: lists.add(stored.lists[record.list]!) });
   });
   const askedAt = new Date(at).toISOString();
   toAsk.forEach((index, j) => {
@@ -172,15 +187,15 @@ export async function askOrRecallDirectory(
     candidates[j] = null;
     // Trac's whole answer, as runPreflight gives it: keepable by the single verdict's rule.
     if (!sharedHeld || !found || !keepable({ ...asked, environments: [answer] }, env.path)) return;
-    records[env.path] = { list: lists.add(candidateLists.all[found.list]!), stamps: found.stamps, askedAt, answer: storedAnswer(answer) };
+    records.add(env.path, { list: lists.add(candidateLists.all[found.list]!), stamps: found.stamps, askedAt, answer: storedAnswer(answer) });
   });
 
   const result: Ran = { ...asked, environments };
-  if (!sharedHeld || Object.keys(records).length === 0) {
+  if (!sharedHeld || records.count === 0) {
     await removeEntry(cacheDir, KIND, question).catch(() => undefined);
     return { result, cachedFrom };
   }
-  const answer: DirectoryAnswer = { python: asked.python, user: asked.user, trac: asked.trac, svn: asked.svn, inputs: asked.inputs ?? [], lists: lists.all, environments: records };
+  const answer: DirectoryAnswer = { python: asked.python, user: asked.user, trac: asked.trac, svn: asked.svn, inputs: asked.inputs ?? [], lists: lists.all, times: records.times.all, answers: records.answers.all, environments: records.environments };
   // A verdict that cannot be kept costs the next run time, never this run its answer.
   await storeEntry(cacheDir, KIND, { question, ...sharedAll, answer }, sharedStamps).catch(() => removeEntry(cacheDir, KIND, question).catch(() => undefined));
   return { result, cachedFrom };
@@ -227,7 +242,8 @@ async function recall(stored: DirectoryAnswer & { fingerprint: string }, envs: E
     const lists = stored.lists[record.list];
     if (!lists) return null;
     const own = absoluteLists(lists, env.path);
-    return stampsOf(own) === record.stamps ? record : null;
+    if (stampsOf(own) !== record.stamps) return null;
+    return { list: record.list, stamps: record.stamps, askedAt: stored.times[record.at]!, answer: answerOf(stored.answers[record.answer]!, env.path, record.project) };
   });
   const checks = found.map((record, index) => (record ? logCheckOf(withPath(record.answer, envs[index]!.path), envs[index]!.path) : 'none'));
   const passes = await logChecksPass(checks, asUser);
@@ -290,20 +306,14 @@ function wellFormed(a: DirectoryAnswer): boolean {
   const isStrings = (list: unknown) => Array.isArray(list) && list.every((p) => typeof p === 'string');
   if (!a || typeof a !== 'object' || !a.python || typeof a.python.executable !== 'string' || typeof a.trac !== 'string' || !a.svn || !isStrings(a.inputs)) return false;
   if (!Array.isArray(a.lists) || !a.lists.every((l) => l && isStrings(l.paths) && isStrings(l.dirsWithEntries) && isStrings(l.accessOnly))) return false;
+  if (!isStrings(a.times) || !Array.isArray(a.answers)) return false;
+  const answerOk = (x: Omit<PreflightEnvironment, 'path'>) =>
+    x && typeof x === 'object' && typeof x.opened === 'boolean' && Array.isArray(x.problems) && Array.isArray(x.repositories) && Array.isArray(x.plugins) && (x.accessInputs === undefined || isStrings(x.accessInputs));
+  if (!a.answers.every(answerOk)) return false;
   if (!a.environments || typeof a.environments !== 'object') return false;
+  const index = (i: unknown, length: number) => Number.isInteger(i) && (i as number) >= 0 && (i as number) < length;
   return Object.values(a.environments).every(
-    (r) =>
-      r &&
-      Number.isInteger(r.list) &&
-      r.list >= 0 &&
-      r.list < a.lists.length &&
-      typeof r.stamps === 'string' &&
-      typeof r.askedAt === 'string' &&
-      r.answer &&
-      typeof r.answer.opened === 'boolean' &&
-      Array.isArray(r.answer.problems) &&
-      Array.isArray(r.answer.repositories) &&
-      Array.isArray(r.answer.plugins),
+    (r) => r && index(r.list, a.lists.length) && index(r.at, a.times.length) && index(r.answer, a.answers.length) && typeof r.stamps === 'string' && (r.project === null || typeof r.project === 'string'),
   );
 }
 
@@ -368,18 +378,54 @@ function absoluteLists(lists: StoredLists, envPath: string): Inputs {
   return { paths: lists.paths.map(abs), dirsWithEntries: lists.dirsWithEntries.map(abs), accessOnly: lists.accessOnly.map(abs) };
 }
 
-/** Lists of relative paths, each kept once however many environments have it. */
-class ListTable {
-  readonly all: StoredLists[] = [];
+/** Values kept once however many environments have the same (compared by their JSON). */
+class Table<T> {
+  readonly all: T[] = [];
   private readonly index = new Map<string, number>();
-  add(lists: StoredLists): number {
-    const key = JSON.stringify(lists);
+  add(value: T): number {
+    const key = JSON.stringify(value);
     let at = this.index.get(key);
     if (at === undefined) {
       at = this.all.length;
-      this.all.push(lists);
+      this.all.push(value);
       this.index.set(key, at);
     }
     return at;
   }
+}
+
+class ListTable extends Table<StoredLists> {}
+
+/** The records of an entry being written, with their tables. */
+class RecordTables {
+  readonly lists = new ListTable();
+  readonly times = new Table<string>();
+  readonly answers = new Table<Omit<PreflightEnvironment, 'path'>>();
+  readonly environments: Record<string, StoredRecord> = {};
+  count = 0;
+  add(envPath: string, record: KeptRecord): void {
+    const { project, ...rest } = record.answer;
+    this.environments[envPath] = { list: record.list, stamps: record.stamps, at: this.times.add(record.askedAt), answer: this.answers.add(relativeAnswer(rest, envPath)), project: project ?? null };
+    this.count++;
+  }
+}
+
+/** ANSWER with the paths it names under ENV_PATH relative to it (as relativeLists). */
+function relativeAnswer(answer: Omit<PreflightEnvironment, 'path' | 'project'>, envPath: string): Omit<PreflightEnvironment, 'path'> {
+  const rel = (p: string) => (p === envPath ? '.' : p.startsWith(`${envPath}/`) ? `./${p.slice(envPath.length + 1)}` : p);
+  return Object.assign({}, answer, {
+    project: null,
+    filesDir: typeof answer.filesDir === 'string' ? rel(answer.filesDir) : answer.filesDir,
+    ...(answer.accessInputs ? { accessInputs: answer.accessInputs.map(rel) } : {}),
+  });
+}
+
+/** The stored ANSWER of the environment at ENV_PATH, its paths absolute again, with its PROJECT. */
+function answerOf(answer: Omit<PreflightEnvironment, 'path'>, envPath: string, project: string | null): Omit<PreflightEnvironment, 'path'> {
+  const abs = (p: string) => (p === '.' ? envPath : p.startsWith('./') ? `${envPath}/${p.slice(2)}` : p);
+  return Object.assign({}, answer, {
+    project,
+    filesDir: typeof answer.filesDir === 'string' ? abs(answer.filesDir) : answer.filesDir,
+    ...(answer.accessInputs ? { accessInputs: answer.accessInputs.map(abs) } : {}),
+  });
 }
