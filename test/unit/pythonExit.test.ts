@@ -7,7 +7,7 @@ import { SYSTEM_PYTHON } from '../helpers/paths.js';
 import { tempDir } from '../helpers/tempDir.js';
 
 /**
- * python/htdocs_dirs.py ends once its answer is out, without the interpreter's teardown (~50 ms
+ * python/htdocs_dirs.py and python/preflight.py end once their answer is out, without the interpreter's teardown (~50 ms
  * with Trac loaded), yet still runs what a normal exit runs for others (atexit functions: a
  * plugin's cleanup) and loses nothing of its answer through a pipe. The "Trac" here is a
  * stand-in package on PYTHONPATH whose module keeps an object with a finalizer (run only by the
@@ -75,6 +75,23 @@ describe('htdocs_dirs.py ends as soon as it answered', () => {
     const result = await ask(pythonPath, env);
     expect(result.exitCode).toBe(4);
     expect(JSON.parse(result.stdout.trim())).toMatchObject({ error: 'environment', code: 'trac-cannot-read' });
+    expect((await fs.readFile(marks, 'utf8')).split('\n').filter(Boolean)).toEqual(['atexit']);
+  });
+});
+
+describe('preflight.py ends as soon as its last answer is out', () => {
+  it('emits every line, runs the atexit functions, and skips the teardown', async () => {
+    const { pythonPath, marks } = await standInTrac(await tempDir());
+    const program = await fs.readFile(path.join(PYTHON_PROGRAMS_DIR, 'preflight.py'), 'utf8');
+    const result = await execa(SYSTEM_PYTHON, ['-c', program], {
+      env: { PYTHONPATH: pythonPath, PYTHONDONTWRITEBYTECODE: '1', TRAC_DEPLOY_PREFLIGHT_PLAIN: '1' },
+      input: `${JSON.stringify({ environments: [] })}\n`,
+      reject: false,
+    });
+    expect(result.exitCode, result.stderr).toBe(0);
+    const lines = result.stdout.trim().split('\n').map((line) => JSON.parse(line) as { kind: string; trac?: string });
+    expect(lines.map((l) => l.kind)).toEqual(['python', 'done']);
+    expect(lines[0]?.trac).toBe('1.6');
     expect((await fs.readFile(marks, 'utf8')).split('\n').filter(Boolean)).toEqual(['atexit']);
   });
 });
