@@ -13,10 +13,15 @@
 // Python process and for one per core (the default) side by side, so their ratio is in one run.
 // Beside the default preflight, the same with TRAC_DEPLOY_PREFLIGHT_PLAIN=1 (python/preflight.py
 // keeps nothing from one environment to the next: Trac's code as it is), its peer in the same run.
+// Beside the first run with the verdicts kept (the default), its peer without a usable cache
+// (nothing kept, Trac asked without the stamps: as before), and the second run, which asks Trac
+// only about what changed (nothing here): the verdicts kept (inspect/directoryVerdicts.ts).
 // Goal (issue 16): 100,000 environments under 30 s and 500 MB, as root and as another user.
 // BENCH_SCALE_COUNTS=1000,10000 (part 1) and BENCH_PREFLIGHT_COUNTS=1000,10000 (part 2, the
 // default: 100,000 with the preflight takes minutes) choose the sizes; BENCH_PREFLIGHT=0 keeps
-// only part 2's --no-preflight rows (the SQLite file reader against SQLite opening each database).
+// only part 2's --no-preflight rows (the SQLite file reader against SQLite opening each database);
+// BENCH_PREFLIGHT_PEERS=0 leaves out the 1-process and PLAIN rows.
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -68,6 +73,9 @@ try {
         fs.chmodSync(path.join(env, 'log'), 0o777);
         fs.writeFileSync(path.join(env, 'VERSION'), 'Trac Environment Version 1\n');
         fs.writeFileSync(path.join(env, 'conf', 'trac.ini'), ini.replace('name = Template', `name = Project ${i}`));
+        // As in an environment that has served: its log is there (Trac would make it while asked).
+        fs.writeFileSync(path.join(env, 'log', 'trac.log'), '', { mode: 0o666 });
+        fs.chmodSync(path.join(env, 'log', 'trac.log'), 0o666);
         // A copy of the database per 10,000 environments: a file takes at most 65,000 links.
         const copy = path.join(root, `trac-${Math.floor(i / 10_000)}.db`);
         if (i % 10_000 === 0) {
@@ -95,13 +103,38 @@ try {
         fs.rmSync(parent, { recursive: true, force: true });
         continue;
       }
-      print(count, `preflight, 1 process, ${who}`, timed('node', args, { TRAC_DEPLOY_PREFLIGHT_WORKERS: '1' }));
-      print(count, `preflight, one per core (default), ${who}`, timed('node', args));
+      // Each first run with an empty cache of its own; the second run with the cache the first
+      // filled. The peer of the first run: no usable cache (a directory open to others is
+      // refused), so nothing is kept and Trac is asked without the stamps (as before the verdicts
+      // of a directory were kept).
+      const cacheFor = (name, owner) => {
+        const dir = path.join(root, `cache-${count}-${name}`);
+        fs.rmSync(dir, { recursive: true, force: true });
+        fs.mkdirSync(dir, { mode: 0o700 });
+        if (owner !== undefined) fs.chownSync(dir, owner, owner);
+        return { TRAC_DEPLOY_CACHE_DIR: dir };
+      };
+      const noCache = { TRAC_DEPLOY_CACHE_DIR: path.join(root, 'open-cache') };
+      fs.mkdirSync(noCache.TRAC_DEPLOY_CACHE_DIR, { recursive: true, mode: 0o777 });
+      fs.chmodSync(noCache.TRAC_DEPLOY_CACHE_DIR, 0o777);
+      // BENCH_PREFLIGHT_PEERS=0: without the 1-process and PLAIN rows (minutes at 10,000 and more).
+      const peers = process.env.BENCH_PREFLIGHT_PEERS !== '0';
+      if (peers) print(count, `preflight, 1 process, ${who}`, timed('node', args, { TRAC_DEPLOY_PREFLIGHT_WORKERS: '1', ...cacheFor('one') }));
+      const kept = cacheFor('default');
+      print(count, `preflight, one per core (default), first run, ${who}`, timed('node', args, kept));
+      print(count, `preflight, one per core, first run, nothing kept (peer: as before), ${who}`, timed('node', args, noCache));
+      print(count, `preflight, second run (verdicts kept), ${who}`, timed('node', args, kept));
       // The peer: the same, with Trac's code as it is (nothing kept from one environment to the next).
-      print(count, `preflight, one per core, Trac's code as it is (PLAIN, peer), ${who}`, timed('node', args, { TRAC_DEPLOY_PREFLIGHT_PLAIN: '1' }));
+      if (peers) print(count, `preflight, one per core, Trac's code as it is (PLAIN, peer), ${who}`, timed('node', args, { TRAC_DEPLOY_PREFLIGHT_PLAIN: '1', ...noCache }));
+      print(count, `preflight, second run again (verdicts kept), ${who}`, timed('node', args, kept));
       if (asRoot) {
-        print(count, 'preflight, 1 process, nobody (setpriv)', timed(asNobody[0], [...asNobody.slice(1), 'node', ...args], { TRAC_DEPLOY_PREFLIGHT_WORKERS: '1' }));
-        print(count, 'preflight, one per core (default), nobody (setpriv)', timed(asNobody[0], [...asNobody.slice(1), 'node', ...args]));
+        const nobodyUid = Number(execFileSync('id', ['-u', 'nobody'], { encoding: 'utf8' }).trim());
+        const asNobodyArgs = [...asNobody.slice(1), 'node', ...args];
+        if (peers) print(count, 'preflight, 1 process, nobody (setpriv)', timed(asNobody[0], asNobodyArgs, { TRAC_DEPLOY_PREFLIGHT_WORKERS: '1', ...cacheFor('nobody-one', nobodyUid) }));
+        const keptNobody = cacheFor('nobody-default', nobodyUid);
+        print(count, 'preflight, one per core (default), first run, nobody (setpriv)', timed(asNobody[0], asNobodyArgs, keptNobody));
+        print(count, 'preflight, one per core, first run, nothing kept (peer: as before), nobody', timed(asNobody[0], asNobodyArgs, noCache));
+        print(count, 'preflight, second run (verdicts kept), nobody (setpriv)', timed(asNobody[0], asNobodyArgs, keptNobody));
       }
       fs.rmSync(parent, { recursive: true, force: true });
     }

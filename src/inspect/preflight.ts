@@ -2,6 +2,7 @@ import path from 'node:path';
 import { findApache } from '../apache/layout.js';
 import type { Finding } from '../findings.js';
 import { DEBIAN_SVN_BINDINGS, preflightPython, preflightPythonSync, runPreflight, type PreflightEnvironment, type PreflightRequest, type PreflightResult, type PreflightRunner } from '../python/preflight.js';
+import { askOrRecallDirectory } from './directoryVerdicts.js';
 import { checkEnvironment } from './environment.js';
 import { lookupVerdict, verdictCache, verdictQuestion, type KeptVerdict } from './preflightCache.js';
 import type { Inspection, PreflightSummary } from './types.js';
@@ -61,7 +62,7 @@ const ANSWERED_BY_TRAC = new Set(['needs-upgrade']);
  */
 export async function withPreflight(inspection: Inspection, options: PreflightOptions): Promise<Inspection> {
   const request = preflightRequest(inspection.environments.map((e) => e.path), inspection.path, options);
-  const { result, cachedFrom } = await askOrRecall(inspection, request, options);
+  const { result, cachedFrom, keptFrom } = await askOrRecall(inspection, request, options);
   if (result.status === 'skipped') {
     const summary: PreflightSummary = { status: 'skipped', reason: result.reason };
     const finding: Finding = { code: 'preflight-skipped', severity: 'warning', message: `preflight skipped, Trac was not asked: ${result.reason}`, ...(result.advice.length ? { advice: result.advice } : {}) };
@@ -77,6 +78,7 @@ export async function withPreflight(inspection: Inspection, options: PreflightOp
     trac: result.trac,
     svnBindingsFrom: svnRemedy,
     ...(cachedFrom ? { cachedFrom } : {}),
+    ...(inspection.kind === 'parent' && keptFrom ? { keptVerdicts: keptFrom.filter(Boolean).length } : {}),
   };
   const problems = [...inspection.problems];
   if (svnRemedy) {
@@ -96,7 +98,9 @@ export async function withPreflight(inspection: Inspection, options: PreflightOp
     // V8 a new hidden class per environment (~200 bytes each, ~20 MB for 100,000); same keys, same order.
     if (!answer) return Object.assign({}, env, { preflight: null });
     const kept = env.problems.filter((p) => !ANSWERED_BY_TRAC.has(p.code));
-    return Object.assign({}, env, { problems: [...kept, ...answer.problems.map((p) => withRemedy(p, svnRemedy))], preflight: facts(answer) });
+    // When this environment's verdict is a kept one: when Trac gave it (as the summary's cachedFrom).
+    const from = keptFrom ? keptFrom[index] : cachedFrom;
+    return Object.assign({}, env, { problems: [...kept, ...answer.problems.map((p) => withRemedy(p, svnRemedy))], preflight: facts(answer, from ?? null) });
   });
   return { ...inspection, environments, problems, preflight: summary };
 }
@@ -149,7 +153,13 @@ export function recallEarly(input: string, options: PreflightOptions): EarlyReca
  * One SQLite environment: Trac's kept verdict when nothing it read has changed since
  * (preflightCache.ts), else Trac is asked and its verdict kept. Anything else: Trac is asked.
  */
-async function askOrRecall(inspection: Inspection, request: PreflightRequest, options: PreflightOptions): Promise<{ result: PreflightResult; cachedFrom: string | null }> {
+async function askOrRecall(inspection: Inspection, request: PreflightRequest, options: PreflightOptions): Promise<{ result: PreflightResult; cachedFrom: string | null; keptFrom?: (string | null)[] }> {
+  const keepDir = options.keepVerdict;
+  if (inspection.kind === 'parent' && keepDir) {
+    // A directory of environments: each environment's verdict kept by the same rules (directoryVerdicts.ts).
+    const { result, cachedFrom } = await askOrRecallDirectory(inspection, request, await preflightPython(request.pythonHome), keepDir, options.run);
+    return { result, cachedFrom: null, keptFrom: cachedFrom };
+  }
   const only = inspection.kind === 'environment' && inspection.environments.length === 1 ? inspection.environments[0] : undefined;
   const keep = options.keepVerdict;
   const python = only && keep ? await preflightPython(request.pythonHome) : null;
@@ -169,8 +179,9 @@ async function askOrRecall(inspection: Inspection, request: PreflightRequest, op
   return { result, cachedFrom: null };
 }
 
-function facts(answer: PreflightEnvironment): NonNullable<Inspection['environments'][number]['preflight']> {
+function facts(answer: PreflightEnvironment, cachedFrom: string | null): NonNullable<Inspection['environments'][number]['preflight']> {
   return {
+    ...(cachedFrom ? { cachedFrom } : {}),
     opened: answer.opened,
     project: answer.project,
     repositories: answer.repositories.map((r) => ({ name: r.name, type: r.type, ok: r.ok, error: r.error, hidden: r.hidden, alias: r.alias })),

@@ -1,10 +1,9 @@
 import { spawn } from 'node:child_process';
-import { accessSync, constants, statSync, type Dirent } from 'node:fs';
-import fs from 'node:fs/promises';
+import { accessSync, constants, readdirSync, realpathSync, statSync, type Dirent } from 'node:fs';
 import path from 'node:path';
 import { cacheDirectory, cachedEntrySync, changedSince, fingerprint, pythonVariables, removeEntry, storeEntry, usableCacheDirectory, usableCacheDirectorySync } from '../python/answerCache.js';
 import { PYTHON_PROGRAMS_DIR } from '../python/askPython.js';
-import type { PreflightRequest, PreflightResult } from '../python/preflight.js';
+import type { PreflightEnvironment, PreflightRequest, PreflightResult } from '../python/preflight.js';
 import { VERSION } from '../version.js';
 import type { EnvironmentInfo } from './types.js';
 
@@ -126,8 +125,8 @@ export async function verdictCache(env: EnvironmentInfo, request: PreflightReque
     // Changed while Trac read it (the environment's own files compared whole; what the answer
     // names, by its change time): the answer may be of the old state.
     if ((await fingerprint(known.paths, known.dirsWithEntries, known.accessOnly)) !== before.stamps) return false;
-    const all = await withAnswerInputs(known, result, env.path);
-    if (await hasUnstampedPlugins(all.dirsWithEntries)) return false;
+    const all = withAnswerInputs(known, result, env.path);
+    if (hasUnstampedPlugins(all.dirsWithEntries)) return false;
     // Stamped before the last look for changes: what is stored is of the state Trac answered.
     const stamps = await fingerprint(all.paths, all.dirsWithEntries, all.accessOnly);
     if (await changedSince(all.paths, all.dirsWithEntries, before.at - settleMs)) return false;
@@ -182,7 +181,7 @@ function lookupIn(cacheDir: string, question: VerdictQuestion, asUser: Preflight
 }
 
 /** What a verdict depends on (see answerCache.ts fingerprint). */
-interface Inputs {
+export interface Inputs {
   paths: string[];
   dirsWithEntries: string[];
   accessOnly: string[];
@@ -195,14 +194,38 @@ function sqliteFile(env: EnvironmentInfo): string | null {
   return path.resolve(env.path, db.name);
 }
 
-/** What Trac reads that is known before asking it. */
+/** What Trac reads that is known before asking it: what the run shares, and the environment's own. */
 export function knownInputs(env: EnvironmentInfo, request: PreflightRequest, python: string, database: string | null): Inputs {
+  return unionOf(sharedKnownInputs(request, python), ownKnownInputs(env, database));
+}
+
+/**
+ * What Trac reads for every environment of a run, known before asking it: the egg cache, the
+ * interpreter and its virtualenv, the site dirs, Debian's Subversion bindings, /etc/passwd and
+ * /etc/group, the program, and every directory above them.
+ */
+export function sharedKnownInputs(request: PreflightRequest, python: string): Inputs {
+  const home = request.pythonHome;
+  const bindings = request.svnBindings;
+  const paths = [
+    request.eggCache,
+    path.dirname(request.eggCache),
+    ...(path.isAbsolute(python) ? [python] : []),
+    ...(home ? [home, path.join(home, 'pyvenv.cfg')] : []),
+    ...request.siteDirs,
+    ...(bindings ? [bindings, path.join(bindings, 'svn'), path.join(bindings, 'libsvn')] : []),
+    '/etc/passwd',
+    '/etc/group',
+    PROGRAM,
+  ];
+  return withAncestors(paths, [], []);
+}
+
+/** What Trac reads of one environment, known before asking it (knownInputs without what the run shares). */
+export function ownKnownInputs(env: EnvironmentInfo, database: string | null): Inputs {
   const own = (...parts: string[]) => path.join(env.path, ...parts);
   const unreadableInherits = env.problems.filter((p) => p.code === 'inherit-unreadable' && p.path).map((p) => p.path!);
   const pluginsDirs = [own('plugins'), ...(env.inherit.pluginsDir ? [path.resolve(env.path, env.inherit.pluginsDir)] : [])];
-  const logDir = own('log');
-  const home = request.pythonHome;
-  const bindings = request.svnBindings;
   const paths = [
     env.path,
     own('VERSION'),
@@ -214,52 +237,71 @@ export function knownInputs(env: EnvironmentInfo, request: PreflightRequest, pyt
     ...(database ? [database, `${database}-wal`, `${database}-shm`, `${database}-journal`, path.dirname(database)] : []),
     own('files'),
     own('files', 'attachments'),
-    request.eggCache,
-    path.dirname(request.eggCache),
-    ...(path.isAbsolute(python) ? [python] : []),
-    ...(home ? [home, path.join(home, 'pyvenv.cfg')] : []),
-    ...request.siteDirs,
-    ...(bindings ? [bindings, path.join(bindings, 'svn'), path.join(bindings, 'libsvn')] : []),
-    '/etc/passwd',
-    '/etc/group',
-    PROGRAM,
   ];
-  const dirsWithEntries = withBytecodeDirs(pluginsDirs);
-  // The web server user reaches each of these through every directory above it. The log
-  // directory matters for who may write it (Trac writes its log there all day).
-  const above = [...paths, logDir].filter((p) => path.isAbsolute(p)).flatMap(ancestors);
-  return { paths: [...new Set(paths)], dirsWithEntries: [...new Set(dirsWithEntries)], accessOnly: [...new Set([logDir, ...above])] };
+  // The log directory matters for who may write it (Trac writes its log there all day).
+  return withAncestors(paths, withBytecodeDirs(pluginsDirs), [own('log')]);
 }
 
-function ancestors(p: string): string[] {
-  const found: string[] = [];
-  for (let dir = path.dirname(p); ; dir = path.dirname(dir)) {
-    found.push(dir);
-    if (dir === path.dirname(dir)) return found;
+/**
+ * PATHS stamped whole, DIRS_WITH_ENTRIES with their entries, ACCESS (and every directory above
+ * each of them all: the web server user reaches each through them) for who may pass or write.
+ */
+function withAncestors(paths: string[], dirsWithEntries: string[], access: string[]): Inputs {
+  const accessOnly = new Set(access);
+  // Each path's chain up to the first directory already listed (the rest of it is, too).
+  const above = new Set<string>();
+  for (const p of [...paths, ...access]) {
+    if (!path.isAbsolute(p)) continue;
+    for (let dir = path.dirname(p); !above.has(dir); dir = path.dirname(dir)) {
+      above.add(dir);
+      if (dir === path.dirname(dir)) break;
+    }
   }
+  for (const dir of above) accessOnly.add(dir);
+  return { paths: [...new Set(paths)], dirsWithEntries: [...new Set(dirsWithEntries)], accessOnly: [...accessOnly] };
+}
+
+/** Both sets of inputs together. */
+export function unionOf(a: Inputs, b: Inputs): Inputs {
+  return {
+    paths: [...new Set([...a.paths, ...b.paths])],
+    dirsWithEntries: [...new Set([...a.dirsWithEntries, ...b.dirsWithEntries])],
+    accessOnly: [...new Set([...a.accessOnly, ...b.accessOnly])],
+  };
 }
 
 const strings = (list: unknown): string[] => (Array.isArray(list) ? list.filter((p): p is string => typeof p === 'string' && p.length > 0) : []);
 
-async function withAnswerInputs(known: Inputs, result: Extract<PreflightResult, { status: 'ran' }>, envPath: string): Promise<Inputs> {
-  const answer = result.environments[0]!;
+/** KNOWN with what Trac's answer named (withAnswerInputs: the run's part and the environment's). */
+function withAnswerInputs(known: Inputs, result: Extract<PreflightResult, { status: 'ran' }>, envPath: string): Inputs {
+  return unionOf(unionOf(known, sharedAnswerInputs(result)), ownAnswerInputs(result.environments[0]!, envPath));
+}
+
+/** What Trac's first line named, the same for every environment: the interpreter, its sys.path entries and Trac's package. */
+export function sharedAnswerInputs(result: Extract<PreflightResult, { status: 'ran' }>): Inputs {
+  const named = [result.python.executable, ...strings(result.inputs)].filter((p) => path.isAbsolute(p));
+  return withAncestors(named, [], []);
+}
+
+/** What Trac's answer on one environment named. */
+export function ownAnswerInputs(answer: PreflightEnvironment, envPath: string): Inputs {
   const resolve = (p: string) => path.resolve(envPath, p);
   // The database Trac opens, and SQLite's companions beside the file it really is (SQLite
   // resolves a symbolic link to the database and makes -wal/-shm/-journal beside its target).
   const database = typeof answer.databaseFile === 'string' && answer.databaseFile ? resolve(answer.databaseFile) : null;
-  const real = database ? await fs.realpath(database).catch(() => database) : null;
+  let real: string | null = null;
+  if (database) {
+    try {
+      real = realpathSync.native(database);
+    } catch {
+      real = database;
+    }
+  }
   const databaseFiles = database && real ? [database, real, path.dirname(database), path.dirname(real), `${real}-wal`, `${real}-shm`, `${real}-journal`] : [];
   const pluginsDirs = withBytecodeDirs(strings(answer.pluginsDirs).map(resolve));
-  const named = [result.python.executable, ...strings(result.inputs), ...strings(answer.inputs), ...strings(answer.configFiles), ...pluginsDirs]
-    .filter((p): p is string => typeof p === 'string' && p.length > 0)
-    .map(resolve);
+  const named = [...strings(answer.inputs), ...strings(answer.configFiles), ...pluginsDirs].map(resolve);
   const access = strings(answer.accessInputs).map(resolve);
-  const above = [...named, ...databaseFiles, ...access].flatMap(ancestors);
-  return {
-    paths: [...new Set([...known.paths, ...named, ...databaseFiles])],
-    dirsWithEntries: [...new Set([...known.dirsWithEntries, ...pluginsDirs])],
-    accessOnly: [...new Set([...known.accessOnly, ...access, ...above])],
-  };
+  return withAncestors([...named, ...databaseFiles], pluginsDirs, access);
 }
 
 /** Trac's log check (python/preflight.py log_problem) made again: as the user it was asked as. */
@@ -275,11 +317,24 @@ const LOG_CHECK = 'if test -e "$1"; then test -w "$1"; else test -d "$2" && test
  * no log file (log_type is not file); false (ask Trac again) when unsure.
  */
 export async function logStillWritable(result: Extract<PreflightResult, { status: 'ran' }>, envPath: string, asUser: { user: string; group: string } | null): Promise<boolean> {
-  const named = strings(result.environments[0]?.accessInputs).map((p) => path.resolve(envPath, p));
-  if (named.length === 0) return true;
+  const check = logCheckOf(result.environments[0], envPath);
+  if (check === 'none') return true;
+  if (check === 'unsure') return false;
+  if (asUser) return asUserPasses(asUser, check.file, check.dir);
+  return logCheckPassesHere(check);
+}
+
+/** The log file and directory of Trac's log check on ANSWER; 'none' when Trac named no log file, 'unsure' when its naming is not understood. */
+export function logCheckOf(answer: PreflightEnvironment | undefined, envPath: string): { file: string; dir: string } | 'none' | 'unsure' {
+  const named = strings(answer?.accessInputs).map((p) => path.resolve(envPath, p));
+  if (named.length === 0) return 'none';
   const [file, dir] = named;
-  if (named.length !== 2 || !file || !dir) return false;
-  if (asUser) return asUserPasses(asUser, file, dir);
+  if (named.length !== 2 || !file || !dir) return 'unsure';
+  return { file, dir };
+}
+
+/** Trac's log check made in this process (access(2), as Python's os.access): for a verdict asked as this user. */
+export function logCheckPassesHere({ file, dir }: { file: string; dir: string }): boolean {
   const passes = (check: () => unknown): boolean => {
     try {
       check();
@@ -324,10 +379,16 @@ function withBytecodeDirs(pluginsDirs: string[]): string[] {
  * loads what they hold, which the stamps of the directory's entries do not cover. A
  * __pycache__ whose entries are stamped too (withBytecodeDirs) is covered.
  */
-async function hasUnstampedPlugins(dirs: string[]): Promise<boolean> {
+export function hasUnstampedPlugins(dirs: string[]): boolean {
   const stamped = new Set(dirs);
   for (const dir of dirs) {
-    const entries = await fs.readdir(dir, { withFileTypes: true }).catch(() => []);
+    let entries: Dirent[] = [];
+    try {
+      // Most environments have no __pycache__ (many no plugins directory): no exception for those.
+      if (statSync(dir, { throwIfNoEntry: false })?.isDirectory()) entries = readdirSync(dir, { withFileTypes: true });
+    } catch {
+      entries = [];
+    }
     const unstamped = (e: Dirent) => e.isSymbolicLink() || (e.isDirectory() && !(e.name === '__pycache__' && stamped.has(path.join(dir, e.name))));
     if (entries.some(unstamped)) return true;
   }
@@ -335,7 +396,7 @@ async function hasUnstampedPlugins(dirs: string[]): Promise<boolean> {
 }
 
 /** Only a whole answer is kept: Trac ran, answered for this environment, and did not crash on it. */
-function keepable(result: PreflightResult, envPath: string): result is Extract<PreflightResult, { status: 'ran' }> {
+export function keepable(result: PreflightResult, envPath: string): result is Extract<PreflightResult, { status: 'ran' }> {
   if (result.status !== 'ran' || result.environments.length !== 1) return false;
   const answer = result.environments[0];
   if (!answer || answer.path !== envPath) return false;

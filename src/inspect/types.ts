@@ -59,6 +59,8 @@ export interface EnvironmentInfo {
 }
 
 export interface EnvironmentPreflight {
+  /** When Trac gave this verdict, if it is a kept one (nothing it read has changed since); absent when asked in this run. */
+  cachedFrom?: string;
   /** Opened with its database usable and up to date: Trac will serve it. */
   opened: boolean;
   project: string | null;
@@ -82,6 +84,8 @@ export type PreflightSummary =
       svnBindingsFrom: string | null;
       /** When Trac gave this verdict, if it is a kept one (nothing it read has changed since); absent when asked in this run. */
       cachedFrom?: string;
+      /** A directory of environments: how many of their verdicts are kept ones (each says so: cachedFrom). */
+      keptVerdicts?: number;
     }
   | { status: 'skipped'; reason: string };
 

@@ -128,20 +128,64 @@ export async function fingerprint(paths: string[], dirsWithEntries: string[], ac
   return fingerprintSync(paths, dirsWithEntries, accessOnly);
 }
 
+/**
+ * The stats one look at the disk took, by path: fingerprintSync and changedSinceSync given the
+ * same memo stat each path once (as at one instant), for several sets of paths that overlap.
+ */
+export type StatMemo = Map<string, Stats | BigIntStats | string[] | null>;
+
 /** fingerprint, for a caller that cannot wait (a lookup made before anything else runs). */
-export function fingerprintSync(paths: string[], dirsWithEntries: string[], accessOnly: string[] = []): string {
+export function fingerprintSync(paths: string[], dirsWithEntries: string[], accessOnly: string[] = [], memo?: StatMemo): string {
   const withEntries = new Set(dirsWithEntries);
   const own = new Set(paths);
-  const access = accessOnly.filter((p) => !own.has(p)).map((p) => accessStamp(p, orNull(() => statSync(p, { bigint: true }))));
+  const access = accessOnly.filter((p) => !own.has(p)).map((p) => accessStamp(p, look(memo, 'b', p, () => statOrNull(p, true))));
   const stamps = paths.map((p) => {
-    const lines = [stamp(p, orNull(() => statSync(p)))];
-    if (withEntries.has(p)) {
-      const names = orNull(() => readdirSync(p)) ?? [];
-      for (const name of names.sort()) lines.push(stamp(path.join(p, name), orNull(() => lstatSync(path.join(p, name)))));
+    const stat = look(memo, 's', p, () => statOrNull(p));
+    const lines = [stamp(p, stat)];
+    // What is not a directory has no entries (readdir would fail): not asked.
+    if (withEntries.has(p) && stat?.isDirectory()) {
+      for (const name of entriesOf(p, memo)) lines.push(stamp(path.join(p, name), look(memo, 'l', path.join(p, name), () => lstatOrNull(path.join(p, name)))));
     }
     return lines.join('\n');
   });
   return digest(stamps, access);
+}
+
+/** The sorted entries of directory P (none when it cannot be read), through MEMO. */
+function entriesOf(p: string, memo: StatMemo | undefined): string[] {
+  return look(memo, 'd', p, () => (orNull(() => readdirSync(p)) ?? []).sort());
+}
+
+function look<T extends Stats | BigIntStats | string[] | null>(memo: StatMemo | undefined, kind: string, p: string, take: () => T): T {
+  if (!memo) return take();
+  const key = `${kind}\0${p}`;
+  if (memo.has(key)) return memo.get(key) as T;
+  const value = take();
+  memo.set(key, value);
+  return value;
+}
+
+/**
+ * stat(2) of P, null when it cannot be stat'ed. A missing path is answered without an exception:
+ * thousands of environments have a few missing each (-wal, -shm, -journal, __pycache__), and an
+ * exception per path cost more than the stat.
+ */
+function statOrNull(p: string): Stats | null;
+function statOrNull(p: string, bigint: true): BigIntStats | null;
+function statOrNull(p: string, bigint = false): Stats | BigIntStats | null {
+  try {
+    return (bigint ? statSync(p, { bigint: true, throwIfNoEntry: false }) : statSync(p, { throwIfNoEntry: false })) ?? null;
+  } catch {
+    return null;
+  }
+}
+
+function lstatOrNull(p: string): Stats | null {
+  try {
+    return lstatSync(p, { throwIfNoEntry: false }) ?? null;
+  } catch {
+    return null;
+  }
 }
 
 function orNull<T>(read: () => T): T | null {
@@ -166,20 +210,21 @@ function digest(stamps: string[], access: string[]): string {
  * may predate what the fingerprint would record.
  */
 export async function changedSince(paths: string[], dirsWithEntries: string[], since: number): Promise<boolean> {
+  // Synchronous stats, as fingerprint: one rule, and a directory of environments asks it for
+  // thousands of environments, where a promise per stat costs more than the stat.
+  return changedSinceSync(paths, dirsWithEntries, since);
+}
+
+/** changedSince, synchronously. */
+export function changedSinceSync(paths: string[], dirsWithEntries: string[], since: number, memo?: StatMemo): boolean {
   const withEntries = new Set(dirsWithEntries);
-  const recent = async (p: string, lstat = false): Promise<boolean> => {
-    const stat = await (lstat ? fs.lstat(p) : fs.stat(p)).catch(() => null);
-    return stat !== null && stat.ctimeMs >= since;
-  };
-  const found = await Promise.all(
-    paths.map(async (p) => {
-      if (await recent(p)) return true;
-      if (!withEntries.has(p)) return false;
-      const names = await fs.readdir(p).catch(() => [] as string[]);
-      return (await Promise.all(names.map((name) => recent(path.join(p, name), true)))).some(Boolean);
-    }),
-  );
-  return found.some(Boolean);
+  const recent = (stat: Stats | null): boolean => stat !== null && stat.ctimeMs >= since;
+  return paths.some((p) => {
+    const stat = look(memo, 's', p, () => statOrNull(p));
+    if (recent(stat)) return true;
+    if (!withEntries.has(p) || !stat?.isDirectory()) return false;
+    return entriesOf(p, memo).some((name) => recent(look(memo, 'l', path.join(p, name), () => lstatOrNull(path.join(p, name)))));
+  });
 }
 
 /**
@@ -273,10 +318,15 @@ export async function cachedEntry<A>(dir: string, kind: string, question: unknow
 }
 
 /** cachedEntry, synchronously (see fingerprintSync). */
-export function cachedEntrySync<A>(dir: string, kind: string, question: unknown): A | null {
-  const cached = entryFor<A>(readOwnFileSync(entryFile(dir, kind, question)), question);
+export function cachedEntrySync<A>(dir: string, kind: string, question: unknown, maxBytes = MAX_ENTRY): A | null {
+  return cachedRecordSync<A>(dir, kind, question, maxBytes)?.answer ?? null;
+}
+
+/** cachedEntrySync, the whole entry (its paths and fingerprint with its answer); MAX_BYTES bounds the read. */
+export function cachedRecordSync<A>(dir: string, kind: string, question: unknown, maxBytes = MAX_ENTRY): CacheEntry<unknown, A> | null {
+  const cached = entryFor<A>(readOwnFileSync(entryFile(dir, kind, question), maxBytes), question);
   if (!cached) return null;
-  return fingerprintSync(cached.paths, cached.dirsWithEntries, cached.accessOnly) === cached.fingerprint ? cached.answer : null;
+  return fingerprintSync(cached.paths, cached.dirsWithEntries, cached.accessOnly) === cached.fingerprint ? cached : null;
 }
 
 /** The entry in TEXT when it is whole and was kept for QUESTION (its stamps not yet compared). */
@@ -337,7 +387,7 @@ export function answerFile(dir: string, question: Question): string {
 }
 
 /** readOwnFile, synchronously. */
-function readOwnFileSync(file: string): string | null {
+function readOwnFileSync(file: string, maxBytes = MAX_ENTRY): string | null {
   let fd: number;
   try {
     fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW);
@@ -347,7 +397,7 @@ function readOwnFileSync(file: string): string | null {
   try {
     const stat = fstatSync(fd);
     const uid = process.getuid?.();
-    if (!stat.isFile() || stat.size > MAX_ENTRY || (uid !== undefined && stat.uid !== uid)) return null;
+    if (!stat.isFile() || stat.size > maxBytes || (uid !== undefined && stat.uid !== uid)) return null;
     return readFileSync(fd, 'utf8');
   } catch {
     return null;

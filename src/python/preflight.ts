@@ -4,9 +4,9 @@ import path from 'node:path';
 import type { Finding } from '../findings.js';
 import { streamThroughChild } from '../util/streamThroughChild.js';
 import { BYTECODE_AS_THE_DAEMON, PYTHON_PROGRAMS_DIR } from './askPython.js';
-import { preflightWorkerCount, runPreflightWorkers, SILENCE_LIMIT_MS, type PreflightRunner, type WorkerStop } from './preflightWorkers.js';
+import { preflightWorkerCount, runPreflightWorkers, SILENCE_LIMIT_MS, type PreflightRunner, type WorkerHooks, type WorkerStop } from './preflightWorkers.js';
 
-export { preflightWorkerCount, type PreflightRunner } from './preflightWorkers.js';
+export { preflightWorkerCount, type PreflightLine, type PreflightRunner, type WorkerHooks } from './preflightWorkers.js';
 
 /** The interpreter Debian's mod_wsgi embeds: what runs the site without --python-home. */
 export const SYSTEM_PYTHON = '/usr/bin/python3';
@@ -93,7 +93,7 @@ export type PreflightResult =
  * the answers come back in the order of request.environments, one for each: an environment no
  * process answered is reported as preflight-crashed, never left out.
  */
-export async function runPreflight(request: PreflightRequest, run: PreflightRunner = streamRunner): Promise<PreflightResult> {
+export async function runPreflight(request: PreflightRequest, run: PreflightRunner = streamRunner, hooks: WorkerHooks = {}): Promise<PreflightResult> {
   const python = await preflightPython(request.pythonHome);
   const from = request.pythonHome ? `--python-home ${request.pythonHome}` : 'the system Python, no --python-home';
   if (request.pythonHome && !(await fs.access(python).then(() => true, () => false))) {
@@ -108,7 +108,7 @@ export async function runPreflight(request: PreflightRequest, run: PreflightRunn
   const header = `${JSON.stringify({ siteDirs: request.siteDirs, svnBindings: request.svnBindings, ...(request.stamps === false ? { stamps: false } : {}) })}\n`;
   const env = { PYTHON_EGG_CACHE: request.eggCache, ...BYTECODE_AS_THE_DAEMON };
   const workers = request.workers ?? preflightWorkerCount(request.environments.length);
-  const outcome = await runPreflightWorkers(request.environments, workers, (input, onLine, signal) => run(command, args, withHeader(header, input), onLine, env, signal));
+  const outcome = await runPreflightWorkers(request.environments, workers, (input, onLine, signal) => run(command, args, withHeader(header, input), onLine, env, signal), SILENCE_LIMIT_MS, hooks);
   const first = outcome.first as
     | { python: { executable: string; version: string }; user: string | null; trac: string | null; error: string | null; svn: { inInterpreter: boolean; systemDir: string | null }; path?: unknown; tracPackage?: unknown }
     | null;

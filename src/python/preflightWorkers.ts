@@ -40,6 +40,14 @@ export interface WorkerOutcome {
   lastStop: WorkerStop | null;
 }
 
+/** Called as the work goes: what a caller does per environment overlaps with Python's work on the others. */
+export interface WorkerHooks {
+  /** Right before environment INDEX is first handed to a process. */
+  sending?: (index: number) => void;
+  /** When a process answered for environment INDEX (its line as written). */
+  answered?: (index: number, line: PreflightLine) => void;
+}
+
 /** Environments sent ahead to a process: it always has the next ones while it answers one. */
 const WINDOW = 48;
 const BATCH = 16;
@@ -69,6 +77,7 @@ export async function runPreflightWorkers(
   workers: number,
   start: (input: AsyncIterable<string>, onLine: (line: string) => void, signal: AbortSignal) => ReturnType<PreflightRunner>,
   silenceMs = SILENCE_LIMIT_MS,
+  hooks: WorkerHooks = {},
 ): Promise<WorkerOutcome> {
   const answers: (PreflightLine | null)[] = new Array<PreflightLine | null>(paths.length).fill(null);
   const crashed = new Map<number, WorkerStop>();
@@ -86,7 +95,11 @@ export async function runPreflightWorkers(
   const take = (max: number): number[] => {
     const batch: number[] = [];
     while (batch.length < max && retry.length > 0) batch.push(retry.shift()!);
-    while (batch.length < max && next < paths.length) batch.push(next++);
+    while (batch.length < max && next < paths.length) {
+      // Only the first time an environment is sent (not when it goes to another process).
+      hooks.sending?.(next);
+      batch.push(next++);
+    }
     return batch;
   };
   const left = () => retry.length > 0 || next < paths.length;
@@ -117,7 +130,10 @@ export async function runPreflightWorkers(
         if (!line.trac) stopAll = true;
       } else if (line.kind === 'environment') {
         const index = sent.shift();
-        if (index !== undefined) answers[index] = line;
+        if (index !== undefined) {
+          answers[index] = line;
+          hooks.answered?.(index, line);
+        }
       } else if (line.kind === 'done') {
         done = true;
       } else {

@@ -16,7 +16,7 @@ export function formatInspection(inspection: Inspection): string {
   if (pre) {
     lines.push(
       pre.status === 'ran'
-        ? `  preflight: Trac ${pre.trac} asked in ${pre.python} (Python ${pre.pythonVersion})${pre.user ? ` as ${pre.user}` : ''}${pre.cachedFrom ? `; its answer of ${pre.cachedFrom}, kept: nothing it read has changed since` : ''}`
+        ? `  preflight: Trac ${pre.trac} asked in ${pre.python} (Python ${pre.pythonVersion})${pre.user ? ` as ${pre.user}` : ''}${pre.cachedFrom ? `; its answer of ${pre.cachedFrom}, kept: nothing it read has changed since` : ''}${pre.keptVerdicts ? `; ${pre.keptVerdicts} of ${count} verdicts kept from earlier runs (nothing they read has changed since)` : ''}`
         : `  preflight: skipped (${pre.reason})`,
     );
   }
@@ -67,14 +67,15 @@ function formatEnvironment(env: EnvironmentInfo): string[] {
 }
 
 function preflightSummary(pre: NonNullable<EnvironmentInfo['preflight']>): string {
-  if (!pre.opened) return 'will not serve it (see problems)';
+  const kept = pre.cachedFrom ? `; kept: its answer of ${pre.cachedFrom}` : '';
+  if (!pre.opened) return `will not serve it (see problems)${kept}`;
   const repos = pre.repositories.filter((r) => !r.alias);
   const bad = repos.filter((r) => !r.ok).length;
   const parts = ['opens it'];
   if (repos.length) parts.push(`${repos.length - bad} of ${repos.length} repositories open`);
   if (pre.pluginsNotLoaded.length) parts.push(`${pre.pluginsNotLoaded.length} plugin(s) not loaded`);
   if (pre.xsendfile?.on) parts.push(`use_xsendfile (${pre.xsendfile.header})`);
-  return parts.join('; ');
+  return parts.join('; ') + kept;
 }
 
 /** What the environment expects of the login: case, domain-prefixed users, a login form. */

@@ -38,7 +38,9 @@ export function removeLeftoverTemps(target: string): string[] {
     for (const entry of entries) {
       const file = path.join(dir, entry.name);
       if (entry.isDirectory()) {
-        if (recurse) sweep(file, depth + 1, true);
+        // A staging directory (stageHtdocs.ts) holds no temporary names; a dead run's went whole
+        // above, and a live one's (this run's among them) is its run's alone.
+        if (recurse && !entry.name.startsWith(STAGING_PREFIX)) sweep(file, depth + 1, true);
         continue;
       }
       if (!entry.isFile() || !isOurTempName(entry.name)) continue;

@@ -137,7 +137,7 @@ export async function planSync(
   const perKey = new Map<string, number>();
   for (const { key } of sources) perKey.set(key, (perKey.get(key) ?? 0) + 1);
   for (const { key, dir, root: pinned } of sources) {
-    const root = pinned ?? (await fs.realpath(dir).catch(() => null));
+    const root = pinned ?? realpathOrNull(dir);
     if (!root) continue;
     const listing = listPinnedSync(dir, root, reader);
     if (!listing) continue;

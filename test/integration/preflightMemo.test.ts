@@ -27,7 +27,8 @@ interface Report {
 }
 
 async function inspect(plain: boolean, dir = parent): Promise<Report> {
-  const env: Record<string, string> = { TRAC_DEPLOY_PREFLIGHT_WORKERS: '1' };
+  // An empty cache each time: Trac is asked (a directory's verdicts are kept between runs).
+  const env: Record<string, string> = { TRAC_DEPLOY_PREFLIGHT_WORKERS: '1', TRAC_DEPLOY_CACHE_DIR: await fs.mkdtemp(path.join(root, 'cache-')) };
   if (plain) env.TRAC_DEPLOY_PREFLIGHT_PLAIN = '1';
   const r = await runCli(['inspect', dir, '--json', '--python-home', VENV], { env });
   expect(r.code, r.stderr.slice(0, 2000)).toBe(0);

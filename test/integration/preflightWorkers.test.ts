@@ -24,7 +24,9 @@ interface Report {
 }
 
 async function inspect(dir: string, workers: number, ...flags: string[]): Promise<Report> {
-  const r = await runCli(['inspect', dir, '--json', ...flags], { env: { TRAC_DEPLOY_PREFLIGHT_WORKERS: String(workers) } });
+  // An empty cache each time: Trac is asked (a directory's verdicts are kept between runs).
+  const cache = await fs.mkdtemp(path.join(root, 'cache-'));
+  const r = await runCli(['inspect', dir, '--json', ...flags], { env: { TRAC_DEPLOY_PREFLIGHT_WORKERS: String(workers), TRAC_DEPLOY_CACHE_DIR: cache } });
   expect(r.code, r.stderr.slice(0, 2000)).toBe(0);
   return JSON.parse(r.stdout) as Report;
 }
