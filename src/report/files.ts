@@ -27,7 +27,7 @@ export function printFiles(ctx: CliContext, result: FilesResult, extraDrift: str
     return;
   }
   for (const f of result.files) {
-    const verb = result.action === 'dry-run' ? `would write (${f.status === 'skipped' ? 'not compared' : f.status})` : f.written ? `wrote (${f.status})` : 'unchanged';
+    const verb = result.action === 'dry-run' ? (f.status === 'skipped' ? 'would write' : `would write (${f.status})`) : f.written ? `wrote (${f.status})` : 'unchanged';
     ctx.stdout(`${verb}: ${f.path}${f.reason ? ` (${f.reason})` : ''}`);
     if (f.preview !== undefined) ctx.stdout(indent(f.preview));
   }
