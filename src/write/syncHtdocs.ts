@@ -93,7 +93,8 @@ export async function writeManifest(target: string, manifest: Manifest): Promise
   const file = path.join(target, MANIFEST_NAME);
   const temp = path.join(target, tempName(MANIFEST_NAME));
   await fs.mkdir(target, { recursive: true });
-  await fs.writeFile(temp, JSON.stringify({ generator: 'trac-deploy', files: manifest.files ?? {}, htdocs }, null, 1) + '\n');
+  // wx: made here (O_EXCL), never through a link planted under the name.
+  await fs.writeFile(temp, JSON.stringify({ generator: 'trac-deploy', files: manifest.files ?? {}, htdocs }, null, 1) + '\n', { flag: 'wx' });
   await fs.rename(temp, file);
 }
 
@@ -131,7 +132,7 @@ export async function planSync(
   const next: Record<string, string> = {};
   const staged: SyncPlan['staged'] = [];
   // As root, every existing directory on the way from htdocs to a file of the plan, looked at
-  // once (a file's own lstat is the one below): the M1 rule, changeableBelow.
+  // once (a file's own lstat is the one below): unsafeHtdocs.ts changeableBelow.
   const unsafe: UnsafeDir[] = [];
   const looked = new Set<string>();
   const lookAtDirs = process.geteuid?.() === 0
