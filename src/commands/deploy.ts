@@ -74,7 +74,7 @@ export async function runDeploy(args: DeployArgs): Promise<DeployOutcome> {
   try {
     const manifest = await readManifest(target);
     if (!args.check && !args.dryRun) staging = Staging.start(htdocs, stagingCandidates(early, envPath, args.pythonHome, htdocs));
-    const inspection = await inspectPath(args.env);
+    let inspection = await inspectPath(args.env);
     if (inspection.kind !== 'environment') {
       throw usageError(
         `${inspection.path} is a directory of environments; deploy takes one environment, as trac-admin does`,
@@ -96,7 +96,7 @@ export async function runDeploy(args: DeployArgs): Promise<DeployOutcome> {
       prefetching = prefetchSources(unstaged, { signal: readAhead.signal }).catch(() => undefined);
     }
     let asked = await asking.finally(() => readAhead.abort());
-    const inspected = inspection.environments[0];
+    let inspected = inspection.environments[0];
     if (!asked.fresh && inspected?.problems.some((p) => DOUBTS.has(p.code))) {
       // The cached verdict predates what the inspection just saw in the database: Trac decides.
       await asking.then(removeEggCache, () => undefined);
@@ -106,6 +106,16 @@ export async function runDeploy(args: DeployArgs): Promise<DeployOutcome> {
     const { answer } = asked;
     const refused = (answer.verdict?.problems ?? []).filter((p) => p.severity === 'error');
     if (refused.length > 0) throw refusal(envPath, refused);
+    if (asked.fresh && inspected?.problems.some((p) => DOUBTS.has(p.code))) {
+      // Trac opened the database in this run and accepted it (opening it as a user who may write
+      // it rolls back an unfinished transaction): what the inspection could not read before is
+      // read again, so neither its stale finding nor its missing facts reach the plan.
+      const again = await inspectPath(args.env);
+      if (again.kind === 'environment') {
+        inspection = again;
+        inspected = again.environments[0];
+      }
+    }
     const { sources: offered, providers } = staticSources(answer, htdocs);
     const linkedOut = siteLinkedOut(envPath, offered, providers);
     const sources = offered.filter((s) => !linkedOut.some((f) => f.path === s.dir));
@@ -149,9 +159,9 @@ export async function runDeploy(args: DeployArgs): Promise<DeployOutcome> {
       refuseUnsafeBelow(unsafeBelow, { force: args.force });
     }
     await refuseClobbering(args, target, files, sync, manifest.files ?? {});
-    // A fresh answer is kept for the next run while the files are written: its stamps are taken
-    // in the thread pool beside the copying. A cache that cannot be written costs the next run
-    // time, never this run its result.
+    // A fresh answer is kept for the next run while the files are written (its stamps are taken
+    // synchronously, a few dozen stats). A cache that cannot be written costs the next run time,
+    // never this run its result.
     const remembering = args.dryRun
       ? Promise.resolve()
       : rememberAnswer(question, asked, {

@@ -5,7 +5,7 @@ import { iniBool, iniGet } from './configParser.js';
 import { DatabaseUrlError, parseDatabaseUrl, SUPPORTED_SCHEMES, type DatabaseInfo } from './databaseUrl.js';
 import { listPlugins } from './plugins.js';
 import { iniRepositories, resolveAliasTypes } from './repositories.js';
-import { readSqliteFacts } from './sqliteFacts.js';
+import { readSqliteFacts, type SqliteFacts } from './sqliteFacts.js';
 import { sqliteFileToRead } from './sqlitePath.js';
 import { reasonOf } from '../errors.js';
 import { readTracIni } from './tracIni.js';
@@ -76,7 +76,16 @@ export async function inspectEnvironment(envPath: string, formatVersion: number,
   let domainUsers: string[] = [];
   if (database?.scheme === 'sqlite' && database.name && database.name !== ':memory:') {
     const located = sqliteFileToRead(envPath, database.name);
-    const facts = 'file' in located ? await readSqliteFacts(path.resolve(envPath, database.name), located.file, { alone }) : { databaseVersion: null, repositories: [], domainUsers: [], problems: [located.skipped] };
+    let facts: SqliteFacts;
+    if ('file' in located) {
+      try {
+        facts = await readSqliteFacts(path.resolve(envPath, database.name), located.file, { alone, real: located.real });
+      } finally {
+        located.release?.();
+      }
+    } else {
+      facts = { databaseVersion: null, repositories: [], domainUsers: [], problems: [located.skipped] };
+    }
     databaseVersion = facts.databaseVersion;
     repositories = [...repositories, ...facts.repositories];
     problems.push(...facts.problems);

@@ -45,7 +45,7 @@ function nativeBinding(): { nativeBinding?: string } {
  * read-only (SQLite creates nothing beside a database in rollback-journal mode, Trac's default;
  * see the README for WAL mode).
  */
-export async function readSqliteFacts(dbPath: string, file = dbPath, { alone = false }: { alone?: boolean } = {}): Promise<SqliteFacts> {
+export async function readSqliteFacts(dbPath: string, file = dbPath, { alone = false, real }: { alone?: boolean; real?: string } = {}): Promise<SqliteFacts> {
   // A missing file is common (synthetic or half-made environments): no need to load SQLite.
   if (!isFile(file)) {
     return { databaseVersion: null, repositories: [], domainUsers: [], problems: [{ code: 'database-missing', severity: 'error', message: `SQLite database ${dbPath} does not exist or cannot be opened`, path: dbPath }] };
@@ -57,23 +57,29 @@ export async function readSqliteFacts(dbPath: string, file = dbPath, { alone = f
   const direct = alone || process.env.TRAC_DEPLOY_SQLITE_FILE_READER === '0' ? null : readTracTables(file);
   if (direct !== null && 'rows' in direct) return factsOf(dbPath, direct.rows);
   try {
-    const rows = await readTracTablesWithSqlite(file);
+    const rows = await readTracTablesWithSqlite(file, real);
     // Only if SQLite read the very file the reader read: the path may name another one by now.
     if (direct !== null && direct.unconfirmedSchema !== undefined && direct.seen !== undefined) confirmSchemaIfUnchanged(file, direct.unconfirmedSchema, direct.seen);
     return factsOf(dbPath, rows);
   } catch (error) {
-    return { databaseVersion: null, repositories: [], domainUsers: [], problems: [sqliteProblem(dbPath, error, file)] };
+    return { databaseVersion: null, repositories: [], domainUsers: [], problems: [sqliteProblem(dbPath, error, real ?? file)] };
   }
 }
 
 /**
  * The same rows as readTracTables, from SQLite itself (better-sqlite3, read-only, waiting at
- * most 250 ms for a lock). Throws SQLite's errors.
+ * most 250 ms for a lock). Throws SQLite's errors. REAL (root's read through a directory held
+ * open, sqlitePath.ts pinDatabase): SQLite follows a link in the last name, so what it opened is
+ * checked before anything is read: a descriptor of this process must name REAL (one that a link
+ * put there led elsewhere names that elsewhere).
  */
-export async function readTracTablesWithSqlite(dbPath: string): Promise<TracRows> {
+export async function readTracTablesWithSqlite(dbPath: string, real?: string): Promise<TracRows> {
   sqlite ??= { Database: (await import('better-sqlite3')).default, nativeBinding: nativeBinding() };
   const db = new sqlite.Database(dbPath, { readonly: true, fileMustExist: true, timeout: 250, ...sqlite.nativeBinding });
   try {
+    if (real !== undefined && !openedHere(real)) {
+      throw Object.assign(new Error(`${real} changed while it was opened (a link or another directory put in its place); it was not read`), { code: 'TRAC_DEPLOY_REPLACED' });
+    }
     const row = db.prepare("SELECT value FROM system WHERE name = 'database_version'").get() as { value: unknown } | undefined;
     // Opening a database parses its whole schema (most of the cost of these facts): one query
     // for the optional tables instead of one per table.
@@ -86,6 +92,23 @@ export async function readTracTablesWithSqlite(dbPath: string): Promise<TracRows
   } finally {
     db.close();
   }
+}
+
+/** Whether a descriptor of this process is open on REAL (by the kernel's name for it). */
+function openedHere(real: string): boolean {
+  let fds: string[];
+  try {
+    fds = fs.readdirSync('/proc/self/fd');
+  } catch {
+    return false;
+  }
+  return fds.some((fd) => {
+    try {
+      return fs.readlinkSync(`/proc/self/fd/${fd}`) === real;
+    } catch {
+      return false;
+    }
+  });
 }
 
 function factsOf(dbPath: string, rows: TracRows): SqliteFacts {

@@ -2,8 +2,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Problem } from './types.js';
 
-/** The file an environment's SQLite database is read from, or why it is not read. */
-export type SqliteFile = { file: string } | { skipped: Problem };
+/**
+ * The file an environment's SQLite database is read from, or why it is not read. As root, FILE
+ * names it through its directory held open (pinDatabase): `real` is where that is, for messages;
+ * `release` closes the directory once the database was read.
+ */
+export type SqliteFile = { file: string; real?: string; release?: () => void } | { skipped: Problem };
 
 /**
  * Where `[trac] database = sqlite:NAME` leads, resolved to its real path (no symbolic link left
@@ -24,12 +28,15 @@ export function sqliteFileToRead(envPath: string, name: string, asRoot = process
   try {
     real = fs.realpathSync(configured);
   } catch {
-    // Missing or unreachable: the reader reports it under the configured name.
-    return { file: configured };
+    // Missing or unreachable: the reader reports it under the configured name. Not as root: a
+    // name that would not resolve a moment ago (a link swapped while realpath read it) is not
+    // read by root unresolved.
+    if (!asRoot) return { file: configured };
+    return { skipped: { code: 'database-missing', severity: 'error', message: `SQLite database ${configured} does not exist or cannot be opened`, path: configured } };
   }
-  if (!asRoot || !isWithin(configured, env)) return { file: real };
-  const planted = plantedLinkOut(env, configured);
-  if (!planted) return { file: real };
+  if (!asRoot) return { file: real };
+  const planted = isWithin(configured, env) ? plantedLinkOut(env, configured, real) : null;
+  if (!planted) return pinDatabase(real);
   return {
     skipped: {
       code: 'database-link-outside',
@@ -45,21 +52,73 @@ export function sqliteFileToRead(envPath: string, name: string, asRoot = process
 }
 
 /**
+ * REAL (a database's real path, as just resolved) read by root through its directory held open:
+ * `/proc/self/fd/<dir>/<name>`, a name no one can redirect once the directory is open (a
+ * directory on the way swapped for a link by its owner after the checks above would otherwise
+ * make root read what that link leads to). SQLite finds the journal and WAL files beside it
+ * there too. The directory is opened without following a link, and used only when the kernel says
+ * it is the one resolved; else the database is not read (a problem says it changed meanwhile).
+ * The last name is checked by each reader: the file reader opens it with O_NOFOLLOW, SQLite's
+ * open is checked after the fact (readTracTablesWithSqlite's `real`).
+ */
+export function pinDatabase(real: string): SqliteFile {
+  const dir = path.dirname(real);
+  let fd: number;
+  try {
+    fd = fs.openSync(dir, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY | fs.constants.O_NOFOLLOW);
+  } catch {
+    return { skipped: changedMeanwhile(real) };
+  }
+  let held: string | null = null;
+  try {
+    held = fs.readlinkSync(`/proc/self/fd/${fd}`);
+  } catch {
+    held = null;
+  }
+  const release = () => {
+    try {
+      fs.closeSync(fd);
+    } catch {
+      // closed already
+    }
+  };
+  if (held !== dir) {
+    release();
+    return { skipped: changedMeanwhile(real) };
+  }
+  return { file: `/proc/self/fd/${fd}/${path.basename(real)}`, real, release };
+}
+
+function changedMeanwhile(real: string): Problem {
+  return {
+    code: 'database-unreadable',
+    severity: 'error',
+    message: `SQLite database ${real}: a directory on its way changed while trac-deploy read it (a link put in its place); it was not read`,
+    path: real,
+    advice: ['inspect again; if it recurs, look at who changes the directories of that path'],
+  };
+}
+
+/**
  * The symbolic link not root's own that leads PATH (inside ENV) out of ENV, if any: what root
  * does not follow. Null when PATH stays inside, is missing, or every link on the way is root's.
+ * RESOLVED: PATH's real path as the caller resolved it (and will use); when it lies outside but
+ * no link on the way is there any more, the way changed since: PATH itself is named, as a way
+ * nobody vouched for.
  */
-export function plantedLinkOut(envPath: string, file: string): { path: string; real: string } | null {
+export function plantedLinkOut(envPath: string, file: string, resolved?: string): { path: string; real: string } | null {
   const env = path.resolve(envPath);
   let real: string;
   let envReal: string;
   try {
-    real = fs.realpathSync(file);
+    real = resolved ?? fs.realpathSync(file);
     envReal = fs.realpathSync(env);
   } catch {
     return null;
   }
   if (real === envReal || isWithin(real, envReal)) return null;
-  const planted = linksOnTheWay(env, path.resolve(file)).find((link) => link.uid !== 0);
+  const links = linksOnTheWay(env, path.resolve(file));
+  const planted = links.find((link) => link.uid !== 0) ?? (links.length === 0 ? { path: path.resolve(file) } : undefined);
   return planted ? { path: planted.path, real } : null;
 }
 

@@ -1,10 +1,11 @@
 import Database from 'better-sqlite3';
+import { execa } from 'execa';
 import fs from 'fs-extra';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { expectCleanError, runCli } from '../helpers/cli.js';
-import { VENV } from '../helpers/paths.js';
-import { initEnv } from '../helpers/tracEnv.js';
+import { ROOT, VENV } from '../helpers/paths.js';
+import { chownToApache, initEnv } from '../helpers/tracEnv.js';
 import { tempDir } from '../helpers/tempDir.js';
 
 /**
@@ -61,5 +62,41 @@ describe('deploy asks Trac for its verdict (real Trac 1.6)', () => {
     const problems = (JSON.parse(result.stdout) as { problems: { code: string; message: string }[] }).problems;
     const skipped = problems.find((p) => p.code === 'plugin-not-loaded');
     expect(skipped?.message).toMatch(/broken_plugin.*No module named 'no_such_module_for_trac_deploy'/);
+  }, 120_000);
+
+  it('says what Trac found once it rolled back an unfinished transaction, not what the inspection read before', async () => {
+    const root = await tempDir();
+    const env = await initEnv(path.join(root, 'env'));
+    // The web server user's environment: Trac (asked as that user when deploy runs as root) may write it.
+    if (process.getuid?.() === 0) await chownToApache(env);
+    const cache = path.join(root, 'cache');
+    const first = await deploy(env, path.join(root, 'a'), cache);
+    expect(first.code, first.stderr).toBe(0);
+    // A writer killed mid-transaction: a hot journal beside trac.db. The inspection reads
+    // read-only and cannot read the database; the cached answer doubts, Trac is asked again and,
+    // opening the database to write, rolls the transaction back.
+    const file = path.join(env, 'db', 'trac.db');
+    const writer = `
+      const Database = require(${JSON.stringify(path.join(ROOT, 'node_modules', 'better-sqlite3'))});
+      const db = new Database(${JSON.stringify(file)});
+      db.pragma('cache_size = 1');
+      db.exec('BEGIN; CREATE TABLE trac_deploy_big(x)');
+      const insert = db.prepare('INSERT INTO trac_deploy_big VALUES (?)');
+      for (let i = 0; i < 2000; i++) insert.run('x'.repeat(500));
+      process.kill(process.pid, 'SIGKILL');
+    `;
+    const killed = await execa('node', ['-e', writer], { reject: false, stdin: 'ignore' });
+    expect(killed.signal).toBe('SIGKILL');
+    expect(fs.statSync(`${file}-journal`).size).toBeGreaterThan(0);
+    if (process.getuid?.() === 0) await chownToApache(path.join(env, 'db'));
+    const result = await runCli(['deploy', env, path.join(root, 'b'), '--python-home', VENV, '--json'], { env: { TRAC_DEPLOY_CACHE_DIR: cache } });
+    expect(result.code, result.stderr).toBe(0);
+    const report = JSON.parse(result.stdout) as { problems: { code: string; message: string }[] };
+    expect(report.problems.filter((p) => /unfinished transaction/.test(p.message))).toEqual([]);
+    // Trac did roll it back: the journal is gone (or emptied) and the transaction's table is not there.
+    expect(fs.existsSync(`${file}-journal`) ? fs.statSync(`${file}-journal`).size : 0).toBe(0);
+    const db = new Database(file, { readonly: true });
+    expect(db.prepare("SELECT count(*) AS n FROM sqlite_master WHERE name = 'trac_deploy_big'").get()).toEqual({ n: 0 });
+    db.close();
   }, 120_000);
 });

@@ -2,7 +2,8 @@ import fs from 'fs-extra';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { inspectPath } from '../../src/inspect/inspectPath.js';
-import { sqliteFileToRead } from '../../src/inspect/sqlitePath.js';
+import { readSqliteFacts, readTracTablesWithSqlite } from '../../src/inspect/sqliteFacts.js';
+import { pinDatabase, plantedLinkOut, sqliteFileToRead } from '../../src/inspect/sqlitePath.js';
 import { copyFixture } from '../helpers/tracEnv.js';
 import { tempDir } from '../helpers/tempDir.js';
 
@@ -82,6 +83,58 @@ describe('the SQLite database behind a symbolic link out of the environment', ()
     await fs.move(path.join(outside, 'trac.db'), path.join(env, 'db', 'real.db'));
     await fs.symlink('real.db', link);
     if (asRoot) fs.lchownSync(link, NOBODY, NOBODY);
-    expect(sqliteFileToRead(env, 'db/trac.db', true)).toEqual({ file: path.join(await fs.realpath(env), 'db', 'real.db') });
+    const pinned = sqliteFileToRead(env, 'db/trac.db', true);
+    expect(pinned).toMatchObject({ file: expect.stringMatching(/^\/proc\/self\/fd\/\d+\/real\.db$/), real: path.join(await fs.realpath(env), 'db', 'real.db') });
+    if ('release' in pinned) pinned.release?.();
+  });
+});
+
+/**
+ * As root, the database is read through its directory held open (a directory on the way that
+ * its owner swaps for a link after the checks leads nowhere else), SQLite's own open is checked
+ * to have reached the file resolved, and a name that does not resolve is not read unresolved.
+ */
+describe('root reads the database it resolved, not what a swapped path leads to', () => {
+  it('pinDatabase: the directory held open names the same file; a directory become a link is refused', async () => {
+    const { env, outside } = await envWithDatabaseElsewhere();
+    const real = path.join(await fs.realpath(outside), 'trac.db');
+    const pinned = pinDatabase(real);
+    expect(pinned).toMatchObject({ file: expect.stringMatching(/^\/proc\/self\/fd\/\d+\/trac\.db$/), real });
+    if (!('file' in pinned)) throw new Error('not pinned');
+    const fd = pinned.file.split('/')[4];
+    // The directory moves away (renamed, a link put in its place): the held name still reads the same file.
+    await fs.move(outside, `${outside}.moved`);
+    await fs.symlink(env, outside);
+    expect((await readSqliteFacts(real, pinned.file, { alone: true, real: `${outside}.moved/trac.db` })).databaseVersion).toBe(45);
+    pinned.release?.();
+    expect(fs.existsSync(`/proc/self/fd/${fd}`) && fs.readlinkSync(`/proc/self/fd/${fd}`) === `${outside}.moved`).toBe(false);
+    // Now the path's directory is the link: not held, not read.
+    expect(pinDatabase(real)).toMatchObject({ skipped: { code: 'database-unreadable' } });
+  });
+
+  it('SQLite opening a link put in the last name is caught before anything is read', async () => {
+    const { env, outside } = await envWithDatabaseElsewhere();
+    const other = path.join(await fs.realpath(outside), 'trac.db');
+    const expected = path.join(await fs.realpath(env), 'db', 'trac.db');
+    await fs.symlink(other, expected);
+    await expect(readTracTablesWithSqlite(expected, expected)).rejects.toThrow(/changed while it was opened/);
+    // The same file, opened where it is: read.
+    expect((await readTracTablesWithSqlite(other, other)).databaseVersion).toBe('45');
+  });
+
+  it('as root, a name that does not resolve is reported, not read unresolved', async () => {
+    const { env } = await envWithDatabaseElsewhere();
+    const configured = path.join(env, 'db', 'trac.db');
+    expect(sqliteFileToRead(env, 'db/trac.db', true)).toEqual({ skipped: { code: 'database-missing', severity: 'error', message: `SQLite database ${configured} does not exist or cannot be opened`, path: configured } });
+    expect(sqliteFileToRead(env, 'db/trac.db', false)).toEqual({ file: configured });
+  });
+
+  it('plantedLinkOut: resolved outside, with no link on the way any more, names the path (the way changed)', async () => {
+    const { env, outside } = await envWithDatabaseElsewhere();
+    // db/ is a plain directory now (the link that resolved it outside was swapped back).
+    const configured = path.join(env, 'db', 'trac.db');
+    await fs.writeFile(configured, '');
+    expect(plantedLinkOut(env, configured, path.join(outside, 'trac.db'))).toEqual({ path: configured, real: path.join(outside, 'trac.db') });
+    expect(plantedLinkOut(env, configured)).toBeNull();
   });
 });
