@@ -201,5 +201,33 @@ def main(argv):
     sys.stdout.write('\n')
 
 
+def exit_now(code):
+    """Ends the process once the answer is out, without the interpreter's teardown: with every
+    module of Trac and its plugins loaded, clearing them and the final collection take ~50 ms
+    (an eighth of the question) after the answer, which trac-deploy waits for. What a normal exit
+    runs for others still runs first: the atexit functions (a plugin's cleanup, logging's
+    shutdown), then stdout and stderr are flushed."""
+    try:
+        import atexit
+        atexit._run_exitfuncs()
+    finally:
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except Exception:
+                pass
+        os._exit(code)
+
+
 if __name__ == '__main__':
-    main(sys.argv)
+    try:
+        main(sys.argv)
+        status = 0
+    except SystemExit as e:
+        # sys.exit(n) as fail() and refuse() call it; a message (never given here) as Python would.
+        if e.code is None or isinstance(e.code, int):
+            status = e.code or 0
+        else:
+            sys.stderr.write('%s\n' % e.code)
+            status = 1
+    exit_now(status)

@@ -131,3 +131,20 @@ export async function listSourceFiles(dir: string, skipped: string[], prefix = '
   }
   return out;
 }
+
+/**
+ * listSourceFiles, synchronously: for a caller on the critical path (deploy, once Python
+ * answered), where a directory's listing through the thread pool waits for a turn of the event
+ * loop each, and a few synchronous readdirs take well under a millisecond.
+ */
+export function listSourceFilesSync(dir: string, skipped: string[], prefix = '', depth = 0): string[] {
+  const out: string[] = [];
+  if (depth > 64) return out;
+  for (const entry of fsSync.readdirSync(path.join(dir, prefix), { withFileTypes: true })) {
+    const rel = prefix ? `${prefix}/${entry.name}` : entry.name;
+    if (entry.isDirectory()) out.push(...listSourceFilesSync(dir, skipped, rel, depth + 1));
+    else if (entry.isFile()) out.push(rel);
+    else skipped.push(path.join(dir, rel));
+  }
+  return out;
+}

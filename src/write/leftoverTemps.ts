@@ -52,7 +52,9 @@ export function removeLeftoverTemps(target: string, { asRoot = process.geteuid?.
       for (const entry of entries) {
         const file = path.join(shown, entry.name);
         if (entry.isDirectory()) {
-          if (recurse) sweep(inPinned(pin, entry.name), file, depth + 1, true);
+          // A staging directory (stageHtdocs.ts) holds no temporary names; a dead run's went whole
+          // above, and a live one's (this run's among them) is its run's alone.
+          if (recurse && !entry.name.startsWith(STAGING_PREFIX)) sweep(inPinned(pin, entry.name), file, depth + 1, true);
           continue;
         }
         if (!entry.isFile() || !isOurTempName(entry.name) || ownerMayRun(entry.name)) continue;

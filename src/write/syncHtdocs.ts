@@ -4,7 +4,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { usageError } from '../errors.js';
 import { fillCopySync, openExclusive } from './copyBytes.js';
-import { isBelow, listSourceFiles, lstatOrNull, MAX_STATIC_FILE_BYTES, readConfinedSync, realpathOrNull, stampOf, type ConfinedRead } from './confinedRead.js';
+import { isBelow, listSourceFiles, listSourceFilesSync, lstatOrNull, MAX_STATIC_FILE_BYTES, readConfinedSync, realpathOrNull, stampOf, type ConfinedRead } from './confinedRead.js';
 import { contentHash, isOurs } from './ownership.js';
 import { fdIsIn, inPinned, pinDir, PinError, unpin, type PinnedDir } from './pinnedDir.js';
 import type { Staging } from './stageHtdocs.js';
@@ -148,9 +148,9 @@ export async function planSync(
   const perKey = new Map<string, number>();
   for (const { key } of sources) perKey.set(key, (perKey.get(key) ?? 0) + 1);
   for (const { key, dir } of sources) {
-    const root = await fs.realpath(dir).catch(() => null);
+    const root = realpathOrNull(dir);
     if (!root) continue;
-    const rels = await listSourceFiles(dir, skipped);
+    const rels = listSourceFilesSync(dir, skipped);
     // A key of one source, copied ahead and still current, with nothing of it in htdocs yet: added whole.
     const ahead = staging && perKey.get(key) === 1 ? staging.committable(key, dir, root, rels) : null;
     if (ahead) {

@@ -2,6 +2,7 @@ import fs from 'fs-extra';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isOurTempName, removeLeftoverTemps } from '../../src/write/leftoverTemps.js';
+import { STAGING_PREFIX } from '../../src/write/stageHtdocs.js';
 import { tempDir } from '../helpers/tempDir.js';
 
 /** Temporary files an interrupted deploy left in TARGET: ours removed, nothing else touched. */
@@ -54,6 +55,21 @@ describe('removeLeftoverTemps', () => {
     if (othersFile) expect(await fs.pathExists(othersFile)).toBe(true);
     // Nothing left to do the second time.
     expect(removeLeftoverTemps(target)).toEqual([]);
+  });
+
+  it('leaves a live run\'s staging directory and all in it alone (this process\'s: id and start time)', async () => {
+    const root = await tempDir();
+    const target = path.join(root, 'target');
+    const stat = await fs.readFile('/proc/self/stat', 'latin1');
+    const start = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+    const staging = path.join(target, 'htdocs', `${STAGING_PREFIX}${process.pid}-${start}-0a1b2c3d4e5f`);
+    // A plugin's own file that happens to look like one of our temporary names.
+    const inside = path.join(staging, 'plugin', '.x.js.123456abcdef.tmp');
+    await fs.outputFile(inside, 'staged');
+    const left = path.join(target, 'htdocs', 'common', '.trac.css.00000000beef.tmp');
+    await fs.outputFile(left, 'half');
+    expect(removeLeftoverTemps(target)).toEqual([left]);
+    expect(await fs.readFile(inside, 'utf8')).toBe('staged');
   });
 
   it('a TARGET/htdocs that is itself a link is not swept, nor a TARGET that does not exist', async () => {
