@@ -13,7 +13,7 @@ import { askHtdocs, rememberAnswer, removeEggCache } from '../python/htdocsQuest
 import { prepareDeployTemplates, renderDeploy } from '../render/renderDeploy.js';
 import { emitFiles, type EmitOptions, type FilesResult } from '../write/emitFiles.js';
 import { leftoverNote, removeLeftoverTemps } from '../write/leftoverTemps.js';
-import { refuseUnsafeHtdocs } from '../write/unsafeHtdocs.js';
+import { changeableBelow, dirsOthersMayChange, refuseUnsafeBelow, refuseUnsafeHtdocs, type UnsafeDir } from '../write/unsafeHtdocs.js';
 import { contentHash, isOurs } from '../write/ownership.js';
 import { renderPlanFile } from '../write/planFile.js';
 import { applySync, planSync, prefetchSources, readManifest, writeManifest, type Prefetched, type SyncPlan } from '../write/syncHtdocs.js';
@@ -149,6 +149,9 @@ export async function runDeploy(args: DeployArgs): Promise<DeployOutcome> {
       const whole = !copiedAny && sync.denied.find((d) => d.dir === dir || (root !== undefined && (d.dir === root || isAncestor(d.dir, root))));
       if (whole) for (const report of providers) for (const d of report.dirs) if (d.key === key && d.dir === dir) Object.assign(d, { copied: false, notCopied: `${reader?.name ?? 'the web server'} may not read it` });
     }
+    // As root: TARGET/cgi-bin too must be root's and writable by nobody else (the rule below htdocs).
+    const unsafeBelow = [...(sync.unsafe), ...cgiBinUnsafe(target)];
+    if (args.check || args.dryRun) skipUnsafe(sync, htdocs);
     const findings = [...allProblems(inspection), ...(answer.verdict?.problems ?? []), ...linkedOut, ...sync.skipped.map(skippedLink), ...sync.denied.map((d) => unreadable(d, reader?.name ?? 'the web server'))];
     const done = (result: FilesResult, exitCode: DeployOutcome['exitCode']): DeployOutcome => ({
       kind: 'deploy',
@@ -162,7 +165,10 @@ export async function runDeploy(args: DeployArgs): Promise<DeployOutcome> {
       const drifted = result.files.some((f) => f.status !== 'unchanged') || sync.entries.some((e) => e.status !== 'unchanged');
       return done(result, drifted ? EXIT.failed : EXIT.ok);
     }
-    if (!args.dryRun) refuseUnsafeHtdocs(htdocs, { force: args.force });
+    if (!args.dryRun) {
+      refuseUnsafeHtdocs(htdocs, { force: args.force });
+      refuseUnsafeBelow(unsafeBelow, { force: args.force });
+    }
     await refuseClobbering(args, target, files, sync, manifest.files ?? {});
     // A fresh answer is kept for the next run while the files are written (its stamps are taken
     // synchronously, a few dozen stats). A cache that cannot be written costs the next run time,
@@ -181,7 +187,7 @@ export async function runDeploy(args: DeployArgs): Promise<DeployOutcome> {
       // Past the check above, a changed file is either ours from an earlier run or --force was given.
       const result = await emitFiles(files, { ...args, force: true }, target);
       if (!args.dryRun) {
-        await applySync(sync);
+        await applySync(sync, { force: args.force });
         const written = Object.fromEntries(files.map((f) => [path.relative(target, f.path), contentHash(f.content)]));
         await writeManifest(target, { htdocs: sync.manifest, files: written });
       }
@@ -284,6 +290,39 @@ function unreadable(denied: DeniedDir, user: string): Finding {
     path: denied.dir,
     advice: [`if it is meant to be served, make it readable by ${user} (chmod o+r files, o+x directories, or chgrp to a group of ${user}); trac-deploy, running as root, publishes only what ${user} may read`],
   };
+}
+
+const ROOT_ONLY: ReadonlySet<number> = new Set([0]);
+
+/** As root, TARGET/cgi-bin when it is not root's or group or others may write it (or a link not root's). */
+function cgiBinUnsafe(target: string, asRoot = process.geteuid?.() === 0): UnsafeDir[] {
+  if (!asRoot) return [];
+  const dir = path.join(target, 'cgi-bin');
+  const why = changeableBelow(dir);
+  return why ? [{ dir, why }] : [];
+}
+
+/**
+ * --check and --dry-run as root: the static files below a directory another user may change
+ * (TARGET/htdocs or one on the way to it, dirsOthersMayChange; or one below it, sync.unsafe)
+ * are reported as not compared (skipped, with the reason), never as unchanged: what is there
+ * could be swapped while it is read.
+ */
+function skipUnsafe(sync: SyncPlan, htdocs: string, asRoot = process.geteuid?.() === 0): void {
+  if (!asRoot) return;
+  const above = dirsOthersMayChange(htdocs, ROOT_ONLY)[0];
+  const reasonFor = (rel: string): string | null => {
+    if (above) return `not compared: ${above.dir} ${above.why}`;
+    const dest = path.join(htdocs, rel);
+    const under = sync.unsafe.find((u) => dest.startsWith(u.dir + path.sep));
+    return under ? `not compared: ${under.dir} ${under.why}` : null;
+  };
+  for (const entry of sync.entries) {
+    const reason = reasonFor(entry.rel);
+    if (!reason) continue;
+    entry.status = 'skipped';
+    entry.reason = `${reason} (trac-deploy, running as root, does not trust files another user could swap)`;
+  }
 }
 
 /** A link (or device, FIFO, ...) in a static source directory: never followed, never published. */

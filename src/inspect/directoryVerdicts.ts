@@ -118,7 +118,9 @@ export async function askOrRecallDirectory(
   const question: DirectoryQuestion = { ...verdictQuestion(inspection.path, request, python), kind: 'preflight-directory-verdicts' };
 
   const stored = readEntry(cacheDir, question, envs.length);
-  const kept = stored ? await recall(stored, envs, request.asUser) : envs.map(() => null);
+  // An entry that reads but cannot be used (wellFormed cannot foresee every way one can be
+  // broken) means Trac is asked, never a failed run.
+  const kept = stored ? await recall(stored, envs, request.asUser).catch(none) : none();
   const toAsk = envs.flatMap((_env, index) => (kept[index] ? [] : [index]));
   if (stored && toAsk.length === 0) {
     const result: Ran = { status: 'ran', python: stored.python, user: stored.user, trac: stored.trac, svn: stored.svn, inputs: stored.inputs, environments: envs.map((env, i) => withPath(kept[i]!.answer, env.path)) };
@@ -307,8 +309,18 @@ function wellFormed(a: DirectoryAnswer): boolean {
   if (!a || typeof a !== 'object' || !a.python || typeof a.python.executable !== 'string' || typeof a.trac !== 'string' || !a.svn || !isStrings(a.inputs)) return false;
   if (!Array.isArray(a.lists) || !a.lists.every((l) => l && isStrings(l.paths) && isStrings(l.dirsWithEntries) && isStrings(l.accessOnly))) return false;
   if (!isStrings(a.times) || !Array.isArray(a.answers)) return false;
+  const isObject = (o: unknown): o is Record<string, unknown> => typeof o === 'object' && o !== null && !Array.isArray(o);
+  const problemOk = (p: unknown) => isObject(p) && typeof p.code === 'string' && typeof p.severity === 'string' && typeof p.message === 'string';
+  const repositoryOk = (r: unknown) => isObject(r) && typeof r.name === 'string' && typeof r.type === 'string' && typeof r.ok === 'boolean';
   const answerOk = (x: Omit<PreflightEnvironment, 'path'>) =>
-    x && typeof x === 'object' && typeof x.opened === 'boolean' && Array.isArray(x.problems) && Array.isArray(x.repositories) && Array.isArray(x.plugins) && (x.accessInputs === undefined || isStrings(x.accessInputs));
+    isObject(x) &&
+    typeof x.opened === 'boolean' &&
+    Array.isArray(x.problems) &&
+    x.problems.every(problemOk) &&
+    Array.isArray(x.repositories) &&
+    x.repositories.every(repositoryOk) &&
+    isStrings(x.plugins) &&
+    (x.accessInputs === undefined || isStrings(x.accessInputs));
   if (!a.answers.every(answerOk)) return false;
   if (!a.environments || typeof a.environments !== 'object') return false;
   const index = (i: unknown, length: number) => Number.isInteger(i) && (i as number) >= 0 && (i as number) < length;

@@ -277,10 +277,27 @@ function withAnswerInputs(known: Inputs, result: Extract<PreflightResult, { stat
   return unionOf(unionOf(known, sharedAnswerInputs(result)), ownAnswerInputs(result.environments[0]!, envPath));
 }
 
-/** What Trac's first line named, the same for every environment: the interpreter, its sys.path entries and Trac's package. */
+/**
+ * What Trac's first line named, the same for every environment: the interpreter, its sys.path
+ * entries and Trac's package; and in each sys.path directory the files site.py executes or
+ * follows (*.pth, *.egg-link): one edited in place (`setup.py develop` appends to
+ * easy-install.pth) changes what Python imports without changing its directory's stamp.
+ */
 export function sharedAnswerInputs(result: Extract<PreflightResult, { status: 'ran' }>): Inputs {
   const named = [result.python.executable, ...strings(result.inputs)].filter((p) => path.isAbsolute(p));
-  return withAncestors(named, [], []);
+  return withAncestors([...named, ...pathFilesIn(strings(result.inputs).filter((p) => path.isAbsolute(p)))], [], []);
+}
+
+function pathFilesIn(dirs: string[]): string[] {
+  return dirs.flatMap((dir) => {
+    try {
+      return readdirSync(dir)
+        .filter((name) => name.endsWith('.pth') || name.endsWith('.egg-link'))
+        .map((name) => path.join(dir, name));
+    } catch {
+      return [];
+    }
+  });
 }
 
 /** What Trac's answer on one environment named. */

@@ -12,6 +12,8 @@ export interface FileReport {
   preview?: string;
   /** --check: the unified diff against the disk. */
   diff?: string;
+  /** status skipped: why it was not compared (never its content). */
+  reason?: string;
 }
 
 /** What a write (or a --dry-run or --check of one) did to a set of files. */
@@ -41,6 +43,7 @@ export async function emitFiles(files: RenderedFile[], options: EmitOptions, dir
       dir,
       files: files.map((f) => {
         const d = drift.get(f.path);
+        if (d?.status === 'skipped') return { path: f.path, kind: f.kind, status: d.status, written: false, reason: d.reason ?? 'not compared' };
         return d ? { path: f.path, kind: f.kind, status: d.status, written: false, diff: d.diff } : { path: f.path, kind: f.kind, status: 'unchanged' as const, written: false };
       }),
     };
@@ -53,7 +56,7 @@ export async function emitFiles(files: RenderedFile[], options: EmitOptions, dir
   };
 }
 
-/** --check fails (exit 1) on drift; everything else that returned succeeded. */
+/** --check fails (exit 1) on drift, and when a file was not compared (skipped: never "up to date"); everything else that returned succeeded. */
 export function filesExitCode(result: FilesResult): ExitCode {
   return result.action === 'check' && result.files.some((f) => f.status !== 'unchanged') ? 1 : 0;
 }

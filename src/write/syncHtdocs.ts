@@ -7,7 +7,9 @@ import { fillCopySync, openExclusive } from './copyBytes.js';
 import { bitsText, mayRead, type Reader } from '../util/modeAccess.js';
 import { isBelow, listPinnedSync, lstatOrNull, MAX_STATIC_FILE_BYTES, readConfinedSync, realpathOrNull, stampOf, type ConfinedRead, type DeniedDir } from './confinedRead.js';
 import { contentHash, isOurs } from './ownership.js';
+import { fdIsIn, inPinned, pinDir, PinError, unpin, type PinnedDir } from './pinnedDir.js';
 import type { Staging } from './stageHtdocs.js';
+import { changeableBelow, type UnsafeDir } from './unsafeHtdocs.js';
 
 export { MAX_STATIC_FILE_BYTES, readConfined, readConfinedSync, type ConfinedRead } from './confinedRead.js';
 
@@ -22,7 +24,8 @@ export interface HtdocsSource {
   root?: string;
 }
 
-export type SyncStatus = 'added' | 'replaced' | 'unchanged' | 'removed';
+/** skipped: --check or --dry-run as root did not compare it (below a directory another user may change; `reason` says which). */
+export type SyncStatus = 'added' | 'replaced' | 'unchanged' | 'removed' | 'skipped';
 
 export interface SyncEntry {
   /** Path relative to the htdocs directory, with "/" separators: "common/css/trac.css". */
@@ -30,6 +33,8 @@ export interface SyncEntry {
   status: SyncStatus;
   /** Where the content comes from (null for removals). */
   source: string | null;
+  /** status skipped: why it was not compared. */
+  reason?: string;
   /** Copied ahead into the staging directory (see stageHtdocs.ts): published by a rename, no content held. */
   staged?: boolean;
   /** The bytes read from the source (through a descriptor that was checked), and its permission bits. */
@@ -58,6 +63,12 @@ export interface SyncPlan {
    * could serve none of it.
    */
   denied: DeniedDir[];
+  /**
+   * As root: existing directories (or links) below htdocs, on the way to a file of the plan or a
+   * key's directory, that are not root's or that group or others may write (changeableBelow).
+   * deploy refuses to write (without --force), and --check/--dry-run compare nothing below them.
+   */
+  unsafe: UnsafeDir[];
 }
 
 /** Source files read ahead of planSync (prefetchSources): path -> the read and its hash. */
@@ -92,9 +103,10 @@ export async function readManifest(target: string): Promise<Manifest> {
 export async function writeManifest(target: string, manifest: Manifest): Promise<void> {
   const htdocs = Object.fromEntries(Object.entries(manifest.htdocs).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
   const file = path.join(target, MANIFEST_NAME);
-  const temp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
+  const temp = path.join(target, tempName(MANIFEST_NAME));
   await fs.mkdir(target, { recursive: true });
-  await fs.writeFile(temp, JSON.stringify({ generator: 'trac-deploy', files: manifest.files ?? {}, htdocs }, null, 1) + '\n');
+  // wx: made here (O_EXCL), never through a link planted under the name.
+  await fs.writeFile(temp, JSON.stringify({ generator: 'trac-deploy', files: manifest.files ?? {}, htdocs }, null, 1) + '\n', { flag: 'wx' });
   await fs.rename(temp, file);
 }
 
@@ -134,6 +146,20 @@ export async function planSync(
   const foreign: string[] = [];
   const next: Record<string, string> = {};
   const staged: SyncPlan['staged'] = [];
+  // As root, every existing directory on the way from htdocs to a file of the plan, looked at
+  // once (a file's own lstat is the one below): unsafeHtdocs.ts changeableBelow.
+  const unsafe: UnsafeDir[] = [];
+  const looked = new Set<string>();
+  const lookAtDirs = process.geteuid?.() === 0
+    ? (dir: string): void => {
+        for (let at = dir; isBelow(at, htdocs) && !looked.has(at); at = path.dirname(at)) {
+          looked.add(at);
+          const why = changeableBelow(at);
+          if (why) unsafe.push({ dir: at, why });
+        }
+      }
+    : () => undefined;
+  for (const { key } of sources) lookAtDirs(path.join(htdocs, key));
   const perKey = new Map<string, number>();
   for (const { key } of sources) perKey.set(key, (perKey.get(key) ?? 0) + 1);
   for (const { key, dir, root: pinned } of sources) {
@@ -160,6 +186,7 @@ export async function planSync(
   // cost a fraction of the same calls through the thread pool (a third of a re-run's time).
   for (const [rel, { root, file: source, dir: sourceDir, rel: sourceRel }] of wanted) {
     const dest = path.join(htdocs, rel);
+    lookAtDirs(path.dirname(dest));
     const stat = lstatOrNull(dest);
     if (stat && !stat.isFile()) {
       throw usageError(`${dest} exists and is not a regular file${stat.isSymbolicLink() ? ' (a symbolic link)' : ''}; trac-deploy will not replace it. Remove it and re-run`);
@@ -207,6 +234,7 @@ export async function planSync(
   for (const [rel, hash] of Object.entries(manifest)) {
     if (next[rel] !== undefined) continue;
     const dest = path.join(htdocs, rel);
+    lookAtDirs(path.dirname(dest));
     // Only a regular file below htdocs, as read above: what a link leads to is never removed.
     const current = htdocsRoot ? readConfinedSync(dest, htdocsRoot)?.content : undefined;
     if (current === undefined) continue;
@@ -227,6 +255,7 @@ export async function planSync(
     skipped: skipped.sort(),
     staged,
     denied: denied.sort((a, b) => (a.dir < b.dir ? -1 : a.dir > b.dir ? 1 : 0)),
+    unsafe,
   };
 }
 
@@ -299,52 +328,109 @@ function fromPrefetch(prefetched: Prefetched | undefined, file: string, root: st
   return stat?.isFile() && stampOf(stat) === ahead.read.stamp ? ahead : null;
 }
 
-/** Carry out a sync plan: copy added and replaced files (temp file + rename), delete removed ones. */
-export async function applySync(plan: SyncPlan): Promise<void> {
-  const made = new Set<string>();
-  const makeDir = async (dir: string) => {
-    if (made.has(dir)) return;
-    await fs.mkdir(dir, { recursive: true });
-    made.add(dir);
-  };
-  // Keys copied ahead: their staged directory becomes htdocs/<key>, one rename for all its files.
-  // That fails when htdocs/<key> appeared since it was planned (another run, someone's files, a
-  // link): nothing is written into it, the staged copy stays for the caller to remove, and the
-  // run stops for a new plan (which checks what is there now).
-  const moved = new Set<string>();
-  for (const { key, from } of plan.staged) {
-    await makeDir(plan.htdocs);
-    const dest = path.join(plan.htdocs, key);
+/**
+ * Carry out a sync plan: copy added and replaced files (temp file + rename), delete removed ones.
+ * Every directory written into is held open (pinnedDir.ts): each is made, opened and checked once
+ * (its descriptor's real path below htdocs' and, as root without FORCE, root's and writable by
+ * nobody else), and its files are made, renamed and removed through that descriptor, so a
+ * directory swapped for a link after the plan changes nothing of where they land.
+ */
+export async function applySync(plan: SyncPlan, { force = false }: { force?: boolean } = {}): Promise<void> {
+  const rule = process.geteuid?.() === 0 && !force;
+  await fs.mkdir(plan.htdocs, { recursive: true });
+  const htdocsReal = fsSync.realpathSync(plan.htdocs);
+  const pins = new Map<string, PinnedDir | null>();
+  /** The directory REL ('' for htdocs) held open; MAKE: made first when missing (else null). */
+  const pinned = (rel: string, make: boolean): PinnedDir | null => {
+    const known = pins.get(rel);
+    if (known) return known;
+    if (known === null && !make) return null;
+    const dir = path.join(plan.htdocs, rel);
     try {
-      fsSync.renameSync(from, dest);
+      let pin: PinnedDir | null;
+      if (rel === '') {
+        pin = pinDir(htdocsReal, null, { rule, dir });
+      } else {
+        const parent = pinned(path.dirname(rel) === '.' ? '' : path.dirname(rel), make);
+        if (!parent) pin = null;
+        else {
+          const open = inPinned(parent, path.basename(rel));
+          if (make) {
+            try {
+              fsSync.mkdirSync(open);
+            } catch (error) {
+              if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+            }
+          }
+          pin = lstatOrNull(open) ? pinDir(open, htdocsReal, { rule, dir }) : null;
+        }
+      }
+      pins.set(rel, pin);
+      return pin;
     } catch (error) {
-      // The staged copy gone instead (removed by hand): that error, as it is.
-      if (!lstatOrNull(dest)) throw error;
-      throw usageError(`${dest} appeared while deploy ran; run again`, 'nothing was written into it; the next run compares what is there');
+      throw unsafeNow(dir, error);
     }
-    moved.add(key);
-    made.add(dest);
+  };
+  try {
+    const top = pinned('', true)!;
+    // Keys copied ahead: their staged directory becomes htdocs/<key>, one rename for all its files.
+    // That fails when htdocs/<key> appeared since it was planned (another run, someone's files, a
+    // link): nothing is written into it, the staged copy stays for the caller to remove, and the
+    // run stops for a new plan (which checks what is there now).
+    const moved = new Set<string>();
+    for (const { key, from } of plan.staged) {
+      const dest = path.join(plan.htdocs, key);
+      try {
+        fsSync.renameSync(from, inPinned(top, key));
+      } catch (error) {
+        // The staged copy gone instead (removed by hand): that error, as it is.
+        if (!lstatOrNull(dest)) throw error;
+        throw usageError(`${dest} appeared while deploy ran; run again`, 'nothing was written into it; the next run compares what is there');
+      }
+      moved.add(key);
+    }
+    for (const key of plan.keys) pinned(key, true);
+    const jobs: (() => void)[] = [];
+    for (const entry of plan.entries) {
+      const relDir = path.dirname(entry.rel) === '.' ? '' : path.dirname(entry.rel);
+      const name = path.basename(entry.rel);
+      if (entry.status === 'removed') {
+        const dir = pinned(relDir, false);
+        if (dir) jobs.push(() => unlinkQuiet(inPinned(dir, name)));
+        continue;
+      }
+      if (entry.staged) {
+        if (!moved.has(entry.rel.slice(0, entry.rel.indexOf('/')))) throw new Error(`no staged copy of ${entry.rel}`);
+        continue;
+      }
+      if (entry.status === 'unchanged' || entry.status === 'skipped' || !entry.source) continue;
+      // Directories first, in order; then the files.
+      const dir = pinned(relDir, true)!;
+      jobs.push(() => writeEntry(entry, dir, name));
+    }
+    // One after the other, synchronously: each file is a few small system calls, cheaper made
+    // directly than through the thread pool. A failure stops the rest, its own temp file removed.
+    for (const job of jobs) job();
+  } finally {
+    for (const pin of pins.values()) if (pin) unpin(pin);
   }
-  for (const key of plan.keys) await makeDir(path.join(plan.htdocs, key));
-  const jobs: (() => void)[] = [];
-  for (const entry of plan.entries) {
-    const dest = path.join(plan.htdocs, entry.rel);
-    if (entry.status === 'removed') {
-      jobs.push(() => fsSync.rmSync(dest, { force: true }));
-      continue;
-    }
-    if (entry.staged) {
-      if (!moved.has(entry.rel.slice(0, entry.rel.indexOf('/')))) throw new Error(`no staged copy of ${entry.rel}`);
-      continue;
-    }
-    if (entry.status === 'unchanged' || !entry.source) continue;
-    // Directories first, in order; then the files.
-    await makeDir(path.dirname(dest));
-    jobs.push(() => writeEntry(entry, dest));
+}
+
+function unlinkQuiet(file: string): void {
+  try {
+    fsSync.unlinkSync(file);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
   }
-  // One after the other, synchronously: each file is a few small system calls, cheaper made
-  // directly than through the thread pool. A failure stops the rest, its own temp file removed.
-  for (const job of jobs) job();
+}
+
+/** A directory that failed its check when it was opened for writing: the run stops (exit 2). */
+function unsafeNow(dir: string, error: unknown): Error {
+  if (error instanceof PinError || ['ELOOP', 'ENOTDIR'].includes((error as NodeJS.ErrnoException).code ?? '')) {
+    const why = error instanceof PinError ? error.message : `${dir} is not a directory (a symbolic link, or a file)`;
+    return usageError(`${why}; it changed since deploy looked at it, and trac-deploy, running as root, stopped writing there`, 'make it root\'s and writable by root only, then run again');
+  }
+  return error as Error;
 }
 
 /**
@@ -352,30 +438,37 @@ export async function applySync(plan: SyncPlan): Promise<void> {
  * it, an added file as a replaced one. Who reads it meanwhile gets the old bytes or the new,
  * never a part; and a deploy killed half-way (Ctrl-C) leaves no partial file under a published
  * name, which the next run would take for someone else's file and refuse to replace (a file
- * that is whole under its name is recognised as unchanged by content).
+ * that is whole under its name is recognised as unchanged by content). Made, checked (its
+ * descriptor's real path in DIR), renamed and on failure removed through DIR's descriptor.
  */
-function writeEntry(entry: SyncEntry, dest: string): void {
+function writeEntry(entry: SyncEntry, dir: PinnedDir, name: string): void {
   if (!entry.content || entry.mode === undefined) throw new Error(`no content read for ${entry.rel}`);
-  // A random name: a temp file left by a killed earlier run (whose PID a container's next run
-  // often gets again) never stands in the way. Should one collide all the same, another is drawn.
-  let temp = tempBeside(dest);
+  // A name with this run's process id and time (leftoverTemps.ts leaves it alone while this
+  // process runs) and a random part: a temp file left by a killed earlier run never stands in
+  // the way. Should one collide all the same, another is drawn.
+  let temp = tempName(name);
   let fd: number;
   try {
-    fd = openExclusive(temp);
+    fd = openExclusive(inPinned(dir, temp));
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-    temp = tempBeside(dest);
-    fd = openExclusive(temp);
+    temp = tempName(name);
+    fd = openExclusive(inPinned(dir, temp));
   }
   try {
+    if (!fdIsIn(fd, dir)) {
+      fsSync.closeSync(fd);
+      throw usageError(`${path.join(dir.dir, temp)} was not made in ${dir.dir}; trac-deploy stopped writing there`, 'run again');
+    }
     fillCopySync(fd, { content: entry.content, mode: entry.mode, atime: entry.atime, mtime: entry.mtime });
-    fsSync.renameSync(temp, dest);
+    fsSync.renameSync(inPinned(dir, temp), inPinned(dir, name));
   } catch (error) {
-    fsSync.rmSync(temp, { force: true });
+    fsSync.rmSync(inPinned(dir, temp), { force: true });
     throw error;
   }
 }
 
-function tempBeside(dest: string): string {
-  return path.join(path.dirname(dest), `.${path.basename(dest)}.${randomBytes(6).toString('hex')}.tmp`);
+/** `.<name>.<pid>.<ms since 1970>.<6 base-36 chars>.tmp`: the temporary name leftoverTemps.ts knows by its process id. */
+export function tempName(name: string): string {
+  return `.${name}.${process.pid}.${Date.now()}.${randomBytes(4).readUInt32BE(0).toString(36).padStart(6, '0').slice(-6)}.tmp`;
 }

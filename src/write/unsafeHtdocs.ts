@@ -85,3 +85,61 @@ function realOfNearest(dir: string): string {
     return parent === abs ? abs : path.join(realOfNearest(parent), path.basename(abs));
   }
 }
+
+/** A place below TARGET/htdocs or at TARGET/cgi-bin that root should not write into, and why. */
+export interface UnsafeDir {
+  dir: string;
+  why: string;
+}
+
+/**
+ * The rule for what is below TARGET/htdocs and at TARGET/cgi-bin, where root writes and removes
+ * files: an existing directory there must be root's and writable by nobody else, sticky or not
+ * (in a sticky directory its other users still make entries of their own: a directory root
+ * then writes into, a link in the way); a link there must be root's and lead to such a
+ * directory. STAT is the lstat of AT when the caller has it. Null: safe, or missing.
+ */
+export function changeableBelow(at: string, stat: fs.Stats | null = lstatQuiet(at)): string | null {
+  if (!stat) return null;
+  let dir = stat;
+  if (stat.isSymbolicLink()) {
+    if (stat.uid !== 0) return `is a symbolic link owned by uid ${stat.uid}`;
+    const target = statQuiet(at);
+    if (!target) return null;
+    dir = target;
+  }
+  if (!dir.isDirectory()) return null;
+  if (dir.uid !== 0) return `is owned by uid ${dir.uid}, not root`;
+  if ((dir.mode & 0o022) !== 0) return `is writable by ${dir.mode & 0o002 ? 'all users' : `group ${dir.gid}`} (mode ${(dir.mode & 0o7777).toString(8)})`;
+  return null;
+}
+
+/**
+ * Refuses (exit 2, nothing written), as root and without --force, the first of UNSAFE: deploy
+ * writes and removes files below TARGET/htdocs and in TARGET/cgi-bin, and another user who may
+ * change a directory there could put a link in the way.
+ */
+export function refuseUnsafeBelow(unsafe: readonly UnsafeDir[], { force = false, asRoot = process.geteuid?.() === 0 } = {}): void {
+  if (!asRoot || force || unsafe.length === 0) return;
+  const [first] = [...unsafe].sort((a, b) => a.dir.length - b.dir.length || (a.dir < b.dir ? -1 : 1));
+  throw usageError(
+    `${first!.dir} ${first!.why}; trac-deploy, running as root, does not write into a directory another user may change (that user could put a link in the way), and nothing was written${unsafe.length > 1 ? ` (${unsafe.length - 1} more like it)` : ''}`,
+    `make it root's and writable by root only (chown -R root: ${first!.dir}; chmod -R go-w ${first!.dir}), remove it, or use --force if you trust that user`,
+  );
+}
+
+function lstatQuiet(at: string): fs.Stats | null {
+  try {
+    return fs.lstatSync(at, { throwIfNoEntry: false }) ?? null;
+  } catch {
+    return null;
+  }
+}
+
+function statQuiet(at: string): fs.Stats | null {
+  try {
+    return fs.statSync(at, { throwIfNoEntry: false }) ?? null;
+  } catch {
+    return null;
+  }
+}

@@ -6,6 +6,24 @@ import { tempDir } from '../helpers/tempDir.js';
 import { copyFixture } from '../helpers/tracEnv.js';
 
 describe('generate --check', () => {
+  it.skipIf(process.geteuid?.() !== 0)('as root, an --out another user owns: its files reported skipped (not compared), never up to date, never printed', async () => {
+    const dir = await tempDir();
+    const env = await copyFixture('trac16-sqlite', dir);
+    const out = path.join(dir, 'deploy');
+    expect((await runCli(['generate', env, '--out', out])).code).toBe(0);
+    const conf = path.join(out, 'trac16-sqlite.conf');
+    await fs.appendFile(conf, '# FAKE-SECRET-31a\n');
+    await fs.chown(out, 33, 33);
+    const check = await runCli(['generate', env, '--out', out, '--check']);
+    expect(check.code, check.stderr).toBe(1);
+    expect(check.stdout + check.stderr).not.toContain('FAKE-SECRET');
+    expect(check.stdout).not.toContain('up to date');
+    expect(check.stdout).toContain(`skipped: ${conf} (not compared: ${out} is owned by uid 33, not root`);
+    expect(check.stderr).toContain('not compared');
+    const json = JSON.parse((await runCli(['generate', env, '--out', out, '--check', '--json'])).stdout) as { files: { path: string; status: string }[] };
+    expect(json.files.find((f) => f.path === conf)).toMatchObject({ status: 'skipped' });
+  });
+
   it('exits 0 when the directory holds exactly what would be written, and writes nothing', async () => {
     const dir = await tempDir();
     const env = await copyFixture('trac16-sqlite', dir);

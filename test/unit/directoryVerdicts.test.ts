@@ -153,4 +153,35 @@ describe('kept verdicts of a directory of environments', () => {
       expect(keptOf(await ask())).toEqual([]);
     }
   });
+
+  it('asks again, rather than fails, when a kept entry holds answers it cannot use', async () => {
+    await ask();
+    await settle();
+    expect(keptOf(await ask())).toEqual(names);
+    const [entry] = await fs.readdir(cacheDir);
+    const file = path.join(cacheDir, entry!);
+    const stored = JSON.parse(await fs.readFile(file, 'utf8')) as { answer: { answers: { problems: unknown[]; repositories: unknown[] }[] } };
+    for (const answer of stored.answer.answers) {
+      answer.problems = [null];
+      answer.repositories = [null];
+    }
+    await fs.writeFile(file, JSON.stringify(stored));
+    const again = await ask();
+    expect(lastSent()).toEqual(names);
+    expect(keptOf(again)).toEqual([]);
+  });
+
+  it('asks about every environment when a .pth file of the interpreter was edited in place', async () => {
+    const pth = path.join(sitePackages, 'easy-install.pth');
+    await fs.writeFile(pth, '/opt/one\n');
+    await settle();
+    await ask();
+    await settle();
+    expect(keptOf(await ask())).toEqual(names);
+    // `setup.py develop` appends a line: site-packages itself is unchanged.
+    await fs.appendFile(pth, '/opt/two\n');
+    const again = await ask();
+    expect(lastSent()).toEqual(names);
+    expect(keptOf(again)).toEqual([]);
+  });
 });
