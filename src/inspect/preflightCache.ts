@@ -316,9 +316,21 @@ export function ownAnswerInputs(answer: PreflightEnvironment, envPath: string): 
   }
   const databaseFiles = database && real ? [database, real, path.dirname(database), path.dirname(real), `${real}-wal`, `${real}-shm`, `${real}-journal`] : [];
   const pluginsDirs = withBytecodeDirs(strings(answer.pluginsDirs).map(resolve));
-  const named = [...strings(answer.inputs), ...strings(answer.configFiles), ...pluginsDirs].map(resolve);
+  const repositories = (Array.isArray(answer.repositories) ? answer.repositories : []).flatMap((r) => (r && typeof r.dir === 'string' && r.dir ? repositoryFiles(resolve(r.dir)) : []));
+  const named = [...strings(answer.inputs), ...strings(answer.configFiles), ...pluginsDirs, ...repositories].map(resolve);
   const access = strings(answer.accessInputs).map(resolve);
   return withAncestors([...named, ...databaseFiles], pluginsDirs, access);
+}
+
+/**
+ * What Trac's repository backends open in a repository directory besides the directory itself
+ * (Subversion: its format files and db/, Git: HEAD and config, bare or not), stamped whole (mode
+ * and owner among it): a repository closed inside (chmod 000 REPO/db) fails Trac's open while
+ * the directory's own stamp stays the same. Their directories above are stamped for access
+ * (withAncestors), so a commit (which renames files into db/) asks Trac again too.
+ */
+function repositoryFiles(dir: string): string[] {
+  return ['format', 'db/fs-type', 'db/format', 'db/uuid', 'HEAD', 'config', '.git/HEAD', '.git/config'].map((name) => path.join(dir, name));
 }
 
 /** Trac's log check (python/preflight.py log_problem) made again: as the user it was asked as. */

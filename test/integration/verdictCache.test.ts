@@ -148,4 +148,36 @@ describe('the kept preflight verdict (real Trac 1.6)', () => {
     expect(await questions()).toBe(6);
     expect(denied.stderr).toContain(`this user cannot write ${log}; Trac fails at start`);
   }, 240_000);
+
+  it('is not served once a repository is closed inside (its db/ made unreadable), though the repository directory itself is unchanged', async () => {
+    const root = await tempDir();
+    const env = await initEnv(path.join(root, 'env'));
+    const repo = path.join(root, 'repo');
+    await execa('svnadmin', ['create', repo]);
+    await fs.appendFile(path.join(env, 'conf', 'trac.ini'), `\n[components]\ntracopt.versioncontrol.svn.* = enabled\n\n[repositories]\nmain.dir = ${repo}\nmain.type = svn\n`);
+    await chownToApache(env);
+    await chownToApache(repo);
+    const cache = path.join(root, 'cache');
+    const inspect = async () => {
+      const result = await runCli(['inspect', env, '--python-home', VENV, '--json'], { env: { TRAC_DEPLOY_CACHE_DIR: cache } });
+      expect(result.code, result.stderr).toBe(0);
+      return JSON.parse(result.stdout) as Inspected;
+    };
+    await new Promise((resolve) => setTimeout(resolve, 2100));
+    const asked = await inspect();
+    expect(asked.environments[0]!.problems.map((p) => p.code)).not.toContain('repository-unavailable');
+    // Trac's first look syncs the repository into its cache (trac.db changed while it answered:
+    // nothing kept); the next answer is kept.
+    await new Promise((resolve) => setTimeout(resolve, 2100));
+    await inspect();
+    expect((await inspect()).preflight.cachedFrom).toMatch(/^\d{4}-/);
+    await fs.chmod(path.join(repo, 'db'), 0o000);
+    try {
+      const closed = await inspect();
+      expect(closed.preflight.cachedFrom).toBeUndefined();
+      expect(closed.environments[0]!.problems.map((p) => p.code)).toContain('repository-unavailable');
+    } finally {
+      await fs.chmod(path.join(repo, 'db'), 0o755);
+    }
+  }, 180_000);
 });
