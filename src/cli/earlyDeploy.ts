@@ -19,5 +19,11 @@ export async function startDeployEarly(argv: readonly string[]): Promise<void> {
     if (arg === '--python-home' || arg === '--pythonHome') pythonHome = argv[i + 1] ?? null;
     else if (arg.startsWith('--python-home=') || arg.startsWith('--pythonHome=')) pythonHome = arg.slice(arg.indexOf('=') + 1);
   }
-  await startEarly(questionFor(pythonHome, env), pythonHome);
+  let question;
+  try {
+    question = questionFor(pythonHome, env);
+  } catch {
+    return; // who to ask as is refused: runDeploy says why
+  }
+  await startEarly(question, pythonHome);
 }

@@ -3,7 +3,6 @@ import path from 'node:path';
 import { EXIT, usageError } from '../errors.js';
 import type { Finding } from '../findings.js';
 import { allProblems, inspectPath } from '../inspect/inspectPath.js';
-import { plantedLinkOut } from '../inspect/sqlitePath.js';
 import { pythonOptions, staticSources, type ProviderReport } from '../plan/deployDecisions.js';
 import type { GenerateOptions } from '../plan/options.js';
 import { planDeployment } from '../plan/planDeployment.js';
@@ -19,6 +18,8 @@ import { contentHash, isOurs } from '../write/ownership.js';
 import { renderPlanFile } from '../write/planFile.js';
 import { applySync, planSync, prefetchSources, readManifest, writeManifest, type Prefetched, type SyncPlan } from '../write/syncHtdocs.js';
 import { Staging } from '../write/stageHtdocs.js';
+import { pinSources, siteDir, type SiteDir } from '../write/pinSources.js';
+import type { DeniedDir } from '../write/confinedRead.js';
 import { compareFiles } from '../write/writeFiles.js';
 import type { DeployOutcome } from './outcome.js';
 
@@ -49,6 +50,8 @@ export async function runDeploy(args: DeployArgs): Promise<DeployOutcome> {
   const target = path.resolve(args.target);
   const htdocs = path.join(target, 'htdocs');
   const question = questionFor(args.pythonHome, envPath);
+  // As root: the user Python is asked as (the web server's), who must be able to read what is published.
+  const reader = question.user && question.user.uid !== 0 ? question.user : null;
   // The Python question is the slow part: it runs while the environment is inspected (and was
   // started before the CLI's modules loaded when bin/ could tell it was this one).
   let asking = askHtdocs(question, args.pythonHome ?? null);
@@ -73,7 +76,7 @@ export async function runDeploy(args: DeployArgs): Promise<DeployOutcome> {
   let succeeded = false;
   try {
     const manifest = await readManifest(target);
-    if (!args.check && !args.dryRun) staging = Staging.start(htdocs, stagingCandidates(early, envPath, args.pythonHome, htdocs));
+    if (!args.check && !args.dryRun) staging = Staging.start(htdocs, stagingCandidates(early, envPath, args.pythonHome, htdocs), { reader });
     let inspection = await inspectPath(args.env);
     if (inspection.kind !== 'environment') {
       throw usageError(
@@ -93,7 +96,7 @@ export async function runDeploy(args: DeployArgs): Promise<DeployOutcome> {
       }
       const staged = new Set(staging?.staged.map((s) => s.dir));
       const unstaged = likelyStaticDirs(envPath, args.pythonHome).filter((dir) => !staged.has(dir));
-      prefetching = prefetchSources(unstaged, { signal: readAhead.signal }).catch(() => undefined);
+      prefetching = prefetchSources(unstaged, { signal: readAhead.signal, reader }).catch(() => undefined);
     }
     let asked = await asking.finally(() => readAhead.abort());
     let inspected = inspection.environments[0];
@@ -117,8 +120,10 @@ export async function runDeploy(args: DeployArgs): Promise<DeployOutcome> {
       }
     }
     const { sources: offered, providers } = staticSources(answer, htdocs);
-    const linkedOut = siteLinkedOut(envPath, offered, providers);
-    const sources = offered.filter((s) => !linkedOut.some((f) => f.path === s.dir));
+    // Each source's real path is taken here, once: what follows reads below it only.
+    const site = siteDir(envPath);
+    const { pinned: sources, linkedOut: notFollowed } = pinSources(offered, site);
+    const linkedOut = siteLinkedOut(site, notFollowed, providers);
     const chosen = pythonOptions(args, answer);
     const plan = await planDeployment({
       inspection,
@@ -137,11 +142,17 @@ export async function runDeploy(args: DeployArgs): Promise<DeployOutcome> {
     // The plan file makes TARGET a directory smoke and apply read like generate's --out.
     const files = [...renderDeploy(plan), renderPlanFile(plan)];
     await staging?.settle(singleSourceKeys(sources));
-    const sync = await planSync(htdocs, sources, manifest.htdocs, await prefetching, staging);
+    const sync = await planSync(htdocs, sources, manifest.htdocs, await prefetching, staging, { reader });
+    // A source the web server's user may not even reach: nothing of it was copied, and the listing says so.
+    for (const { key, dir, root } of sources) {
+      const copiedAny = sync.entries.some((e) => e.rel.startsWith(`${key}/`) && e.status !== 'removed');
+      const whole = !copiedAny && sync.denied.find((d) => d.dir === dir || (root !== undefined && (d.dir === root || isAncestor(d.dir, root))));
+      if (whole) for (const report of providers) for (const d of report.dirs) if (d.key === key && d.dir === dir) Object.assign(d, { copied: false, notCopied: `${reader?.name ?? 'the web server'} may not read it` });
+    }
     // As root: TARGET/cgi-bin too must be root's and writable by nobody else (the rule below htdocs).
     const unsafeBelow = [...(sync.unsafe), ...cgiBinUnsafe(target)];
     if (args.check || args.dryRun) skipUnsafe(sync, htdocs);
-    const findings = [...allProblems(inspection), ...(answer.verdict?.problems ?? []), ...linkedOut, ...sync.skipped.map(skippedLink)];
+    const findings = [...allProblems(inspection), ...(answer.verdict?.problems ?? []), ...linkedOut, ...sync.skipped.map(skippedLink), ...sync.denied.map((d) => unreadable(d, reader?.name ?? 'the web server'))];
     const done = (result: FilesResult, exitCode: DeployOutcome['exitCode']): DeployOutcome => ({
       kind: 'deploy',
       exitCode,
@@ -202,8 +213,8 @@ export function stagingCandidates(answer: HtdocsAnswer | null, envPath: string, 
   try {
     const candidates = likelyCandidates(answer, envPath, pythonHome, htdocs);
     // Never read ahead what the run will not copy: a site directory linked out by another user.
-    const linkedOut = siteLinkedOut(envPath, candidates, []);
-    return candidates.filter((s) => !linkedOut.some((f) => f.path === s.dir));
+    const { linkedOut } = pinSources(candidates, siteDir(envPath));
+    return candidates.filter((s) => !linkedOut.includes(s));
   } catch {
     return []; // a path that cannot be looked at (EACCES, ENOTDIR): nothing staged; the run reports it
   }
@@ -222,10 +233,10 @@ function likelyCandidates(answer: HtdocsAnswer | null, envPath: string, pythonHo
   return [...(existing.length === 1 ? [{ key: 'common', dir: existing[0]! }] : []), { key: 'site', dir: path.join(envPath, 'htdocs') }];
 }
 
-/** Keys with exactly one source directory (the only ones a staged copy can stand for): key -> dir. */
-function singleSourceKeys(sources: readonly { key: string; dir: string }[]): Map<string, string> {
+/** Keys with exactly one source directory (the only ones a staged copy can stand for): key -> its pinned real path. */
+function singleSourceKeys(sources: readonly { key: string; dir: string; root?: string }[]): Map<string, string> {
   const dirs = new Map<string, string[]>();
-  for (const { key, dir } of sources) dirs.set(key, [...(dirs.get(key) ?? []), dir]);
+  for (const { key, dir, root } of sources) dirs.set(key, [...(dirs.get(key) ?? []), root ?? dir]);
   return new Map([...dirs].filter(([, list]) => list.length === 1).map(([key, list]) => [key, list[0]!]));
 }
 
@@ -249,28 +260,36 @@ const DOUBTS = new Set(['needs-upgrade', 'database-missing', 'database-unreadabl
 
 /**
  * The environment's own static directory (`site`, ENV/htdocs) when, as root, a symbolic link not
- * root's own leads it out of the environment (the rule of the database link, database-link-outside):
- * not copied, and marked so in PROVIDERS. Plugins' directories are where their code says (Trac's
- * answer) and are copied from there, file by file, never through a link.
+ * root's own leads it out of the environment (the rule of the database link, database-link-outside;
+ * decided on ENV/htdocs itself, write/pinSources.ts): NOT_FOLLOWED, the sources it left out, are
+ * marked so in PROVIDERS, and one warning says why. Plugins' directories are where their code
+ * says (Trac's answer) and are copied from there, file by file, never through a link, and only
+ * what the web server's user may read.
  */
-function siteLinkedOut(envPath: string, sources: readonly { key: string; dir: string }[], providers: ProviderReport[], asRoot = process.geteuid?.() === 0): Finding[] {
-  if (!asRoot) return [];
-  const findings: Finding[] = [];
-  for (const { key, dir } of sources) {
-    const rel = path.relative(envPath, dir);
-    if (key !== 'site' || rel === '' || rel.startsWith('..') || path.isAbsolute(rel)) continue;
-    const planted = plantedLinkOut(envPath, dir);
-    if (!planted) continue;
-    for (const report of providers) for (const d of report.dirs) if (d.key === key && d.dir === dir) d.copied = false;
-    findings.push({
+function siteLinkedOut(site: SiteDir, notFollowed: readonly { key: string; dir: string }[], providers: ProviderReport[]): Finding[] {
+  if (!site.planted || notFollowed.length === 0) return [];
+  for (const { key, dir } of notFollowed) for (const report of providers) for (const d of report.dirs) if (d.key === key && d.dir === dir) Object.assign(d, { copied: false, notCopied: `a link not root's leads it out of the environment` });
+  const { path: link, real } = site.planted;
+  return [
+    {
       code: 'site-link-outside',
       severity: 'warning',
-      message: `${dir} ${planted.path === dir ? 'is a symbolic link' : `leads through the symbolic link ${planted.path}`} (not root's) to ${planted.real}, outside the environment; trac-deploy, running as root, did not follow it: htdocs/site was not copied`,
-      path: dir,
-      advice: [`if the site's static files belong at ${planted.real}, replace the link with a copy of them, or make the link as root (ln -sfn ${planted.real} ${planted.path}); or run deploy as the environment's owner`],
-    });
-  }
-  return findings;
+      message: `${site.dir} ${link === site.dir ? 'is a symbolic link' : `leads through the symbolic link ${link}`} (not root's) to ${real}, outside the environment; trac-deploy, running as root, did not follow it: htdocs/site was not copied`,
+      path: site.dir,
+      advice: [`if the site's static files belong at ${real}, replace the link with a copy of them, or make the link as root (ln -sfn ${real} ${link}); or run deploy as the environment's owner`],
+    },
+  ];
+}
+
+/** A directory of a static source the web server's user may not enter, or files there it may not read: not copied. */
+function unreadable(denied: DeniedDir, user: string): Finding {
+  return {
+    code: 'htdocs-unreadable-skipped',
+    severity: 'warning',
+    message: `${denied.dir}: ${denied.why}; not copied: the web server could not serve it`,
+    path: denied.dir,
+    advice: [`if it is meant to be served, make it readable by ${user} (chmod o+r files, o+x directories, or chgrp to a group of ${user}); trac-deploy, running as root, publishes only what ${user} may read`],
+  };
 }
 
 const ROOT_ONLY: ReadonlySet<number> = new Set([0]);
@@ -330,4 +349,10 @@ async function refuseClobbering(args: DeployArgs, target: string, files: Rendere
       `${shown} already exist${clobbered.length === 1 ? 's' : ''} with other content and ${clobbered.length === 1 ? 'was' : 'were'} not written by trac-deploy; nothing was written. Use --force to replace, or --check to see the difference`,
     );
   }
+}
+
+/** DIR is a directory above CHILD (both real paths). */
+function isAncestor(dir: string, child: string): boolean {
+  const rel = path.relative(dir, child);
+  return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel);
 }

@@ -24,7 +24,8 @@ export interface StaticSource {
 /** One provider as trac-admin deploy lists it, with what becomes of each of its directories. */
 export interface ProviderReport {
   name: string;
-  dirs: { key: string; dir: string; copied: boolean }[];
+  /** notCopied: why an existing directory was not copied (absent: it was, or it is missing). */
+  dirs: { key: string; dir: string; copied: boolean; notCopied?: string }[];
 }
 
 /**

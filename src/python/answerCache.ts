@@ -4,6 +4,7 @@ import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readdi
 import os from 'node:os';
 import path from 'node:path';
 import { PYTHON_PROGRAMS_DIR, pythonFor } from './askPython.js';
+import { askingUser, type AskingUser } from './askingUser.js';
 import type { HtdocsAnswer } from './htdocsDirs.js';
 
 /**
@@ -25,6 +26,11 @@ export interface Question {
   /** Variables that change what the interpreter imports. */
   env: Record<string, string>;
   program: string;
+  /**
+   * Who Python runs as, when running as root (askingUser.ts): an answer asked as another user
+   * is another question (what Trac loads depends on what that user may read).
+   */
+  user?: AskingUser;
 }
 
 /** The paths fingerprinted; directories listed in `dirsWithEntries` count their entries too. */
@@ -41,9 +47,13 @@ const PROGRAM = 'htdocs_dirs.py';
 const PYTHON_VARIABLES = ['PATH', 'PYTHONPATH', 'PYTHONHOME', 'PYTHONUSERBASE', 'PYTHONNOUSERSITE', 'PYTHONSAFEPATH', 'PYTHONPLATLIBDIR', 'PYTHONWARNINGS', 'LD_LIBRARY_PATH', 'LD_PRELOAD', 'HOME'];
 const MAX_ENTRY = 4 * 1024 * 1024;
 
-export function questionFor(pythonHome: string | null | undefined, envPath: string, env: NodeJS.ProcessEnv = process.env): Question {
-  return { python: pythonFor(pythonHome).command, envPath: path.resolve(envPath), env: pythonVariables(env), program: path.join(PYTHON_PROGRAMS_DIR, PROGRAM) };
+/** The question for ENV; as root, with the user it is asked as (askingUser: may refuse, exit 2). */
+export function questionFor(pythonHome: string | null | undefined, envPath: string, env: NodeJS.ProcessEnv = process.env, user: AskingUser | null = askingUser(envPath)): Question {
+  return { python: pythonFor(pythonHome).command, envPath: path.resolve(envPath), env: pythonVariables(env), program: path.join(PYTHON_PROGRAMS_DIR, PROGRAM), ...(user ? { user } : {}) };
 }
+
+/** Who the user's groups and name come from: a change there is a change of what that user may read. */
+const ACCOUNT_FILES = ['/etc/passwd', '/etc/group'];
 
 /** The variables that change what an interpreter imports, as set now. */
 export function pythonVariables(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
@@ -66,7 +76,7 @@ export function environmentInputs(envPath: string): { paths: string[]; dirsWithE
  */
 export function questionInputs(question: Question): { paths: string[]; dirsWithEntries: string[] } {
   const own = environmentInputs(question.envPath);
-  const paths = [...own.paths, question.program];
+  const paths = [...own.paths, question.program, ...(question.user ? ACCOUNT_FILES : [])];
   if (path.isAbsolute(question.python)) {
     paths.push(question.python);
     // Not a virtualenv's layout: its site-packages are stamped when the answer is kept.
@@ -96,6 +106,7 @@ export function inputsOf(question: Question, answer: HtdocsAnswer, extra: { inhe
     ...own.paths,
     ...extra.inheritFiles,
     question.program,
+    ...(question.user ? ACCOUNT_FILES : []),
     answer.python.executable,
     ...answer.python.sitePackages,
     ...(answer.python.path ?? []),

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { usageError } from '../errors.js';
@@ -18,7 +19,7 @@ export type PythonRunner = (
   file: string,
   args: string[],
   /** Added to this process's environment; a variable set to undefined is removed from it. */
-  options: { env: Record<string, string | undefined>; signal?: AbortSignal },
+  options: { env: Record<string, string | undefined>; signal?: AbortSignal; cwd?: string },
 ) => Promise<{ exitCode?: number | undefined; stdout: string; stderr: string; failed?: boolean; code?: string | undefined }>;
 
 /**
@@ -31,7 +32,7 @@ export const childProcessRunner: PythonRunner = async (file, args, options) => {
     const child = execFile(
       file,
       args,
-      { env: { ...process.env, ...options.env }, timeout: 120_000, maxBuffer: 64 * 1024 * 1024, encoding: 'utf8', ...(options.signal ? { signal: options.signal } : {}) },
+      { env: { ...process.env, ...options.env }, ...(options.cwd ? { cwd: options.cwd } : {}), timeout: 120_000, maxBuffer: 64 * 1024 * 1024, encoding: 'utf8', ...(options.signal ? { signal: options.signal } : {}) },
       (error, stdout, stderr) => {
         const code = (error as NodeJS.ErrnoException | null)?.code;
         const done = () =>
@@ -61,18 +62,33 @@ export function pythonFor(pythonHome: string | null | undefined): { command: str
   return { command: 'python3', from: 'PATH' };
 }
 
-/** Run python/<program> with args; parse the one JSON document it prints. */
+/** Another user to run Python as (setpriv, as root): its arguments before `--`, and who it is for messages. */
+export interface RunAs {
+  setpriv: string[];
+  who: string;
+}
+
+/**
+ * Run python/<program> with args; parse the one JSON document it prints. AS: run it as that
+ * user through setpriv, the program's text given with -c (that user may not be able to read
+ * trac-deploy's own files), from / (nor enter the caller's working directory, which -c would
+ * put on the import path).
+ */
 export async function askPython<T>(
   python: { command: string; from: string },
   program: string,
   args: string[],
-  options: { env?: Record<string, string | undefined>; run?: PythonRunner; signal?: AbortSignal } = {},
+  options: { env?: Record<string, string | undefined>; run?: PythonRunner; signal?: AbortSignal; as?: RunAs | null } = {},
 ): Promise<{ exitCode: number; answer: T }> {
   const run = options.run ?? childProcessRunner;
-  const result = await run(python.command, [path.join(PYTHON_PROGRAMS_DIR, program), ...args], { env: options.env ?? {}, ...(options.signal ? { signal: options.signal } : {}) });
+  const file = path.join(PYTHON_PROGRAMS_DIR, program);
+  const as = options.as ?? null;
+  const [command, argv] = as ? ['setpriv', [...as.setpriv, '--', python.command, '-c', readFileSync(file, 'utf8'), ...args]] : [python.command, [file, ...args]];
+  const result = await run(command, argv, { env: options.env ?? {}, ...(options.signal ? { signal: options.signal } : {}), ...(as ? { cwd: '/' } : {}) });
+  const asWho = as ? ` as ${as.who}` : '';
   if (result.exitCode === undefined || result.code === 'ENOENT') {
     throw usageError(
-      `cannot run ${python.command} (from ${python.from}): ${result.code === 'ENOENT' ? 'no such program' : firstLine(result.stderr) || 'it did not start'}`,
+      `cannot run ${python.command} (from ${python.from})${asWho}: ${result.code === 'ENOENT' ? (as ? 'no setpriv (util-linux) on this machine' : 'no such program') : firstLine(result.stderr) || 'it did not start'}`,
       python.from === 'PATH' ? 'pass --python-home DIR, the virtualenv Trac is installed in' : 'check that --python-home names a virtualenv (it has bin/python)',
     );
   }
@@ -80,7 +96,10 @@ export async function askPython<T>(
   try {
     answer = JSON.parse(result.stdout.trim().split('\n').pop() ?? '') as T;
   } catch {
-    throw usageError(`${python.command} did not answer trac-deploy's question (exit ${result.exitCode}): ${firstLine(result.stderr) || 'no output'}`);
+    throw usageError(
+      `${python.command} did not answer trac-deploy's question${asWho} (exit ${result.exitCode}): ${firstLine(result.stderr) || 'no output'}`,
+      ...(as ? [`the web server runs Trac as that user: it must be able to run ${python.command} and read the environment`] : []),
+    );
   }
   return { exitCode: result.exitCode, answer };
 }

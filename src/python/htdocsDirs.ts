@@ -2,6 +2,7 @@ import { usageError } from '../errors.js';
 import { shWord } from '../escape/shell.js';
 import type { Finding } from '../findings.js';
 import { askPython, BYTECODE_AS_THE_DAEMON, pythonFor, type PythonRunner } from './askPython.js';
+import { describeUser, setprivArgs, type AskingUser } from './askingUser.js';
 
 export interface PythonFacts {
   executable: string;
@@ -37,16 +38,19 @@ type Raw = HtdocsAnswer | { error: string; message: string; code?: string; advic
 /**
  * Ask the environment's own Python which static directories Trac and its enabled plugins serve
  * (what `trac-admin ENV deploy` copies). Zipped egg plugins unpack their files into eggCache.
+ * AS_USER (when running as root, see askingUser.ts): Python runs as that user, never as root.
  */
 export async function htdocsDirs(
   envPath: string,
-  options: { pythonHome?: string | null; eggCache: string; run?: PythonRunner; signal?: AbortSignal },
+  options: { pythonHome?: string | null; eggCache: string; run?: PythonRunner; signal?: AbortSignal; asUser?: AskingUser | null },
 ): Promise<HtdocsAnswer> {
   const python = pythonFor(options.pythonHome);
+  const user = options.asUser && options.asUser.uid !== 0 ? options.asUser : null;
   const { answer } = await askPython<Raw>(python, 'htdocs_dirs.py', [envPath], {
     env: { PYTHON_EGG_CACHE: options.eggCache, ...BYTECODE_AS_THE_DAEMON },
     ...(options.run ? { run: options.run } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
+    ...(user ? { as: { setpriv: setprivArgs(user), who: describeUser(user) } } : {}),
   });
   if ('error' in answer) {
     if (answer.error === 'import-trac') {
@@ -54,6 +58,17 @@ export async function htdocsDirs(
         `${python.command} (from ${python.from}) cannot import Trac: ${answer.message}`,
         'pass --python-home DIR, the virtualenv Trac is installed in, so trac-deploy asks the Python that runs the environment',
       );
+    }
+    if (answer.code === 'trac-cannot-read' && user) {
+      // The user Trac will run as cannot open it: the web server could not serve it either.
+      throw refusal(envPath, [
+        {
+          code: answer.code,
+          severity: 'error',
+          message: `${oneLine(answer.message)} (Trac was asked as ${describeUser(user)}, as the web server will run it)`,
+          advice: [`make the environment readable by ${user.name}: chown -R ${user.name}: ${shellWordOrNull(envPath) ?? 'ENV'} (or give it read access to trac.ini, every [inherit] file and plugins/)`],
+        },
+      ]);
     }
     if (answer.code) throw refusal(envPath, [{ code: answer.code, severity: 'error', message: answer.message, ...(answer.advice ? { advice: answer.advice } : {}) }]);
     throw usageError(`${envPath}: Trac could not load the environment: ${answer.message}`);
@@ -81,4 +96,13 @@ function shellWordOrNull(value: string): string | null {
   } catch {
     return null;
   }
+}
+
+/** Trac's message on one line (it may span several: the error and its cause). */
+function oneLine(text: string): string {
+  return text
+    .split('\n')
+    .map((line) => line.trim())
+    .filter(Boolean)
+    .join(': ');
 }

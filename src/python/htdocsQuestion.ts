@@ -1,8 +1,9 @@
+import { spawnSync } from 'node:child_process';
 import fsSync from 'node:fs';
-import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { answerFile, cacheDirectory, cachedAnswer, fingerprint, inputsOf, questionInputs, storeAnswer, usableCacheDirectory, type Question } from './answerCache.js';
+import type { AskingUser } from './askingUser.js';
 import { htdocsDirs, type HtdocsAnswer } from './htdocsDirs.js';
 
 /** The answer to "which static directories does this environment serve", and where it came from. */
@@ -75,8 +76,8 @@ async function ask(question: Question, pythonHome: string | null, signal: AbortS
   // stale: Python is asked, and when the cache was not looked in yet, it is looked in meanwhile;
   // should it answer after all (a file made since), Python is stopped and the cache answers.
   const stop = new AbortController();
-  const eggCache = fsSync.mkdtempSync(path.join(os.tmpdir(), 'trac-deploy-eggs-'));
-  const answering = htdocsDirs(question.envPath, { pythonHome, eggCache, signal: AbortSignal.any([signal, stop.signal]) });
+  const { eggCache, eggs } = makeEggCache(question.user ?? null);
+  const answering = htdocsDirs(question.envPath, { pythonHome, eggCache: eggs, signal: AbortSignal.any([signal, stop.signal]), asUser: question.user ?? null });
   answering.catch(() => undefined);
   track(eggCache, stop, answering);
   // The child is spawned a few promise steps on; a turn of the event loop lets them run.
@@ -86,7 +87,7 @@ async function ask(question: Question, pythonHome: string | null, signal: AbortS
     if (cached) {
       stop.abort();
       await answering.catch(() => undefined);
-      await fs.rm(eggCache, { recursive: true, force: true });
+      removeEggTree(eggCache);
       untrack(eggCache);
       return { answer: cached, fresh: false, eggCache: null, cacheNote: null, before };
     }
@@ -96,9 +97,53 @@ async function ask(question: Question, pythonHome: string | null, signal: AbortS
     // Python stopped and gone before its egg cache is removed (it could still be unpacking there).
     stop.abort();
     await settled(answering, CHILD_GRACE_MS);
-    await fs.rm(eggCache, { recursive: true, force: true });
+    removeEggTree(eggCache);
     untrack(eggCache);
     throw error;
+  }
+}
+
+/**
+ * This run's egg cache: a private temporary directory. Python run as another user (USER, as
+ * root) gets EGGS, a directory of its own inside it (0700, that user's), in a directory only
+ * root may change (0711): that user may fill EGGS but never rename it or put a link in its way.
+ */
+function makeEggCache(user: AskingUser | null): { eggCache: string; eggs: string } {
+  const eggCache = fsSync.mkdtempSync(path.join(os.tmpdir(), 'trac-deploy-eggs-'));
+  if (!user || user.uid === 0) return { eggCache, eggs: eggCache };
+  try {
+    const eggs = path.join(eggCache, 'eggs');
+    fsSync.mkdirSync(eggs, { mode: 0o700 });
+    fsSync.chownSync(eggs, user.uid, user.gid);
+    fsSync.chmodSync(eggCache, 0o711);
+    return { eggCache, eggs };
+  } catch (error) {
+    fsSync.rmSync(eggCache, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+/**
+ * Removes an egg cache made by makeEggCache. What another user's Python unpacked is removed as
+ * that user (setpriv rm -rf): root never walks a tree another user may change while it is walked.
+ * An empty one (no zipped egg: the usual case) costs no process.
+ */
+function removeEggTree(eggCache: string): void {
+  const eggs = path.join(eggCache, 'eggs');
+  const stat = fsSync.lstatSync(eggs, { throwIfNoEntry: false });
+  if (stat?.isDirectory() && stat.uid !== process.geteuid?.()) {
+    try {
+      fsSync.rmdirSync(eggs);
+    } catch {
+      spawnSync('setpriv', [`--reuid=${stat.uid}`, `--regid=${stat.gid}`, '--clear-groups', '--', 'rm', '-rf', '--', eggs], { stdio: 'ignore', cwd: '/', timeout: 60_000 });
+      // Not all removed as that user: left as it is, rather than walked by root.
+      if (fsSync.lstatSync(eggs, { throwIfNoEntry: false })) return;
+    }
+  }
+  try {
+    fsSync.rmSync(eggCache, { recursive: true, force: true });
+  } catch {
+    // left (the other user's files could not be removed): a temporary directory
   }
 }
 
@@ -133,7 +178,7 @@ function onSignal(signal: NodeJS.Signals): void {
     const running = [...live.entries()];
     for (const [, { stop }] of running) stop.abort();
     await Promise.all(running.map(([, { answering }]) => settled(answering, CHILD_GRACE_MS)));
-    for (const [dir] of running) fsSync.rmSync(dir, { recursive: true, force: true });
+    for (const [dir] of running) removeEggTree(dir);
     process.exit(128 + (os.constants.signals[signal] ?? 1));
   })();
 }
@@ -191,6 +236,6 @@ export async function rememberAnswer(question: Question, asked: Asked, inputs: {
 
 export async function removeEggCache(asked: Asked): Promise<void> {
   if (!asked.eggCache) return;
-  await fs.rm(asked.eggCache, { recursive: true, force: true });
+  removeEggTree(asked.eggCache);
   untrack(asked.eggCache);
 }

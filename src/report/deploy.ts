@@ -42,7 +42,7 @@ export function printDeploy(outcome: DeployOutcome, ctx: CliContext): void {
   ctx.stdout('Copying resources from:');
   for (const provider of r.providers) {
     ctx.stdout(`  ${provider.name}`);
-    for (const d of provider.dirs) ctx.stdout(`    ${d.dir}${d.copied ? '' : ' (missing, nothing to copy)'}`);
+    for (const d of provider.dirs) ctx.stdout(`    ${d.dir}${d.copied ? '' : d.notCopied ? ` (not copied: ${d.notCopied})` : ' (missing, nothing to copy)'}`);
   }
   const counts = countStatuses(sync);
   const dryRun = r.files.action === 'dry-run';

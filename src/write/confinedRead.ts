@@ -1,6 +1,7 @@
 import fsSync, { constants as fsConstants } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { bitsText, maySearch, type Reader } from '../util/modeAccess.js';
 
 /**
  * Reading a static source directory the way deploy publishes it: regular files only, never
@@ -16,6 +17,9 @@ export interface ConfinedRead {
   mtime: Date;
   /** Device, inode, size, mode, owner and times of the file read (see stampOf). */
   stamp: string;
+  /** Owner and group of the file read (its descriptor's), with `mode`: who else may read it. */
+  uid: number;
+  gid: number;
 }
 
 /**
@@ -60,7 +64,7 @@ export function readConfinedSync(file: string, root: string, maxBytes = MAX_STAT
     const content = readUpTo(fd, stat.size, maxBytes);
     // Grown past the bound since fstat: not read (for a read-ahead, the stamp no longer matches the file, and planSync reads it again).
     if (content === null) return null;
-    return { content, mode: stat.mode & 0o777, atime: stat.atime, mtime: stat.mtime, stamp: stampOf(stat) };
+    return { content, mode: stat.mode & 0o777, atime: stat.atime, mtime: stat.mtime, stamp: stampOf(stat), uid: stat.uid, gid: stat.gid };
   } finally {
     fsSync.closeSync(fd);
   }
@@ -130,6 +134,105 @@ export async function listSourceFiles(dir: string, skipped: string[], prefix = '
     else skipped.push(path.join(dir, rel));
   }
   return out;
+}
+
+/** A directory of a source the reader may not enter: nothing below it is listed (nor copied). */
+export interface DeniedDir {
+  /** The directory, as named below the source directory (or the source's own, or one above it). */
+  dir: string;
+  why: string;
+}
+
+/** What listPinnedSync found below a source directory. */
+export interface Listing {
+  /** Regular files, relative, "/"-separated. */
+  rels: string[];
+  /** Links, devices, FIFOs (named as below DIR): never followed, never published. */
+  skipped: string[];
+  /** Directories READER may not enter (the source itself or one above it included). */
+  denied: DeniedDir[];
+}
+
+const DIR_FLAGS = fsConstants.O_RDONLY | fsConstants.O_DIRECTORY | fsConstants.O_NOFOLLOW;
+
+/**
+ * The regular files below ROOT (the real path of the source directory DIR, taken once by the
+ * caller), listed through descriptors: ROOT is opened without following a link and its
+ * descriptor's real path must be ROOT; each directory below is opened through its parent's
+ * descriptor (/proc/self/fd/N/name, without following a link). What was swapped in since ROOT
+ * was taken is never listed, and each directory is judged by the descriptor it is listed from.
+ * READER (deploy as root: the user the web server runs as): directories it may not enter, ROOT's
+ * parents among them, are reported in `denied` and not listed (the web server could serve
+ * nothing below them). Null when ROOT is no longer that directory.
+ */
+export function listPinnedSync(dir: string, root: string, reader: Reader | null = null): Listing | null {
+  const listing: Listing = { rels: [], skipped: [], denied: [] };
+  if (reader) {
+    const above = ancestorDenied(root, reader);
+    if (above) {
+      listing.denied.push(above);
+      return listing;
+    }
+  }
+  let fd: number;
+  try {
+    fd = fsSync.openSync(root, DIR_FLAGS);
+  } catch {
+    return null;
+  }
+  try {
+    if (fdPath(fd) !== root) return null;
+    walk(fd, dir, '', 0, reader, listing);
+  } finally {
+    fsSync.closeSync(fd);
+  }
+  return listing;
+}
+
+function walk(fd: number, dir: string, prefix: string, depth: number, reader: Reader | null, listing: Listing): void {
+  const stat = fsSync.fstatSync(fd);
+  if (!stat.isDirectory()) return;
+  if (reader && !maySearch(stat, reader)) {
+    listing.denied.push({ dir: path.join(dir, prefix), why: `${reader.name} may not enter it (${bitsText(stat)})` });
+    return;
+  }
+  if (depth > 64) return;
+  const entries = fsSync.readdirSync(`/proc/self/fd/${fd}`, { withFileTypes: true });
+  for (const entry of entries) {
+    const rel = prefix ? `${prefix}/${entry.name}` : entry.name;
+    if (entry.isFile()) listing.rels.push(rel);
+    else if (entry.isDirectory()) {
+      let sub: number;
+      try {
+        sub = fsSync.openSync(`/proc/self/fd/${fd}/${entry.name}`, DIR_FLAGS);
+      } catch {
+        listing.skipped.push(path.join(dir, rel)); // swapped for a link (or gone) since listed
+        continue;
+      }
+      try {
+        walk(sub, dir, rel, depth + 1, reader, listing);
+      } finally {
+        fsSync.closeSync(sub);
+      }
+    } else listing.skipped.push(path.join(dir, rel));
+  }
+}
+
+/** The first directory above ROOT (real path) READER may not pass through, if any. */
+function ancestorDenied(root: string, reader: Reader): DeniedDir | null {
+  for (let at = path.dirname(root); ; at = path.dirname(at)) {
+    const stat = lstatOrNull(at);
+    if (stat && !maySearch(stat, reader)) return { dir: at, why: `${reader.name} may not pass through it (${bitsText(stat)}) to reach ${root}` };
+    if (at === path.dirname(at)) return null;
+  }
+}
+
+function fdPath(fd: number): string | null {
+  try {
+    return fsSync.readlinkSync(`/proc/self/fd/${fd}`);
+  } catch {
+    return null;
+  }
 }
 
 /**

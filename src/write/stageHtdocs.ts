@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import fsSync from 'node:fs';
 import path from 'node:path';
 import { validKey } from '../plan/chromeKey.js';
-import { isBelow, listSourceFiles, lstatOrNull, readConfinedSync, realpathOrNull, stampOf } from './confinedRead.js';
+import { mayRead, type Reader } from '../util/modeAccess.js';
+import { isBelow, listPinnedSync, lstatOrNull, readConfinedSync, realpathOrNull, stampOf } from './confinedRead.js';
 import { fillCopySync, openExclusive } from './copyBytes.js';
 import { dirsOthersMayChange } from './unsafeHtdocs.js';
 import { contentHash } from './ownership.js';
@@ -122,6 +123,8 @@ export class Staging {
   private abandoned = false;
   private wanted: Set<string> | null = null;
   private filling: Promise<void> = Promise.resolve();
+  /** Who must be able to read what is staged (deploy as root: the web server's user); null: anyone. */
+  private reader: Reader | null = null;
 
   private constructor(
     readonly htdocs: string,
@@ -141,7 +144,7 @@ export class Staging {
    * way that is a link or not a directory, or a source and the target inside one another.
    * SIGNAL stops the copying (what was staged stays until `remove`).
    */
-  static start(htdocs: string, candidates: readonly { key: string; dir: string }[], options: { signal?: AbortSignal } = {}): Staging | null {
+  static start(htdocs: string, candidates: readonly { key: string; dir: string }[], options: { signal?: AbortSignal; reader?: Reader | null } = {}): Staging | null {
     try {
       return Staging.begin(htdocs, candidates, options);
     } catch {
@@ -149,7 +152,7 @@ export class Staging {
     }
   }
 
-  private static begin(htdocs: string, candidates: readonly { key: string; dir: string }[], { signal }: { signal?: AbortSignal }): Staging | null {
+  private static begin(htdocs: string, candidates: readonly { key: string; dir: string }[], { signal, reader = null }: { signal?: AbortSignal; reader?: Reader | null }): Staging | null {
     const startTime = startTimeOf('self');
     if (startTime === null || !fsSync.existsSync(`/proc/self/fd`)) return null; // where files are made could not be checked
     const target = path.dirname(htdocs);
@@ -200,6 +203,7 @@ export class Staging {
       return null;
     }
     const staging = new Staging(htdocs, stagingDir, realDir, made);
+    staging.reader = reader;
     for (const k of keys) staging.keys.set(k.key, k);
     signal?.addEventListener('abort', () => (staging.stopped = true), { once: true });
     staging.filling = staging.fill().catch(() => {
@@ -262,20 +266,23 @@ export class Staging {
     for (const staged of this.keys.values()) {
       if (this.stopped) return;
       if (this.wanted && !this.wanted.has(staged.key)) continue;
-      const skipped: string[] = [];
-      const rels = await listSourceFiles(staged.dir, skipped);
+      // Listed below the root taken at the start, through descriptors (confinedRead.ts).
+      const listing = listPinnedSync(staged.dir, staged.root, this.reader);
+      // Something of it is not copied (a link, what the reader may not read): planSync copies it file by file and says so.
+      if (!listing || listing.skipped.length > 0 || listing.denied.length > 0) continue;
+      const rels = listing.rels;
       const into = path.join(this.dir, staged.key);
       if (!this.madeDir(into)) return;
       const dirs = new Set([into]);
-      let complete = skipped.length === 0;
+      let complete = true;
       for (const rel of rels) {
         if (this.stopped) return;
         if (this.wanted && !this.wanted.has(staged.key)) {
           complete = false;
           break; // not published: the next key
         }
-        const read = readConfinedSync(path.join(staged.dir, rel), staged.root);
-        if (!read) {
+        const read = readConfinedSync(path.join(staged.root, rel), staged.root);
+        if (!read || (this.reader && !mayRead(read, this.reader))) {
           complete = false;
           continue;
         }
@@ -300,31 +307,30 @@ export class Staging {
 
   /**
    * Once the answer is known: stops copying keys it does not publish from the staged directory
-   * (WANTED: key -> the one source directory of that key, compared by real path), and resolves when the copying of the
-   * others is done. What was staged for other keys is left for `remove`.
+   * (WANTED: key -> the real path of the one source directory of that key, as the caller pinned
+   * it: never taken again here), and resolves when the copying of the others is done. What was
+   * staged for other keys is left for `remove`.
    */
   async settle(wanted: ReadonlyMap<string, string>): Promise<void> {
-    const same = (k: StagedKey) => {
-      const dir = wanted.get(k.key);
-      return dir !== undefined && (dir === k.dir || realpathOrNull(dir) === k.root);
-    };
+    const same = (k: StagedKey) => wanted.get(k.key) === k.root;
     this.wanted = new Set([...this.keys.values()].filter(same).map((k) => k.key));
     await this.filling;
   }
 
   /**
    * The staged copy of KEY when it may be published as htdocs/KEY: staged completely from the
-   * directory whose real path is ROOT (DIR, as the answer names it), its files exactly RELS (what the source holds now), each still the
-   * file that was read (same device, inode, size, mode, owner and times), and htdocs/KEY absent.
-   * Else null: planSync copies that key file by file.
+   * directory whose real path is ROOT (as the caller pinned it), its files exactly RELS (what
+   * the source holds now), each still the file that was read (same device, inode, size, mode,
+   * owner and times, looked at below ROOT), and htdocs/KEY absent. Else null: planSync copies
+   * that key file by file.
    */
-  committable(key: string, dir: string, root: string, rels: readonly string[]): { from: string; files: ReadonlyMap<string, StagedFile> } | null {
+  committable(key: string, root: string, rels: readonly string[]): { from: string; files: ReadonlyMap<string, StagedFile> } | null {
     const staged = this.keys.get(key);
     if (!staged || !staged.complete || this.removed || this.abandoned || staged.root !== root) return null;
     if (rels.length !== staged.files.size || lstatOrNull(path.join(this.htdocs, key))) return null;
     for (const rel of rels) {
       const file = staged.files.get(rel);
-      const stat = file ? lstatOrNull(path.join(dir, rel)) : null;
+      const stat = file ? lstatOrNull(path.join(root, rel)) : null;
       if (!file || !stat?.isFile() || stampOf(stat) !== file.stamp) return null;
     }
     return { from: path.join(this.dir, key), files: staged.files };

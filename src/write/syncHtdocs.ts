@@ -4,7 +4,8 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { usageError } from '../errors.js';
 import { fillCopySync, openExclusive } from './copyBytes.js';
-import { isBelow, listSourceFiles, listSourceFilesSync, lstatOrNull, MAX_STATIC_FILE_BYTES, readConfinedSync, realpathOrNull, stampOf, type ConfinedRead } from './confinedRead.js';
+import { bitsText, mayRead, type Reader } from '../util/modeAccess.js';
+import { isBelow, listPinnedSync, lstatOrNull, MAX_STATIC_FILE_BYTES, readConfinedSync, realpathOrNull, stampOf, type ConfinedRead, type DeniedDir } from './confinedRead.js';
 import { contentHash, isOurs } from './ownership.js';
 import { fdIsIn, inPinned, pinDir, PinError, unpin, type PinnedDir } from './pinnedDir.js';
 import type { Staging } from './stageHtdocs.js';
@@ -16,6 +17,11 @@ export { MAX_STATIC_FILE_BYTES, readConfined, readConfinedSync, type ConfinedRea
 export interface HtdocsSource {
   key: string;
   dir: string;
+  /**
+   * Its real path, taken once when it was decided to publish it (deploy.ts pinSources): what is
+   * read is confined below this, never below a path taken again later. Absent: taken here.
+   */
+  root?: string;
 }
 
 /** skipped: --check or --dry-run as root did not compare it (below a directory another user may change; `reason` says which). */
@@ -51,6 +57,12 @@ export interface SyncPlan {
   skipped: string[];
   /** Keys whose files were copied ahead (Staging): FROM, a directory of the staging, becomes htdocs/<key>. */
   staged: { key: string; from: string }[];
+  /**
+   * What the reader (the web server's user, deploy as root) may not read, one per directory: a
+   * directory it may not enter, or one holding files it may not read. Not copied: the web server
+   * could serve none of it.
+   */
+  denied: DeniedDir[];
   /**
    * As root: existing directories (or links) below htdocs, on the way to a file of the plan or a
    * key's directory, that are not root's or that group or others may write (changeableBelow).
@@ -110,6 +122,7 @@ export async function planSync(
   manifest: Record<string, string>,
   prefetched?: Prefetched,
   staging?: Staging | null,
+  { reader = null }: { reader?: Reader | null } = {},
 ): Promise<SyncPlan> {
   // What is in htdocs is read below its real path only: a directory in it that is a link out
   // (htdocs/common -> elsewhere) is neither read nor written through.
@@ -125,8 +138,10 @@ export async function planSync(
     }
     return known;
   };
-  const wanted = new Map<string, { root: string; file: string }>();
+  const wanted = new Map<string, { root: string; file: string; dir: string; rel: string }>();
   const skipped: string[] = [];
+  const denied: DeniedDir[] = [];
+  const unreadable = new Map<string, { files: string[]; bits: string }>();
   const entries: SyncEntry[] = [];
   const foreign: string[] = [];
   const next: Record<string, string> = {};
@@ -147,12 +162,16 @@ export async function planSync(
   for (const { key } of sources) lookAtDirs(path.join(htdocs, key));
   const perKey = new Map<string, number>();
   for (const { key } of sources) perKey.set(key, (perKey.get(key) ?? 0) + 1);
-  for (const { key, dir } of sources) {
-    const root = realpathOrNull(dir);
+  for (const { key, dir, root: pinned } of sources) {
+    const root = pinned ?? realpathOrNull(dir);
     if (!root) continue;
-    const rels = listSourceFilesSync(dir, skipped);
+    const listing = listPinnedSync(dir, root, reader);
+    if (!listing) continue;
+    skipped.push(...listing.skipped);
+    denied.push(...listing.denied);
+    const rels = listing.rels;
     // A key of one source, copied ahead and still current, with nothing of it in htdocs yet: added whole.
-    const ahead = staging && perKey.get(key) === 1 ? staging.committable(key, dir, root, rels) : null;
+    const ahead = staging && perKey.get(key) === 1 && listing.skipped.length === 0 && listing.denied.length === 0 ? staging.committable(key, root, rels) : null;
     if (ahead) {
       staged.push({ key, from: ahead.from });
       for (const [rel, { hash }] of ahead.files) {
@@ -161,24 +180,34 @@ export async function planSync(
       }
       continue;
     }
-    for (const rel of rels) wanted.set(`${key}/${rel}`, { root, file: path.join(dir, rel) });
+    for (const rel of rels) wanted.set(`${key}/${rel}`, { root, file: path.join(dir, rel), dir, rel });
   }
   // Each file is a handful of small system calls: made synchronously, one after the other, they
   // cost a fraction of the same calls through the thread pool (a third of a re-run's time).
-  for (const [rel, { root, file: source }] of wanted) {
+  for (const [rel, { root, file: source, dir: sourceDir, rel: sourceRel }] of wanted) {
     const dest = path.join(htdocs, rel);
     lookAtDirs(path.dirname(dest));
     const stat = lstatOrNull(dest);
     if (stat && !stat.isFile()) {
       throw usageError(`${dest} exists and is not a regular file${stat.isSymbolicLink() ? ' (a symbolic link)' : ''}; trac-deploy will not replace it. Remove it and re-run`);
     }
-    const ahead = fromPrefetch(prefetched, source, root);
-    const read = ahead?.read ?? readConfinedSync(source, root);
+    // Read below the pinned root, by its real path: never through the source's name again.
+    const file = path.join(root, sourceRel);
+    const ahead = fromPrefetch(prefetched, file, root);
+    const read = ahead?.read ?? readConfinedSync(file, root);
     if (!read) {
-      const now = lstatOrNull(source);
+      const now = lstatOrNull(file);
       if (now?.isFile() && now.size > MAX_STATIC_FILE_BYTES) throw tooLarge(source);
       // Swapped for a link (or a non-file) since it was listed: skipped like any link.
       skipped.push(source);
+      continue;
+    }
+    // Judged on the descriptor it was read from: what the web server's user may not read is not published.
+    if (reader && !mayRead(read, reader)) {
+      const where = path.dirname(path.join(sourceDir, sourceRel));
+      const group = unreadable.get(where) ?? { files: [], bits: bitsText({ mode: read.mode, uid: read.uid, gid: read.gid }) };
+      group.files.push(path.basename(sourceRel));
+      unreadable.set(where, group);
       continue;
     }
     const { content, mode, atime, mtime } = read;
@@ -213,7 +242,21 @@ export async function planSync(
     // Changed since trac-deploy wrote it: someone's edit, left alone and forgotten.
   }
   entries.sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
-  return { htdocs, keys: [...new Set(sources.map((s) => s.key))], entries, foreign: foreign.sort(), manifest: next, skipped: skipped.sort(), staged, unsafe };
+  for (const [dir, { files, bits }] of unreadable) {
+    const named = files.length === 1 ? files[0]! : `${files.length} files (${files.slice(0, 3).join(', ')}${files.length > 3 ? ', ...' : ''})`;
+    denied.push({ dir, why: `${named} may not be read by ${reader!.name} (${files.length === 1 ? bits : `the first: ${bits}`})` });
+  }
+  return {
+    htdocs,
+    keys: [...new Set(sources.map((s) => s.key))],
+    entries,
+    foreign: foreign.sort(),
+    manifest: next,
+    skipped: skipped.sort(),
+    staged,
+    denied: denied.sort((a, b) => (a.dir < b.dir ? -1 : a.dir > b.dir ? 1 : 0)),
+    unsafe,
+  };
 }
 
 function tooLarge(source: string): Error {
@@ -243,7 +286,7 @@ export const PREFETCH_BUDGET = 32 * 1024 * 1024;
  */
 export async function prefetchSources(
   dirs: readonly string[],
-  { signal, fileLimit = PREFETCH_FILE_LIMIT, budget = PREFETCH_BUDGET }: { signal?: AbortSignal; fileLimit?: number; budget?: number } = {},
+  { signal, fileLimit = PREFETCH_FILE_LIMIT, budget = PREFETCH_BUDGET, reader = null }: { signal?: AbortSignal; fileLimit?: number; budget?: number; reader?: Reader | null } = {},
 ): Promise<Prefetched> {
   const out: Prefetched = new Map();
   let held = 0;
@@ -251,10 +294,16 @@ export async function prefetchSources(
     if (signal?.aborted) break;
     const root = await fs.realpath(dir).catch(() => null);
     if (!root) continue;
-    const files = await listSourceFiles(dir, []).catch(() => [] as string[]);
+    let files: string[];
+    try {
+      files = listPinnedSync(dir, root, reader)?.rels ?? [];
+    } catch {
+      files = [];
+    }
     for (const [index, rel] of files.entries()) {
       if (signal?.aborted) return out;
-      const file = path.join(dir, rel);
+      // Keyed by the real path: planSync looks reads up below the root it pinned (used only when equal to this one).
+      const file = path.join(root, rel);
       const read = readConfinedSync(file, root, Math.min(fileLimit, budget - held));
       if (read) {
         out.set(file, { root, read, hash: contentHash(read.content) });

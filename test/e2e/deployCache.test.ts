@@ -18,6 +18,9 @@ async function fakePython(root: string): Promise<{ home: string; calls: () => Pr
   const trac = path.join(site, 'trac');
   await fs.outputFile(path.join(trac, 'htdocs', 'css', 'trac.css'), 'body {}\n');
   const callsFile = path.join(root, 'calls');
+  // Writable by the web server's user, whom deploy asks the "Python" as when run as root.
+  await fs.writeFile(callsFile, '');
+  await fs.chmod(callsFile, 0o666);
   // Apart from ROOT (whose entries change with every TARGET made there).
   const userSite = path.join(await tempDir(), 'home', '.local', 'lib', 'python3.11', 'site-packages');
   const python = path.join(home, 'bin', 'python');

@@ -20,7 +20,11 @@ describe('deploy interrupted while Python answers', () => {
       const root = await tempDir();
       const env = await copyFixture('trac16-sqlite', root);
       const home = path.join(root, 'venv');
-      const noted = path.join(root, 'python.pid');
+      // Writable by the web server's user, whom deploy asks the "Python" as when run as root.
+      const notes = path.join(root, 'notes');
+      await fs.mkdir(notes);
+      await fs.chmod(notes, 0o777);
+      const noted = path.join(notes, 'python.pid');
       await fs.outputFile(path.join(home, 'bin', 'python'), `#!/bin/sh\necho "$$ $PYTHON_EGG_CACHE" > '${noted}.part'\nmv '${noted}.part' '${noted}'\nexec sleep 600\n`, { mode: 0o755 });
       await fs.outputFile(path.join(home, 'pyvenv.cfg'), 'home = /usr/bin\nversion = 3.11.2\n');
       // Trac's own static files where a virtualenv has them: staged while "Python" answers.

@@ -14,13 +14,19 @@ import { tempDir } from '../helpers/tempDir.js';
  * upgrade (also when the htdocs answer comes from the cache), and it warns about a plugin Trac
  * skips. Nothing is written in the refused cases.
  */
+/** As on a server: the web server's user's (deploy as root asks Trac as that user, who must be able to use the database). */
+async function apacheOwned(env: string): Promise<string> {
+  if (process.geteuid?.() === 0) await chownToApache(env);
+  return env;
+}
+
 describe('deploy asks Trac for its verdict (real Trac 1.6)', () => {
   const deploy = (env: string, target: string, cache: string) =>
     runCli(['deploy', env, target, '--python-home', VENV], { env: { TRAC_DEPLOY_CACHE_DIR: cache } });
 
   it('refuses an environment Trac cannot open, with the remedy, and writes nothing', async () => {
     const root = await tempDir();
-    const env = await initEnv(path.join(root, 'env'));
+    const env = await apacheOwned(await initEnv(path.join(root, 'env')));
     await fs.appendFile(path.join(env, 'conf', 'trac.ini'), '\n[trac]\nbase_url = http://example.test/\n');
     const target = path.join(root, 'out');
     const result = await deploy(env, target, path.join(root, 'cache'));
@@ -36,7 +42,7 @@ describe('deploy asks Trac for its verdict (real Trac 1.6)', () => {
 
   it('refuses an environment that needs an upgrade, also after a cached answer, and names trac-admin upgrade', async () => {
     const root = await tempDir();
-    const env = await initEnv(path.join(root, 'env'));
+    const env = await apacheOwned(await initEnv(path.join(root, 'env')));
     const cache = path.join(root, 'cache');
     const first = await deploy(env, path.join(root, 'a'), cache);
     expect(first.code, first.stderr).toBe(0);
@@ -55,7 +61,7 @@ describe('deploy asks Trac for its verdict (real Trac 1.6)', () => {
 
   it('deploys an environment whose plugin Trac skips, and says which and why', async () => {
     const root = await tempDir();
-    const env = await initEnv(path.join(root, 'env'));
+    const env = await apacheOwned(await initEnv(path.join(root, 'env')));
     await fs.outputFile(path.join(env, 'plugins', 'broken_plugin.py'), 'import no_such_module_for_trac_deploy\n');
     const result = await runCli(['deploy', env, path.join(root, 'out'), '--python-home', VENV, '--json'], { env: { TRAC_DEPLOY_CACHE_DIR: path.join(root, 'cache') } });
     expect(result.code, result.stderr).toBe(0);

@@ -67,7 +67,7 @@ describe('the cached answer', () => {
       providers: [],
     };
     const dir = (await usableCacheDirectory(path.join(root, 'cache'))).dir!;
-    const question = questionFor('/v', env, { PATH: '/bin' });
+    const question = questionFor('/v', env, { PATH: '/bin' }, null);
     await storeAnswer(dir, { question, ...inputsOf(question, answer, { inheritFiles: [], pluginsDirs: [] }), answer });
     return { root, env, site, dir, question, answer };
   };
@@ -75,8 +75,13 @@ describe('the cached answer', () => {
   it('is reused for the same question until something it depends on changes', async () => {
     const { env, site, dir, question, answer } = await setup();
     expect(await cachedAnswer(dir, question)).toEqual(answer);
-    expect(await cachedAnswer(dir, questionFor('/other', env, { PATH: '/bin' }))).toBeNull();
-    expect(await cachedAnswer(dir, questionFor('/v', env, { PATH: '/bin', PYTHONPATH: '/x' }))).toBeNull();
+    expect(await cachedAnswer(dir, questionFor('/other', env, { PATH: '/bin' }, null))).toBeNull();
+    expect(await cachedAnswer(dir, questionFor('/v', env, { PATH: '/bin', PYTHONPATH: '/x' }, null))).toBeNull();
+    // Asked as another user (deploy as root asks as the web server's user): another question.
+    const asUser = { name: 'www-data', uid: 33, gid: 33, groups: [33], group: 'www-data', named: true, why: 'web-server' as const };
+    expect(questionFor('/v', env, { PATH: '/bin' }, asUser).user).toEqual(asUser);
+    expect(await cachedAnswer(dir, questionFor('/v', env, { PATH: '/bin' }, asUser))).toBeNull();
+    expect(await cachedAnswer(dir, questionFor('/v', env, { PATH: '/bin' }, { ...asUser, uid: 34, name: 'other' }))).toBeNull();
     await fs.mkdirp(path.join(site, 'Added-1.0.dist-info'));
     expect(await cachedAnswer(dir, question)).toBeNull();
   });

@@ -56,17 +56,17 @@ async function withCacheDir<T>(dir: string, body: () => Promise<T>): Promise<T> 
 describe("deploy's Python question and the answer cache", () => {
   it('names the entry file as answerCache.ts stores it: mayBeCached finds what storeAnswer wrote, and only that', async () => {
     const { env, home, cache, answer } = await setUp();
-    const question = questionFor(home, env);
+    const question = questionFor(home, env, process.env, null);
     expect(mayBeCached(question, cache)).toBe(false);
     await storeAnswer(cache, { question, ...inputsOf(question, answer, { inheritFiles: [], pluginsDirs: [] }), answer });
     expect(mayBeCached(question, cache)).toBe(true);
-    expect(mayBeCached(questionFor(home, path.join(env, '..', 'other')), cache)).toBe(false);
+    expect(mayBeCached(questionFor(home, path.join(env, "..", "other"), process.env, null), cache)).toBe(false);
     expect(mayBeCached({ ...question, env: { ...question.env, PYTHONPATH: '/elsewhere' } }, cache)).toBe(false);
   });
 
   it('asks Python when nothing is kept, and answers from the cache without running it when a current answer is', async () => {
     const { env, home, cache, answer, runs } = await setUp();
-    const question = questionFor(home, env);
+    const question = questionFor(home, env, process.env, null);
     await withCacheDir(cache, async () => {
       const first = await askHtdocs(question, home);
       await removeEggCache(first);
@@ -91,7 +91,7 @@ describe("deploy's Python question and the answer cache", () => {
 
   it('takes the fingerprint of the environment before Python starts', async () => {
     const { env, home, cache } = await setUp();
-    const question = questionFor(home, env);
+    const question = questionFor(home, env, process.env, null);
     // The "Python" changes trac.ini while it answers: the stamps taken before it ran must differ
     // from those taken after, so rememberAnswer keeps nothing.
     const answerFile = path.join(home, 'answer.json');
@@ -108,7 +108,7 @@ describe("deploy's Python question and the answer cache", () => {
 
   it('starts Python before the look-up ends when the entry is missing, and stops it when the cache answers after all', async () => {
     const { root, env, home, cache, answer } = await setUp();
-    const question = questionFor(home, env);
+    const question = questionFor(home, env, process.env, null);
     // The "Python" notes its pid and egg cache, then takes its time (exec: the pid is the sleeper's).
     const noted = path.join(root, 'python.pid');
     await fs.outputFile(path.join(home, 'bin', 'python'), `#!/bin/sh\necho "$$ $PYTHON_EGG_CACHE" > '${noted}.part'\nmv '${noted}.part' '${noted}'\nexec sleep 600\n`, { mode: 0o755 });
@@ -165,7 +165,7 @@ describe("deploy's Python question and the answer cache", () => {
     };
     const answerFile = path.join(home, 'answer.json');
     await fs.outputFile(answerFile, JSON.stringify(inVenv));
-    const question = questionFor(home, env);
+    const question = questionFor(home, env, process.env, null);
     const inputs = { inheritFiles: [], pluginsDirs: [] };
     await withCacheDir(cache, async () => {
       // Unchanged while it answered: kept.
