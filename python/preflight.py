@@ -642,7 +642,6 @@ def remember_parsed_sections():
         self._proxies = proxies
         return [filename]
 
-    read.kept = (parsed, files)
     UnicodeConfigParser.read = read
 
 

@@ -13,13 +13,13 @@ import { askHtdocs, rememberAnswer, removeEggCache } from '../python/htdocsQuest
 import { prepareDeployTemplates, renderDeploy } from '../render/renderDeploy.js';
 import { emitFiles, type EmitOptions, type FilesResult } from '../write/emitFiles.js';
 import { leftoverNote, removeLeftoverTemps } from '../write/leftoverTemps.js';
-import { changeableBelow, dirsOthersMayChange, refuseUnsafeBelow, refuseUnsafeHtdocs, type UnsafeDir } from '../write/unsafeHtdocs.js';
+import { changeableBelow, dirsOthersMayChange, refuseUnsafeBelow, refuseUnsafeHtdocs, ROOT_ONLY, type UnsafeDir } from '../write/unsafeHtdocs.js';
 import { contentHash, isOurs } from '../write/ownership.js';
 import { renderPlanFile } from '../write/planFile.js';
 import { applySync, planSync, prefetchSources, readManifest, writeManifest, type Prefetched, type SyncPlan } from '../write/syncHtdocs.js';
 import { Staging } from '../write/stageHtdocs.js';
 import { pinSources, siteDir, type SiteDir } from '../write/pinSources.js';
-import type { DeniedDir } from '../write/confinedRead.js';
+import { isBelow, type DeniedDir } from '../write/confinedRead.js';
 import { compareFiles } from '../write/writeFiles.js';
 import type { DeployOutcome } from './outcome.js';
 
@@ -146,7 +146,7 @@ export async function runDeploy(args: DeployArgs): Promise<DeployOutcome> {
     // A source the web server's user may not even reach: nothing of it was copied, and the listing says so.
     for (const { key, dir, root } of sources) {
       const copiedAny = sync.entries.some((e) => e.rel.startsWith(`${key}/`) && e.status !== 'removed');
-      const whole = !copiedAny && sync.denied.find((d) => d.dir === dir || (root !== undefined && (d.dir === root || isAncestor(d.dir, root))));
+      const whole = !copiedAny && sync.denied.find((d) => d.dir === dir || (root !== undefined && (d.dir === root || isBelow(root, d.dir))));
       if (whole) for (const report of providers) for (const d of report.dirs) if (d.key === key && d.dir === dir) Object.assign(d, { copied: false, notCopied: `${reader?.name ?? 'the web server'} may not read it` });
     }
     // As root: TARGET/cgi-bin too must be root's and writable by nobody else (the rule below htdocs).
@@ -292,7 +292,6 @@ function unreadable(denied: DeniedDir, user: string): Finding {
   };
 }
 
-const ROOT_ONLY: ReadonlySet<number> = new Set([0]);
 
 /** As root, TARGET/cgi-bin when it is not root's or group or others may write it (or a link not root's). */
 function cgiBinUnsafe(target: string, asRoot = process.geteuid?.() === 0): UnsafeDir[] {
@@ -314,7 +313,7 @@ function skipUnsafe(sync: SyncPlan, htdocs: string, asRoot = process.geteuid?.()
   const reasonFor = (rel: string): string | null => {
     if (above) return `not compared: ${above.dir} ${above.why}`;
     const dest = path.join(htdocs, rel);
-    const under = sync.unsafe.find((u) => dest.startsWith(u.dir + path.sep));
+    const under = sync.unsafe.find((u) => isBelow(dest, u.dir));
     return under ? `not compared: ${under.dir} ${under.why}` : null;
   };
   for (const entry of sync.entries) {
@@ -351,8 +350,3 @@ async function refuseClobbering(args: DeployArgs, target: string, files: Rendere
   }
 }
 
-/** DIR is a directory above CHILD (both real paths). */
-function isAncestor(dir: string, child: string): boolean {
-  const rel = path.relative(dir, child);
-  return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel);
-}

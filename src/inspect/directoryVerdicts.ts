@@ -15,6 +15,7 @@ import {
   sharedKnownInputs,
   unionOf,
   verdictQuestion,
+  withAncestors,
   type Inputs,
   type VerdictQuestion,
 } from './preflightCache.js';
@@ -131,8 +132,7 @@ export async function askOrRecallDirectory(
   // every environment shares, now; each environment's own right before it is handed to Python,
   // and checked again as its answer comes (preflightWorkers.ts hooks): that work is done while
   // Python opens the others, not before the first or after the last.
-  const sharedKnown = sharedKnownInputs(request, python);
-  sharedKnown.accessOnly = [...new Set([...sharedKnown.accessOnly, inspection.path, ...ancestors(inspection.path)])];
+  const sharedKnown = unionOf(sharedKnownInputs(request, python), withAncestors([], [], [inspection.path]));
   const sharedBefore = stampsOf(sharedKnown);
   const at = Date.now();
   const since = at - settleMs;
@@ -165,8 +165,10 @@ export async function askOrRecallDirectory(
 
   // What every environment shares: changed while Trac was asked, nothing is kept.
   const sharedAll = unionOf(sharedKnown, sharedAnswerInputs(asked));
-  const sharedStamps = stampsOf(sharedAll);
-  const sharedHeld = stampsOf(sharedKnown) === sharedBefore && !changedSinceSync(sharedAll.paths, sharedAll.dirsWithEntries, since);
+  // One look at each shared path (the interpreter, sys.path and the directories above) serves the three.
+  const sharedMemo: StatMemo = new Map();
+  const sharedStamps = stampsOf(sharedAll, sharedMemo);
+  const sharedHeld = stampsOf(sharedKnown, sharedMemo) === sharedBefore && !changedSinceSync(sharedAll.paths, sharedAll.dirsWithEntries, since, sharedMemo);
   const records = new RecordTables();
   const lists = records.lists;
   // The verdicts kept from the earlier run stay kept when what they share is stamped the same.
@@ -369,14 +371,6 @@ function sqliteFile(env: EnvironmentInfo): string | null {
   const db = env.database;
   if (!db || db.scheme !== 'sqlite' || !db.name) return null;
   return path.resolve(env.path, db.name);
-}
-
-function ancestors(p: string): string[] {
-  const found: string[] = [];
-  for (let dir = path.dirname(p); ; dir = path.dirname(dir)) {
-    found.push(dir);
-    if (dir === path.dirname(dir)) return found;
-  }
 }
 
 /** A path under ENV_PATH as "./relative" ("." for itself), any other as it is (absolute). */

@@ -246,7 +246,7 @@ export function ownKnownInputs(env: EnvironmentInfo, database: string | null): I
  * PATHS stamped whole, DIRS_WITH_ENTRIES with their entries, ACCESS (and every directory above
  * each of them all: the web server user reaches each through them) for who may pass or write.
  */
-function withAncestors(paths: string[], dirsWithEntries: string[], access: string[]): Inputs {
+export function withAncestors(paths: string[], dirsWithEntries: string[], access: string[]): Inputs {
   const accessOnly = new Set(access);
   // Each path's chain up to the first directory already listed (the rest of it is, too).
   const above = new Set<string>();

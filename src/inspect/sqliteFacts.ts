@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { descriptorPath } from '../util/procfs.js';
 import { confirmSchemaIfUnchanged, readTracTables, type RepositoryRow, type TracRows } from './sqliteFile/tracTables.js';
 import type { Problem, Repository } from './types.js';
 
@@ -102,13 +103,7 @@ function openedHere(real: string): boolean {
   } catch {
     return false;
   }
-  return fds.some((fd) => {
-    try {
-      return fs.readlinkSync(`/proc/self/fd/${fd}`) === real;
-    } catch {
-      return false;
-    }
-  });
+  return fds.some((fd) => descriptorPath(Number(fd)) === real);
 }
 
 function factsOf(dbPath: string, rows: TracRows): SqliteFacts {

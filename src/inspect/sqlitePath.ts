@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { descriptorPath } from '../util/procfs.js';
 import type { Problem } from './types.js';
 
 /**
@@ -69,12 +70,7 @@ export function pinDatabase(real: string): SqliteFile {
   } catch {
     return { skipped: changedMeanwhile(real) };
   }
-  let held: string | null = null;
-  try {
-    held = fs.readlinkSync(`/proc/self/fd/${fd}`);
-  } catch {
-    held = null;
-  }
+  const held = descriptorPath(fd);
   const release = () => {
     try {
       fs.closeSync(fd);

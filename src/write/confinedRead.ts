@@ -1,7 +1,7 @@
 import fsSync, { constants as fsConstants } from 'node:fs';
-import fs from 'node:fs/promises';
 import path from 'node:path';
 import { bitsText, maySearch, type Reader } from '../util/modeAccess.js';
+import { descriptorPath } from '../util/procfs.js';
 
 /**
  * Reading a static source directory the way deploy publishes it: regular files only, never
@@ -53,12 +53,7 @@ export function readConfinedSync(file: string, root: string, maxBytes = MAX_STAT
   try {
     const stat = fsSync.fstatSync(fd);
     if (!stat.isFile()) return null;
-    let real: string | null;
-    try {
-      real = fsSync.readlinkSync(`/proc/self/fd/${fd}`);
-    } catch {
-      real = null;
-    }
+    const real = descriptorPath(fd);
     if (real === null || !isBelow(real, root)) return null;
     if (stat.size > maxBytes) return null;
     const content = readUpTo(fd, stat.size, maxBytes);
@@ -114,26 +109,7 @@ export function lstatOrNull(file: string): fsSync.Stats | null {
 /** CHILD strictly below PARENT (both resolved). */
 export function isBelow(child: string, parent: string): boolean {
   const rel = path.relative(parent, child);
-  return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel);
-}
-
-/**
- * Regular files below dir, relative, "/"-separated. Symbolic links are never followed, neither
- * to files nor to directories (Trac's copytree follows them; a link planted in ENV/htdocs by
- * anything running as the Apache user would then publish whatever it points at): they are
- * listed in `skipped` instead.
- */
-export async function listSourceFiles(dir: string, skipped: string[], prefix = '', depth = 0): Promise<string[]> {
-  const out: string[] = [];
-  if (depth > 64) return out;
-  const entries = await fs.readdir(path.join(dir, prefix), { withFileTypes: true });
-  for (const entry of entries) {
-    const rel = prefix ? `${prefix}/${entry.name}` : entry.name;
-    if (entry.isDirectory()) out.push(...(await listSourceFiles(dir, skipped, rel, depth + 1)));
-    else if (entry.isFile()) out.push(rel);
-    else skipped.push(path.join(dir, rel));
-  }
-  return out;
+  return rel !== '' && rel !== '..' && !rel.startsWith(`..${path.sep}`) && !path.isAbsolute(rel);
 }
 
 /** A directory of a source the reader may not enter: nothing below it is listed (nor copied). */
@@ -181,7 +157,7 @@ export function listPinnedSync(dir: string, root: string, reader: Reader | null 
     return null;
   }
   try {
-    if (fdPath(fd) !== root) return null;
+    if (descriptorPath(fd) !== root) return null;
     walk(fd, dir, '', 0, reader, listing);
   } finally {
     fsSync.closeSync(fd);
@@ -227,27 +203,3 @@ function ancestorDenied(root: string, reader: Reader): DeniedDir | null {
   }
 }
 
-function fdPath(fd: number): string | null {
-  try {
-    return fsSync.readlinkSync(`/proc/self/fd/${fd}`);
-  } catch {
-    return null;
-  }
-}
-
-/**
- * listSourceFiles, synchronously: for a caller on the critical path (deploy, once Python
- * answered), where a directory's listing through the thread pool waits for a turn of the event
- * loop each, and a few synchronous readdirs take well under a millisecond.
- */
-export function listSourceFilesSync(dir: string, skipped: string[], prefix = '', depth = 0): string[] {
-  const out: string[] = [];
-  if (depth > 64) return out;
-  for (const entry of fsSync.readdirSync(path.join(dir, prefix), { withFileTypes: true })) {
-    const rel = prefix ? `${prefix}/${entry.name}` : entry.name;
-    if (entry.isDirectory()) out.push(...listSourceFilesSync(dir, skipped, rel, depth + 1));
-    else if (entry.isFile()) out.push(rel);
-    else skipped.push(path.join(dir, rel));
-  }
-  return out;
-}

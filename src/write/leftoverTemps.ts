@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { startTicksOf } from '../util/procfs.js';
 import { inPinned, pinDir, unpin, type PinnedDir } from './pinnedDir.js';
 import { removeStaleStaging, STAGING_PREFIX } from './stageHtdocs.js';
 
@@ -127,14 +128,10 @@ function startedAtMs(pid: number): number | null | undefined {
     }
   }
   if (bootMs === null) return undefined;
-  let stat: string;
-  try {
-    stat = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
-  } catch {
-    return null;
-  }
-  // Field 22, start time in clock ticks since boot (USER_HZ, 100 on Linux).
-  const ticks = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
+  const started = startTicksOf(pid);
+  if (started === null) return null;
+  // Clock ticks since boot (USER_HZ, 100 on Linux).
+  const ticks = Number(started);
   return Number.isFinite(ticks) ? bootMs + ticks * 10 : undefined;
 }
 

@@ -1,5 +1,6 @@
 import fsSync, { constants as fsConstants } from 'node:fs';
 import path from 'node:path';
+import { descriptorPath } from '../util/procfs.js';
 import { isBelow } from './confinedRead.js';
 
 /**
@@ -62,9 +63,6 @@ export function unpin(pinned: PinnedDir): void {
 /** Whether the descriptor FD (a file just made) really is in PINNED (its /proc/self/fd link is below the directory's). */
 export function fdIsIn(fd: number, pinned: PinnedDir): boolean {
   if (pinned.fd === null) return true;
-  try {
-    return path.dirname(fsSync.readlinkSync(`/proc/self/fd/${fd}`)) === pinned.real;
-  } catch {
-    return false;
-  }
+  const real = descriptorPath(fd);
+  return real !== null && path.dirname(real) === pinned.real;
 }

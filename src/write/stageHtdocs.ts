@@ -3,6 +3,7 @@ import fsSync from 'node:fs';
 import path from 'node:path';
 import { validKey } from '../plan/chromeKey.js';
 import { mayRead, type Reader } from '../util/modeAccess.js';
+import { descriptorPath, startTicksOf } from '../util/procfs.js';
 import { isBelow, listPinnedSync, lstatOrNull, readConfinedSync, realpathOrNull, stampOf } from './confinedRead.js';
 import { fillCopySync, openExclusive } from './copyBytes.js';
 import { dirsOthersMayChange } from './unsafeHtdocs.js';
@@ -31,19 +32,9 @@ import { contentHash } from './ownership.js';
 export const STAGING_PREFIX = '.trac-deploy-staging-';
 const STAGING_NAME = /^\.trac-deploy-staging-(\d+)-(\d+)-[0-9a-f]{12}$/;
 
-/** A process's start time (clock ticks since boot, /proc/PID/stat field 22); null when unknown. */
-function startTimeOf(pid: number | 'self'): string | null {
-  try {
-    const stat = fsSync.readFileSync(`/proc/${pid}/stat`, 'latin1');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null;
-  } catch {
-    return null;
-  }
-}
-
 /** Whether process PID, started at START, still runs (when it cannot be told: yes). */
 function stillRuns(pid: number, start: string): boolean {
-  const now = startTimeOf(pid);
+  const now = startTicksOf(pid);
   if (now !== null) return now === start;
   if (fsSync.existsSync('/proc/self/stat')) return false; // /proc works: no such process
   try {
@@ -153,7 +144,7 @@ export class Staging {
   }
 
   private static begin(htdocs: string, candidates: readonly { key: string; dir: string }[], { signal, reader = null }: { signal?: AbortSignal; reader?: Reader | null }): Staging | null {
-    const startTime = startTimeOf('self');
+    const startTime = startTicksOf('self');
     if (startTime === null || !fsSync.existsSync(`/proc/self/fd`)) return null; // where files are made could not be checked
     const target = path.dirname(htdocs);
     // TARGET and TARGET/htdocs: each missing, or a directory itself (never a link to one).
@@ -227,12 +218,8 @@ export class Staging {
    * below the staging directory's). Else it is removed, closed, and the staging abandoned.
    */
   private isInside(fd: number): boolean {
-    let real: string | null = null;
-    try {
-      real = fsSync.readlinkSync(`/proc/self/fd/${fd}`);
-    } catch {
-      // unknown: taken as elsewhere
-    }
+    // Unknown: taken as elsewhere.
+    const real = descriptorPath(fd);
     if (real !== null && isBelow(real, this.realDir)) return true;
     try {
       const made = fsSync.fstatSync(fd);

@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { usageError } from '../errors.js';
 
-const ROOT_ONLY: ReadonlySet<number> = new Set([0]);
+/** Owners root trusts with a directory on the way: root alone. */
+export const ROOT_ONLY: ReadonlySet<number> = new Set([0]);
 
 /**
  * Refuses (exit 2, nothing written) a TARGET/htdocs that root cannot write safely. Only when

@@ -5,7 +5,7 @@ import { reasonOf, usageError } from '../errors.js';
 import type { RenderedFile } from '../plan/types.js';
 import { readConfinedSync, realpathOrNull } from './confinedRead.js';
 import { fdIsIn, inPinned, pinDir, unpin } from './pinnedDir.js';
-import { changeableBelow, dirsOthersMayChange } from './unsafeHtdocs.js';
+import { changeableBelow, dirsOthersMayChange, ROOT_ONLY } from './unsafeHtdocs.js';
 
 /** skipped: --check or --dry-run as root did not read it (see compareFiles); `reason` says why. */
 export type FileStatus = 'new' | 'changed' | 'unchanged' | 'skipped';
@@ -90,7 +90,6 @@ export async function compareFiles(files: RenderedFile[], { looking = false, asR
   return outcomes;
 }
 
-const ROOT_ONLY: ReadonlySet<number> = new Set([0]);
 
 /** The directory all FILES are in or below. */
 function commonDir(files: readonly RenderedFile[]): string {

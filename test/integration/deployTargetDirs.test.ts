@@ -121,7 +121,7 @@ describe.skipIf(process.geteuid?.() !== 0)('deploy as root: directories in TARGE
     try {
       await new Promise((resolve) => setTimeout(resolve, 300));
       const live = path.join(css, `.trac.css.${sleeper.pid}.${Date.now()}.k3x9a1.tmp`);
-      const dead = path.join(css, `.trac.css.99999.${Date.now()}.k3x9a1.tmp`);
+      const dead = path.join(css, `.trac.css.4194305.${Date.now()}.k3x9a1.tmp`);
       await fs.writeFile(live, 'in flight');
       await fs.writeFile(dead, 'half');
       const again = await deploy(target);

@@ -22,8 +22,8 @@ describe('removeLeftoverTemps', () => {
     const outside = path.join(root, 'outside');
     const ours = [
       path.join(target, '.trac-deploy-manifest.json.0a1b2c3d4e5f.tmp'),
-      path.join(target, `.env.conf.99999.${Date.now()}.abc123.tmp`),
-      path.join(target, 'cgi-bin', `.trac.wsgi.99999.${Date.now()}.z.tmp`),
+      path.join(target, `.env.conf.4194305.${Date.now()}.abc123.tmp`),
+      path.join(target, 'cgi-bin', `.trac.wsgi.4194305.${Date.now()}.z.tmp`),
       path.join(target, 'htdocs', 'common', 'css', '.trac.css.00000000beef.tmp'),
       path.join(target, 'htdocs', 'plugin', 'deep', 'er', '.x.js.123456abcdef.tmp'),
     ];
@@ -32,7 +32,7 @@ describe('removeLeftoverTemps', () => {
       path.join(target, 'htdocs', 'common', 'css', 'trac.css'),
       path.join(target, 'htdocs', 'common', 'css', '.trac.css.4242.tmp'),
       path.join(target, 'htdocs', 'common', 'notes.tmp'),
-      path.join(target, 'cgi-bin', 'sub', `.x.99999.${Date.now()}.abc.tmp`),
+      path.join(target, 'cgi-bin', 'sub', `.x.4194305.${Date.now()}.abc.tmp`),
       path.join(outside, '.secret.0a1b2c3d4e5f.tmp'),
     ];
     for (const file of kept) await fs.outputFile(file, 'keep');

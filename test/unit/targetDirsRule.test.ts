@@ -167,7 +167,7 @@ describe('removeLeftoverTemps and temp files of runs still going', () => {
     try {
       await new Promise((resolve) => setTimeout(resolve, 300));
       const live = path.join(css, `.trac.css.${sleeper.pid}.${Date.now()}.abc123.tmp`);
-      const dead = path.join(css, `.trac.css.99999.${Date.now()}.abc123.tmp`);
+      const dead = path.join(css, `.trac.css.4194305.${Date.now()}.abc123.tmp`);
       // The same live pid, but a file made a day before that process started: another run's.
       const recycled = path.join(css, `.trac.js.${sleeper.pid}.${Date.now() - 86_400_000}.abc123.tmp`);
       for (const file of [live, dead, recycled]) await fs.writeFile(file, 'half');
