@@ -1,6 +1,6 @@
 import { usageError } from '../errors.js';
 import { allProblems, inspectPathAccessPending } from '../inspect/inspectPath.js';
-import { MACHINE_STATE_CODES, PREFLIGHT_CODES, recallEarly, withPreflight, type PreflightOptions } from '../inspect/preflight.js';
+import { keptLookupsOf, MACHINE_STATE_CODES, PREFLIGHT_CODES, recallEarly, withPreflight, type PreflightOptions } from '../inspect/preflight.js';
 import type { Finding } from '../findings.js';
 import type { GenerateOptions } from '../plan/options.js';
 import { planDeployment } from '../plan/planDeployment.js';
@@ -41,7 +41,7 @@ export async function buildDeployment(source: string, options: GenerateOptions, 
   // check goes on while the site is planned and rendered (neither reads its problems: they are
   // the machine's state, reported, never refused; see refuseWhatTracRefuses).
   const recalled = preflight ? recallEarly(source, asking) : null;
-  const { inspection: inspected, accessProblems } = await inspectPathAccessPending(source);
+  const { inspection: inspected, accessProblems } = await inspectPathAccessPending(source, undefined, keptLookupsOf(recalled));
   const accessAt = inspected.problems.length;
   let inspection = inspected;
   if (preflight) {

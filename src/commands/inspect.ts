@@ -6,7 +6,7 @@ import { resolveOptions } from '../plan/resolveOptions.js';
 import { publicUrlDecision, tracIniUrlFindings, tracSettingFindings, tracUrlSettings } from '../plan/tracUrlSettings.js';
 import { nameFromPath } from '../plan/validate.js';
 import { allProblems, inspectPath } from '../inspect/inspectPath.js';
-import { recallEarly, withPreflight, type PreflightOptions } from '../inspect/preflight.js';
+import { keptLookupsOf, recallEarly, withPreflight, type PreflightOptions } from '../inspect/preflight.js';
 import type { ClientRunner } from '../inspect/probeDatabase.js';
 import type { InspectOutcome } from './outcome.js';
 
@@ -34,7 +34,8 @@ export async function runInspect(args: InspectArgs, runClient?: ClientRunner): P
   const asking: PreflightOptions = { pythonHome: args.pythonHome ?? null, siteDirs: args.siteDir ?? [], eggCache: args.eggCache ?? null, keepVerdict: {} };
   // The kept verdict is looked up while the environment is inspected.
   const recalled = args.preflight ? recallEarly(args.path, asking) : null;
-  let inspection = await inspectPath(args.path, { processes: args.processes, threads: args.threads });
+  // A directory's kept verdicts are looked at as each of its environments is judged.
+  let inspection = await inspectPath(args.path, { processes: args.processes, threads: args.threads }, keptLookupsOf(recalled));
   if (args.preflight) {
     inspection = await withPreflight(inspection, { ...asking, recalled });
   }

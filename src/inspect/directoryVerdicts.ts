@@ -1,13 +1,10 @@
 import path from 'node:path';
 import { checkAccess, type AccessNeed } from '../apache/userAccess.js';
-import { statSync } from 'node:fs';
-import { cacheDirectory, cachedRecordSync, changedSinceSync, fingerprintSync, removeEntry, storeEntry, usableCacheDirectory, type StatMemo } from '../python/answerCache.js';
+import { cacheDirectory, cachedRecordSync, changedSinceSync, removeEntry, storeEntry, usableCacheDirectory, usableCacheDirectorySync, type StatMemo } from '../python/answerCache.js';
 import { runPreflight, type PreflightEnvironment, type PreflightRequest, type PreflightResult, type PreflightRunner, type WorkerHooks } from '../python/preflight.js';
 import {
   hasUnstampedPlugins,
   keepable,
-  logCheckOf,
-  logCheckPassesHere,
   ownAnswerInputs,
   ownKnownInputs,
   SETTLE_MS,
@@ -19,6 +16,8 @@ import {
   type Inputs,
   type VerdictQuestion,
 } from './preflightCache.js';
+import { absolutePath, relativeLists, relativePath, restamp, stampsOf, type Restamped, type RestampTable, type StoredLists } from './keptStamps.js';
+import type { KeptLookups, PreparedLookups } from './parallelCandidates.js';
 import type { EnvironmentInfo, Inspection } from './types.js';
 
 /**
@@ -42,17 +41,6 @@ interface DirectoryQuestion extends Omit<VerdictQuestion, 'kind'> {
   kind: 'preflight-directory-verdicts';
 }
 
-/** One environment's kept verdict, as used here. */
-interface KeptRecord {
-  /** Index into lists: its own paths, relative to the environment where under it. */
-  list: number;
-  /** fingerprintSync of those paths when Trac answered. */
-  stamps: string;
-  askedAt: string;
-  /** Trac's answer, without its path (the record's key). */
-  answer: Omit<PreflightEnvironment, 'path'>;
-}
-
 /**
  * One environment's kept verdict as stored: the time and Trac's answer as indexes into tables
  * (an answer with its paths relative to the environment, without its project name: most
@@ -66,12 +54,6 @@ interface StoredRecord {
   project: string | null;
 }
 
-interface StoredLists {
-  paths: string[];
-  dirsWithEntries: string[];
-  accessOnly: string[];
-}
-
 interface DirectoryAnswer {
   python: { executable: string; version: string };
   user: string | null;
@@ -83,6 +65,15 @@ interface DirectoryAnswer {
   answers: Omit<PreflightEnvironment, 'path'>[];
   /** By environment path. */
   environments: Record<string, StoredRecord>;
+}
+
+/** An entry as read: its answer, and what every environment shares with the stamps it had. */
+type StoredEntry = DirectoryAnswer & { fingerprint: string; shared: Inputs };
+
+/** A kept verdict found to hold: its record, and Trac's answer as this run reports it. */
+interface KeptRecord {
+  record: StoredRecord;
+  answer: PreflightEnvironment;
 }
 
 type Ran = Extract<PreflightResult, { status: 'ran' }>;
@@ -100,9 +91,59 @@ export interface DirectoryOutcome {
 }
 
 /**
+ * The kept verdicts of a directory, read once its entries are counted and looked at again as
+ * each environment is judged (inspectPath's KeptLookups: in the threads that judge them, right
+ * after each is judged), begun before the inspection (preflight.ts recallEarly) for QUESTION.
+ */
+export interface EarlyDirectory {
+  /** The question (its JSON) the entry was read for: used only for that very question. */
+  question: string;
+  lookups: KeptLookups;
+  /** The entry read by lookups.prepare, or null (none, unusable, or the inspection never asked). */
+  stored(): StoredEntry | null;
+}
+
+/** The question of PARENT's kept verdicts (the single verdict's, for the directory). */
+function directoryQuestion(parent: string, request: PreflightRequest, python: string): DirectoryQuestion {
+  return { ...verdictQuestion(parent, request, python), kind: 'preflight-directory-verdicts' };
+}
+
+/**
+ * The lookups of PARENT's kept verdicts, for its inspection to make (see EarlyDirectory). Nothing
+ * is read or made (not even the cache directory) until the inspection finds PARENT is a directory
+ * with entries to judge and calls prepare.
+ */
+export function beginDirectoryRecall(parent: string, request: PreflightRequest, python: string, keep: { dir?: string }): EarlyDirectory {
+  const question = directoryQuestion(parent, request, python);
+  let stored: StoredEntry | null = null;
+  const lookups: KeptLookups = {
+    found: new Map(),
+    prepare(entries) {
+      const cacheDir = usableCacheDirectorySync(keep.dir ?? cacheDirectory()).dir;
+      stored = cacheDir ? readEntry(cacheDir, question, entries) : null;
+      return stored ? preparedLookups(stored, request.asUser !== null) : null;
+    },
+  };
+  return { question: JSON.stringify(question), lookups, stored: () => stored };
+}
+
+/** What every look at STORED's records shares, and each environment's record. */
+function preparedLookups(stored: StoredEntry, asOtherUser: boolean): PreparedLookups {
+  const table: RestampTable = { lists: stored.lists, logPaths: stored.answers.map((a) => a.accessInputs ?? null), asOtherUser };
+  return {
+    table,
+    itemFor(envPath) {
+      const record = Object.hasOwn(stored.environments, envPath) ? stored.environments[envPath] : undefined;
+      return record ? [record.list, record.stamps, record.answer] : null;
+    },
+  };
+}
+
+/**
  * Trac's verdicts on INSPECTION's environments (a directory of them): the kept ones whose stamps
  * all hold and whose log check passes, Trac asked about the others (with the stamps of what it
  * read), and those of its new verdicts that may be kept, kept with the others for the next run.
+ * EARLY: the lookups its inspection made (used only for the same question).
  */
 export async function askOrRecallDirectory(
   inspection: Inspection,
@@ -110,22 +151,28 @@ export async function askOrRecallDirectory(
   python: string,
   keep: { dir?: string; settleMs?: number },
   run?: PreflightRunner,
+  early?: EarlyDirectory | null,
 ): Promise<DirectoryOutcome> {
   const envs = inspection.environments;
   const none = () => envs.map(() => null);
   const cacheDir = (await usableCacheDirectory(keep.dir ?? cacheDirectory())).dir;
   if (!cacheDir || envs.length === 0) return { result: await runPreflight({ ...request, stamps: false }, run), cachedFrom: none() };
   const settleMs = keep.settleMs ?? SETTLE_MS;
-  const question: DirectoryQuestion = { ...verdictQuestion(inspection.path, request, python), kind: 'preflight-directory-verdicts' };
+  const question = directoryQuestion(inspection.path, request, python);
 
-  const stored = readEntry(cacheDir, question, envs.length);
-  // An entry that reads but cannot be used (wellFormed cannot foresee every way one can be
-  // broken) means Trac is asked, never a failed run.
-  const kept = stored ? await recall(stored, envs, request.asUser).catch(none) : none();
+  // The lookups the inspection made, for this very question; else the entry is read now and
+  // each record looked at here.
+  const made = early && early.question === JSON.stringify(question) ? early : null;
+  const stored = made ? made.stored() : readEntry(cacheDir, question, envs.length);
+  // What every environment shares is stamped again now (after the inspection); an entry that
+  // reads but cannot be used (wellFormed cannot foresee every way one can be broken) means Trac
+  // is asked, never a failed run.
+  const sharedHolds = stored !== null && stampsOf(stored.shared) === stored.fingerprint;
+  const kept: (KeptRecord | null)[] = stored && sharedHolds ? await recall(stored, envs, request.asUser, made?.lookups.found ?? null).catch(none) : none();
   const toAsk = envs.flatMap((_env, index) => (kept[index] ? [] : [index]));
   if (stored && toAsk.length === 0) {
-    const result: Ran = { status: 'ran', python: stored.python, user: stored.user, trac: stored.trac, svn: stored.svn, inputs: stored.inputs, environments: envs.map((env, i) => withPath(kept[i]!.answer, env.path)) };
-    return { result, cachedFrom: kept.map((k) => k!.askedAt) };
+    const result: Ran = { status: 'ran', python: stored.python, user: stored.user, trac: stored.trac, svn: stored.svn, inputs: stored.inputs, environments: kept.map((k) => k!.answer) };
+    return { result, cachedFrom: kept.map((k) => stored.times[k!.record.at]!) };
   }
 
   // Stamped before Trac is asked: the answer is kept only when they are the same after. What
@@ -176,11 +223,12 @@ export async function askOrRecallDirectory(
   const cachedFrom: (string | null)[] = none();
   const environments: PreflightEnvironment[] = new Array<PreflightEnvironment>(envs.length);
   envs.forEach((env, index) => {
-    const record = kept[index];
-    if (!record || !stored) return;
-    environments[index] = withPath(record.answer, env.path);
-    cachedFrom[index] = record.askedAt;
-    if (carried) records.add(env.path, { ...record, list: lists.add(stored.lists[record.list]!) });
+    const found = kept[index];
+    if (!found || !stored) return;
+    environments[index] = found.answer;
+    const { record } = found;
+    cachedFrom[index] = stored.times[record.at]!;
+    if (carried) records.add(env.path, lists.add(stored.lists[record.list]!), record.stamps, stored.times[record.at]!, stored.answers[record.answer]!, record.project);
   });
   const askedAt = new Date(at).toISOString();
   toAsk.forEach((index, j) => {
@@ -191,7 +239,8 @@ export async function askOrRecallDirectory(
     candidates[j] = null;
     // Trac's whole answer, as runPreflight gives it: keepable by the single verdict's rule.
     if (!sharedHeld || !found || !keepable({ ...asked, environments: [answer] }, env.path)) return;
-    records.add(env.path, { list: lists.add(candidateLists.all[found.list]!), stamps: found.stamps, askedAt, answer: storedAnswer(answer) });
+    const { project, ...rest } = storedAnswer(answer);
+    records.add(env.path, lists.add(candidateLists.all[found.list]!), found.stamps, askedAt, relativeAnswer(rest, env.path), project ?? null);
   });
 
   const result: Ran = { ...asked, environments };
@@ -237,69 +286,58 @@ function storedAnswer(answer: PreflightEnvironment): Omit<PreflightEnvironment, 
 
 /**
  * The records of STORED for ENVS whose own stamps still hold and whose log check still passes
- * (as the user Trac was asked as: batched, one process for all when that is another user).
+ * (as the user Trac was asked as: batched, one process for all when that is another user):
+ * as FOUND says (the lookups the inspection made), else looked at here.
  */
-async function recall(stored: DirectoryAnswer & { fingerprint: string }, envs: EnvironmentInfo[], asUser: PreflightRequest['asUser']): Promise<(KeptRecord | null)[]> {
-  const found = envs.map((env): KeptRecord | null => {
-    const record = stored.environments[env.path];
-    if (!record) return null;
-    const lists = stored.lists[record.list];
-    if (!lists) return null;
-    const own = absoluteLists(lists, env.path);
-    if (stampsOf(own) !== record.stamps) return null;
-    return { list: record.list, stamps: record.stamps, askedAt: stored.times[record.at]!, answer: answerOf(stored.answers[record.answer]!, env.path, record.project) };
+async function recall(stored: StoredEntry, envs: EnvironmentInfo[], asUser: PreflightRequest['asUser'], found: Map<string, Restamped> | null): Promise<(KeptRecord | null)[]> {
+  const prepared = preparedLookups(stored, asUser !== null);
+  const looks = envs.map((env): Restamped | null => {
+    const item = prepared.itemFor(env.path);
+    if (!item) return null;
+    return found?.get(env.path) ?? restamp(prepared.table, env.path, item);
   });
-  const checks = found.map((record, index) => (record ? logCheckOf(withPath(record.answer, envs[index]!.path), envs[index]!.path) : 'none'));
-  const passes = await logChecksPass(checks, asUser);
-  return found.map((record, index) => (record && passes[index] ? record : null));
+  const passes = await logChecksPass(looks, asUser);
+  return envs.map((env, index) => {
+    if (!passes[index]) return null;
+    const record = stored.environments[env.path]!;
+    return { record, answer: answerOf(stored.answers[record.answer]!, env.path, record.project) };
+  });
 }
 
 /**
- * Trac's log check (preflightCache.ts logStillWritable) for many verdicts at once: in this
- * process when Trac was asked as this user, else as that user through one streamed
+ * Trac's log check (preflightCache.ts logStillWritable) for many verdicts at once: made by
+ * restamp where Trac was asked as this user, else as that user through one streamed
  * `setpriv ... xargs sh` (apache/userAccess.ts checkAccess: no argument list or pipe grows with
- * the count). Whether the log file is there is seen here (as root: the same answer, since a file
- * the web server user cannot reach fails its own test as well); false where unsure.
+ * the count). False where a look found a change, or none was made.
  */
-async function logChecksPass(checks: ReturnType<typeof logCheckOf>[], asUser: PreflightRequest['asUser']): Promise<boolean[]> {
-  if (!asUser) return checks.map((check) => check === 'none' || (check !== 'unsure' && logCheckPassesHere(check)));
-  const passes = checks.map((check) => check === 'none');
-  const needs: (AccessNeed & { index: number })[] = [];
-  checks.forEach((check, index) => {
-    if (check === 'none' || check === 'unsure') return;
-    let exists = false;
-    try {
-      statSync(check.file);
-      exists = true;
-    } catch {
-      exists = false;
+async function logChecksPass(looks: (Restamped | null)[], asUser: PreflightRequest['asUser']): Promise<boolean[]> {
+  const passes = looks.map((look) => look !== null && look.held && look.log === 'passes');
+  async function* needs(): AsyncGenerator<AccessNeed & { index: number }> {
+    for (let index = 0; index < looks.length; index++) {
+      const look = looks[index];
+      if (!look?.held || look.log === 'passes') continue;
+      if ('file' in look.log) yield { path: look.log.file, test: '-w', why: 'log', index };
+      else yield* [{ path: look.log.dir, test: '-w' as const, why: 'log', index }, { path: look.log.dir, test: '-x' as const, why: 'log', index }];
     }
-    if (exists) {
-      needs.push({ path: check.file, test: '-w', why: 'log', index });
-    } else {
-      let isDir = false;
-      try {
-        isDir = statSync(check.dir).isDirectory();
-      } catch {
-        isDir = false;
-      }
-      if (isDir) needs.push({ path: check.dir, test: '-w', why: 'log', index }, { path: check.dir, test: '-x', why: 'log', index });
-    }
-  });
-  if (needs.length === 0) return passes;
-  const tested = await checkAccess(asUser.user, asUser.group, needs).catch(() => null);
+  }
+  if (!asUser || !looks.some((look) => look?.held && look.log !== 'passes')) return passes;
+  const tested = await checkAccess(asUser.user, asUser.group, needs()).catch(() => null);
   if (!tested || tested.unchecked) return passes;
-  const failed = new Set((tested.failed as typeof needs).map((need) => need.index));
-  for (const need of needs) passes[need.index] = !failed.has(need.index);
+  const failed = new Set((tested.failed as (AccessNeed & { index: number })[]).map((need) => need.index));
+  looks.forEach((look, index) => {
+    if (look?.held && look.log !== 'passes') passes[index] = !failed.has(index);
+  });
   return passes;
 }
 
 /** The entry for QUESTION when it is whole, of the shape written, and what the run shares is stamped the same now. */
-function readEntry(cacheDir: string, question: DirectoryQuestion, count: number): (DirectoryAnswer & { fingerprint: string }) | null {
+function readEntry(cacheDir: string, question: DirectoryQuestion, count: number): StoredEntry | null {
   try {
     const entry = cachedRecordSync<DirectoryAnswer>(cacheDir, KIND, question, maxEntryBytes(count));
     if (!entry || typeof entry.fingerprint !== 'string' || !wellFormed(entry.answer)) return null;
-    return { ...entry.answer, fingerprint: entry.fingerprint };
+    const isStrings = (list: unknown) => Array.isArray(list) && list.every((p) => typeof p === 'string');
+    if (!isStrings(entry.paths) || !isStrings(entry.dirsWithEntries) || !isStrings(entry.accessOnly ?? [])) return null;
+    return { ...entry.answer, fingerprint: entry.fingerprint, shared: { paths: entry.paths, dirsWithEntries: entry.dirsWithEntries, accessOnly: entry.accessOnly ?? [] } };
   } catch {
     return null;
   }
@@ -331,13 +369,6 @@ function wellFormed(a: DirectoryAnswer): boolean {
   );
 }
 
-function withPath(answer: Omit<PreflightEnvironment, 'path'>, envPath: string): PreflightEnvironment {
-  return Object.assign({ path: envPath }, answer);
-}
-
-function stampsOf(inputs: Inputs, memo?: StatMemo): string {
-  return fingerprintSync(inputs.paths, inputs.dirsWithEntries, inputs.accessOnly, memo);
-}
 
 /**
  * OWN without what SHARED stamps at least as strongly: a path SHARED stamps whole is left to it;
@@ -373,17 +404,6 @@ function sqliteFile(env: EnvironmentInfo): string | null {
   return path.resolve(env.path, db.name);
 }
 
-/** A path under ENV_PATH as "./relative" ("." for itself), any other as it is (absolute). */
-function relativeLists(inputs: Inputs, envPath: string): StoredLists {
-  const rel = (p: string) => (p === envPath ? '.' : p.startsWith(`${envPath}/`) ? `./${p.slice(envPath.length + 1)}` : p);
-  return { paths: inputs.paths.map(rel), dirsWithEntries: inputs.dirsWithEntries.map(rel), accessOnly: inputs.accessOnly.map(rel) };
-}
-
-function absoluteLists(lists: StoredLists, envPath: string): Inputs {
-  const abs = (p: string) => (p === '.' ? envPath : p.startsWith('./') ? `${envPath}/${p.slice(2)}` : p);
-  return { paths: lists.paths.map(abs), dirsWithEntries: lists.dirsWithEntries.map(abs), accessOnly: lists.accessOnly.map(abs) };
-}
-
 /** Values kept once however many environments have the same (compared by their JSON). */
 class Table<T> {
   readonly all: T[] = [];
@@ -409,29 +429,27 @@ class RecordTables {
   readonly answers = new Table<Omit<PreflightEnvironment, 'path'>>();
   readonly environments: Record<string, StoredRecord> = {};
   count = 0;
-  add(envPath: string, record: KeptRecord): void {
-    const { project, ...rest } = record.answer;
-    this.environments[envPath] = { list: record.list, stamps: record.stamps, at: this.times.add(record.askedAt), answer: this.answers.add(relativeAnswer(rest, envPath)), project: project ?? null };
+  /** ENV_PATH's record: its LIST (an index into lists), STAMPS, when Trac was asked, its ANSWER (relativeAnswer) and PROJECT. */
+  add(envPath: string, list: number, stamps: string, askedAt: string, answer: Omit<PreflightEnvironment, 'path'>, project: string | null): void {
+    this.environments[envPath] = { list, stamps, at: this.times.add(askedAt), answer: this.answers.add(answer), project };
     this.count++;
   }
 }
 
-/** ANSWER with the paths it names under ENV_PATH relative to it (as relativeLists). */
+/** ANSWER with the paths it names under ENV_PATH relative to it (keptStamps.ts relativePath), without its project. */
 function relativeAnswer(answer: Omit<PreflightEnvironment, 'path' | 'project'>, envPath: string): Omit<PreflightEnvironment, 'path'> {
-  const rel = (p: string) => (p === envPath ? '.' : p.startsWith(`${envPath}/`) ? `./${p.slice(envPath.length + 1)}` : p);
   return Object.assign({}, answer, {
     project: null,
-    filesDir: typeof answer.filesDir === 'string' ? rel(answer.filesDir) : answer.filesDir,
-    ...(answer.accessInputs ? { accessInputs: answer.accessInputs.map(rel) } : {}),
+    filesDir: typeof answer.filesDir === 'string' ? relativePath(answer.filesDir, envPath) : answer.filesDir,
+    ...(answer.accessInputs ? { accessInputs: answer.accessInputs.map((p) => relativePath(p, envPath)) } : {}),
   });
 }
 
-/** The stored ANSWER of the environment at ENV_PATH, its paths absolute again, with its PROJECT. */
-function answerOf(answer: Omit<PreflightEnvironment, 'path'>, envPath: string, project: string | null): Omit<PreflightEnvironment, 'path'> {
-  const abs = (p: string) => (p === '.' ? envPath : p.startsWith('./') ? `${envPath}/${p.slice(2)}` : p);
-  return Object.assign({}, answer, {
+/** The stored ANSWER of the environment at ENV_PATH as Trac's answer: its path, its paths absolute again, its PROJECT. */
+function answerOf(answer: Omit<PreflightEnvironment, 'path'>, envPath: string, project: string | null): PreflightEnvironment {
+  return Object.assign({ path: envPath }, answer, {
     project,
-    filesDir: typeof answer.filesDir === 'string' ? abs(answer.filesDir) : answer.filesDir,
-    ...(answer.accessInputs ? { accessInputs: answer.accessInputs.map(abs) } : {}),
+    filesDir: typeof answer.filesDir === 'string' ? absolutePath(answer.filesDir, envPath) : answer.filesDir,
+    ...(answer.accessInputs ? { accessInputs: answer.accessInputs.map((p) => absolutePath(p, envPath)) } : {}),
   });
 }

@@ -7,7 +7,7 @@ import { groupDatabaseServers } from './databaseServers.js';
 import { checkEnvironment, inspectEnvironment } from './environment.js';
 import { apacheUserProblems } from './apacheUserAccess.js';
 import { fnmatchToRegExp } from './fnmatch.js';
-import { inspectCandidates, workerCount, type Candidate } from './parallelCandidates.js';
+import { inspectCandidates, workerCount, type Candidate, type KeptLookups } from './parallelCandidates.js';
 import { checkSizing, DEFAULT_SIZING, type Sizing } from './sizing.js';
 import { TracIniUnreadable } from './tracIni.js';
 import type { EnvironmentInfo, Inspection, Problem } from './types.js';
@@ -18,8 +18,8 @@ import type { EnvironmentInfo, Inspection, Problem } from './types.js';
  * Throws UserError (exit 2) for a missing path, a file, an unreadable trac.ini of a single
  * environment, or a directory with no environment in it.
  */
-export async function inspectPath(input: string, sizing: Sizing = DEFAULT_SIZING): Promise<Inspection> {
-  const { inspection, accessProblems } = await inspectPathAccessPending(input, sizing);
+export async function inspectPath(input: string, sizing: Sizing = DEFAULT_SIZING, kept?: KeptLookups | null): Promise<Inspection> {
+  const { inspection, accessProblems } = await inspectPathAccessPending(input, sizing, kept);
   inspection.problems.push(...(await accessProblems));
   return inspection;
 }
@@ -30,9 +30,9 @@ export async function inspectPath(input: string, sizing: Sizing = DEFAULT_SIZING
  * the end of `inspection.problems`, where inspectPath puts them). For a caller with work of its
  * own to do meanwhile (generate plans and renders); it must await them before it reports.
  */
-export async function inspectPathAccessPending(input: string, sizing: Sizing = DEFAULT_SIZING): Promise<{ inspection: Inspection; accessProblems: Promise<Problem[]> }> {
+export async function inspectPathAccessPending(input: string, sizing: Sizing = DEFAULT_SIZING, kept?: KeptLookups | null): Promise<{ inspection: Inspection; accessProblems: Promise<Problem[]> }> {
   checkSizing(sizing);
-  const tree = await inspectTree(input);
+  const tree = await inspectTree(input, kept);
   const inspection: Inspection = { ...tree, databaseServers: groupDatabaseServers(tree.environments, sizing) };
   const accessProblems = apacheUserProblems(inspection);
   // Awaited by the caller, after its own work; until then a failure must not count as unhandled.
@@ -40,7 +40,8 @@ export async function inspectPathAccessPending(input: string, sizing: Sizing = D
   return { inspection, accessProblems };
 }
 
-async function inspectTree(input: string): Promise<Omit<Inspection, 'databaseServers'>> {
+/** KEPT: the kept verdicts of a directory's environments, looked at again as each is judged (directoryVerdicts.ts). */
+async function inspectTree(input: string, kept?: KeptLookups | null): Promise<Omit<Inspection, 'databaseServers'>> {
   const root = path.resolve(input);
   let stat: Stats;
   try {
@@ -59,7 +60,7 @@ async function inspectTree(input: string): Promise<Omit<Inspection, 'databaseSer
   if (await fs.access(path.join(root, 'VERSION')).then(() => true, () => false)) {
     throw usageError(`${root} is not a Trac environment: ${check.reason}`);
   }
-  return inspectParent(root);
+  return inspectParent(root, kept);
 }
 
 async function inspectSingle(root: string, formatVersion: number): Promise<EnvironmentInfo> {
@@ -87,7 +88,7 @@ export async function tracignorePatterns(parent: string): Promise<string[]> {
   }
 }
 
-async function inspectParent(root: string): Promise<Omit<Inspection, 'databaseServers'>> {
+async function inspectParent(root: string, kept?: KeptLookups | null): Promise<Omit<Inspection, 'databaseServers'>> {
   const patterns = await tracignorePatterns(root);
   let entries: Dirent[];
   try {
@@ -105,9 +106,11 @@ async function inspectParent(root: string): Promise<Omit<Inspection, 'databaseSe
     .map((e): Candidate => [e.name, e.isDirectory() ? true : null])
     .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
   const matchers = patterns.map((pattern) => ({ pattern, regexp: fnmatchToRegExp(pattern) }));
-  const outcomes = await inspectCandidates(root, candidates, matchers, workerCount(candidates.length));
+  const lookups = kept?.prepare(candidates.length) ?? null;
+  const outcomes = await inspectCandidates(root, candidates, matchers, workerCount(candidates.length), lookups);
   for (const outcome of outcomes) {
     if (outcome.environment) environments.push(outcome.environment);
+    if (outcome.environment && outcome.restamped) kept?.found.set(outcome.environment.path, outcome.restamped);
     if (outcome.skipped) skipped.push(outcome.skipped);
     if (outcome.problem) problems.push(outcome.problem);
   }

@@ -1,5 +1,7 @@
 import os from 'node:os';
+import path from 'node:path';
 import { inspectCandidate, type CandidateOutcome, type Matcher } from './candidate.js';
+import { restamp, type Restamped, type RestampItem, type RestampTable } from './keptStamps.js';
 
 /** A directory entry to judge: its name, and whether the listing says it is a directory (null: follow the link). */
 export type Candidate = [name: string, isDir: boolean | null];
@@ -7,9 +9,30 @@ export type Candidate = [name: string, isDir: boolean | null];
 export interface CandidateChunk {
   id: number;
   entries: Candidate[];
+  /** By entry: its kept verdict's record to look at again once it is judged (keptStamps.ts), or null. */
+  kept: (RestampItem | null)[] | null;
 }
 
-export type ChunkAnswer = { id: number; outcomes: CandidateOutcome[] } | { id: number; error: string };
+/** An entry's outcome, with what the look at its kept verdict found (when it has one). */
+export type JudgedOutcome = CandidateOutcome & { restamped?: Restamped };
+
+export type ChunkAnswer = { id: number; outcomes: JudgedOutcome[] } | { id: number; error: string };
+
+/**
+ * Kept verdicts of a directory (directoryVerdicts.ts) to look at again as their environments are
+ * judged: `prepare` is told how many entries the directory has (the bound of what is read) before
+ * any is judged and gives what every look shares and each environment's record by its path, or
+ * null when none is kept; `found` is filled with what each look found, by environment path.
+ */
+export interface KeptLookups {
+  prepare(entries: number): PreparedLookups | null;
+  found: Map<string, Restamped>;
+}
+
+export interface PreparedLookups {
+  table: RestampTable;
+  itemFor(envPath: string): RestampItem | null;
+}
 
 /** Below this many entries, starting threads costs more than it saves. */
 const PARALLEL_FROM = 2000;
@@ -29,11 +52,18 @@ export function workerCount(entries: number): number {
 /**
  * Entries judged one after the other: each is a few small synchronous reads (VERSION, trac.ini,
  * a stat; the SQLite database when there is one), so running several at once would only
- * interleave them on the same thread.
+ * interleave them on the same thread. An environment with a kept verdict (KEPT, aligned with
+ * ENTRIES) has it looked at right after it is judged.
  */
-export async function judgeInOrder(root: string, entries: readonly Candidate[], matchers: readonly Matcher[]): Promise<CandidateOutcome[]> {
-  const outcomes: CandidateOutcome[] = [];
-  for (const [name, isDir] of entries) outcomes.push(await inspectCandidate(root, name, matchers, isDir ?? undefined));
+export async function judgeInOrder(root: string, entries: readonly Candidate[], matchers: readonly Matcher[], kept?: { table: RestampTable; items: readonly (RestampItem | null)[] } | null): Promise<JudgedOutcome[]> {
+  const outcomes: JudgedOutcome[] = [];
+  for (let i = 0; i < entries.length; i++) {
+    const [name, isDir] = entries[i]!;
+    const outcome: JudgedOutcome = await inspectCandidate(root, name, matchers, isDir ?? undefined);
+    const item = kept?.items[i];
+    if (kept && item && outcome.environment) outcome.restamped = restamp(kept.table, outcome.environment.path, item);
+    outcomes.push(outcome);
+  }
   return outcomes;
 }
 
@@ -41,18 +71,19 @@ export async function judgeInOrder(root: string, entries: readonly Candidate[], 
  * Every entry judged as Trac's project index would (candidate.ts), in the order given: on the
  * main thread, or spread over worker threads in chunks handed out as workers become free.
  */
-export async function inspectCandidates(root: string, entries: Candidate[], matchers: readonly Matcher[], workers: number): Promise<CandidateOutcome[]> {
-  if (workers <= 0) return judgeInOrder(root, entries, matchers);
+export async function inspectCandidates(root: string, entries: Candidate[], matchers: readonly Matcher[], workers: number, kept?: PreparedLookups | null): Promise<JudgedOutcome[]> {
+  const itemsOf = (list: readonly Candidate[]) => (kept ? list.map(([name]) => kept.itemFor(path.join(root, name))) : null);
+  if (workers <= 0) return judgeInOrder(root, entries, matchers, kept ? { table: kept.table, items: itemsOf(entries)! } : null);
   // Loaded only for a large directory: not at every start of inspect and generate.
   const { Worker } = await import('node:worker_threads');
   const chunks: Candidate[][] = [];
   for (let i = 0; i < entries.length; i += CHUNK) chunks.push(entries.slice(i, i + CHUNK));
-  const answers: CandidateOutcome[][] = new Array<CandidateOutcome[]>(chunks.length);
+  const answers: JudgedOutcome[][] = new Array<JudgedOutcome[]>(chunks.length);
   let next = 0;
   const patterns = matchers.map((m) => m.pattern);
   const runWorker = () =>
     new Promise<void>((resolve, reject) => {
-      const worker = new Worker(new URL('./inspectWorker.js', import.meta.url), { workerData: { root, patterns } });
+      const worker = new Worker(new URL('./inspectWorker.js', import.meta.url), { workerData: { root, patterns, table: kept?.table ?? null } });
       let inFlight = 0;
       let failed = false;
       const fail = (error: Error) => {
@@ -65,7 +96,7 @@ export async function inspectCandidates(root: string, entries: Candidate[], matc
         // Two chunks per worker: the next one is waiting while the thread answers the first.
         while (inFlight < 2 && next < chunks.length) {
           const id = next++;
-          worker.postMessage({ id, entries: chunks[id]! } satisfies CandidateChunk);
+          worker.postMessage({ id, entries: chunks[id]!, kept: itemsOf(chunks[id]!) } satisfies CandidateChunk);
           inFlight++;
         }
         if (inFlight === 0) void worker.terminate().then(() => resolve());

@@ -2,7 +2,9 @@ import path from 'node:path';
 import { findApache } from '../apache/layout.js';
 import type { Finding } from '../findings.js';
 import { DEBIAN_SVN_BINDINGS, preflightPython, preflightPythonSync, runPreflight, type PreflightEnvironment, type PreflightRequest, type PreflightResult, type PreflightRunner } from '../python/preflight.js';
-import { askOrRecallDirectory } from './directoryVerdicts.js';
+import { statSync } from 'node:fs';
+import { askOrRecallDirectory, beginDirectoryRecall, type EarlyDirectory } from './directoryVerdicts.js';
+import type { KeptLookups } from './parallelCandidates.js';
 import { checkEnvironment } from './environment.js';
 import { lookupVerdict, verdictCache, verdictQuestion, type KeptVerdict } from './preflightCache.js';
 import type { Inspection, PreflightSummary } from './types.js';
@@ -23,10 +25,15 @@ export interface PreflightOptions {
   recalled?: EarlyRecall | null;
 }
 
-/** A lookup of the kept verdict under a question (its JSON), begun early. */
-export interface EarlyRecall {
-  question: string;
-  kept: Promise<KeptVerdict | null>;
+/**
+ * A lookup begun early: of one environment's kept verdict under a question (its JSON), or of a
+ * directory's kept verdicts, made by its inspection as each environment is judged.
+ */
+export type EarlyRecall = { kind: 'environment'; question: string; kept: Promise<KeptVerdict | null> } | ({ kind: 'directory' } & EarlyDirectory);
+
+/** The lookups EARLY asks the inspection to make (a directory's), or null. */
+export function keptLookupsOf(early: EarlyRecall | null | undefined): KeptLookups | null {
+  return early?.kind === 'directory' ? early.lookups : null;
 }
 
 /** The codes of python/preflight.py's findings: Trac's own verdict. */
@@ -138,12 +145,17 @@ export function recallEarly(input: string, options: PreflightOptions): EarlyReca
   const keep = options.keepVerdict;
   if (!keep) return null;
   const root = path.resolve(input);
-  if (!checkEnvironment(root).isEnvironment) return null;
   try {
+    if (!checkEnvironment(root).isEnvironment) {
+      // A directory of environments: its kept verdicts are looked at by its inspection (directoryVerdicts.ts).
+      if (!statSync(root, { throwIfNoEntry: false })?.isDirectory()) return null;
+      const request = preflightRequest([], root, options);
+      return { kind: 'directory', ...beginDirectoryRecall(root, request, preflightPythonSync(request.pythonHome), keep) };
+    }
     const request = preflightRequest([root], root, options);
     const question = verdictQuestion(root, request, preflightPythonSync(request.pythonHome));
     // Not awaited when the inspection fails first: never an unhandled rejection.
-    return { question: JSON.stringify(question), kept: lookupVerdict(question, request.asUser, keep.dir).catch(() => null) };
+    return { kind: 'environment', question: JSON.stringify(question), kept: lookupVerdict(question, request.asUser, keep.dir).catch(() => null) };
   } catch {
     return null;
   }
@@ -157,7 +169,8 @@ async function askOrRecall(inspection: Inspection, request: PreflightRequest, op
   const keepDir = options.keepVerdict;
   if (inspection.kind === 'parent' && keepDir) {
     // A directory of environments: each environment's verdict kept by the same rules (directoryVerdicts.ts).
-    const { result, cachedFrom } = await askOrRecallDirectory(inspection, request, await preflightPython(request.pythonHome), keepDir, options.run);
+    const early = options.recalled?.kind === 'directory' ? options.recalled : null;
+    const { result, cachedFrom } = await askOrRecallDirectory(inspection, request, await preflightPython(request.pythonHome), keepDir, options.run, early);
     return { result, cachedFrom: null, keptFrom: cachedFrom };
   }
   const only = inspection.kind === 'environment' && inspection.environments.length === 1 ? inspection.environments[0] : undefined;
@@ -169,7 +182,7 @@ async function askOrRecall(inspection: Inspection, request: PreflightRequest, op
   // Begun before the inspection for this same question: a miss stands; a hit only while its
   // stamps, taken again now, still match (a file changed while the inspection ran is seen).
   const early = options.recalled;
-  const recalled = early && early.question === JSON.stringify(verdictQuestion(only.path, request, python)) ? await early.kept : undefined;
+  const recalled = early?.kind === 'environment' && early.question === JSON.stringify(verdictQuestion(only.path, request, python)) ? await early.kept : undefined;
   const kept = recalled === undefined ? await cache.lookup() : recalled && cache.stillKept(recalled) ? recalled : recalled && (await cache.lookup());
   if (kept) return { result: kept.result, cachedFrom: kept.askedAt };
   const before = await cache.beforeAsking();

@@ -118,4 +118,65 @@ describe('kept verdicts of a directory of environments (real Trac 1.6)', () => {
     await fs.writeFile(file, JSON.stringify({ ...JSON.parse(whole), answer: { environments: 'x' } }), { mode: 0o600 });
     expect(keptNames(await inspect()), 'an entry of another shape is no entry').toEqual([]);
   }, 300_000);
+
+  it('are looked at by the threads that judge the environments: one added beside the others is asked, they stay kept, and a log the web server user may no longer write is seen', async () => {
+    const root = await tempDir();
+    const parent = path.join(root, 'projects');
+    const template = await initEnv(path.join(root, 'template'), 'Template');
+    // As an administrator makes them: the directory first, then each environment in it (owned by
+    // the web server user). Its last change is a new entry, as after any environment added: a
+    // change of its metadata alone (chown -R over it) would make the next new entry change its
+    // stamp once (answerCache.ts accessStamp).
+    await fs.mkdir(parent);
+    if (asRoot) await chownToApache(root);
+    for (const name of ['a', 'b', 'c']) {
+      await fs.copy(template, path.join(parent, name));
+      if (asRoot) await chownToApache(path.join(parent, name));
+    }
+    const log = path.join(parent, 'a', 'log', 'trac.log');
+    if (asRoot) {
+      // Writable by the web server user through its group (an ACL can take that away below).
+      await fs.chown(log, 0, (await fs.stat(template)).gid);
+      await fs.chmod(log, 0o664);
+    }
+    // Written after the chown (which changed its ctime alone): its stamp is that of a write.
+    await fs.appendFile(log, 'a line\n');
+    const cache = path.join(root, 'cache');
+    // Worker threads even for three environments (the default starts them from 2,000).
+    const inspect = async () => {
+      const result = await runCli(['inspect', parent, '--python-home', VENV, '--json'], { env: { TRAC_DEPLOY_CACHE_DIR: cache, TRAC_DEPLOY_INSPECT_WORKERS: '2' } });
+      expect(result.code, result.stderr).toBe(0);
+      const report = JSON.parse(result.stdout) as Inspected;
+      const kept = report.environments.filter((e) => e.preflight?.cachedFrom).map((e) => e.name).sort();
+      return { report, kept, problems: (name: string) => report.environments.find((e) => e.name === name)!.problems.map((p) => p.code) };
+    };
+    await settle();
+    expect((await inspect()).kept).toEqual([]);
+    const second = await inspect();
+    expect(second.kept).toEqual(['a', 'b', 'c']);
+    expect(second.report.preflight.keptVerdicts).toBe(3);
+
+    // A new environment beside them (the directory's entries change), and one of them changed.
+    await fs.copy(template, path.join(parent, 'added'));
+    if (asRoot) await chownToApache(path.join(parent, 'added'));
+    await fs.appendFile(path.join(parent, 'b', 'conf', 'trac.ini'), '\n[trac-deploy-test]\nchanged = 1\n');
+    await settle();
+    const third = await inspect();
+    expect(third.kept, 'the unchanged environments stay kept').toEqual(['a', 'c']);
+    expect(third.report.environments.map((e) => e.name).sort()).toEqual(['a', 'added', 'b', 'c']);
+    expect((await inspect()).kept).toEqual(['a', 'added', 'b', 'c']);
+
+    // Writing taken from the web server user (as root: an ACL, then a line written, so that the
+    // stamps are as they were), or from this user: only Trac's log check made again sees it.
+    if (asRoot) {
+      await execa('setfacl', ['-m', 'u:www-data:r', log]);
+      await fs.appendFile(log, 'a line\n');
+    } else {
+      await fs.chmod(log, 0o444);
+    }
+    await settle();
+    const fifth = await inspect();
+    expect(fifth.kept).toEqual(['added', 'b', 'c']);
+    expect(fifth.problems('a')).toContain('log-file-unwritable');
+  }, 300_000);
 });

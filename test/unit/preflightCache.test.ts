@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { inspectPath } from '../../src/inspect/inspectPath.js';
-import { recallEarly, withPreflight, type PreflightOptions } from '../../src/inspect/preflight.js';
+import { recallEarly, withPreflight, type EarlyRecall, type PreflightOptions } from '../../src/inspect/preflight.js';
 import { logStillWritable } from '../../src/inspect/preflightCache.js';
 import { fingerprint, fingerprintSync } from '../../src/python/answerCache.js';
 import { findApache } from '../../src/apache/layout.js';
@@ -12,6 +12,9 @@ import type { Inspection } from '../../src/inspect/types.js';
 import type { PreflightRunner } from '../../src/python/preflight.js';
 import { ROOT } from '../helpers/paths.js';
 import { copyFixture } from '../helpers/tracEnv.js';
+
+/** The single environment's early lookup (recallEarly), or undefined. */
+const keptOf = (early: EarlyRecall | null) => (early?.kind === 'environment' ? early.kept : undefined);
 import { askedPaths } from '../helpers/preflightInput.js';
 
 /**
@@ -468,13 +471,13 @@ describe('the kept preflight verdict', () => {
     const asking: PreflightOptions = { pythonHome: home, siteDirs: [], eggCache: null, run, keepVerdict: { dir: cacheDir, settleMs: SETTLE } };
     // Begun for this question (a kept verdict), handed to another (other site dirs): Trac is asked.
     const recalled = recallEarly(env, asking);
-    expect(await recalled?.kept).not.toBeNull();
+    expect(await keptOf(recalled)).not.toBeNull();
     const other = await withPreflight(await inspectPath(env), { ...asking, siteDirs: [site], recalled });
     expect(asked).toBe(2);
     expect(other.preflight).not.toHaveProperty('cachedFrom');
     // Begun for another question (nothing kept there), handed to this one: its own lookup serves it.
     const miss = recallEarly(env, { ...asking, siteDirs: [path.join(root, 'nowhere')] });
-    expect(await miss?.kept).toBeNull();
+    expect(await keptOf(miss)).toBeNull();
     const served = await withPreflight(await inspectPath(env), { ...asking, recalled: miss });
     expect(asked).toBe(2);
     expect(served.preflight).toHaveProperty('cachedFrom');
@@ -485,7 +488,7 @@ describe('the kept preflight verdict', () => {
     await ask();
     const asking: PreflightOptions = { pythonHome: home, siteDirs: [], eggCache: null, run, keepVerdict: { dir: cacheDir, settleMs: SETTLE } };
     const recalled = recallEarly(env, asking);
-    expect(await recalled?.kept).not.toBeNull();
+    expect(await keptOf(recalled)).not.toBeNull();
     // Between the early lookup and its use (while inspect inspects): trac.ini rewritten.
     const ini = path.join(env, 'conf', 'trac.ini');
     await fs.appendFile(ini, '\n[trac-deploy-test]\nchanged = yes\n');
@@ -495,9 +498,11 @@ describe('the kept preflight verdict', () => {
     expect(served.preflight).not.toHaveProperty('cachedFrom');
   });
 
-  it('begins no early lookup for what is not one environment, nor without keepVerdict, and makes no cache directory for it', async () => {
+  it('begins no early lookup for what is neither an environment nor a directory, nor without keepVerdict, and makes no cache directory for it', async () => {
     const asking: PreflightOptions = { pythonHome: home, siteDirs: [], eggCache: null, run, keepVerdict: { dir: path.join(root, 'early-cache') } };
-    expect(recallEarly(root, asking)).toBeNull();
+    // A directory: the lookups its inspection makes, nothing read or made before it judges its entries.
+    expect(recallEarly(root, asking)?.kind).toBe('directory');
+    expect(recallEarly(path.join(env, 'VERSION'), asking)).toBeNull();
     expect(recallEarly(path.join(root, 'missing'), asking)).toBeNull();
     expect(recallEarly(env, { ...asking, keepVerdict: undefined })).toBeNull();
     await expect(fs.stat(path.join(root, 'early-cache'))).rejects.toThrow();

@@ -1,0 +1,84 @@
+import { statSync } from 'node:fs';
+import { fingerprintSync, type StatMemo } from '../python/answerCache.js';
+import { logCheckOf, logCheckPassesHere, type Inputs } from './preflightCache.js';
+import type { PreflightEnvironment } from '../python/preflight.js';
+
+/**
+ * One environment's kept verdict looked at again (directoryVerdicts.ts): whether the stamps of
+ * what Trac read of it still hold, and Trac's log check. Made right after the environment is
+ * judged, by the thread that judged it (parallelCandidates.ts: a worker thread in a large
+ * directory), so that 100,000 of them are spread over the cores and each is stamped after the
+ * inspection read its files, as a lookup made after the inspection would be.
+ */
+
+/** An environment's own paths, "./relative" to it ("." itself) where under it, else absolute. */
+export interface StoredLists {
+  paths: string[];
+  dirsWithEntries: string[];
+  accessOnly: string[];
+}
+
+/** What every lookup of one run shares: the stored lists, and the log paths Trac named per answer. */
+export interface RestampTable {
+  lists: StoredLists[];
+  /** By stored answer: the paths of Trac's log check (relative as the lists), or null. */
+  logPaths: (string[] | null)[];
+  /** Trac was asked as another user (root asking as the web server's): its log check is that user's to make. */
+  asOtherUser: boolean;
+}
+
+/** One environment's kept record: [index into lists, its stamps, index into answers]. */
+export type RestampItem = [list: number, stamps: string, answer: number];
+
+/**
+ * What the look found: the stamps changed (or Trac's log check fails here), they hold and the
+ * log check passes (or Trac named no log), or they hold and the web server's user must still
+ * test the log file (-w) or, where there is none, its directory (-w and -x).
+ */
+export type Restamped = { held: false } | { held: true; log: 'passes' } | { held: true; log: { file: string } | { dir: string } };
+
+const CHANGED: Restamped = { held: false };
+const PASSES: Restamped = { held: true, log: 'passes' };
+
+/** ENV_PATH's kept record ITEM looked at again now (see the module's comment). */
+export function restamp(table: RestampTable, envPath: string, item: RestampItem): Restamped {
+  const [listIndex, stamps, answerIndex] = item;
+  const lists = table.lists[listIndex];
+  if (!lists || answerIndex < 0 || answerIndex >= table.logPaths.length) return CHANGED;
+  const own = absoluteLists(lists, envPath);
+  if (stampsOf(own) !== stamps) return CHANGED;
+  const named = table.logPaths[answerIndex];
+  const check = logCheckOf(named ? ({ accessInputs: named.map((p) => absolutePath(p, envPath)) } as PreflightEnvironment) : undefined, envPath);
+  if (check === 'none') return PASSES;
+  if (check === 'unsure') return CHANGED;
+  if (!table.asOtherUser) return logCheckPassesHere(check) ? PASSES : CHANGED;
+  // Whether the log file is there is seen here (as root: the same answer, since a file the web
+  // server user cannot reach fails its own test as well); its access is that user's to test.
+  if (statSync(check.file, { throwIfNoEntry: false })) return { held: true, log: { file: check.file } };
+  const dir = statSync(check.dir, { throwIfNoEntry: false });
+  return dir?.isDirectory() ? { held: true, log: { dir: check.dir } } : CHANGED;
+}
+
+export function stampsOf(inputs: Inputs, memo?: StatMemo): string {
+  return fingerprintSync(inputs.paths, inputs.dirsWithEntries, inputs.accessOnly, memo);
+}
+
+/** A path under ENV_PATH as "./relative" ("." for itself), any other as it is (absolute). */
+export function relativePath(p: string, envPath: string): string {
+  return p === envPath ? '.' : p.startsWith(`${envPath}/`) ? `./${p.slice(envPath.length + 1)}` : p;
+}
+
+/** relativePath undone. */
+export function absolutePath(p: string, envPath: string): string {
+  return p === '.' ? envPath : p.startsWith('./') ? `${envPath}/${p.slice(2)}` : p;
+}
+
+export function relativeLists(inputs: Inputs, envPath: string): StoredLists {
+  const rel = (p: string) => relativePath(p, envPath);
+  return { paths: inputs.paths.map(rel), dirsWithEntries: inputs.dirsWithEntries.map(rel), accessOnly: inputs.accessOnly.map(rel) };
+}
+
+export function absoluteLists(lists: StoredLists, envPath: string): Inputs {
+  const abs = (p: string) => absolutePath(p, envPath);
+  return { paths: lists.paths.map(abs), dirsWithEntries: lists.dirsWithEntries.map(abs), accessOnly: lists.accessOnly.map(abs) };
+}
