@@ -36,46 +36,86 @@ const ACCESS_SCRIPT = 'for a; do i=${a%%:*}; r=${a#*:}; p=${r#?}; case $r in r*)
  * (at most DIRECT_MAX_NEEDS) are the arguments of one `setpriv ... sh`.
  */
 export async function checkAccess(user: string, group: string, needs: Iterable<AccessNeed> | AsyncIterable<AccessNeed>): Promise<AccessResult> {
-  const source = (Symbol.asyncIterator in needs ? (needs as AsyncIterable<AccessNeed>)[Symbol.asyncIterator]() : (needs as Iterable<AccessNeed>)[Symbol.iterator]()) as
-    | AsyncIterator<AccessNeed>
-    | Iterator<AccessNeed>;
   // A few needs (one environment has four) go to one shell as its arguments: no xargs, no pipe,
   // one program fewer to start (~10 ms of every inspect and generate run as root).
-  const first: AccessNeed[] = [];
+  if (!(Symbol.asyncIterator in needs)) {
+    // Taken synchronously: for 100,000 environments an async step per need (a promise and a
+    // result object each) was most of what the check allocated.
+    const source = (needs as Iterable<AccessNeed>)[Symbol.iterator]();
+    const first = takeFew(() => source.next());
+    if (first.done) return checkFew(user, group, first.few);
+    return checkMany(user, group, (function* () {
+      yield* first.few;
+      for (let step = source.next(); !step.done; step = source.next()) yield step.value;
+    })());
+  }
+  const source = (needs as AsyncIterable<AccessNeed>)[Symbol.asyncIterator]();
+  const few: AccessNeed[] = [];
   let bytes = 0;
   for (;;) {
     const step = await source.next();
-    if (step.done) return checkFew(user, group, first);
-    first.push(step.value);
+    if (step.done) return checkFew(user, group, few);
+    few.push(step.value);
     bytes += step.value.path.length + 16;
-    if (first.length > DIRECT_MAX_NEEDS || bytes > DIRECT_MAX_BYTES) break;
+    if (few.length > DIRECT_MAX_NEEDS || bytes > DIRECT_MAX_BYTES) break;
   }
   async function* all(): AsyncGenerator<AccessNeed> {
-    yield* first;
+    yield* few;
     for (let step = await source.next(); !step.done; step = await source.next()) yield step.value;
   }
   return checkMany(user, group, all());
 }
 
+/** The first needs of a synchronous source, up to the limits of checkFew; done when that was all. */
+function takeFew(next: () => IteratorResult<AccessNeed>): { few: AccessNeed[]; done: boolean } {
+  const few: AccessNeed[] = [];
+  let bytes = 0;
+  for (;;) {
+    const step = next();
+    if (step.done) return { few, done: true };
+    few.push(step.value);
+    bytes += step.value.path.length + 16;
+    if (few.length > DIRECT_MAX_NEEDS || bytes > DIRECT_MAX_BYTES) return { few, done: false };
+  }
+}
+
 /** As many needs as there are: streamed to `setpriv ... xargs -0 sh` (see checkAccess). */
-async function checkMany(user: string, group: string, needs: AsyncIterable<AccessNeed>): Promise<AccessResult> {
+async function checkMany(user: string, group: string, needs: Iterable<AccessNeed> | AsyncIterable<AccessNeed>): Promise<AccessResult> {
   const seen: AccessNeed[] = [];
   const failedIndexes: number[] = [];
-  // Records go out in chunks of about 64 KiB: one pipe write each, not one per need.
-  async function* records(): AsyncGenerator<string> {
-    let chunk = '';
-    for await (const need of needs) {
-      chunk += `${seen.length}:${need.test[1]}${need.path}\0`;
-      seen.push(need);
-      if (chunk.length >= 65536) {
-        yield chunk;
-        chunk = '';
-      }
-    }
-    if (chunk) yield chunk;
-  }
+  const record = (need: AccessNeed) => {
+    const line = `${seen.length}:${need.test[1]}${need.path}\0`;
+    seen.push(need);
+    return line;
+  };
+  // Records go out in chunks of about 64 KiB: one pipe write each, not one per need. A
+  // synchronous source is read synchronously, a chunk at a time.
+  const records: Iterable<string> | AsyncIterable<string> =
+    Symbol.asyncIterator in needs
+      ? (async function* () {
+          let chunk = '';
+          for await (const need of needs as AsyncIterable<AccessNeed>) {
+            chunk += record(need);
+            if (chunk.length >= 65536) {
+              yield chunk;
+              chunk = '';
+            }
+          }
+          if (chunk) yield chunk;
+        })()
+      : (function* () {
+          let chunk = '';
+          for (const need of needs as Iterable<AccessNeed>) {
+            chunk += record(need);
+            if (chunk.length >= 65536) {
+              yield chunk;
+              chunk = '';
+            }
+          }
+          if (chunk) yield chunk;
+        })();
   const argv = [`--reuid=${user}`, `--regid=${group}`, '--init-groups', '--', 'xargs', '-0', '-r', '-P', '2', '/bin/sh', '-c', ACCESS_SCRIPT, 'sh'];
-  const run = await streamThroughChild('setpriv', argv, records(), (line) => {
+  const run = await streamThroughChild('setpriv', argv, records, (line) => {
     if (/^\d+$/.test(line)) failedIndexes.push(Number(line));
   });
   if (run.spawnError || run.code !== 0) {

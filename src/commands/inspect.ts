@@ -54,9 +54,13 @@ export async function runInspect(args: InspectArgs, runClient?: ClientRunner): P
     if (same) same.push(finding);
     else url.set(finding.path, [finding]);
   }
+  // An environment without one stays the object it is (100,000 copies would be ~25 MB more heap).
   inspection = {
     ...inspection,
-    environments: inspection.environments.map((env) => ({ ...env, problems: [...env.problems, ...(url.get(`${env.path}/conf/trac.ini`) ?? [])] })),
+    environments: inspection.environments.map((env) => {
+      const own = url.get(`${env.path}/conf/trac.ini`);
+      return own ? { ...env, problems: [...env.problems, ...own] } : env;
+    }),
   };
   return { kind: 'inspect', exitCode: EXIT.ok, inspection, findings: allProblems(inspection) };
 }

@@ -32,7 +32,7 @@ export async function apacheUserProblems(inspection: Inspection): Promise<Proble
   }));
 }
 
-async function* needsOf(inspection: Inspection, eggCache: string, eggExisting: string): AsyncGenerator<AccessNeed> {
+function* needsOf(inspection: Inspection, eggCache: string, eggExisting: string): Generator<AccessNeed> {
   if (inspection.kind === 'parent') {
     yield { path: inspection.path, test: '-r', why: "the environments directory, for Trac's project index" };
   }
@@ -42,7 +42,8 @@ async function* needsOf(inspection: Inspection, eggCache: string, eggExisting: s
 
 function environmentNeeds(env: EnvironmentInfo): AccessNeed[] {
   // The log file is the preflight's to judge: Trac writes it only with [logging] log_type = file.
-  const needs: AccessNeed[] = [{ path: path.join(env.path, 'conf', 'trac.ini'), test: '-r', why: 'the environment configuration' }];
+  // env.path is absolute and normalized: no path.join per environment (100,000 of them).
+  const needs: AccessNeed[] = [{ path: `${env.path}/conf/trac.ini`, test: '-r', why: 'the environment configuration' }];
   if (env.database?.scheme === 'sqlite' && env.database.name && env.databaseVersion !== null) {
     const db = path.resolve(env.path, env.database.name);
     needs.push({ path: db, test: '-w', why: 'the SQLite database' });

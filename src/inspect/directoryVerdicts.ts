@@ -312,7 +312,7 @@ async function recall(stored: StoredEntry, envs: EnvironmentInfo[], asUser: Pref
  */
 async function logChecksPass(looks: (Restamped | null)[], asUser: PreflightRequest['asUser']): Promise<boolean[]> {
   const passes = looks.map((look) => look !== null && look.held && look.log === 'passes');
-  async function* needs(): AsyncGenerator<AccessNeed & { index: number }> {
+  function* needs(): Generator<AccessNeed & { index: number }> {
     for (let index = 0; index < looks.length; index++) {
       const look = looks[index];
       if (!look?.held || look.log === 'passes') continue;

@@ -1,5 +1,4 @@
 import os from 'node:os';
-import path from 'node:path';
 import { inspectCandidate, type CandidateOutcome, type Matcher } from './candidate.js';
 import { restamp, type Restamped, type RestampItem, type RestampTable } from './keptStamps.js';
 
@@ -72,7 +71,9 @@ export async function judgeInOrder(root: string, entries: readonly Candidate[], 
  * main thread, or spread over worker threads in chunks handed out as workers become free.
  */
 export async function inspectCandidates(root: string, entries: Candidate[], matchers: readonly Matcher[], workers: number, kept?: PreparedLookups | null): Promise<JudgedOutcome[]> {
-  const itemsOf = (list: readonly Candidate[]) => (kept ? list.map(([name]) => kept.itemFor(path.join(root, name))) : null);
+  // The environment's path as inspectCandidate makes it (path.join of a resolved ROOT and an entry name, which has no slash).
+  const under = root.endsWith('/') ? root : `${root}/`;
+  const itemsOf = (list: readonly Candidate[]) => (kept ? list.map(([name]) => kept.itemFor(`${under}${name}`)) : null);
   if (workers <= 0) return judgeInOrder(root, entries, matchers, kept ? { table: kept.table, items: itemsOf(entries)! } : null);
   // Loaded only for a large directory: not at every start of inspect and generate.
   const { Worker } = await import('node:worker_threads');

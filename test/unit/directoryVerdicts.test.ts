@@ -184,4 +184,29 @@ describe('kept verdicts of a directory of environments', () => {
     expect(lastSent()).toEqual(names);
     expect(keptOf(again)).toEqual([]);
   });
+
+  it("completes the inspection's environments in place, once: a second call on the same inspection replaces Trac's problems, never repeats them", async () => {
+    const refusing: PreflightRunner = async (command, args, input, onLine, ...rest) =>
+      run(command, args, input, (text: string) => {
+        const parsed = JSON.parse(text) as { kind: string; problems?: unknown[] };
+        if (parsed.kind === 'environment') parsed.problems = [{ code: 'plugin-not-loaded', severity: 'warning', message: 'hello.py did not load' }];
+        onLine(JSON.stringify(parsed));
+      }, ...rest);
+    const inspection = await inspectPath(parent);
+    const options = { pythonHome: home, siteDirs: [], eggCache: null, run: refusing };
+    const once = await withPreflight(inspection, options);
+    const twice = await withPreflight(inspection, options);
+    for (const asked of [once, twice]) {
+      for (const env of asked.environments) expect(env.problems.filter((p) => p.code === 'plugin-not-loaded')).toHaveLength(1);
+    }
+    expect(twice.environments[0]).toBe(inspection.environments[0]);
+  });
+
+  it('reports a kept verdict with when Trac gave it first among its facts', async () => {
+    await ask();
+    const kept = await ask();
+    expect(keptOf(kept)).toEqual(names);
+    for (const env of kept.environments) expect(Object.keys(env.preflight!)[0]).toBe('cachedFrom');
+    expect(Object.keys(kept.environments[0]!).slice(-1)).toEqual(['preflight']);
+  });
 });
