@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { checkAccess, type AccessNeed } from '../../src/apache/userAccess.js';
+import { checkAccess, SYSTEM_PYTHON, type AccessNeed } from '../../src/apache/userAccess.js';
 import { tempDir } from '../helpers/tempDir.js';
 
 /**
@@ -53,6 +53,22 @@ describe.skipIf(process.getuid?.() !== 0)('checkAccess as www-data', () => {
       expect(r.unchecked).toBeNull();
       expect(r.failed.map((n) => n.why)).toEqual(expected);
     }
+  });
+
+  it.runIf(SYSTEM_PYTHON !== null)('many needs: the system Python and the shells answer alike, over more than one read of the pipe', async () => {
+    const { readable, secret, closedDir, openDir } = await bed();
+    // Over 64 KiB of records: the Python tester reads them in pieces, a record split between two.
+    const needs: AccessNeed[] = [];
+    for (let i = 0; i < 3000; i++) {
+      const which = i % 5;
+      needs.push({ path: [readable, secret, closedDir, openDir, closedDir][which]!, test: which < 2 ? '-r' : which < 4 ? '-w' : '-x', why: String(i) });
+    }
+    const expected = needs.filter((_, i) => i % 5 === 1 || i % 5 === 2).map((n) => n.why);
+    const python = await checkAccess('www-data', 'www-data', needs, { python: SYSTEM_PYTHON });
+    const shells = await checkAccess('www-data', 'www-data', needs, { python: null });
+    expect(python).toEqual(shells);
+    expect(python.unchecked).toBeNull();
+    expect(python.failed.map((n) => n.why)).toEqual(expected);
   });
 
   it('no needs: nothing run, nothing failed; an unknown user: unchecked, never passed', async () => {
