@@ -15,7 +15,8 @@
 // keeps nothing from one environment to the next: Trac's code as it is), its peer in the same run.
 // Beside the first run with the verdicts kept (the default), its peer without a usable cache
 // (nothing kept, Trac asked without the stamps: as before), and the second run, which asks Trac
-// only about what changed (nothing here): the verdicts kept (inspect/directoryVerdicts.ts).
+// only about what changed (nothing here): the verdicts kept (inspect/directoryVerdicts.ts); then
+// the run after one environment is added beside the others (only it asked).
 // Goal (issue 16): 100,000 environments under 30 s and 500 MB, as root and as another user.
 // BENCH_SCALE_COUNTS=1000,10000 (part 1) and BENCH_PREFLIGHT_COUNTS=1000,10000 (part 2, the
 // default: 100,000 with the preflight takes minutes) choose the sizes; BENCH_PREFLIGHT=0 keeps
@@ -127,6 +128,12 @@ try {
       // The peer: the same, with Trac's code as it is (nothing kept from one environment to the next).
       if (peers) print(count, `preflight, one per core, Trac's code as it is (PLAIN, peer), ${who}`, timed('node', args, { TRAC_DEPLOY_PREFLIGHT_PLAIN: '1', ...noCache }));
       print(count, `preflight, second run again (verdicts kept), ${who}`, timed('node', args, kept));
+      // One environment added beside the others (the directory gets a new entry): only it is
+      // asked, the others stay kept (a directory's stamp counts its ctime only apart from its mtime).
+      const added = path.join(parent, 'added');
+      fs.cpSync(path.join(parent, 'env000000'), added, { recursive: true });
+      print(count, `preflight, one environment added (the others kept), ${who}`, timed('node', args, kept));
+      fs.rmSync(added, { recursive: true, force: true });
       if (asRoot) {
         const nobodyUid = Number(execFileSync('id', ['-u', 'nobody'], { encoding: 'utf8' }).trim());
         const asNobodyArgs = [...asNobody.slice(1), 'node', ...args];
