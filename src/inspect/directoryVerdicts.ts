@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { checkAccess, type AccessNeed } from '../apache/userAccess.js';
-import { cacheDirectory, cachedRecordSync, changedSinceSync, removeEntry, storeEntry, usableCacheDirectory, usableCacheDirectorySync, type StatMemo } from '../python/answerCache.js';
+import { cacheDirectory, cachedRecordSync, changedSinceSync, missingIn, removeEntry, storeEntry, usableCacheDirectory, usableCacheDirectorySync, type StatMemo } from '../python/answerCache.js';
 import { runPreflight, type PreflightEnvironment, type PreflightRequest, type PreflightResult, type PreflightRunner, type WorkerHooks } from '../python/preflight.js';
 import {
   hasUnstampedPlugins,
@@ -204,7 +204,7 @@ export async function askOrRecallDirectory(
       const envPath = envs[toAsk[j]!]!.path;
       if (!known || before === undefined || line.path !== envPath) return;
       const found = candidate(line as unknown as PreflightEnvironment, known, before, sharedKnown, since);
-      candidates[j] = found ? { list: candidateLists.add(relativeLists(found.own, envPath)), stamps: found.stamps } : null;
+      candidates[j] = found ? { list: candidateLists.add(relativeLists(found.own, envPath, found.missing)), stamps: found.stamps } : null;
     },
   };
   const asked = await runPreflight({ ...request, environments: toAsk.map((index) => envs[index]!.path), stamps: true }, run, hooks);
@@ -258,6 +258,8 @@ export async function askOrRecallDirectory(
 interface Candidate {
   own: Inputs;
   stamps: string;
+  /** Those of own.paths found missing when stamped. */
+  missing: string[];
 }
 
 /**
@@ -275,7 +277,7 @@ function candidate(answer: PreflightEnvironment, known: Inputs, before: string, 
   if (hasUnstampedPlugins(unionOf(own, shared).dirsWithEntries)) return null;
   const stamps = stampsOf(own, memo);
   if (changedSinceSync(own.paths, own.dirsWithEntries, since, memo)) return null;
-  return { own, stamps };
+  return { own, stamps, missing: missingIn(memo, own.paths) };
 }
 
 /** ANSWER as kept: without its path (the record's key) and what only stamping needed (in its lists); the log check's paths stay (recall). */
@@ -347,7 +349,7 @@ function readEntry(cacheDir: string, question: DirectoryQuestion, count: number)
 function wellFormed(a: DirectoryAnswer): boolean {
   const isStrings = (list: unknown) => Array.isArray(list) && list.every((p) => typeof p === 'string');
   if (!a || typeof a !== 'object' || !a.python || typeof a.python.executable !== 'string' || typeof a.trac !== 'string' || !a.svn || !isStrings(a.inputs)) return false;
-  if (!Array.isArray(a.lists) || !a.lists.every((l) => l && isStrings(l.paths) && isStrings(l.dirsWithEntries) && isStrings(l.accessOnly))) return false;
+  if (!Array.isArray(a.lists) || !a.lists.every((l) => l && isStrings(l.paths) && isStrings(l.dirsWithEntries) && isStrings(l.accessOnly) && (l.missing === undefined || isStrings(l.missing)))) return false;
   if (!isStrings(a.times) || !Array.isArray(a.answers)) return false;
   const isObject = (o: unknown): o is Record<string, unknown> => typeof o === 'object' && o !== null && !Array.isArray(o);
   const problemOk = (p: unknown) => isObject(p) && typeof p.code === 'string' && typeof p.severity === 'string' && typeof p.message === 'string';

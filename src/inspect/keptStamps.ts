@@ -1,5 +1,6 @@
 import { statSync } from 'node:fs';
-import { fingerprintSync, type StatMemo } from '../python/answerCache.js';
+import path from 'node:path';
+import { assumeMissing, fingerprintSync, type StatMemo } from '../python/answerCache.js';
 import { logCheckOf, logCheckPassesHere, type Inputs } from './preflightCache.js';
 import type { PreflightEnvironment } from '../python/preflight.js';
 
@@ -16,6 +17,12 @@ export interface StoredLists {
   paths: string[];
   dirsWithEntries: string[];
   accessOnly: string[];
+  /**
+   * Those of `paths` that were missing when stamped and whose directory `paths` stamps whole
+   * (the database's -wal, -shm and -journal, plugins/__pycache__): while that directory's stamp
+   * holds (no entry made in it since: its mtime), they are missing still, and are not looked at.
+   */
+  missing?: string[];
 }
 
 /** What every lookup of one run shares: the stored lists, and the log paths Trac named per answer. */
@@ -46,7 +53,9 @@ export function restamp(table: RestampTable, envPath: string, item: RestampItem)
   const lists = table.lists[listIndex];
   if (!lists || answerIndex < 0 || answerIndex >= table.logPaths.length) return CHANGED;
   const own = absoluteLists(lists, envPath);
-  if (stampsOf(own) !== stamps) return CHANGED;
+  const memo: StatMemo = new Map();
+  if (lists.missing) assumeMissing(memo, lists.missing.map((p) => absolutePath(p, envPath)).filter((p) => own.paths.includes(path.dirname(p))));
+  if (stampsOf(own, memo) !== stamps) return CHANGED;
   const named = table.logPaths[answerIndex];
   const check = logCheckOf(named ? ({ accessInputs: named.map((p) => absolutePath(p, envPath)) } as PreflightEnvironment) : undefined, envPath);
   if (check === 'none') return PASSES;
@@ -73,9 +82,12 @@ export function absolutePath(p: string, envPath: string): string {
   return p === '.' ? envPath : p.startsWith('./') ? `${envPath}/${p.slice(2)}` : p;
 }
 
-export function relativeLists(inputs: Inputs, envPath: string): StoredLists {
+/** INPUTS relative to ENV_PATH, with MISSING: those of its paths found missing whose directory it stamps whole (StoredLists). */
+export function relativeLists(inputs: Inputs, envPath: string, missing: string[] = []): StoredLists {
   const rel = (p: string) => relativePath(p, envPath);
-  return { paths: inputs.paths.map(rel), dirsWithEntries: inputs.dirsWithEntries.map(rel), accessOnly: inputs.accessOnly.map(rel) };
+  const whole = new Set(inputs.paths);
+  const alone = missing.filter((p) => whole.has(p) && whole.has(path.dirname(p)));
+  return { paths: inputs.paths.map(rel), dirsWithEntries: inputs.dirsWithEntries.map(rel), accessOnly: inputs.accessOnly.map(rel), ...(alone.length ? { missing: alone.map(rel) } : {}) };
 }
 
 export function absoluteLists(lists: StoredLists, envPath: string): Inputs {

@@ -151,6 +151,21 @@ export function fingerprintSync(paths: string[], dirsWithEntries: string[], acce
   return digest(stamps, access);
 }
 
+/** PATHS that MEMO holds as missing (stat failed) when fingerprintSync stamped them whole. */
+export function missingIn(memo: StatMemo, paths: string[]): string[] {
+  return paths.filter((p) => memo.has(`s\0${p}`) && memo.get(`s\0${p}`) === null);
+}
+
+/**
+ * MEMO told that PATHS are missing, so that fingerprintSync stamps them so without a stat: for a
+ * caller that knows they were missing when its stamps were taken and stamps their directory
+ * whole in the same fingerprint (an entry made in it since changes the directory's mtime and so
+ * the fingerprint, whatever is assumed here).
+ */
+export function assumeMissing(memo: StatMemo, paths: string[]): void {
+  for (const p of paths) memo.set(`s\0${p}`, null);
+}
+
 /** The sorted entries of directory P (none when it cannot be read), through MEMO. */
 function entriesOf(p: string, memo: StatMemo | undefined): string[] {
   return look(memo, 'd', p, () => (orNull(() => readdirSync(p)) ?? []).sort());

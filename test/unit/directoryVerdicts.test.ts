@@ -97,6 +97,22 @@ describe('kept verdicts of a directory of environments', () => {
     expect(sent).toHaveLength(2);
   });
 
+  it('does not look again at files that were missing in a directory it stamps whole, yet sees one made there since', async () => {
+    await ask();
+    await ask();
+    expect(sent).toHaveLength(1);
+    const [entry] = (await fs.readdir(cacheDir)).filter((n) => n.startsWith('preflight-dir-'));
+    const stored = JSON.parse(await fs.readFile(path.join(cacheDir, entry!), 'utf8')) as { answer: { lists: { missing?: string[] }[] } };
+    expect(stored.answer.lists.map((l) => l.missing)).toEqual([expect.arrayContaining(['./db/trac.db-wal', './db/trac.db-shm', './db/trac.db-journal'])]);
+    // A journal (a writer's, or a crash's) beside beta's database; a plugin's bytecode directory in gamma's plugins.
+    await fs.writeFile(path.join(parent, 'beta', 'db', 'trac.db-journal'), 'x'.repeat(512));
+    await fs.mkdir(path.join(parent, 'gamma', 'plugins', '__pycache__'));
+    await settle();
+    const after = await ask();
+    expect(lastSent()).toEqual(['beta', 'gamma']);
+    expect(keptOf(after)).toEqual(['alpha']);
+  });
+
   it('asks about every environment when what they share changed (a package installed into the interpreter)', async () => {
     await ask();
     await ask();
