@@ -129,7 +129,8 @@ try {
       if (peers) print(count, `preflight, one per core, Trac's code as it is (PLAIN, peer), ${who}`, timed('node', args, { TRAC_DEPLOY_PREFLIGHT_PLAIN: '1', ...noCache }));
       print(count, `preflight, second run again (verdicts kept), ${who}`, timed('node', args, kept));
       // One environment added beside the others (the directory gets a new entry): only it is
-      // asked, the others stay kept (a directory's stamp counts its ctime only apart from its mtime).
+      // asked, the others stay kept (the directory itself is not stamped: each kept verdict tests that its
+      // environment can be reached).
       const added = path.join(parent, 'added');
       fs.cpSync(path.join(parent, 'env000000'), added, { recursive: true });
       print(count, `preflight, one environment added (the others kept), ${who}`, timed('node', args, kept));

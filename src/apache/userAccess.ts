@@ -150,7 +150,9 @@ async function checkMany(user: string, group: string, needs: Iterable<AccessNeed
           }
           if (chunk) yield chunk;
         })();
-  const tester = python === undefined ? SYSTEM_PYTHON : python;
+  // An interpreter that does not run as that user (broken, or without -I) leaves the test to the shells.
+  const wanted = python === undefined ? SYSTEM_PYTHON : python;
+  const tester = wanted && (await runsAs(user, group, wanted)) ? wanted : null;
   const argv = [`--reuid=${user}`, `--regid=${group}`, '--init-groups', '--', ...(tester ? [tester, '-I', '-S', '-c', ACCESS_PY] : ['xargs', '-0', '-r', '-P', '2', '/bin/sh', '-c', ACCESS_SCRIPT, 'sh'])];
   const run = await streamThroughChild('setpriv', argv, records, (line) => {
     if (/^\d+$/.test(line)) failedIndexes.push(Number(line));
@@ -194,6 +196,15 @@ function checkFew(user: string, group: string, needs: AccessNeed[]): Promise<Acc
         .map(Number);
       resolve({ failed: inOrder(needs, indexes), unchecked: null });
     });
+  });
+}
+
+/** Whether PYTHON starts, isolated and without site, as USER:GROUP (one empty program). */
+function runsAs(user: string, group: string, python: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const child = spawn('setpriv', [`--reuid=${user}`, `--regid=${group}`, '--init-groups', '--', python, '-I', '-S', '-c', ''], { stdio: 'ignore', windowsHide: true });
+    child.once('error', () => resolve(false));
+    child.once('close', (code) => resolve(code === 0));
   });
 }
 

@@ -35,7 +35,10 @@ import type { EnvironmentInfo, Inspection } from './types.js';
  * stamped once per run, as the entry's own fingerprint: when it changed, nothing is kept. Each
  * environment's own paths (relative to it, their lists shared between environments of the same
  * shape) are stamped per environment. A path both sets name is stamped at least as the single
- * verdict stamps it (whole where either stamps it whole).
+ * verdict stamps it (whole where either stamps it whole). The parent itself is in neither (its
+ * times change whenever an environment is added or removed, which leaves the others' answers as
+ * they were): what it decides for Trac, whether each environment can be reached through it, is
+ * tested for real on each lookup as the user Trac was asked as (`-x ENV`, keptStamps.ts restamp).
  */
 interface DirectoryQuestion extends Omit<VerdictQuestion, 'kind'> {
   kind: 'preflight-directory-verdicts';
@@ -119,7 +122,8 @@ export function beginDirectoryRecall(parent: string, request: PreflightRequest, 
   const lookups: KeptLookups = {
     found: new Map(),
     prepare(entries) {
-      const cacheDir = usableCacheDirectorySync(keep.dir ?? cacheDirectory()).dir;
+      // Looked at, never made: a missing cache directory has nothing kept (the run that asks Trac makes it).
+      const cacheDir = usableCacheDirectorySync(keep.dir ?? cacheDirectory(), { create: false }).dir;
       stored = cacheDir ? readEntry(cacheDir, question, entries) : null;
       return stored ? preparedLookups(stored, request.asUser !== null) : null;
     },
@@ -179,7 +183,10 @@ export async function askOrRecallDirectory(
   // every environment shares, now; each environment's own right before it is handed to Python,
   // and checked again as its answer comes (preflightWorkers.ts hooks): that work is done while
   // Python opens the others, not before the first or after the last.
-  const sharedKnown = unionOf(sharedKnownInputs(request, python), withAncestors([], [], [inspection.path]));
+  // The directory of environments itself is not stamped (it gets an entry whenever one is
+  // added): what it decides, whether each environment can be reached, is tested on each lookup.
+  const parent = inspection.path;
+  const sharedKnown = without(unionOf(sharedKnownInputs(request, python), withAncestors([], [], [path.dirname(parent)])), parent);
   const sharedBefore = stampsOf(sharedKnown);
   const at = Date.now();
   const since = at - settleMs;
@@ -192,7 +199,7 @@ export async function askOrRecallDirectory(
   const hooks: WorkerHooks = {
     sending(j) {
       const env = envs[toAsk[j]!]!;
-      const known = minus(ownKnownInputs(env, sqliteFile(env)), sharedKnown);
+      const known = without(minus(ownKnownInputs(env, sqliteFile(env)), sharedKnown), parent);
       ownKnown[j] = known;
       ownBefore[j] = stampsOf(known);
     },
@@ -203,7 +210,7 @@ export async function askOrRecallDirectory(
       ownBefore[j] = undefined;
       const envPath = envs[toAsk[j]!]!.path;
       if (!known || before === undefined || line.path !== envPath) return;
-      const found = candidate(line as unknown as PreflightEnvironment, known, before, sharedKnown, since);
+      const found = candidate(line as unknown as PreflightEnvironment, known, before, sharedKnown, parent, since);
       candidates[j] = found ? { list: candidateLists.add(relativeLists(found.own, envPath, found.missing)), stamps: found.stamps } : null;
     },
   };
@@ -211,7 +218,7 @@ export async function askOrRecallDirectory(
   if (asked.status !== 'ran') return { result: asked, cachedFrom: none() };
 
   // What every environment shares: changed while Trac was asked, nothing is kept.
-  const sharedAll = unionOf(sharedKnown, sharedAnswerInputs(asked));
+  const sharedAll = without(unionOf(sharedKnown, sharedAnswerInputs(asked)), parent);
   // One look at each shared path (the interpreter, sys.path and the directories above) serves the three.
   const sharedMemo: StatMemo = new Map();
   const sharedStamps = stampsOf(sharedAll, sharedMemo);
@@ -269,11 +276,11 @@ interface Candidate {
  * keepable, and what the run shares, is decided once the run is over). Its own inputs are stamped
  * without those the run shares.
  */
-function candidate(answer: PreflightEnvironment, known: Inputs, before: string, shared: Inputs, since: number): Candidate | null {
+function candidate(answer: PreflightEnvironment, known: Inputs, before: string, shared: Inputs, parent: string, since: number): Candidate | null {
   // One look at each path (as at one instant) for the three questions the single verdict asks in turn.
   const memo: StatMemo = new Map();
   if (stampsOf(known, memo) !== before) return null;
-  const own = minus(unionOf(known, ownAnswerInputs(answer, answer.path)), shared);
+  const own = without(minus(unionOf(known, ownAnswerInputs(answer, answer.path)), shared), parent);
   if (hasUnstampedPlugins(unionOf(own, shared).dirsWithEntries)) return null;
   const stamps = stampsOf(own, memo);
   if (changedSinceSync(own.paths, own.dirsWithEntries, since, memo)) return null;
@@ -307,27 +314,26 @@ async function recall(stored: StoredEntry, envs: EnvironmentInfo[], asUser: Pref
 }
 
 /**
- * Trac's log check (preflightCache.ts logStillWritable) for many verdicts at once: made by
- * restamp where Trac was asked as this user, else as that user through one streamed
- * `setpriv ... xargs sh` (apache/userAccess.ts checkAccess: no argument list or pipe grows with
- * the count). False where a look found a change, or none was made.
+ * The tests of many kept verdicts at once (keptStamps.ts restamp: the environment reached, and
+ * Trac's log check, preflightCache.ts logStillWritable): made by restamp where Trac was asked as
+ * this user, else as that user through one streamed `setpriv ... python3` (apache/userAccess.ts
+ * checkAccess: no argument list or pipe grows with the count). False where a look found a change,
+ * or none was made.
  */
 async function logChecksPass(looks: (Restamped | null)[], asUser: PreflightRequest['asUser']): Promise<boolean[]> {
-  const passes = looks.map((look) => look !== null && look.held && look.log === 'passes');
+  const passes = looks.map((look) => look !== null && look.held && look.tests.length === 0);
   function* needs(): Generator<AccessNeed & { index: number }> {
     for (let index = 0; index < looks.length; index++) {
       const look = looks[index];
-      if (!look?.held || look.log === 'passes') continue;
-      if ('file' in look.log) yield { path: look.log.file, test: '-w', why: 'log', index };
-      else yield* [{ path: look.log.dir, test: '-w' as const, why: 'log', index }, { path: look.log.dir, test: '-x' as const, why: 'log', index }];
+      if (look?.held) for (const { path: p, test } of look.tests) yield { path: p, test, why: 'kept verdict', index };
     }
   }
-  if (!asUser || !looks.some((look) => look?.held && look.log !== 'passes')) return passes;
+  if (!asUser || !looks.some((look) => look?.held && look.tests.length > 0)) return passes;
   const tested = await checkAccess(asUser.user, asUser.group, needs()).catch(() => null);
   if (!tested || tested.unchecked) return passes;
   const failed = new Set((tested.failed as (AccessNeed & { index: number })[]).map((need) => need.index));
   looks.forEach((look, index) => {
-    if (look?.held && look.log !== 'passes') passes[index] = !failed.has(index);
+    if (look?.held && look.tests.length > 0) passes[index] = !failed.has(index);
   });
   return passes;
 }
@@ -385,6 +391,11 @@ function minus(own: Inputs, shared: Inputs): Inputs {
     dirsWithEntries: own.dirsWithEntries.filter((p) => kept.has(p)),
     accessOnly: own.accessOnly.filter((p) => !whole.has(p) && !access.has(p) && !kept.has(p)),
   };
+}
+
+/** INPUTS without DIR stamped for access only (restamp tests for real that each environment in it can be reached). */
+function without(inputs: Inputs, dir: string): Inputs {
+  return inputs.accessOnly.includes(dir) ? { ...inputs, accessOnly: inputs.accessOnly.filter((p) => p !== dir) } : inputs;
 }
 
 const sets = new WeakMap<Inputs, { whole: Set<string>; access: Set<string>; withEntries: Set<string> }>();

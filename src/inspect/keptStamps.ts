@@ -1,4 +1,4 @@
-import { statSync } from 'node:fs';
+import { accessSync, constants, statSync } from 'node:fs';
 import path from 'node:path';
 import { assumeMissing, fingerprintSync, type StatMemo } from '../python/answerCache.js';
 import { logCheckOf, logCheckPassesHere, type Inputs } from './preflightCache.js';
@@ -37,17 +37,27 @@ export interface RestampTable {
 /** One environment's kept record: [index into lists, its stamps, index into answers]. */
 export type RestampItem = [list: number, stamps: string, answer: number];
 
+/** A test the user Trac was asked as must pass for a kept verdict to hold (`test -w` / `test -x`). */
+export interface AccessTest {
+  path: string;
+  test: '-w' | '-x';
+}
+
 /**
- * What the look found: the stamps changed (or Trac's log check fails here), they hold and the
- * log check passes (or Trac named no log), or they hold and the web server's user must still
- * test the log file (-w) or, where there is none, its directory (-w and -x).
+ * What the look found: the stamps changed (or a test failed here), or they hold and TESTS are
+ * left for the web server's user to pass (none when Trac was asked as this user: made here).
  */
-export type Restamped = { held: false } | { held: true; log: 'passes' } | { held: true; log: { file: string } | { dir: string } };
+export type Restamped = { held: false } | { held: true; tests: AccessTest[] };
 
 const CHANGED: Restamped = { held: false };
-const PASSES: Restamped = { held: true, log: 'passes' };
+const PASSES: Restamped = { held: true, tests: [] };
 
-/** ENV_PATH's kept record ITEM looked at again now (see the module's comment). */
+/**
+ * ENV_PATH's kept record ITEM looked at again now (see the module's comment): its stamps, then,
+ * as the user Trac was asked as, that the environment can be reached (`-x ENV`: search
+ * permission on it and every directory above it, which the stamps leave to this test for the
+ * directory of environments, whose entries change whenever one is added) and Trac's log check.
+ */
 export function restamp(table: RestampTable, envPath: string, item: RestampItem): Restamped {
   const [listIndex, stamps, answerIndex] = item;
   const lists = table.lists[listIndex];
@@ -58,14 +68,27 @@ export function restamp(table: RestampTable, envPath: string, item: RestampItem)
   if (stampsOf(own, memo) !== stamps) return CHANGED;
   const named = table.logPaths[answerIndex];
   const check = logCheckOf(named ? ({ accessInputs: named.map((p) => absolutePath(p, envPath)) } as PreflightEnvironment) : undefined, envPath);
-  if (check === 'none') return PASSES;
   if (check === 'unsure') return CHANGED;
-  if (!table.asOtherUser) return logCheckPassesHere(check) ? PASSES : CHANGED;
+  if (!table.asOtherUser) {
+    if (!passesHere(() => accessSync(envPath, constants.X_OK))) return CHANGED;
+    return check === 'none' || logCheckPassesHere(check) ? PASSES : CHANGED;
+  }
+  const tests: AccessTest[] = [{ path: envPath, test: '-x' }];
+  if (check === 'none') return { held: true, tests };
   // Whether the log file is there is seen here (as root: the same answer, since a file the web
   // server user cannot reach fails its own test as well); its access is that user's to test.
-  if (statSync(check.file, { throwIfNoEntry: false })) return { held: true, log: { file: check.file } };
+  if (statSync(check.file, { throwIfNoEntry: false })) return { held: true, tests: [...tests, { path: check.file, test: '-w' }] };
   const dir = statSync(check.dir, { throwIfNoEntry: false });
-  return dir?.isDirectory() ? { held: true, log: { dir: check.dir } } : CHANGED;
+  return dir?.isDirectory() ? { held: true, tests: [...tests, { path: check.dir, test: '-w' }, { path: check.dir, test: '-x' }] } : CHANGED;
+}
+
+function passesHere(test: () => void): boolean {
+  try {
+    test();
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 export function stampsOf(inputs: Inputs, memo?: StatMemo): string {

@@ -23,12 +23,11 @@ import type { EnvironmentInfo } from './types.js';
  * bindings, /etc/passwd and /etc/group, and the program; and the inode, mode, owner and ctime only (Trac's
  * answer is whether it may write or pass them; ctime catches an ACL) of the log directory and the
  * log file Trac named, and of every directory above each of these paths (answerCache.ts
- * accessStamp: a sticky world-writable directory by mode and owner only; another directory's
- * ctime, and the log file's, only when it is not that of its last change of entries or write, so
- * the lines Trac appends to its log all day, the daemon's and trac-admin's, and an environment
- * added beside this one leave the verdict kept). What those stamps cannot see (an ACL change
- * followed by a write) is closed by making Trac's log check again on each lookup, as the user
- * Trac was asked as (logStillWritable): a verdict is served only while it still holds.
+ * accessStamp: a sticky world-writable directory by mode and owner only; the log file's ctime
+ * only when it is not that of its last write, so the lines Trac appends to its log all day, the
+ * daemon's and trac-admin's, leave the verdict kept). What those stamps cannot see (an ACL
+ * change followed by a write) is closed by making Trac's log check again on each lookup, as the
+ * user Trac was asked as (logStillWritable): a verdict is served only while it still holds.
  *
  * Only an SQLite environment is served from the cache, by Trac's own word (python/preflight.py
  * reports the scheme of its [trac] database, read through every [inherit] file): a PostgreSQL or
@@ -209,7 +208,9 @@ export function sharedKnownInputs(request: PreflightRequest, python: string): In
   const home = request.pythonHome;
   const bindings = request.svnBindings;
   // The egg cache whole (made or replaced: another answer); the directory it is made in for who
-  // may write it (withAncestors), not for its entries: a directory of environments gets new ones.
+  // may pass or write it (withAncestors), not whole: for a directory of environments that is the
+  // directory itself, which gets new entries (directoryVerdicts.ts leaves it to a test made as
+  // the user on each lookup).
   const paths = [
     request.eggCache,
     ...(path.isAbsolute(python) ? [python] : []),

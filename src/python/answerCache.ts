@@ -249,23 +249,23 @@ export function changedSinceSync(paths: string[], dirsWithEntries: string[], sin
  * owner nor anything else stat reports (st_blocks neither: a small ACL lives in the inode).
  * - A world-writable sticky directory (/tmp, /var/tmp): not its ctime, which moves each time
  *   anyone makes a file in it.
- * - Another directory (a directory of environments, the directories above one) or a regular
- *   file (a log Trac writes all day): its ctime only when it differs from its mtime. An entry
- *   made, renamed or removed in a directory, or a write to a file, sets both to the same
- *   instant; a change of metadata (setfacl, chattr, chmod, a link) sets ctime alone. So an
- *   environment added beside the others, or lines appended to the log, leave the stamp as it
- *   was, and an ACL change not yet followed by such a change changes it. What this cannot see:
- *   an ACL change followed by a new entry or a write before the next look, or made within the
- *   same clock tick as one; a caller that must not miss those re-tests the access itself
- *   (preflightCache.ts re-tests the log file as the web server user on each lookup; as root,
- *   inspect tests each environment's trac.ini and database as that user on every run, through
- *   the directories above them).
+ * - A regular file (a log Trac writes all day): its ctime only when it differs from its mtime.
+ *   A write sets both to the same instant; a change of metadata (setfacl, chattr, a link)
+ *   sets ctime alone. So lines appended to the log leave the stamp as it was, and an ACL change
+ *   not yet followed by a write changes it. What this cannot see: an ACL change followed by a
+ *   write before the next look (the daemon keeps its log open and writes on), or made within
+ *   the same clock tick as a write; a caller that must not miss those re-tests the access
+ *   itself (preflightCache.ts re-tests the log file as the web server user on each lookup).
+ * - Any other directory: its ctime, always (an ACL change followed by a new entry would leave a
+ *   directory's ctime equal to its mtime again). A directory of environments, whose entries
+ *   change whenever one is added, is left out of the stamps of its environments' kept verdicts
+ *   instead, which test for real that the environment can be reached (directoryVerdicts.ts).
  */
 export function accessStamp(p: string, stat: BigIntStats | null): string {
   if (!stat) return `${p}\tmissing`;
   const id = `${p}\t${stat.dev}\t${stat.ino}\t${stat.mode}\t${stat.uid}\t${stat.gid}`;
-  if (stat.isDirectory() && (stat.mode & 0o1002n) === 0o1002n) return id;
-  if ((stat.isDirectory() || stat.isFile()) && stat.ctimeNs === stat.mtimeNs) return `${id}\twritten`;
+  if (stat.isDirectory()) return (stat.mode & 0o1002n) === 0o1002n ? id : `${id}\t${stat.ctimeNs}`;
+  if (stat.isFile() && stat.ctimeNs === stat.mtimeNs) return `${id}\twritten`;
   return `${id}\t${stat.ctimeNs}`;
 }
 
@@ -294,10 +294,12 @@ export async function usableCacheDirectory(dir: string): Promise<{ dir: string |
   return cacheDirectoryVerdict(dir, await fs.lstat(dir).catch(() => null));
 }
 
-/** usableCacheDirectory, synchronously (see fingerprintSync). */
-export function usableCacheDirectorySync(dir: string): { dir: string | null; reason: string | null } {
-  orNull(() => mkdirSync(path.dirname(dir), { recursive: true, mode: 0o700 }));
-  orNull(() => mkdirSync(dir, { mode: 0o700 }));
+/** usableCacheDirectory, synchronously (see fingerprintSync); CREATE false: a missing one is not made (null). */
+export function usableCacheDirectorySync(dir: string, { create = true }: { create?: boolean } = {}): { dir: string | null; reason: string | null } {
+  if (create) {
+    orNull(() => mkdirSync(path.dirname(dir), { recursive: true, mode: 0o700 }));
+    orNull(() => mkdirSync(dir, { mode: 0o700 }));
+  }
   return cacheDirectoryVerdict(dir, orNull(() => lstatSync(dir)));
 }
 

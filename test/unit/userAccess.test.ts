@@ -69,6 +69,9 @@ describe.skipIf(process.getuid?.() !== 0)('checkAccess as www-data', () => {
     expect(python).toEqual(shells);
     expect(python.unchecked).toBeNull();
     expect(python.failed.map((n) => n.why)).toEqual(expected);
+    // An interpreter that does not run as that user: the shells test, never "unchecked".
+    expect(await checkAccess('www-data', 'www-data', needs, { python: '/bin/false' })).toEqual(shells);
+    expect(await checkAccess('www-data', 'www-data', needs, { python: '/nonexistent/python3' })).toEqual(shells);
   });
 
   it('no needs: nothing run, nothing failed; an unknown user: unchecked, never passed', async () => {
