@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { inspectPath } from '../../src/inspect/inspectPath.js';
-import { recallEarly, withPreflight, type EarlyRecall, type PreflightOptions } from '../../src/inspect/preflight.js';
+import { keptLookupsOf, recallEarly, withPreflight, type EarlyRecall, type PreflightOptions } from '../../src/inspect/preflight.js';
 import { logStillWritable } from '../../src/inspect/preflightCache.js';
 import { fingerprint, fingerprintSync } from '../../src/python/answerCache.js';
 import { findApache } from '../../src/apache/layout.js';
@@ -503,6 +503,10 @@ describe('the kept preflight verdict', () => {
     // A directory: the lookups its inspection makes, nothing read or made before it judges its entries.
     expect(recallEarly(root, asking)?.kind).toBe('directory');
     expect(recallEarly(path.join(env, 'VERSION'), asking)).toBeNull();
+    // A directory with no environment in it, inspected with its lookups: refused, nothing made.
+    const empty = path.join(root, 'no-environments');
+    await fs.mkdir(path.join(empty, 'sub'), { recursive: true });
+    await expect(inspectPath(empty, undefined, keptLookupsOf(recallEarly(empty, asking)))).rejects.toThrow(/neither a Trac environment nor a directory of environments/);
     expect(recallEarly(path.join(root, 'missing'), asking)).toBeNull();
     expect(recallEarly(env, { ...asking, keepVerdict: undefined })).toBeNull();
     await expect(fs.stat(path.join(root, 'early-cache'))).rejects.toThrow();
