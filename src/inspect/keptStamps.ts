@@ -6,7 +6,8 @@ import type { PreflightEnvironment } from '../python/preflight.js';
 
 /**
  * One environment's kept verdict looked at again (directoryVerdicts.ts): whether the stamps of
- * what Trac read of it still hold, and Trac's log check. Made right after the environment is
+ * what Trac read of it still hold, then, as the user Trac was asked as, whether the environment
+ * can be reached and Trac's log check. Made right after the environment is
  * judged, by the thread that judged it (parallelCandidates.ts: a worker thread in a large
  * directory), so that 100,000 of them are spread over the cores and each is stamped after the
  * inspection read its files, as a lookup made after the inspection would be.
