@@ -12,6 +12,8 @@ export const READ_BUDGET = 4 * 1024 * 1024;
  */
 export class PageFile {
   private spent: number;
+  /** Pages read beyond `start`, kept: a page asked for again (schemaPages compares, then the walk reads) is neither read nor counted twice. */
+  private readonly read = new Map<number, Uint8Array>();
 
   constructor(
     private readonly fd: number,
@@ -28,10 +30,13 @@ export class PageFile {
     check(number !== lockBytePage, 'a pointer to the lock-byte page');
     const offset = (number - 1) * pageSize;
     if (offset + pageSize <= this.start.length) return this.start.subarray(offset, offset + pageSize);
+    const kept = this.read.get(number);
+    if (kept !== undefined) return kept;
     this.spent += pageSize;
     if (this.spent > READ_BUDGET) fail(`more than ${READ_BUDGET} bytes to read`);
     const buffer = Buffer.allocUnsafe(pageSize);
     if (readFully(this.fd, buffer, offset) !== pageSize) fail(`page ${number} is cut short`);
+    this.read.set(number, buffer);
     return buffer;
   }
 }
