@@ -235,6 +235,8 @@ interface Schema {
 
 /** The last schema walked in this thread, with its pages: the next database's schema pages are compared with them first. */
 let lastSchemaWalk: SchemaPages<Schema> | null = null;
+/** Schemas decoded in this thread (not taken from the last walk): for tests. */
+export const schemaDecodes = { count: 0 };
 
 /**
  * decodeSchema's answer for the schema table of `file`. When its pages are byte for byte those
@@ -250,6 +252,7 @@ function schemaTables(trees: TableTrees, file: PageFile): Schema {
     trees.claimAll(memo.pages);
     return memo.decoded;
   }
+  schemaDecodes.count++;
   trees.visited = [];
   const decoded = decodeSchema(trees, file.header.schemaFormat, file.header.pageCount);
   lastSchemaWalk = rememberPages(file, trees.visited, decoded);
