@@ -33,11 +33,13 @@ export function parseIni(text: string): IniParseResult {
   const errors: IniParseResult['errors'] = [];
   let current: Map<string, string> | null = null;
   let currentName = '';
-  // The option being read: its key, indentation and value; `more` holds its continuation lines
-  // (most options have none, so no array is made for them).
+  // The option being read: its key, indentation and value, and where its line is (for an error
+  // about it); `more` holds its continuation lines (most options have none, so no array is made).
   let key: string | null = null;
   let keyIndent = 0;
   let keyLine = 0;
+  let keyStart = 0;
+  let keyEnd = 0;
   let value = '';
   let more: string[] | null = null;
   // What this file has defined, for configparser's strict mode (Trac's): a section or an option
@@ -57,7 +59,7 @@ export function parseIni(text: string): IniParseResult {
     current.set(key, value);
     // A set that does not grow the section replaced an option this file already gave it.
     if (current.size === size) {
-      errors.push({ line: keyLine + 1, text: lines[keyLine] as string, reason: `option "${key}" of [${currentName}] is defined again (DuplicateOptionError)` });
+      errors.push({ line: keyLine + 1, text: text.slice(keyStart, keyEnd), reason: `option "${key}" of [${currentName}] is defined again (DuplicateOptionError)` });
     }
     key = null;
     more = null;
@@ -71,59 +73,122 @@ export function parseIni(text: string): IniParseResult {
     text = text.slice(1);
   }
   const odd = hasOddSpace(text);
+  const strip = (part: string) => (odd ? part.replace(PY_STRIP, '') : part.trim());
   // Called for every line of every trac.ini of a parent directory (100,000 environments are
-  // ~25 million lines): one trim per line, the indentation found from it, regular expressions
-  // only where a line can be a header or an option.
-  const lines = text.split(/\r\n|\r|\n/);
-  for (let index = 0; index < lines.length; index++) {
-    const raw = lines[index] as string;
-    const stripped = odd ? raw.replace(PY_STRIP, '') : raw.trim();
+  // ~25 million lines): the text is read in place, line by line as split at \r\n, \r or \n,
+  // without an array of lines. A line that starts with a printable ASCII character (nearly
+  // all: options, headers, comments) is read from the text by position: a comment is skipped
+  // unread, an option's name and value are its only strings. Any other line (indented, or
+  // starting with another character) is trimmed whole, its indentation found from that.
+  const length = text.length;
+  // The next line end and delimiters at or after `start`, each found once.
+  let nextLf = text.indexOf('\n');
+  let nextCr = text.indexOf('\r');
+  let nextEquals = text.indexOf('=');
+  let nextColon = text.indexOf(':');
+  for (let index = 0, start = 0; ; index++) {
+    if (nextLf !== -1 && nextLf < start) nextLf = text.indexOf('\n', start);
+    if (nextCr !== -1 && nextCr < start) nextCr = text.indexOf('\r', start);
+    const end = nextLf === -1 ? (nextCr === -1 ? length : nextCr) : nextCr === -1 || nextLf < nextCr ? nextLf : nextCr;
+    readLine(index, start, end);
+    if (end === length) break;
+    start = end + (text.charCodeAt(end) === 0x0d && text.charCodeAt(end + 1) === 0x0a ? 2 : 1);
+  }
+
+  function readLine(index: number, start: number, end: number): void {
+    if (start === end) {
+      if (key !== null) (more ??= []).push('');
+      return;
+    }
+    const first = text.charCodeAt(start);
+    if (first === 0x23 /* # */ || first === 0x3b /* ; */) return;
+    if (!(first > 0x20 && first < 0x7f)) {
+      readOtherLine(index, start, end);
+      return;
+    }
+    // Not indented: it ends any value.
+    finishOption();
+    if (first === 0x5b /* [ */ && readHeader(index, start, end, strip(text.slice(start, end)))) return;
+    // The delimiter is the first "=" or ":" of the line.
+    if (nextEquals !== -1 && nextEquals < start) nextEquals = text.indexOf('=', start);
+    if (nextColon !== -1 && nextColon < start) nextColon = text.indexOf(':', start);
+    const equals = nextEquals !== -1 && nextEquals < end ? nextEquals : end;
+    const delimiter = nextColon !== -1 && nextColon < equals ? nextColon : equals;
+    readOption(index, start, end, delimiter === end ? -1 : delimiter - start, 0, start);
+  }
+
+  /** A line that starts with a space, a tab or any character other than printable ASCII. */
+  function readOtherLine(index: number, start: number, end: number): void {
+    const raw = text.slice(start, end);
+    const stripped = strip(raw);
     if (stripped === '') {
       if (key !== null) (more ??= []).push('');
-      continue;
+      return;
     }
     const first = stripped.charCodeAt(0);
-    if (first === 0x23 /* # */ || first === 0x3b /* ; */) continue;
+    if (first === 0x23 /* # */ || first === 0x3b /* ; */) return;
     // Everything before the first character trim() kept is whitespace, so that character's
     // first occurrence is where the text starts.
     const indent = raw.charCodeAt(0) === first ? 0 : odd ? raw.search(PY_NONSPACE) : raw.indexOf(stripped.charAt(0));
     if (key !== null && indent > keyIndent) {
       (more ??= []).push(stripped);
-      continue;
+      return;
     }
     finishOption();
-    // configparser matches headers on the stripped line: an indented "[trac]" that does not
-    // continue a value is a header too. `.+` is greedy: "[a] b]" names the section "a] b".
-    if (first === 0x5b /* [ */) {
-      const header = /^\[(.+)\]/.exec(stripped);
-      if (header) {
-        const name = header[1] ?? '';
-        if (name !== DEFAULT_SECTION) {
-          const before = sectionLines.get(name);
-          if (before !== undefined) {
-            errors.push({ line: index + 1, text: raw, reason: `section [${name}] is defined again (first at line ${before}; DuplicateSectionError)` });
-          } else sectionLines.set(name, index + 1);
-        }
-        current = sections.get(name) ?? new Map<string, string>();
-        currentName = name;
-        sections.set(name, current);
-        continue;
-      }
-    }
-    if (!current) {
-      errors.push({ line: index + 1, text: raw, reason: 'option before the first [section]' });
-      continue;
-    }
+    if (first === 0x5b /* [ */ && readHeader(index, start, end, stripped)) return;
+    // The stripped line begins at `indent` in the line: its delimiter's offset, in the line.
     const delimiter = stripped.search(/[=:]/);
-    if (delimiter <= 0) {
-      errors.push({ line: index + 1, text: raw, reason: 'expected "name = value"' });
-      continue;
-    }
-    key = (odd ? stripped.slice(0, delimiter).replace(PY_STRIP, '') : stripped.slice(0, delimiter).trim()).toLowerCase();
-    keyLine = index;
-    keyIndent = indent;
-    value = odd ? stripped.slice(delimiter + 1).replace(PY_STRIP, '') : stripped.slice(delimiter + 1).trim();
+    readOption(index, start, end, delimiter, indent, start + indent);
   }
+
+  /**
+   * configparser matches headers on the stripped line: an indented "[trac]" that does not
+   * continue a value is a header too. `.+` is greedy: "[a] b]" names the section "a] b".
+   */
+  function readHeader(index: number, start: number, end: number, stripped: string): boolean {
+    const header = /^\[(.+)\]/.exec(stripped);
+    if (!header) return false;
+    const name = header[1] ?? '';
+    if (name !== DEFAULT_SECTION) {
+      const before = sectionLines.get(name);
+      if (before !== undefined) {
+        errors.push({ line: index + 1, text: text.slice(start, end), reason: `section [${name}] is defined again (first at line ${before}; DuplicateSectionError)` });
+      } else sectionLines.set(name, index + 1);
+    }
+    current = sections.get(name) ?? new Map<string, string>();
+    currentName = name;
+    sections.set(name, current);
+    return true;
+  }
+
+  /**
+   * An option line: `delimiter` is where its first "=" or ":" is in the stripped line (-1 for
+   * none), which starts at `from` in the text, `indent` characters into the line.
+   */
+  function readOption(index: number, start: number, end: number, delimiter: number, indent: number, from: number): void {
+    if (!current) {
+      errors.push({ line: index + 1, text: text.slice(start, end), reason: 'option before the first [section]' });
+      return;
+    }
+    if (delimiter <= 0) {
+      errors.push({ line: index + 1, text: text.slice(start, end), reason: 'expected "name = value"' });
+      return;
+    }
+    // Spaces and tabs next to the delimiter (whitespace to Python and JavaScript alike) are
+    // passed over before taking the name and the value, which are then stripped as before.
+    const at = from + delimiter;
+    let nameEnd = at;
+    while (nameEnd > from && isSpaceOrTab(text.charCodeAt(nameEnd - 1))) nameEnd--;
+    let valueStart = at + 1;
+    while (valueStart < end && isSpaceOrTab(text.charCodeAt(valueStart))) valueStart++;
+    key = strip(text.slice(from, nameEnd)).toLowerCase();
+    keyLine = index;
+    keyStart = start;
+    keyEnd = end;
+    keyIndent = indent;
+    value = strip(text.slice(valueStart, end));
+  }
+
   finishOption();
   // A duplicate option is found when its value ends, maybe after a later line's error.
   if (errors.length > 1) errors.sort((a, b) => a.line - b.line);
@@ -137,6 +202,10 @@ export function parseIni(text: string): IniParseResult {
     }
   }
   return { sections, errors };
+}
+
+function isSpaceOrTab(code: number): boolean {
+  return code === 0x20 || code === 0x09;
 }
 
 /** Case-sensitive section, case-insensitive option, as Trac looks them up. */
