@@ -55,6 +55,9 @@ export function readRegularFileSync(file: string, max = MAX_TEXT_BYTES): string 
       const bytesRead = fsSync.readSync(fd, buffer, length, buffer.length - length, length);
       if (bytesRead === 0) break;
       length += bytesRead;
+      // All the bytes fstat counted: the read that would return none (end of file) is not made.
+      // Only a file growing meanwhile would have given more (then read as of a moment earlier).
+      if (length === stat.size) break;
     }
     return textOf(file, buffer, length, max);
   } finally {
