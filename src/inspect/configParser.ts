@@ -1,3 +1,5 @@
+import { keepBlock, knownBlock, type IniBlock } from './iniBlocks.js';
+
 /**
  * A reader for the INI dialect of Python's configparser as Trac configures it
  * (trac/config.py UnicodeConfigParser): `=` or `:` delimiters, option names case-folded,
@@ -48,6 +50,10 @@ export function parseIni(text: string): IniParseResult {
   // An option is checked as it is stored in the section being filled: no second map of 25
   // million keys for a parent directory, and no extra lookup per option.
   const sectionLines = new Map<string, number>();
+  let headers = 0;
+  // The block being read after a header, to be kept (iniBlocks.ts): where its text is, the
+  // header's line, what the file had before it, and its options as they end.
+  let block: { from: number; to: number; line: number; errors: number; headers: number; options: IniBlock['options'] } | null = null;
 
   const finishOption = () => {
     if (key === null || !current) return;
@@ -55,14 +61,32 @@ export function parseIni(text: string): IniParseResult {
       while (more.length > 0 && more[more.length - 1] === '') more.pop();
       if (more.length > 0) value += `\n${more.join('\n')}`;
     }
-    const size = current.size;
-    current.set(key, value);
-    // A set that does not grow the section replaced an option this file already gave it.
-    if (current.size === size) {
-      errors.push({ line: keyLine + 1, text: text.slice(keyStart, keyEnd), reason: `option "${key}" of [${currentName}] is defined again (DuplicateOptionError)` });
-    }
+    storeOption(key, value, keyLine, keyStart, keyEnd);
+    block?.options.push({ key, value, line: keyLine - block.line, start: keyStart - block.from, end: keyEnd - block.from });
     key = null;
     more = null;
+  };
+
+  const storeOption = (name: string, text: string, line: number, start: number, end: number) => {
+    const size = current!.size;
+    current!.set(name, text);
+    // A set that does not grow the section replaced an option this file already gave it.
+    if (current!.size === size) {
+      errors.push({ line: line + 1, text: textOf(start, end), reason: `option "${name}" of [${currentName}] is defined again (DuplicateOptionError)` });
+    }
+  };
+  const textOf = (start: number, end: number) => text.slice(start, end);
+
+  /** The block being read ends here: kept when nothing in it depended on more than its text. */
+  const endBlock = () => {
+    if (block === null) return;
+    if (errors.length === block.errors && headers === block.headers) {
+      const body = text.slice(block.from, block.to);
+      let lines = 0;
+      for (let at = body.indexOf('\n'); at !== -1; at = body.indexOf('\n', at + 1)) lines++;
+      keepBlock(body, { options: block.options, lines });
+    }
+    block = null;
   };
 
   // Python reads the file as UTF-8, not UTF-8-SIG: a byte order mark is text before the first
@@ -86,11 +110,24 @@ export function parseIni(text: string): IniParseResult {
   let nextCr = text.indexOf('\r');
   let nextEquals = text.indexOf('=');
   let nextColon = text.indexOf(':');
+  // Blocks are found by "\n[": only in a file without carriage returns, and read alike only
+  // where both languages strip the same characters.
+  const byBlock = nextCr === -1 && !odd;
+  // A block taken as kept: the lines the loop passes over, up to where it goes on.
+  let skipLines = 0;
+  let skipTo = -1;
   for (let index = 0, start = 0; ; index++) {
     if (nextLf !== -1 && nextLf < start) nextLf = text.indexOf('\n', start);
     if (nextCr !== -1 && nextCr < start) nextCr = text.indexOf('\r', start);
     const end = nextLf === -1 ? (nextCr === -1 ? length : nextCr) : nextCr === -1 || nextLf < nextCr ? nextLf : nextCr;
     readLine(index, start, end);
+    if (skipTo !== -1) {
+      index += skipLines;
+      if (skipTo >= length) break;
+      start = skipTo + 1;
+      skipTo = -1;
+      continue;
+    }
     if (end === length) break;
     start = end + (text.charCodeAt(end) === 0x0d && text.charCodeAt(end + 1) === 0x0a ? 2 : 1);
   }
@@ -108,7 +145,13 @@ export function parseIni(text: string): IniParseResult {
     }
     // Not indented: it ends any value.
     finishOption();
-    if (first === 0x5b /* [ */ && readHeader(index, start, end, strip(text.slice(start, end)))) return;
+    if (first === 0x5b /* [ */) {
+      endBlock();
+      if (readHeader(index, start, end, strip(text.slice(start, end)))) {
+        if (byBlock && end < length) readBlock(index, end);
+        return;
+      }
+    }
     // The delimiter is the first "=" or ":" of the line.
     if (nextEquals !== -1 && nextEquals < start) nextEquals = text.indexOf('=', start);
     if (nextColon !== -1 && nextColon < start) nextColon = text.indexOf(':', start);
@@ -142,12 +185,30 @@ export function parseIni(text: string): IniParseResult {
   }
 
   /**
+   * The lines after the header at line `index` (ending at `end`), up to the next line that
+   * starts with "[": taken from a block kept (the loop then passes over them), or read and kept.
+   */
+  function readBlock(index: number, end: number): void {
+    const next = text.indexOf('\n[', end);
+    const to = next === -1 ? length : next;
+    const known = knownBlock(text.slice(end, to));
+    if (known === undefined) {
+      block = { from: end, to, line: index, errors: errors.length, headers, options: [] };
+      return;
+    }
+    for (const option of known.options) storeOption(option.key, option.value, index + option.line, end + option.start, end + option.end);
+    skipLines = known.lines;
+    skipTo = to;
+  }
+
+  /**
    * configparser matches headers on the stripped line: an indented "[trac]" that does not
    * continue a value is a header too. `.+` is greedy: "[a] b]" names the section "a] b".
    */
   function readHeader(index: number, start: number, end: number, stripped: string): boolean {
     const header = /^\[(.+)\]/.exec(stripped);
     if (!header) return false;
+    headers++;
     const name = header[1] ?? '';
     if (name !== DEFAULT_SECTION) {
       const before = sectionLines.get(name);
@@ -190,6 +251,7 @@ export function parseIni(text: string): IniParseResult {
   }
 
   finishOption();
+  endBlock();
   // A duplicate option is found when its value ends, maybe after a later line's error.
   if (errors.length > 1) errors.sort((a, b) => a.line - b.line);
   const defaults = sections.get(DEFAULT_SECTION);

@@ -60,8 +60,16 @@ describe('parseIni read in place answers as read line by line', () => {
       '[a]\nk = v\x00w\n\x00k = v\n',
       '[a]\n\x7fk = v\nk\x7f = v\x7f\n',
       '[a]\nk = v\n' + 'x'.repeat(5000) + '=' + 'y'.repeat(5000) + '\n',
+      '[a]\nx = 1\n[b]\ny = 1\n[a]\nx = 1\n',
+      '[a]\nx = 1\n[a]\nx = 1',
+      '[a]\nk = v\n  more\n[b]\nk = v\n  more\n',
+      '[a]\nk = v\n[a\nk = v\n[b]\nk = v\n[a\nk = v\n',
+      '[a]\nk = v\n  [c]\nk = v\n[b]\nk = v\n  [c]\nk = v\n',
+      '[a]\rx = 1\r[b]\ry = 2\r[a]\rz = 3\r',
+      '[a]\r\nx = 1\r\n[b]\r\ny = 2\r\n[a]\nz = 3\r\n',
     ];
-    for (const text of cases) expectSame(text);
+    // Twice each: the second time, blocks read the first time are known.
+    for (const text of [...cases, ...cases]) expectSame(text);
   });
 
   it('random texts of the characters that decide a line', () => {
@@ -71,6 +79,21 @@ describe('parseIni read in place answers as read line by line', () => {
       let text = next() < 0.7 ? '[s]\n' : '';
       const length = 1 + Math.floor(next() * 60);
       for (let i = 0; i < length; i++) text += pieces[Math.floor(next() * pieces.length)];
+      expectSame(text);
+    }
+  });
+
+  it('blocks read before (kept by their text): taken again as read, in any section, with their errors', () => {
+    const blocks = ['\nx = 1\ny = 2\n', '\nx = 1\n  more\n\n', '\nX: 1\n# c\n\n', '\n', '', '\nx = 1\nx = 2\n', '\n  [inner]\nz = 1\n', '\nnot an option\n', '\nx = 1\n\ty = 1\n', '\n\ufeffx = 1\n', '\nx = 1\n\n\n'];
+    const headers = ['[a]', '[b]', '[DEFAULT]', '[a]', '[bad', '  [c]'];
+    for (let seed = 1; seed <= 2000; seed++) {
+      const next = random(seed);
+      let text = '';
+      const count = 1 + Math.floor(next() * 6);
+      for (let i = 0; i < count; i++) text += headers[Math.floor(next() * headers.length)] + blocks[Math.floor(next() * blocks.length)];
+      if (next() < 0.3) text = text.replace(/\n$/, '');
+      // Each text twice: the second time, its blocks are all known.
+      expectSame(text);
       expectSame(text);
     }
   });
@@ -92,7 +115,10 @@ describe('parseIni read in place answers as read line by line', () => {
     expect(files.length).toBeGreaterThan(0);
     for (const file of files) {
       const text = fs.readFileSync(file, 'utf8');
-      for (const variant of [text, text.replace(/\n/g, '\r\n'), text.replace(/\n/g, '\r'), text.replace(/\n/g, '\n  ')]) expectSame(variant);
+      const variants = [text, text.replace(/\n/g, '\r\n'), text.replace(/\n/g, '\r'), text.replace(/\n/g, '\n  ')];
+      // One option changed in one block, the others known from the text before.
+      const changed = text.replace(/^(\w+\s*=).*$/m, '$1 changed');
+      for (const variant of [...variants, changed, text, changed]) expectSame(variant);
     }
   });
 });
