@@ -67,15 +67,15 @@ export function parseIni(text: string): IniParseResult {
     more = null;
   };
 
-  const storeOption = (name: string, text: string, line: number, start: number, end: number) => {
+  /** Stores an option that ends, its line (for an error) at `start`..`end` in the text. */
+  const storeOption = (name: string, optionValue: string, line: number, start: number, end: number) => {
     const size = current!.size;
-    current!.set(name, text);
+    current!.set(name, optionValue);
     // A set that does not grow the section replaced an option this file already gave it.
     if (current!.size === size) {
-      errors.push({ line: line + 1, text: textOf(start, end), reason: `option "${name}" of [${currentName}] is defined again (DuplicateOptionError)` });
+      errors.push({ line: line + 1, text: text.slice(start, end), reason: `option "${name}" of [${currentName}] is defined again (DuplicateOptionError)` });
     }
   };
-  const textOf = (start: number, end: number) => text.slice(start, end);
 
   /** The block being read ends here: kept when nothing in it depended on more than its text. */
   const endBlock = () => {

@@ -90,7 +90,7 @@ describe('parseIni read in place answers as read line by line', () => {
       const next = random(seed);
       let text = '';
       const count = 1 + Math.floor(next() * 6);
-      for (let i = 0; i < count; i++) text += headers[Math.floor(next() * headers.length)] + blocks[Math.floor(next() * blocks.length)];
+      for (let i = 0; i < count; i++) text += headers[Math.floor(next() * headers.length)]! + blocks[Math.floor(next() * blocks.length)]!;
       if (next() < 0.3) text = text.replace(/\n$/, '');
       // Each text twice: the second time, its blocks are all known.
       expectSame(text);
