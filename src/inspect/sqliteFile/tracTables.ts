@@ -96,6 +96,8 @@ export function confirmSchema(key: string): void {
 
 /** The first bytes read: the header and, for the usual 4 KiB pages, the first few pages. */
 const START_BYTES = 16 * 1024;
+/** The buffer the first bytes of each file are read into, one per thread (nothing read is kept in it past the read). */
+const startBuffer = Buffer.allocUnsafe(START_BYTES);
 
 /**
  * The CREATE TABLE statements of Trac's tables that the reader knows the columns of (as Trac's
@@ -168,9 +170,17 @@ function readOpenFile(dbPath: string, fd: number, hooks: ReadHooks): { rows: Tra
   check(before.isFile(), 'not a regular file');
   const size = Number(before.size);
   check(size >= 512, 'smaller than one page');
-  const start = Buffer.allocUnsafe(Math.min(size, START_BYTES));
+  const start = startBuffer.subarray(0, Math.min(size, START_BYTES));
   check(readFully(fd, start, 0) === start.length, 'the file is shorter than it said');
   const file = new PageFile(fd, parseHeader(start, size), start);
+  try {
+    return readTables(dbPath, fd, file, before, start, hooks);
+  } finally {
+    file.release();
+  }
+}
+
+function readTables(dbPath: string, fd: number, file: PageFile, before: fs.BigIntStats, start: Buffer, hooks: ReadHooks): { rows: TracRows; schema: Uint8Array; seen: FileSeen } {
   noWriterAt(dbPath, before.ino);
 
   const trees = new TableTrees(file);
