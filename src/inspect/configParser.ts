@@ -206,10 +206,9 @@ export function parseIni(text: string): IniParseResult {
    * continue a value is a header too. `.+` is greedy: "[a] b]" names the section "a] b".
    */
   function readHeader(index: number, start: number, end: number, stripped: string): boolean {
-    const header = /^\[(.+)\]/.exec(stripped);
-    if (!header) return false;
+    const name = sectionName(stripped);
+    if (name === null) return false;
     headers++;
-    const name = header[1] ?? '';
     if (name !== DEFAULT_SECTION) {
       const before = sectionLines.get(name);
       if (before !== undefined) {
@@ -264,6 +263,19 @@ export function parseIni(text: string): IniParseResult {
     }
   }
   return { sections, errors };
+}
+
+/**
+ * The section a stripped line starting with "[" names, as /^\[(.+)\]/ finds it (null for none):
+ * up to its last "]" (`.+` is greedy), unless a line separator (U+2028, U+2029), which `.`
+ * does not cross, comes before: then the expression itself decides.
+ */
+function sectionName(stripped: string): string | null {
+  const close = stripped.lastIndexOf(']');
+  if (close < 2) return null;
+  const name = stripped.slice(1, close);
+  if (name.includes('\u2028') || name.includes('\u2029')) return /^\[(.+)\]/.exec(stripped)?.[1] ?? null;
+  return name;
 }
 
 function isSpaceOrTab(code: number): boolean {

@@ -66,6 +66,7 @@ describe('parseIni read in place answers as read line by line', () => {
       '[a]\nk = v\n[a\nk = v\n[b]\nk = v\n[a\nk = v\n',
       '[a]\nk = v\n  [c]\nk = v\n[b]\nk = v\n  [c]\nk = v\n',
       '[a]\rx = 1\r[b]\ry = 2\r[a]\rz = 3\r',
+      '[a]\n[]\n[]]\n[ ]\n[a]]\n[a] b] c\n[x\u2028y]\n[x]\u2028y]\n[x\u2029]y]\nk = v\n[\u2028]\n[[a]]\n',
       '[a]\r\nx = 1\r\n[b]\r\ny = 2\r\n[a]\nz = 3\r\n',
     ];
     // Twice each: the second time, blocks read the first time are known.
