@@ -39,6 +39,10 @@ export async function readRegularFile(file: string, max = MAX_TEXT_BYTES): Promi
   }
 }
 
+/** readRegularFileSync's buffer: a trac.ini fits its first size; the most it grows to. */
+let scratch = Buffer.allocUnsafe(16 * 1024);
+const MAX_SCRATCH = 64 * 1024;
+
 /**
  * readRegularFile with the same checks, synchronously: for the per-environment reads of a
  * parent directory (VERSION, trac.ini), done on worker threads, where a blocking read costs a
@@ -49,7 +53,10 @@ export function readRegularFileSync(file: string, max = MAX_TEXT_BYTES): string 
   try {
     const stat = fsSync.fstatSync(fd);
     refuseUnlessSmallFile(file, stat, max);
-    const buffer = Buffer.alloc(Math.min(max + 1, stat.size + 1));
+    const want = Math.min(max + 1, stat.size + 1);
+    // Read into one buffer per thread (the text is decoded out of it, a copy), a larger file into its own.
+    if (want > scratch.length && want <= MAX_SCRATCH) scratch = Buffer.allocUnsafe(MAX_SCRATCH);
+    const buffer = want <= scratch.length ? scratch.subarray(0, want) : Buffer.allocUnsafe(want);
     let length = 0;
     while (length < buffer.length) {
       const bytesRead = fsSync.readSync(fd, buffer, length, buffer.length - length, length);
