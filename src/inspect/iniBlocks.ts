@@ -16,10 +16,11 @@ export interface IniBlock {
 
 /**
  * Blocks kept per thread. Some blocks differ in every file (the [project] name): when this many
- * are kept, all are forgotten, and the shared ones are kept again from the next file. A kept
- * text may hold on to the whole file's text it came from: a few MiB at most.
+ * are kept, all are forgotten, and the shared ones are kept again from the next file (one file in
+ * ~40 read whole). A kept text and its options may hold on to the whole text of the file they
+ * came from: a few hundred KiB.
  */
-const MAX_BLOCKS = 512;
+const MAX_BLOCKS = 64;
 /** A longer block is read every time. */
 export const MAX_BLOCK_CHARS = 16 * 1024;
 
