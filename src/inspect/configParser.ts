@@ -53,7 +53,8 @@ export function parseIni(text: string): IniParseResult {
   let headers = 0;
   // The block being read after a header, to be kept (iniBlocks.ts): where its text is, the
   // header's line, what the file had before it, and its options as they end.
-  let block: { from: number; to: number; line: number; errors: number; headers: number; options: IniBlock['options'] } | null = null;
+  let block: { from: number; to: number; line: number; errors: number; headers: number; position: number; options: IniBlock['options'] } | null = null;
+  let blockPosition = 0;
 
   const finishOption = () => {
     if (key === null || !current) return;
@@ -84,7 +85,7 @@ export function parseIni(text: string): IniParseResult {
       const body = text.slice(block.from, block.to);
       let lines = 0;
       for (let at = body.indexOf('\n'); at !== -1; at = body.indexOf('\n', at + 1)) lines++;
-      keepBlock(body, { options: block.options, lines });
+      keepBlock(body, { options: block.options, lines }, block.position);
     }
     block = null;
   };
@@ -191,9 +192,10 @@ export function parseIni(text: string): IniParseResult {
   function readBlock(index: number, end: number): void {
     const next = text.indexOf('\n[', end);
     const to = next === -1 ? length : next;
-    const known = knownBlock(text.slice(end, to));
+    const position = blockPosition++;
+    const known = knownBlock(text.slice(end, to), position);
     if (known === undefined) {
-      block = { from: end, to, line: index, errors: errors.length, headers, options: [] };
+      block = { from: end, to, line: index, errors: errors.length, headers, position, options: [] };
       return;
     }
     for (const option of known.options) storeOption(option.key, option.value, index + option.line, end + option.start, end + option.end);

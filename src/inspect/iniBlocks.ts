@@ -25,13 +25,25 @@ const MAX_BLOCKS = 64;
 export const MAX_BLOCK_CHARS = 16 * 1024;
 
 const blocks = new Map<string, IniBlock>();
+/**
+ * The block found or kept at each position (the first block after a header, the second...) of
+ * the last file: compared first, as strings, which costs less than hashing the text to look it up.
+ */
+const byPosition: { text: string; block: IniBlock }[] = [];
+const MAX_POSITIONS = 256;
 
-export function knownBlock(text: string): IniBlock | undefined {
-  return blocks.get(text);
+/** The block kept with exactly `text`, the `position`th of its file. */
+export function knownBlock(text: string, position: number): IniBlock | undefined {
+  const last = byPosition[position];
+  if (last !== undefined && last.text === text) return last.block;
+  const block = blocks.get(text);
+  if (block !== undefined && position < MAX_POSITIONS) byPosition[position] = { text, block };
+  return block;
 }
 
-export function keepBlock(text: string, block: IniBlock): void {
+export function keepBlock(text: string, block: IniBlock, position: number): void {
   if (text.length > MAX_BLOCK_CHARS) return;
   if (blocks.size >= MAX_BLOCKS) blocks.clear();
   blocks.set(text, block);
+  if (position < MAX_POSITIONS) byPosition[position] = { text, block };
 }
