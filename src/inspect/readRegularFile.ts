@@ -39,6 +39,10 @@ export async function readRegularFile(file: string, max = MAX_TEXT_BYTES): Promi
   }
 }
 
+/** readRegularFileSync's buffer: a trac.ini fits its first size; the most it grows to. */
+let scratch = Buffer.allocUnsafe(16 * 1024);
+const MAX_SCRATCH = 64 * 1024;
+
 /**
  * readRegularFile with the same checks, synchronously: for the per-environment reads of a
  * parent directory (VERSION, trac.ini), done on worker threads, where a blocking read costs a
@@ -49,12 +53,18 @@ export function readRegularFileSync(file: string, max = MAX_TEXT_BYTES): string 
   try {
     const stat = fsSync.fstatSync(fd);
     refuseUnlessSmallFile(file, stat, max);
-    const buffer = Buffer.alloc(Math.min(max + 1, stat.size + 1));
+    const want = Math.min(max + 1, stat.size + 1);
+    // Read into one buffer per thread (the text is decoded out of it, a copy), a larger file into its own.
+    if (want > scratch.length && want <= MAX_SCRATCH) scratch = Buffer.allocUnsafe(MAX_SCRATCH);
+    const buffer = want <= scratch.length ? scratch.subarray(0, want) : Buffer.allocUnsafe(want);
     let length = 0;
     while (length < buffer.length) {
       const bytesRead = fsSync.readSync(fd, buffer, length, buffer.length - length, length);
       if (bytesRead === 0) break;
       length += bytesRead;
+      // All the bytes fstat counted: the read that would return none (end of file) is not made.
+      // Only a file growing meanwhile would have given more (then read as of a moment earlier).
+      if (length === stat.size) break;
     }
     return textOf(file, buffer, length, max);
   } finally {

@@ -47,16 +47,18 @@ function nativeBinding(): { nativeBinding?: string } {
  * see the README for WAL mode).
  */
 export async function readSqliteFacts(dbPath: string, file = dbPath, { alone = false, real }: { alone?: boolean; real?: string } = {}): Promise<SqliteFacts> {
-  // A missing file is common (synthetic or half-made environments): no need to load SQLite.
-  if (!isFile(file)) {
-    return { databaseVersion: null, repositories: [], domainUsers: [], problems: [{ code: 'database-missing', severity: 'error', message: `SQLite database ${dbPath} does not exist or cannot be opened`, path: dbPath }] };
-  }
   // The only database of this run (inspect ENV, generate ENV): SQLite reads it anyway, since the
   // reader answers only for a schema SQLite accepted before in this thread; what the reader would
   // learn (the schema, for the databases after it) has no use, and its look at /proc/locks alone
   // costs ~10 ms on its first read (the kernel waits for an RCU grace period).
   const direct = alone || process.env.TRAC_DEPLOY_SQLITE_FILE_READER === '0' ? null : readTracTables(file);
+  // The reader answers only after seeing FILE name the regular file it read (its last check):
+  // the look below, whether FILE is a regular file, would say yes.
   if (direct !== null && 'rows' in direct) return factsOf(dbPath, direct.rows);
+  // A missing file is common (synthetic or half-made environments): no need to load SQLite.
+  if (!isFile(file)) {
+    return { databaseVersion: null, repositories: [], domainUsers: [], problems: [{ code: 'database-missing', severity: 'error', message: `SQLite database ${dbPath} does not exist or cannot be opened`, path: dbPath }] };
+  }
   try {
     const rows = await readTracTablesWithSqlite(file, real);
     // Only if SQLite read the very file the reader read: the path may name another one by now.

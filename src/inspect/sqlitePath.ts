@@ -27,7 +27,7 @@ export function sqliteFileToRead(envPath: string, name: string, asRoot = process
   const configured = path.resolve(env, name);
   let real: string;
   try {
-    real = fs.realpathSync(configured);
+    real = fs.realpathSync.native(configured);
   } catch {
     // Missing or unreachable: the reader reports it under the configured name. Not as root: a
     // name that would not resolve a moment ago (a link swapped while realpath read it) is not
@@ -107,8 +107,8 @@ export function plantedLinkOut(envPath: string, file: string, resolved?: string)
   let real: string;
   let envReal: string;
   try {
-    real = resolved ?? fs.realpathSync(file);
-    envReal = fs.realpathSync(env);
+    real = resolved ?? fs.realpathSync.native(file);
+    envReal = fs.realpathSync.native(env);
   } catch {
     return null;
   }

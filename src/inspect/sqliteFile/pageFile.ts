@@ -6,12 +6,23 @@ import { check, fail } from './notUnderstood.js';
 export const READ_BUDGET = 4 * 1024 * 1024;
 
 /**
+ * Page buffers of the files read before in this thread, of one page size: the next file's pages
+ * are read into them (no allocation, and no garbage, per page of each of a parent directory's
+ * databases). A file's pages go back here when it is released.
+ */
+const spare: Buffer[] = [];
+let spareSize = 0;
+const MAX_SPARE = 32;
+
+/**
  * The pages of one open database file, read on demand with positioned reads and never more
  * than READ_BUDGET bytes in all. The first bytes read to find the header serve as page 1 (and
  * the pages after it, when they fit).
  */
 export class PageFile {
   private spent: number;
+  /** Pages read beyond `start`, kept: a page asked for again (schemaPages compares, then the walk reads) is neither read nor counted twice. */
+  private readonly read = new Map<number, Buffer>();
 
   constructor(
     private readonly fd: number,
@@ -28,11 +39,27 @@ export class PageFile {
     check(number !== lockBytePage, 'a pointer to the lock-byte page');
     const offset = (number - 1) * pageSize;
     if (offset + pageSize <= this.start.length) return this.start.subarray(offset, offset + pageSize);
+    const kept = this.read.get(number);
+    if (kept !== undefined) return kept;
     this.spent += pageSize;
     if (this.spent > READ_BUDGET) fail(`more than ${READ_BUDGET} bytes to read`);
-    const buffer = Buffer.allocUnsafe(pageSize);
+    const buffer = (spareSize === pageSize ? spare.pop() : undefined) ?? Buffer.allocUnsafe(pageSize);
     if (readFully(this.fd, buffer, offset) !== pageSize) fail(`page ${number} is cut short`);
+    this.read.set(number, buffer);
     return buffer;
+  }
+
+  /**
+   * Gives the pages read beyond the start back for the next file: neither they nor anything
+   * made from them without a copy may be used after (the reader keeps decoded values and copies).
+   */
+  release(): void {
+    if (spareSize !== this.header.pageSize) {
+      spare.length = 0;
+      spareSize = this.header.pageSize;
+    }
+    for (const buffer of this.read.values()) if (spare.length < MAX_SPARE) spare.push(buffer as Buffer);
+    this.read.clear();
   }
 }
 

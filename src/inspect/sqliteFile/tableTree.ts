@@ -16,8 +16,18 @@ const MAX_DEPTH = 20;
  */
 export class TableTrees {
   private readonly seen = new Set<number>();
+  /** When set, every page the walks reach (b-tree and overflow pages) is added, in the order reached. */
+  visited: number[] | null = null;
 
   constructor(private readonly file: PageFile) {}
+
+  /**
+   * Counts `pages` as reached, in this order, without reading them: for a walk already known to
+   * reach exactly these (schemaPages.ts). A later walk that reaches one fails as it would have.
+   */
+  claimAll(pages: readonly number[]): void {
+    for (const number of pages) this.claim(number);
+  }
 
   /** Calls `row` with each row's rowid and payload (valid only during the call). */
   walk(root: number, row: (rowid: number, payload: Uint8Array) => void): void {
@@ -67,6 +77,7 @@ export class TableTrees {
   private claim(number: number): void {
     if (this.seen.has(number)) fail(`page ${number} is reached twice`);
     this.seen.add(number);
+    this.visited?.push(number);
   }
 
   /** A cell's payload of `size` bytes starting at `start`: on the page, then along its overflow chain. */

@@ -4,6 +4,7 @@ import { HEADER_BYTES, parseHeader } from './header.js';
 import { check, fail, NotUnderstood } from './notUnderstood.js';
 import { PageFile, readFully } from './pageFile.js';
 import { ByteKey, RecordView, type SqlValue } from './record.js';
+import { rememberPages, samePages, type SchemaPages } from './schemaPages.js';
 import { TableTrees } from './tableTree.js';
 
 /** A row of Trac's `repository` table, as `SELECT id, name, value FROM repository` returns it. */
@@ -95,6 +96,8 @@ export function confirmSchema(key: string): void {
 
 /** The first bytes read: the header and, for the usual 4 KiB pages, the first few pages. */
 const START_BYTES = 16 * 1024;
+/** The buffer the first bytes of each file are read into, one per thread (nothing read is kept in it past the read). */
+const startBuffer = Buffer.allocUnsafe(START_BYTES);
 
 /**
  * The CREATE TABLE statements of Trac's tables that the reader knows the columns of (as Trac's
@@ -143,11 +146,11 @@ export function readTracTables(dbPath: string, hooks: ReadHooks = {}): DirectRea
     const { rows, schema, seen } = readOpenFile(dbPath, fd, hooks);
     // The schema of the last database answered (in a parent directory, usually the next one's too)
     // is compared byte for byte; another is looked up among those SQLite accepted.
-    if (schema.equals(lastSchema)) return { rows };
-    if (schema.size > MAX_SCHEMA_KEY) return { fallback: `a schema larger than ${MAX_SCHEMA_KEY} bytes` };
-    const key = schema.text();
+    if (schema === lastSchema || Buffer.from(schema.buffer, schema.byteOffset, schema.length).equals(lastSchema)) return { rows };
+    if (schema.length > MAX_SCHEMA_KEY) return { fallback: `a schema larger than ${MAX_SCHEMA_KEY} bytes` };
+    const key = Buffer.from(schema.buffer, schema.byteOffset, schema.length).toString('latin1');
     if (!confirmedSchemas.has(key)) return { fallback: 'a schema SQLite has not yet accepted in this process', unconfirmedSchema: key, seen };
-    lastSchema = schema.copy();
+    lastSchema = schema;
     return { rows };
   } catch (error) {
     if (error instanceof NotUnderstood) return { fallback: error.message };
@@ -162,18 +165,26 @@ export interface ReadHooks {
   afterRead?: () => void;
 }
 
-function readOpenFile(dbPath: string, fd: number, hooks: ReadHooks): { rows: TracRows; schema: ByteKey; seen: FileSeen } {
+function readOpenFile(dbPath: string, fd: number, hooks: ReadHooks): { rows: TracRows; schema: Uint8Array; seen: FileSeen } {
   const before = fs.fstatSync(fd, { bigint: true });
   check(before.isFile(), 'not a regular file');
   const size = Number(before.size);
   check(size >= 512, 'smaller than one page');
-  const start = Buffer.allocUnsafe(Math.min(size, START_BYTES));
+  const start = startBuffer.subarray(0, Math.min(size, START_BYTES));
   check(readFully(fd, start, 0) === start.length, 'the file is shorter than it said');
   const file = new PageFile(fd, parseHeader(start, size), start);
+  try {
+    return readTables(dbPath, fd, file, before, start, hooks);
+  } finally {
+    file.release();
+  }
+}
+
+function readTables(dbPath: string, fd: number, file: PageFile, before: fs.BigIntStats, start: Buffer, hooks: ReadHooks): { rows: TracRows; schema: Uint8Array; seen: FileSeen } {
   noWriterAt(dbPath, before.ino);
 
   const trees = new TableTrees(file);
-  const { tables, schema } = schemaTables(trees, file.header.schemaFormat, file.header.pageCount);
+  const { tables, schema } = schemaTables(trees, file);
   const system = tables.get('system');
   check(system?.name === 'system', 'no table named exactly "system"');
   const rows: TracRows = {
@@ -223,6 +234,42 @@ interface SchemaTable {
   sql: string | null;
 }
 
+/** What schemaTables decodes: never changed once made (a walk remembered hands it out again). */
+interface Schema {
+  tables: ReadonlyMap<string, SchemaTable>;
+  /** The schema's key (see schemaTables). */
+  schema: Uint8Array;
+  /** The highest root page a row names (each must be at most the page count). */
+  maxRoot: number;
+}
+
+/** The last schema walked in this thread, with its pages: the next database's schema pages are compared with them first. */
+let lastSchemaWalk: SchemaPages<Schema> | null = null;
+/** Schemas decoded in this thread (not taken from the last walk): for tests. */
+export const schemaDecodes = { count: 0 };
+
+/**
+ * decodeSchema's answer for the schema table of `file`. When its pages are byte for byte those
+ * of the last schema decoded (under the same page size, usable size and schema format), the
+ * answer is that one's, and only what the file's own page count decides is checked again: that
+ * every page is inside the file (read to compare), and that no row names a root page beyond it.
+ * The pages are counted as reached, as the walk would have.
+ */
+function schemaTables(trees: TableTrees, file: PageFile): Schema {
+  const memo = lastSchemaWalk;
+  if (memo !== null && samePages(file, memo)) {
+    check(memo.decoded.maxRoot <= file.header.pageCount, 'a schema row with an impossible root page');
+    trees.claimAll(memo.pages);
+    return memo.decoded;
+  }
+  schemaDecodes.count++;
+  trees.visited = [];
+  const decoded = decodeSchema(trees, file.header.schemaFormat, file.header.pageCount);
+  lastSchemaWalk = rememberPages(file, trees.visited, decoded);
+  trees.visited = null;
+  return decoded;
+}
+
 /**
  * The tables and views of sqlite_master (page 1) named, in any ASCII case, as the three tables
  * Trac's facts come from, and the schema's key: every entry's type, names and SQL as stored (not
@@ -231,10 +278,11 @@ interface SchemaTable {
  * kept apart by the `name` kept here. Every row's root page is checked as SQLite checks it when
  * loading the schema (what the key leaves out must not decide whether SQLite accepts it).
  */
-function schemaTables(trees: TableTrees, schemaFormat: number, pageCount: number): { tables: Map<string, SchemaTable>; schema: ByteKey } {
+function decodeSchema(trees: TableTrees, schemaFormat: number, pageCount: number): Schema {
   const found = new Map<string, SchemaTable>();
   const schemaBytes = new ByteKey();
   const roots = new Set<number>();
+  let maxRoot = 0;
   schemaBytes.appendNumber(schemaFormat);
   trees.walk(1, (_rowid, payload) => {
     const record = new RecordView(payload, schemaFormat);
@@ -252,6 +300,7 @@ function schemaTables(trees: TableTrees, schemaFormat: number, pageCount: number
     // (never below page 2 in a database SQLite made) must also have a root page of their own.
     const root = record.value(3);
     check(typeof root === 'number' && Number.isInteger(root) && root >= 0 && root <= pageCount, 'a schema row with an impossible root page');
+    maxRoot = Math.max(maxRoot, root);
     if (isTable || isIndex) {
       check(root >= 2 && !roots.has(root), 'a table or index with an impossible or shared root page');
       roots.add(root);
@@ -270,7 +319,7 @@ function schemaTables(trees: TableTrees, schemaFormat: number, pageCount: number
     }
     found.set(key, { name, root, sql });
   });
-  return { tables: found, schema: schemaBytes };
+  return { tables: found, schema: schemaBytes.copy(), maxRoot };
 }
 
 function asciiLower(text: string): string {
