@@ -235,7 +235,7 @@ export async function askOrRecallDirectory(
     environments[index] = found.answer;
     const { record } = found;
     cachedFrom[index] = stored.times[record.at]!;
-    if (carried) records.add(env.path, lists.add(stored.lists[record.list]!), record.stamps, stored.times[record.at]!, stored.answers[record.answer]!, record.project);
+    if (carried) records.carry(env.path, record, stored);
   });
   const askedAt = new Date(at).toISOString();
   toAsk.forEach((index, j) => {
@@ -442,9 +442,27 @@ class RecordTables {
   readonly answers = new Table<Omit<PreflightEnvironment, 'path'>>();
   readonly environments: Record<string, StoredRecord> = {};
   count = 0;
+  /** Tables of the entry read, by their index there: what each of its records is carried over as. */
+  private readonly carried = { lists: new Map<number, number>(), times: new Map<number, number>(), answers: new Map<number, number>() };
   /** ENV_PATH's record: its LIST (an index into lists), STAMPS, when Trac was asked, its ANSWER (relativeAnswer) and PROJECT. */
   add(envPath: string, list: number, stamps: string, askedAt: string, answer: Omit<PreflightEnvironment, 'path'>, project: string | null): void {
     this.environments[envPath] = { list, stamps, at: this.times.add(askedAt), answer: this.answers.add(answer), project };
+    this.count++;
+  }
+  /**
+   * RECORD of the entry read (FROM) for ENV_PATH, carried over: each of its values is looked up
+   * in this entry's tables once per value, not once per environment (100,000 records share a few).
+   */
+  carry(envPath: string, record: StoredRecord, from: StoredEntry): void {
+    const index = (map: Map<number, number>, at: number, add: () => number) => {
+      let made = map.get(at);
+      if (made === undefined) map.set(at, (made = add()));
+      return made;
+    };
+    const list = index(this.carried.lists, record.list, () => this.lists.add(from.lists[record.list]!));
+    const at = index(this.carried.times, record.at, () => this.times.add(from.times[record.at]!));
+    const answer = index(this.carried.answers, record.answer, () => this.answers.add(from.answers[record.answer]!));
+    this.environments[envPath] = { list, stamps: record.stamps, at, answer, project: record.project };
     this.count++;
   }
 }
