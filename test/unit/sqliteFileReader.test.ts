@@ -7,8 +7,9 @@ import { readTracTablesWithSqlite } from '../../src/inspect/sqliteFacts.js';
 import { NotUnderstood } from '../../src/inspect/sqliteFile/notUnderstood.js';
 import { READ_BUDGET } from '../../src/inspect/sqliteFile/pageFile.js';
 import { ByteKey, RecordView } from '../../src/inspect/sqliteFile/record.js';
-import { confirmSchema, confirmSchemaIfUnchanged, MAX_SQL_BYTES, normalizedSql, readTracTables, type DirectRead, type TracRows } from '../../src/inspect/sqliteFile/tracTables.js';
+import { confirmSchema, confirmSchemaIfUnchanged, MAX_SQL_BYTES, normalizedSql, readTracTables, type TracRows } from '../../src/inspect/sqliteFile/tracTables.js';
 import { ROOT } from '../helpers/paths.js';
+import { readDirectly } from '../helpers/sqliteDirect.js';
 import { tempDir } from '../helpers/tempDir.js';
 
 /**
@@ -49,17 +50,6 @@ function canonical(rows: TracRows): TracRows {
   return { ...rows, permissionUsers: rows.permissionUsers && [...rows.permissionUsers].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0)) };
 }
 
-/**
- * The reader as readSqliteFacts uses it: a schema SQLite has not yet accepted is shown to SQLite
- * first (which must then accept it), and the file read again.
- */
-async function readDirectly(file: string): Promise<DirectRead> {
-  const direct = readTracTables(file);
-  if (!('unconfirmedSchema' in direct) || direct.unconfirmedSchema === undefined) return direct;
-  await readTracTablesWithSqlite(file);
-  confirmSchema(direct.unconfirmedSchema);
-  return readTracTables(file);
-}
 
 /**
  * The reader first (SQLite may leave -wal/-shm files behind), then SQLite. Returns the reader's

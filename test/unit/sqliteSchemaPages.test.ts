@@ -3,8 +3,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readTracTablesWithSqlite } from '../../src/inspect/sqliteFacts.js';
-import { confirmSchema, readTracTables, schemaDecodes, type DirectRead } from '../../src/inspect/sqliteFile/tracTables.js';
+import { readTracTables, schemaDecodes } from '../../src/inspect/sqliteFile/tracTables.js';
 import { ROOT } from '../helpers/paths.js';
+import { readDirectly } from '../helpers/sqliteDirect.js';
 import { tempDir } from '../helpers/tempDir.js';
 
 /**
@@ -23,14 +24,6 @@ async function tracDatabase(dir: string, name: string, extra = ''): Promise<stri
   return file;
 }
 
-/** As readSqliteFacts: a schema SQLite has not yet accepted is shown to it first. */
-async function readDirectly(file: string): Promise<DirectRead> {
-  const direct = readTracTables(file);
-  if (!('unconfirmedSchema' in direct) || direct.unconfirmedSchema === undefined) return direct;
-  await readTracTablesWithSqlite(file);
-  confirmSchema(direct.unconfirmedSchema);
-  return readTracTables(file);
-}
 
 function pageSize(file: string): number {
   return fs.readFileSync(file).readUInt16BE(16);
