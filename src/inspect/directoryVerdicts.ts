@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { checkAccess, type AccessNeed } from '../apache/userAccess.js';
-import { cacheDirectory, cachedRecordSync, changedSinceSync, missingIn, removeEntry, storeEntry, usableCacheDirectory, usableCacheDirectorySync, type StatMemo } from '../python/answerCache.js';
+import { cacheDirectory, cachedRecordSync, changedSinceSync, missingIn, removeEntry, storeEntryText, usableCacheDirectory, usableCacheDirectorySync, type StatMemo } from '../python/answerCache.js';
 import { runPreflight, type PreflightEnvironment, type PreflightRequest, type PreflightResult, type PreflightRunner, type WorkerHooks } from '../python/preflight.js';
 import {
   hasUnstampedPlugins,
@@ -255,10 +255,28 @@ export async function askOrRecallDirectory(
     await removeEntry(cacheDir, KIND, question).catch(() => undefined);
     return { result, cachedFrom };
   }
-  const answer: DirectoryAnswer = { python: asked.python, user: asked.user, trac: asked.trac, svn: asked.svn, inputs: asked.inputs ?? [], lists: lists.all, times: records.times.all, answers: records.answers.all, environments: records.environments };
+  const head: Omit<DirectoryAnswer, 'environments'> = { python: asked.python, user: asked.user, trac: asked.trac, svn: asked.svn, inputs: asked.inputs ?? [], lists: lists.all, times: records.times.all, answers: records.answers.all };
   // A verdict that cannot be kept costs the next run time, never this run its answer.
-  await storeEntry(cacheDir, KIND, { question, ...sharedAll, answer }, sharedStamps).catch(() => removeEntry(cacheDir, KIND, question).catch(() => undefined));
+  await storeEntryText(cacheDir, KIND, question, entryPieces(question, sharedAll, head, records.environments, sharedStamps)).catch(() => removeEntry(cacheDir, KIND, question).catch(() => undefined));
   return { result, cachedFrom };
+}
+
+/**
+ * The JSON text of the entry (storeEntry's shape: question, the shared paths, the answer with
+ * ENVIRONMENTS, the fingerprint), a record at a time: 100,000 records as one JSON.stringify made
+ * a 16 MB string and more than as much again while it grew, the peak of a run that keeps them.
+ */
+function* entryPieces(question: DirectoryQuestion, shared: Inputs, head: Omit<DirectoryAnswer, 'environments'>, environments: Record<string, StoredRecord>, fingerprint: string): Generator<string> {
+  const { paths, dirsWithEntries, accessOnly } = shared;
+  yield `{"question":${JSON.stringify(question)},"paths":${JSON.stringify(paths)},"dirsWithEntries":${JSON.stringify(dirsWithEntries)},"accessOnly":${JSON.stringify(accessOnly)},"answer":`;
+  yield `${JSON.stringify(head).slice(0, -1)},"environments":{`;
+  let first = true;
+  for (const envPath in environments) {
+    if (!Object.hasOwn(environments, envPath)) continue;
+    yield `${first ? '' : ','}${JSON.stringify(envPath)}:${JSON.stringify(environments[envPath])}`;
+    first = false;
+  }
+  yield `}},"fingerprint":${JSON.stringify(fingerprint)}}`;
 }
 
 /** What an answer's environment read of its own, stamped, when nothing it read changed while asked. */

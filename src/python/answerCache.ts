@@ -370,15 +370,34 @@ function entryFor<A>(text: string | null, question: unknown): CacheEntry<unknown
  * given (taken when the answer was made) or taken now.
  */
 export async function storeEntry<Q, A>(dir: string, kind: string, entry: Omit<CacheEntry<Q, A>, 'fingerprint'>, taken?: string): Promise<void> {
-  const file = entryFile(dir, kind, entry.question);
   const record: CacheEntry<Q, A> = { ...entry, fingerprint: taken ?? (await fingerprint(entry.paths, entry.dirsWithEntries, entry.accessOnly)) };
+  await storeEntryText(dir, kind, entry.question, [JSON.stringify(record)]);
+}
+
+/**
+ * Writes the entry for QUESTION from PIECES of its JSON text, joined (a large entry, a directory's
+ * kept verdicts, written as it is made: never one string), atomically as storeEntry.
+ */
+export async function storeEntryText(dir: string, kind: string, question: unknown, pieces: Iterable<string>): Promise<void> {
+  const file = entryFile(dir, kind, question);
   const temp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}`;
   const handle = await fs.open(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
   try {
-    await handle.writeFile(JSON.stringify(record));
-  } finally {
-    await handle.close();
+    let text = '';
+    for (const piece of pieces) {
+      text += piece;
+      if (text.length >= 65536) {
+        await handle.write(text);
+        text = '';
+      }
+    }
+    if (text) await handle.write(text);
+  } catch (error) {
+    await handle.close().catch(() => undefined);
+    await fs.rm(temp, { force: true });
+    throw error;
   }
+  await handle.close();
   await fs.rename(temp, file).catch(async (error: unknown) => {
     await fs.rm(temp, { force: true });
     throw error;

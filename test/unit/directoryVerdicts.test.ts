@@ -102,7 +102,11 @@ describe('kept verdicts of a directory of environments', () => {
     await ask();
     expect(sent).toHaveLength(1);
     const [entry] = (await fs.readdir(cacheDir)).filter((n) => n.startsWith('preflight-dir-'));
-    const stored = JSON.parse(await fs.readFile(path.join(cacheDir, entry!), 'utf8')) as { answer: { lists: { missing?: string[] }[] } };
+    const text = await fs.readFile(path.join(cacheDir, entry!), 'utf8');
+    const stored = JSON.parse(text) as { answer: { lists: { missing?: string[] }[] } };
+    // Written a record at a time, it is the text JSON.stringify gives of the whole entry.
+    expect(text).toBe(JSON.stringify(stored));
+    expect(Object.keys(stored)).toEqual(['question', 'paths', 'dirsWithEntries', 'accessOnly', 'answer', 'fingerprint']);
     expect(stored.answer.lists.map((l) => l.missing)).toEqual([expect.arrayContaining(['./db/trac.db-wal', './db/trac.db-shm', './db/trac.db-journal'])]);
     // A journal (a writer's, or a crash's) beside beta's database; a plugin's bytecode directory in gamma's plugins.
     await fs.writeFile(path.join(parent, 'beta', 'db', 'trac.db-journal'), 'x'.repeat(512));
