@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import fsSync from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { SYSTEM_PYTHON } from '../python/askPython.js';
 import { streamThroughChild } from '../util/streamThroughChild.js';
 
 /** Something the Apache user must be able to do to a path: `test -r/-w/-x PATH`. */
@@ -49,14 +50,13 @@ const ACCESS_PY = [
   '        if not os.access(r[1:], modes[r[0]]): out.write(i + b"\\n")',
 ].join('\n');
 
-/** The system's Python 3 for ACCESS_PY, or null (then the shells test). */
-export const SYSTEM_PYTHON = ['/usr/bin/python3', '/usr/libexec/platform-python'].find((p) => {
-  try {
-    return fsSync.statSync(p).isFile();
-  } catch {
-    return false;
-  }
-}) ?? null;
+/** The system's Python 3 for ACCESS_PY, or null (then the shells test): looked for when first asked, not at every start. */
+export function systemPython(): string | null {
+  // preflight.ts's interpreter, then RHEL 8's own (there without the python3 package).
+  found ??= { python: [SYSTEM_PYTHON, '/usr/libexec/platform-python'].find((p) => fsSync.statSync(p, { throwIfNoEntry: false })?.isFile()) ?? null };
+  return found.python;
+}
+let found: { python: string | null } | undefined;
 
 /**
  * Tests access for real, as the Apache user and its groups (setpriv, root only), for any
@@ -151,7 +151,7 @@ async function checkMany(user: string, group: string, needs: Iterable<AccessNeed
           if (chunk) yield chunk;
         })();
   // An interpreter that does not run as that user (broken, or without -I) leaves the test to the shells.
-  const wanted = python === undefined ? SYSTEM_PYTHON : python;
+  const wanted = python === undefined ? systemPython() : python;
   const tester = wanted && (await runsAs(user, group, wanted)) ? wanted : null;
   const argv = [`--reuid=${user}`, `--regid=${group}`, '--init-groups', '--', ...(tester ? [tester, '-I', '-S', '-c', ACCESS_PY] : ['xargs', '-0', '-r', '-P', '2', '/bin/sh', '-c', ACCESS_SCRIPT, 'sh'])];
   const run = await streamThroughChild('setpriv', argv, records, (line) => {
@@ -199,14 +199,21 @@ function checkFew(user: string, group: string, needs: AccessNeed[]): Promise<Acc
   });
 }
 
-/** Whether PYTHON starts, isolated and without site, as USER:GROUP (one empty program). */
+/** Whether PYTHON starts, isolated and without site, as USER:GROUP (one empty program, once per process). */
 function runsAs(user: string, group: string, python: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const child = spawn('setpriv', [`--reuid=${user}`, `--regid=${group}`, '--init-groups', '--', python, '-I', '-S', '-c', ''], { stdio: 'ignore', windowsHide: true });
-    child.once('error', () => resolve(false));
-    child.once('close', (code) => resolve(code === 0));
-  });
+  const key = JSON.stringify([user, group, python]);
+  let answer = probed.get(key);
+  if (!answer) {
+    answer = new Promise((resolve) => {
+      const child = spawn('setpriv', [`--reuid=${user}`, `--regid=${group}`, '--init-groups', '--', python, '-I', '-S', '-c', ''], { stdio: 'ignore', windowsHide: true });
+      child.once('error', () => resolve(false));
+      child.once('close', (code) => resolve(code === 0));
+    });
+    probed.set(key, answer);
+  }
+  return answer;
 }
+const probed = new Map<string, Promise<boolean>>();
 
 /** Far more than the indexes of DIRECT_MAX_NEEDS needs, or one line of setpriv's complaint. */
 const OUTPUT_LIMIT = 64 * 1024;

@@ -2,7 +2,6 @@ import { accessSync, constants, statSync } from 'node:fs';
 import path from 'node:path';
 import { assumeMissing, fingerprintSync, type StatMemo } from '../python/answerCache.js';
 import { logCheckOf, logCheckPassesHere, type Inputs } from './preflightCache.js';
-import type { PreflightEnvironment } from '../python/preflight.js';
 
 /**
  * One environment's kept verdict looked at again (directoryVerdicts.ts): whether the stamps of
@@ -67,8 +66,8 @@ export function restamp(table: RestampTable, envPath: string, item: RestampItem)
   const memo: StatMemo = new Map();
   if (lists.missing) assumeMissing(memo, lists.missing.map((p) => absolutePath(p, envPath)).filter((p) => own.paths.includes(path.dirname(p))));
   if (stampsOf(own, memo) !== stamps) return CHANGED;
-  const named = table.logPaths[answerIndex];
-  const check = logCheckOf(named ? ({ accessInputs: named.map((p) => absolutePath(p, envPath)) } as PreflightEnvironment) : undefined, envPath);
+  // The stored paths are "./relative" to the environment or absolute: resolved against it.
+  const check = logCheckOf(table.logPaths[answerIndex], envPath);
   if (check === 'unsure') return CHANGED;
   if (!table.asOtherUser) {
     if (!passesHere(() => accessSync(envPath, constants.X_OK))) return CHANGED;

@@ -62,6 +62,9 @@ export const MACHINE_STATE_CODES = new Set(['trac-cannot-read', 'database-access
 /** Static findings Trac's own answer replaces when it was asked. */
 const ANSWERED_BY_TRAC = new Set(['needs-upgrade']);
 
+/** What Trac's answer replaces in an environment's problems: what it answers, and an answer of an earlier call on the same inspection. */
+const replacedByTrac = (p: Finding) => ANSWERED_BY_TRAC.has(p.code) || PREFLIGHT_CODES.has(p.code);
+
 /**
  * Ask Trac itself, once for all environments, in the interpreter and as the user that will run
  * them (python/preflight.py); its findings join each environment's problems (the environments of
@@ -110,9 +113,7 @@ export async function withPreflight(inspection: Inspection, options: PreflightOp
       env.preflight = null;
       return;
     }
-    // Trac's answer replaces what it answers (and an answer of an earlier call on the same inspection).
-    const replaced = (p: Finding) => ANSWERED_BY_TRAC.has(p.code) || PREFLIGHT_CODES.has(p.code);
-    const kept = env.problems.some(replaced) ? env.problems.filter((p) => !replaced(p)) : env.problems;
+    const kept = env.problems.some(replacedByTrac) ? env.problems.filter((p) => !replacedByTrac(p)) : env.problems;
     // When this environment's verdict is a kept one: when Trac gave it (as the summary's cachedFrom).
     const from = keptFrom ? keptFrom[index] : cachedFrom;
     env.problems = answer.problems.length > 0 ? [...kept, ...answer.problems.map((p) => withRemedy(p, svnRemedy))] : kept;

@@ -349,16 +349,20 @@ const LOG_CHECK = 'if test -e "$1"; then test -w "$1"; else test -d "$2" && test
  * no log file (log_type is not file); false (ask Trac again) when unsure.
  */
 export async function logStillWritable(result: Extract<PreflightResult, { status: 'ran' }>, envPath: string, asUser: { user: string; group: string } | null): Promise<boolean> {
-  const check = logCheckOf(result.environments[0], envPath);
+  const check = logCheckOf(result.environments[0]?.accessInputs, envPath);
   if (check === 'none') return true;
   if (check === 'unsure') return false;
   if (asUser) return asUserPasses(asUser, check.file, check.dir);
   return logCheckPassesHere(check);
 }
 
-/** The log file and directory of Trac's log check on ANSWER; 'none' when Trac named no log file, 'unsure' when its naming is not understood. */
-export function logCheckOf(answer: PreflightEnvironment | undefined, envPath: string): { file: string; dir: string } | 'none' | 'unsure' {
-  const named = strings(answer?.accessInputs).map((p) => path.resolve(envPath, p));
+/**
+ * The log file and directory of Trac's log check, from the paths Trac named for it (an answer's
+ * accessInputs, relative to ENV_PATH or absolute); 'none' when Trac named no log file, 'unsure'
+ * when its naming is not understood.
+ */
+export function logCheckOf(accessInputs: unknown, envPath: string): { file: string; dir: string } | 'none' | 'unsure' {
+  const named = strings(accessInputs).map((p) => path.resolve(envPath, p));
   if (named.length === 0) return 'none';
   const [file, dir] = named;
   if (named.length !== 2 || !file || !dir) return 'unsure';

@@ -4,6 +4,9 @@ import { fileURLToPath } from 'node:url';
 import { usageError } from '../errors.js';
 
 /** python/ beside src/ and dist/: the short programs trac-deploy asks an interpreter to run. */
+/** The interpreter Debian's mod_wsgi embeds: what runs the site without --python-home (the preflight's fallback), and the access check's tester. */
+export const SYSTEM_PYTHON = '/usr/bin/python3';
+
 export const PYTHON_PROGRAMS_DIR = fileURLToPath(new URL('../../python/', import.meta.url));
 
 /** The process runner, injected so unit tests can fake it (execa's shape, what we use of it). */

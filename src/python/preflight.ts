@@ -3,13 +3,12 @@ import { accessSync } from 'node:fs';
 import path from 'node:path';
 import type { Finding } from '../findings.js';
 import { streamThroughChild } from '../util/streamThroughChild.js';
-import { BYTECODE_AS_THE_DAEMON, PYTHON_PROGRAMS_DIR } from './askPython.js';
+import { BYTECODE_AS_THE_DAEMON, PYTHON_PROGRAMS_DIR, SYSTEM_PYTHON } from './askPython.js';
 import { preflightWorkerCount, runPreflightWorkers, SILENCE_LIMIT_MS, type PreflightRunner, type WorkerHooks, type WorkerStop } from './preflightWorkers.js';
 
 export { preflightWorkerCount, type PreflightLine, type PreflightRunner, type WorkerHooks } from './preflightWorkers.js';
 
-/** The interpreter Debian's mod_wsgi embeds: what runs the site without --python-home. */
-export const SYSTEM_PYTHON = '/usr/bin/python3';
+export { SYSTEM_PYTHON } from './askPython.js';
 
 /** Where Debian's python3-subversion puts the Subversion bindings (svn, libsvn). */
 export const DEBIAN_SVN_BINDINGS = '/usr/lib/python3/dist-packages';

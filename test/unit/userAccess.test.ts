@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { checkAccess, SYSTEM_PYTHON, type AccessNeed } from '../../src/apache/userAccess.js';
+import { checkAccess, systemPython, type AccessNeed } from '../../src/apache/userAccess.js';
 import { tempDir } from '../helpers/tempDir.js';
 
 /**
@@ -55,7 +55,7 @@ describe.skipIf(process.getuid?.() !== 0)('checkAccess as www-data', () => {
     }
   });
 
-  it.runIf(SYSTEM_PYTHON !== null)('many needs: the system Python and the shells answer alike, over more than one read of the pipe', async () => {
+  it.runIf(systemPython() !== null)('many needs: the system Python and the shells answer alike, over more than one read of the pipe', async () => {
     const { readable, secret, closedDir, openDir } = await bed();
     // Over 64 KiB of records: the Python tester reads them in pieces, a record split between two.
     const needs: AccessNeed[] = [];
@@ -64,7 +64,7 @@ describe.skipIf(process.getuid?.() !== 0)('checkAccess as www-data', () => {
       needs.push({ path: [readable, secret, closedDir, openDir, closedDir][which]!, test: which < 2 ? '-r' : which < 4 ? '-w' : '-x', why: String(i) });
     }
     const expected = needs.filter((_, i) => i % 5 === 1 || i % 5 === 2).map((n) => n.why);
-    const python = await checkAccess('www-data', 'www-data', needs, { python: SYSTEM_PYTHON });
+    const python = await checkAccess('www-data', 'www-data', needs, { python: systemPython() });
     const shells = await checkAccess('www-data', 'www-data', needs, { python: null });
     expect(python).toEqual(shells);
     expect(python.unchecked).toBeNull();
